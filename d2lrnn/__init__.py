@@ -1,0 +1,13 @@
+"""d2lrnn: the "Recurrent Neural Networks" section of Dive into Deep Learning, in five backends.
+
+Pick a framework with one import line, exactly as in the book::
+
+    from d2lrnn import torch as d2l        # or numpy, jax, tensorflow, mxnet
+
+Importing ``d2lrnn`` itself imports no framework: each backend subpackage imports its
+framework only when it is imported.
+"""
+from ._version import __version__
+from .backend import BACKENDS, available_backends, load_backend
+
+__all__ = ["BACKENDS", "available_backends", "load_backend", "__version__"]

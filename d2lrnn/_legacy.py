@@ -1,0 +1,53 @@
+"""Keeping MXNet 1.9.1 alive beside today's numpy and TensorFlow (see ENVIRONMENT.md)."""
+import ctypes
+import importlib.util
+import sys
+
+import numpy as np
+
+# True once the system C++ runtime has been loaded with global symbols.
+_cxx_runtime_global = False
+
+
+def share_cxx_runtime():
+    """Load the system libstdc++ with global symbols before TensorFlow is imported.
+
+    Otherwise, when MXNet is imported after TensorFlow in the same process, libmxnet binds
+    ``std::random_device`` to the copy TensorFlow's library exports and the process dies.
+    Only done where MXNet is installed and TensorFlow is not imported yet.
+    """
+    global _cxx_runtime_global
+    if _cxx_runtime_global or "tensorflow" in sys.modules or not sys.platform.startswith("linux"):
+        return
+    if importlib.util.find_spec("mxnet") is None:
+        return
+    try:
+        ctypes.CDLL("libstdc++.so.6", mode=ctypes.RTLD_GLOBAL)
+    except OSError:
+        return
+    _cxx_runtime_global = True
+
+
+def check_mxnet_importable():
+    """Fail with a clear message where importing MXNet 1.9.1 would break or crash."""
+    if tuple(int(p) for p in np.__version__.split(".")[:2]) >= (1, 24):
+        raise ImportError(
+            f"MXNet 1.9.1 (its last release) needs numpy < 1.24, but numpy {np.__version__} "
+            "is installed. Use a separate environment with Python <= 3.11 for MXNet: "
+            "python3.11 -m venv mx && mx/bin/pip install \"d2lrnn[mxnet]\" "
+            "(in this repository: tox -e mxnet)")
+    if _tensorflow_loaded_first() and not _cxx_runtime_global:
+        raise ImportError(
+            "importing MXNet after TensorFlow crashes this process (the two share a C++ "
+            "runtime badly). Import d2lrnn.mxnet (or mxnet) before tensorflow, or import "
+            "d2lrnn.tensorflow before tensorflow itself")
+
+
+def _tensorflow_loaded_first():
+    """Whether TensorFlow was imported before anything that loads a C++ runtime MXNet can
+    share (torch, jax or mxnet itself); sys.modules keeps the order of imports."""
+    order = list(sys.modules)
+    if "tensorflow" not in order or "mxnet" in order:
+        return False
+    others = [order.index(m) for m in ("torch", "jaxlib") if m in order]
+    return not others or min(others) > order.index("tensorflow")

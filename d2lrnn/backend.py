@@ -1,0 +1,162 @@
+"""The common interface every backend implements.
+
+A backend is a subpackage ``d2lrnn.<name>`` with the same files as the others:
+
+* ``ops.py`` -- an adapter from the few array operations the section needs to the
+  framework (einops-style: ``asarray`` from NumPy, the op, ``to_numpy`` back), plus the
+  framework's autograd behind :meth:`Ops.value_and_grad`;
+* ``__init__.py`` -- binds the models written once in :mod:`d2lrnn.rnn` to that adapter and
+  lists what it exports in ``__all__`` (the names in :data:`BACKEND_API`).
+
+Nothing here imports a framework.
+"""
+import abc
+import importlib
+import importlib.util
+
+import numpy as np
+
+BACKENDS = ("numpy", "torch", "jax", "tensorflow", "mxnet")
+
+# The module each backend needs, and the pip extra that installs it.
+_FRAMEWORK = {"numpy": "numpy", "torch": "torch", "jax": "jax",
+              "tensorflow": "tensorflow", "mxnet": "mxnet"}
+
+# What every backend exports, in this order.
+BACKEND_API = ("ops", "MLP", "RNNScratch", "RNNLMScratch", "concat_demo", "loss_and_grads")
+
+FLOAT_DTYPES = ("float32", "float64")
+
+
+def _check_name(name):
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; the known backends are "
+                         f"{', '.join(BACKENDS)}")
+
+
+def load_backend(name):
+    """Return the backend module ``d2lrnn.<name>``; same as ``from d2lrnn import <name>``."""
+    _check_name(name)
+    return importlib.import_module(f"d2lrnn.{name}")
+
+
+def is_installed(name):
+    """Whether the framework behind backend ``name`` can be found, without importing it."""
+    _check_name(name)
+    return importlib.util.find_spec(_FRAMEWORK[name]) is not None
+
+
+def available_backends():
+    """Backends whose framework is installed (found, not imported)."""
+    return [name for name in BACKENDS if is_installed(name)]
+
+
+def import_framework(module, extra):
+    """Import a framework for a backend, or say how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise ImportError(
+            f"the d2lrnn.{extra} backend needs {module}, which could not be imported "
+            f"({err}). Install it with: pip install \"d2lrnn[{extra}]\"") from err
+
+
+def check_float_dtype(dtype):
+    """Normalise a float dtype given as a string or NumPy dtype to 'float32' or 'float64'."""
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = str(dtype)
+    if name not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
+    return name
+
+
+class Ops(abc.ABC):
+    """The array operations the section needs, in one framework.
+
+    Every method takes and returns the framework's own arrays, except :meth:`asarray`
+    (from NumPy) and :meth:`to_numpy` (to NumPy).
+    """
+
+    name = None  # the backend's name, one of BACKENDS
+
+    # -- conversion ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def asarray(self, array, dtype):
+        """A framework array holding ``array`` (NumPy or nested lists) as ``dtype``."""
+
+    @abc.abstractmethod
+    def to_numpy(self, x):
+        """A NumPy copy of a framework array."""
+
+    @abc.abstractmethod
+    def is_tensor(self, x):
+        """Whether ``x`` is this framework's array type."""
+
+    def dtype_name(self, x):
+        """'float32', 'float64', 'int64', ... for a framework array."""
+        return np.dtype(str(x.dtype).rsplit(".", 1)[-1]).name
+
+    def shape(self, x):
+        return tuple(int(s) for s in x.shape)
+
+    # -- maths --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def matmul(self, a, b): ...
+
+    @abc.abstractmethod
+    def concat(self, xs, axis): ...
+
+    @abc.abstractmethod
+    def stack(self, xs, axis): ...
+
+    @abc.abstractmethod
+    def zeros(self, shape, dtype): ...
+
+    @abc.abstractmethod
+    def one_hot(self, ids, depth, dtype):
+        """(..., ) integer ids -> (..., depth) one-hot vectors of ``dtype``."""
+
+    @abc.abstractmethod
+    def pick(self, logits, ids):
+        """``logits[i, ids[i]]`` for a 2-D ``logits`` and 1-D integer ``ids``."""
+
+    @abc.abstractmethod
+    def logsumexp(self, x, axis): ...
+
+    @abc.abstractmethod
+    def activation(self, name):
+        """The elementwise function φ called ``name``: 'tanh', 'relu' or 'sigmoid'."""
+
+    def transpose(self, x, axes):
+        return x.transpose(axes)
+
+    def reshape(self, x, shape):
+        return x.reshape(shape)
+
+    def mean(self, x):
+        return x.mean()
+
+    def exp(self, x):
+        return x.exp()
+
+    def max_abs(self, x):
+        """max |x| as a Python float."""
+        return float(np.max(np.abs(self.to_numpy(x))))
+
+    # -- autograd -----------------------------------------------------------------------
+    def value_and_grad(self, fn, params):
+        """``fn(params)`` and its gradient with respect to each entry of the dict ``params``.
+
+        Returns ``(value, grads)``: the scalar value as a framework array and a dict with the
+        same keys as ``params``, computed by the framework's own automatic differentiation.
+        """
+        raise TypeError(f"the {self.name} backend has no automatic differentiation; "
+                        f"it differentiates the language model by hand (lm_loss_and_grads)")
+
+    def lm_loss_and_grads(self, params, X, Y):
+        """The language model's loss and its gradients, as framework arrays."""
+        from .rnn import lm_loss  # rnn imports this module
+
+        return self.value_and_grad(lambda p: lm_loss(self, p, X, Y), params)

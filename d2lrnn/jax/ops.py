@@ -1,0 +1,59 @@
+"""JAX: jax.numpy arrays and jax.value_and_grad."""
+import numpy as np
+
+from ..backend import Ops, import_framework
+
+jax = import_framework("jax", "jax")
+jnp = jax.numpy
+
+
+class JaxOps(Ops):
+    name = "jax"
+
+    def asarray(self, array, dtype):
+        array = np.asarray(array)
+        if np.dtype(dtype).itemsize == 8 and not jax.config.read("jax_enable_x64"):
+            raise TypeError(
+                f"JAX makes {dtype} arrays only with 64-bit mode on: call "
+                "jax.config.update('jax_enable_x64', True) (or set JAX_ENABLE_X64=1) before "
+                "creating any array, or use dtype='float32'")
+        return jnp.asarray(array, dtype=dtype)
+
+    def to_numpy(self, x):
+        return np.array(x)
+
+    def is_tensor(self, x):
+        return isinstance(x, jax.Array)
+
+    def matmul(self, a, b):
+        return jnp.matmul(a, b)
+
+    def concat(self, xs, axis):
+        return jnp.concatenate(xs, axis)
+
+    def stack(self, xs, axis):
+        return jnp.stack(xs, axis)
+
+    def zeros(self, shape, dtype):
+        return jnp.zeros(shape, dtype)
+
+    def one_hot(self, ids, depth, dtype):
+        return jax.nn.one_hot(ids, depth, dtype=dtype)
+
+    def pick(self, logits, ids):
+        return jnp.take_along_axis(logits, ids[:, None], 1)[:, 0]
+
+    def logsumexp(self, x, axis):
+        return jax.nn.logsumexp(x, axis)
+
+    def activation(self, name):
+        return {"tanh": jnp.tanh, "relu": jax.nn.relu, "sigmoid": jax.nn.sigmoid}[name]
+
+    def exp(self, x):
+        return jnp.exp(x)
+
+    def value_and_grad(self, fn, params):
+        return jax.value_and_grad(fn)(params)
+
+
+ops = JaxOps()

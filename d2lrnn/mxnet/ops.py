@@ -1,0 +1,67 @@
+"""MXNet: the NumPy-style mx.np arrays and mxnet.autograd."""
+import numpy as np
+
+from .. import _legacy
+from ..backend import Ops, import_framework
+
+_legacy.check_mxnet_importable()
+mx = import_framework("mxnet", "mxnet")
+mx.npx.set_np()  # the NumPy-style API, as the book uses it
+mnp, npx = mx.np, mx.npx
+
+
+class MxnetOps(Ops):
+    name = "mxnet"
+
+    def asarray(self, array, dtype):
+        # mx.np.array keeps float64 only when the dtype is given (see ENVIRONMENT.md).
+        return mnp.array(np.asarray(array), dtype=dtype)
+
+    def to_numpy(self, x):
+        return x.asnumpy()
+
+    def is_tensor(self, x):
+        return isinstance(x, mnp.ndarray)
+
+    def dtype_name(self, x):
+        return np.dtype(x.dtype).name
+
+    def matmul(self, a, b):
+        return mnp.matmul(a, b)
+
+    def concat(self, xs, axis):
+        return mnp.concatenate(xs, axis)
+
+    def stack(self, xs, axis):
+        return mnp.stack(xs, axis)
+
+    def zeros(self, shape, dtype):
+        return mnp.zeros(shape, dtype=dtype)
+
+    def one_hot(self, ids, depth, dtype):
+        return npx.one_hot(ids, depth, dtype=dtype)
+
+    def pick(self, logits, ids):
+        return npx.pick(logits, ids, axis=1)
+
+    def logsumexp(self, x, axis):
+        m = x.max(axis, keepdims=True)
+        return (m + mnp.log(mnp.exp(x - m).sum(axis, keepdims=True))).squeeze(axis)
+
+    def activation(self, name):
+        return {"tanh": mnp.tanh, "relu": npx.relu, "sigmoid": npx.sigmoid}[name]
+
+    def exp(self, x):
+        return mnp.exp(x)
+
+    def value_and_grad(self, fn, params):
+        leaves = {k: v.copy() for k, v in params.items()}
+        for leaf in leaves.values():
+            leaf.attach_grad()
+        with mx.autograd.record():
+            value = fn(leaves)
+        value.backward()
+        return value, {k: leaf.grad for k, leaf in leaves.items()}
+
+
+ops = MxnetOps()

@@ -1,0 +1,144 @@
+"""Parity: every backend computes the NumPy reference's numbers.
+
+The tolerances live here, once. A difference is relative to the reference's scale:
+``max|x - ref| / max|ref|`` over the whole array, which stays meaningful where single
+entries are near zero. float32 results are compared with the float64 reference computed on
+the same float32-rounded inputs, so the bound measures each framework's own rounding.
+"""
+import numpy as np
+
+from .backend import load_backend
+
+TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
+
+# Central differences with step 1e-5 agree with exact gradients to about 1e-10 relative;
+# this bound is for checking the reference's hand-written backward pass, not a backend.
+FINITE_DIFFERENCE_TOLERANCE = 1e-7
+
+# Small sizes that still exercise every axis: n, T, d, h, V all differ.
+SIZES = {"batch_size": 3, "num_steps": 5, "num_inputs": 4, "num_hiddens": 6, "vocab_size": 7}
+
+QUANTITIES = ("mlp_hidden", "mlp_output", "hidden_states", "final_state", "concat_separate",
+              "concat_joined", "logits", "loss", "perplexity", "grad_W_xh", "grad_W_hh",
+              "grad_b_h", "grad_W_hq", "grad_b_q")
+
+
+def make_inputs(seed=0):
+    """Seeded float64 inputs and weights for every quantity; keys are 'part.name'."""
+    rng = np.random.default_rng(seed)
+    n, T, d, h, V = (SIZES[k] for k in ("batch_size", "num_steps", "num_inputs",
+                                         "num_hiddens", "vocab_size"))
+
+    def normal(*shape, scale=0.5):  # weights large enough that tanh is not linear
+        return rng.normal(0.0, scale, shape)
+
+    return {
+        "mlp.X": normal(n, d, scale=1.0), "mlp.W_xh": normal(d, h), "mlp.b_h": normal(h),
+        "mlp.W_hq": normal(h, V), "mlp.b_q": normal(V),
+        "rnn.inputs": normal(T, n, d, scale=1.0), "rnn.state": normal(n, h),
+        "rnn.W_xh": normal(d, h), "rnn.W_hh": normal(h, h), "rnn.b_h": normal(h),
+        "concat.X": normal(3, 1, scale=1.0), "concat.W_xh": normal(1, 4, scale=1.0),
+        "concat.H": normal(3, 4, scale=1.0), "concat.W_hh": normal(4, 4, scale=1.0),
+        "lm.X": rng.integers(0, V, (n, T)), "lm.Y": rng.integers(0, V, (n, T)),
+        "lm.W_xh": normal(V, h), "lm.W_hh": normal(h, h), "lm.b_h": normal(h),
+        "lm.W_hq": normal(h, V), "lm.b_q": normal(V),
+    }
+
+
+def rounded(inputs, dtype):
+    """The inputs with every float rounded to ``dtype`` (still stored as float64)."""
+    return {k: v.astype(dtype).astype(np.float64) if v.dtype.kind == "f" else v
+            for k, v in inputs.items()}
+
+
+def _part(inputs, prefix, dtype):
+    return {k.split(".", 1)[1]: (v.astype(dtype) if v.dtype.kind == "f" else v)
+            for k, v in inputs.items() if k.startswith(prefix + ".")}
+
+
+def compute(backend, inputs, dtype="float64"):
+    """Every quantity of :data:`QUANTITIES` computed by ``backend``, as float64 NumPy."""
+    d2l = load_backend(backend) if isinstance(backend, str) else backend
+    to_np = d2l.ops.to_numpy
+    d, h, V = SIZES["num_inputs"], SIZES["num_hiddens"], SIZES["vocab_size"]
+    out = {}
+
+    mlp_in = _part(inputs, "mlp", dtype)
+    mlp = d2l.MLP(d, h, V, dtype=dtype)
+    mlp.set_params({k: v for k, v in mlp_in.items() if k != "X"})
+    H, O = mlp(mlp_in["X"])
+    out["mlp_hidden"], out["mlp_output"] = to_np(H), to_np(O)
+
+    rnn_in = _part(inputs, "rnn", dtype)
+    rnn = d2l.RNNScratch(d, h, dtype=dtype)
+    rnn.set_params({k: rnn_in[k] for k in rnn.param_names})
+    outputs, state = rnn(rnn_in["inputs"], rnn_in["state"])
+    out["hidden_states"] = np.stack([to_np(H_t) for H_t in outputs])
+    out["final_state"] = to_np(state)
+
+    cat = d2l.concat_demo(**_part(inputs, "concat", dtype), dtype=dtype)
+    out["concat_separate"], out["concat_joined"] = (to_np(cat["separate"]),
+                                                    to_np(cat["concatenated"]))
+
+    lm_in = _part(inputs, "lm", dtype)
+    lm = d2l.RNNLMScratch(d2l.RNNScratch(V, h, dtype=dtype), V)
+    lm.set_params({k: lm_in[k] for k in lm.param_names})
+    logits = lm(lm_in["X"])
+    out["logits"] = to_np(logits)
+    out["loss"] = to_np(lm.loss(logits, lm_in["Y"]))
+    out["perplexity"] = np.asarray(lm.perplexity(lm_in["X"], lm_in["Y"]))
+    loss, grads = d2l.loss_and_grads(lm, lm_in["X"], lm_in["Y"])
+    if not np.isclose(loss, out["loss"], rtol=TOLERANCE[dtype]):
+        raise AssertionError(f"{backend}: loss_and_grads's loss {loss} differs from the "
+                             f"forward loss {out['loss']}")
+    out.update({f"grad_{k}": g for k, g in grads.items()})
+    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+
+
+def reference(inputs, dtype="float64"):
+    """The NumPy reference in float64, on inputs rounded to ``dtype``."""
+    return compute("numpy", rounded(inputs, dtype), "float64")
+
+
+def rel_diff(value, ref):
+    """max|value - ref| / max|ref| (the absolute difference where ref is all zeros)."""
+    value, ref = np.asarray(value, np.float64), np.asarray(ref, np.float64)
+    if value.shape != ref.shape:
+        raise ValueError(f"shape {value.shape} differs from the reference's {ref.shape}")
+    scale = np.max(np.abs(ref)) if ref.size else 0.0
+    diff = np.max(np.abs(value - ref)) if ref.size else 0.0
+    return float(diff / scale) if scale > 0 else float(diff)
+
+
+def compare(results, ref):
+    """{quantity: relative difference} of one backend's results against a reference."""
+    missing = set(QUANTITIES) - set(results)
+    if missing:
+        raise KeyError(f"results lack {sorted(missing)}")
+    return {q: rel_diff(results[q], ref[q]) for q in QUANTITIES}
+
+
+def parity_table(backends, dtypes=("float64", "float32"), seed=0):
+    """Rows (backend, dtype, quantity, difference, tolerance) for every backend given."""
+    inputs = make_inputs(seed)
+    rows = []
+    for dtype in dtypes:
+        ref = reference(inputs, dtype)
+        for backend in backends:
+            diffs = compare(compute(backend, rounded(inputs, dtype), dtype), ref)
+            rows += [(backend, dtype, q, diffs[q], TOLERANCE[dtype]) for q in QUANTITIES]
+    return rows
+
+
+def format_table(rows):
+    """The parity table as Markdown: one row per backend and dtype, one column per quantity."""
+    lines = ["| backend | dtype | " + " | ".join(QUANTITIES) + " | within bound |",
+             "|" + "---|" * (len(QUANTITIES) + 3)]
+    keys = list(dict.fromkeys((b, dt) for b, dt, *_ in rows))
+    for backend, dtype in keys:
+        mine = {q: (d, tol) for b, dt, q, d, tol in rows if (b, dt) == (backend, dtype)}
+        ok = all(d <= tol for d, tol in mine.values())
+        cells = [f"{mine[q][0]:.1e}" for q in QUANTITIES]
+        lines.append(f"| {backend} | {dtype} | " + " | ".join(cells)
+                     + f" | {'yes' if ok else 'NO'} (≤ {TOLERANCE[dtype]:g}) |")
+    return "\n".join(lines)

@@ -1,0 +1,347 @@
+"""The section's computations, written once for every backend.
+
+Equation numbers are those of d2l.ai, section 9.4 "Recurrent Neural Networks". Everything
+here is generic over an :class:`~d2lrnn.backend.Ops` adapter: the functions take ``ops`` as
+their first argument, and :func:`bind` makes the classes and functions a backend exports.
+Shapes follow the book: RNN inputs are time-major ``(num_steps, batch_size, num_inputs)``,
+token ids are batch-major ``(batch_size, num_steps)``, logits ``(batch_size, num_steps, V)``.
+"""
+import functools
+
+import numpy as np
+
+from .backend import check_float_dtype
+
+# -- the functional core: (ops, params, arrays) -> arrays --------------------------------
+
+
+def mlp_forward(ops, params, X, phi="tanh"):
+    """H = φ(X W_xh + b_h) (9.4.3) and O = H W_hq + b_q (9.4.4): no hidden state."""
+    H = ops.activation(phi)(ops.matmul(X, params["W_xh"]) + params["b_h"])
+    return H, ops.matmul(H, params["W_hq"]) + params["b_q"]
+
+
+def rnn_step(ops, params, X_t, H_prev):
+    """H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h) (9.4.5)."""
+    return ops.activation("tanh")(ops.matmul(X_t, params["W_xh"])
+                                  + ops.matmul(H_prev, params["W_hh"]) + params["b_h"])
+
+
+def rnn_forward(ops, params, inputs, state):
+    """Run (9.4.5) over the time steps of ``inputs``; return [H_1 .. H_T] and H_T."""
+    outputs = []
+    for t in range(ops.shape(inputs)[0]):
+        state = rnn_step(ops, params, inputs[t], state)
+        outputs.append(state)
+    return outputs, state
+
+
+def output_layer(ops, params, rnn_outputs):
+    """O_t = H_t W_hq + b_q (9.4.6) for every step, stacked batch-major: (n, T, V)."""
+    return ops.stack([ops.matmul(H, params["W_hq"]) + params["b_q"] for H in rnn_outputs], 1)
+
+
+def lm_forward(ops, params, X, state=None):
+    """Token ids (n, T) -> one-hot (T, n, V) -> hidden states -> logits (n, T, V)."""
+    vocab_size = ops.shape(params["W_hq"])[1]
+    dtype = ops.dtype_name(params["W_hq"])
+    embs = ops.one_hot(ops.transpose(X, (1, 0)), vocab_size, dtype)
+    if state is None:
+        state = ops.zeros((ops.shape(X)[0], ops.shape(params["W_hh"])[0]), dtype)
+    rnn_outputs, _ = rnn_forward(ops, params, embs, state)
+    return output_layer(ops, params, rnn_outputs)
+
+
+def cross_entropy(ops, logits, Y):
+    """Mean over all n*T tokens of -log softmax(O)[y] = logsumexp(O) - O[y]."""
+    vocab_size = ops.shape(logits)[-1]
+    O = ops.reshape(logits, (-1, vocab_size))
+    y = ops.reshape(Y, (-1,))
+    return ops.mean(ops.logsumexp(O, 1) - ops.pick(O, y))
+
+
+def lm_loss(ops, params, X, Y):
+    """The language model's mean cross-entropy; perplexity is its exponential."""
+    return cross_entropy(ops, lm_forward(ops, params, X), Y)
+
+
+# -- checking what users pass in ---------------------------------------------------------
+
+
+def _describe(expected):
+    return "(" + ", ".join(n if v is None else f"{n}={v}" for n, v in expected) + ")"
+
+
+def as_input(ops, x, where, expected, dtype=None):
+    """Check ``x`` against ``expected`` [(axis name, size or None), ...] and convert it.
+
+    ``dtype`` is the model's float dtype for real-valued inputs, or None for token ids
+    (which must be integers). NumPy arrays and lists are converted; framework arrays are
+    checked, never silently cast.
+    """
+    if ops.is_tensor(x):
+        got_dtype, shape = ops.dtype_name(x), ops.shape(x)
+    else:
+        try:
+            x = np.asarray(x)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{where}: expected an array, got {type(x).__name__}") from err
+        got_dtype, shape = x.dtype.name, x.shape
+    want = _describe(expected)
+    if len(shape) != len(expected) or any(v is not None and v != s
+                                          for (_, v), s in zip(expected, shape)):
+        raise ValueError(f"{where}: expected shape {want}, got {tuple(shape)}")
+    kind = np.dtype(got_dtype).kind
+    if dtype is None:
+        if kind not in "iu":
+            raise TypeError(f"{where}: token ids must be integers, got dtype {got_dtype}")
+        return x if ops.is_tensor(x) else ops.asarray(x, "int64")
+    if ops.is_tensor(x):
+        if got_dtype != dtype:
+            raise TypeError(f"{where}: expected {dtype} values, got {got_dtype}; convert the "
+                            f"input, or build the model with dtype={got_dtype!r}")
+        return x
+    if kind not in "fiu":
+        raise TypeError(f"{where}: expected real numbers, got dtype {got_dtype}")
+    return ops.asarray(x, dtype)
+
+
+def check_token_range(ops, ids, vocab_size, where):
+    """Token ids must index the vocabulary; some frameworks would silently give zeros."""
+    values = ops.to_numpy(ids)
+    if values.size and (values.min() < 0 or values.max() >= vocab_size):
+        raise ValueError(f"{where}: token ids must lie in [0, {vocab_size}) (the vocabulary "
+                         f"size), got values from {values.min()} to {values.max()}")
+
+
+# -- the models ----------------------------------------------------------------------------
+
+
+class Model:
+    """Parameters held as named attributes (as in the book), viewed as a dict by name."""
+
+    ops = None  # the backend's adapter, set by bind()
+    param_names = ()
+
+    def _init_params(self, shapes, sigma, dtype, seed):
+        """Weights from N(0, σ²) drawn by NumPy (so every backend can start identically for
+        the same seed), biases (1-D shapes) zero."""
+        self.dtype = check_float_dtype(dtype)
+        rng = np.random.default_rng(seed)
+        for name, shape in shapes.items():
+            value = rng.normal(0.0, sigma, shape) if len(shape) == 2 else np.zeros(shape)
+            setattr(self, name, self.ops.asarray(value, self.dtype))
+
+    @property
+    def params(self):
+        """The framework arrays, by the book's names."""
+        return {name: getattr(self, name) for name in self.param_names}
+
+    def get_params(self):
+        """Every parameter as a NumPy array, by the book's names."""
+        return {name: self.ops.to_numpy(value) for name, value in self.params.items()}
+
+    def set_params(self, params):
+        """Load parameters by name, e.g. from another backend's :meth:`get_params`.
+
+        The names must be exactly :attr:`param_names` and the shapes must match; values are
+        converted to this model's dtype.
+        """
+        names = set(params)
+        if names != set(self.param_names):
+            raise KeyError(f"{type(self).__name__}.set_params: expected exactly the "
+                           f"parameters {sorted(self.param_names)}; missing "
+                           f"{sorted(set(self.param_names) - names)}, unexpected "
+                           f"{sorted(names - set(self.param_names))}")
+        current = self.params
+        for name, value in params.items():
+            value = np.asarray(value if not self.ops.is_tensor(value)
+                               else self.ops.to_numpy(value))
+            want = self.ops.shape(current[name])
+            if value.shape != want:
+                raise ValueError(f"{type(self).__name__}.set_params: {name} must have shape "
+                                 f"{want}, got {value.shape}")
+        for name, value in params.items():
+            value = value if not self.ops.is_tensor(value) else self.ops.to_numpy(value)
+            self._set_param(name, self.ops.asarray(np.asarray(value), self.dtype))
+
+    def _set_param(self, name, value):
+        setattr(self, name, value)
+
+
+class MLP(Model):
+    """The network without hidden state: H = φ(X W_xh + b_h), O = H W_hq + b_q (9.4.3-4)."""
+
+    param_names = ("W_xh", "b_h", "W_hq", "b_q")
+
+    def __init__(self, num_inputs, num_hiddens, num_outputs, sigma=0.01, *, phi="tanh",
+                 dtype="float32", seed=None):
+        self.num_inputs, self.num_hiddens, self.num_outputs = num_inputs, num_hiddens, num_outputs
+        self.phi = phi
+        self.ops.activation(phi)  # fail now on an unknown name
+        self._init_params({"W_xh": (num_inputs, num_hiddens), "b_h": (num_hiddens,),
+                           "W_hq": (num_hiddens, num_outputs), "b_q": (num_outputs,)},
+                          sigma, dtype, seed)
+
+    def hidden(self, X):
+        """H = φ(X W_xh + b_h) for X of shape (batch_size, num_inputs)."""
+        return self(X)[0]
+
+    def __call__(self, X):
+        """Return (H, O) for X of shape (batch_size, num_inputs)."""
+        X = as_input(self.ops, X, "MLP", [("batch_size", None),
+                                          ("num_inputs", self.num_inputs)], self.dtype)
+        return mlp_forward(self.ops, self.params, X, self.phi)
+
+    forward = __call__
+
+
+class RNNScratch(Model):
+    """The RNN with hidden state, from scratch: H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h)."""
+
+    param_names = ("W_xh", "W_hh", "b_h")
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, dtype="float32", seed=None):
+        self.num_inputs, self.num_hiddens, self.sigma = num_inputs, num_hiddens, sigma
+        self._init_params({"W_xh": (num_inputs, num_hiddens),
+                           "W_hh": (num_hiddens, num_hiddens), "b_h": (num_hiddens,)},
+                          sigma, dtype, seed)
+
+    def forward(self, inputs, state=None):
+        """inputs (num_steps, batch_size, num_inputs) -> ([H_1, ..., H_T], H_T).
+
+        ``state`` is H_0 of shape (batch_size, num_hiddens); zeros when not given.
+        """
+        inputs = as_input(self.ops, inputs, "RNNScratch.forward inputs",
+                          [("num_steps", None), ("batch_size", None),
+                           ("num_inputs", self.num_inputs)], self.dtype)
+        batch_size = self.ops.shape(inputs)[1]
+        if state is None:
+            state = self.ops.zeros((batch_size, self.num_hiddens), self.dtype)
+        else:
+            state = as_input(self.ops, state, "RNNScratch.forward state",
+                             [("batch_size", batch_size), ("num_hiddens", self.num_hiddens)],
+                             self.dtype)
+        return rnn_forward(self.ops, self.params, inputs, state)
+
+    __call__ = forward
+
+
+class RNNLMScratch(Model):
+    """The character-level language model: one-hot tokens -> RNN -> O_t = H_t W_hq + b_q."""
+
+    def __init__(self, rnn, vocab_size, lr=1.0, *, seed=None):
+        if not isinstance(rnn, RNNScratch) or rnn.ops is not self.ops:
+            raise TypeError(f"RNNLMScratch: rnn must be an RNNScratch of the "
+                            f"{self.ops.name} backend, got {type(rnn).__module__}."
+                            f"{type(rnn).__name__}")
+        if rnn.num_inputs != vocab_size:
+            raise ValueError(f"RNNLMScratch: the RNN takes one-hot tokens, so its num_inputs "
+                             f"({rnn.num_inputs}) must equal vocab_size ({vocab_size})")
+        self.rnn, self.vocab_size, self.lr = rnn, vocab_size, lr
+        self._init_params({"W_hq": (rnn.num_hiddens, vocab_size), "b_q": (vocab_size,)},
+                          rnn.sigma, rnn.dtype, seed)
+
+    param_names = ("W_xh", "W_hh", "b_h", "W_hq", "b_q")
+
+    @property
+    def params(self):
+        return {**self.rnn.params, "W_hq": self.W_hq, "b_q": self.b_q}
+
+    def _set_param(self, name, value):
+        setattr(self.rnn if name in self.rnn.param_names else self, name, value)
+
+    def tokens(self, X, where):
+        """Check token ids (batch_size, num_steps) and convert them."""
+        X = as_input(self.ops, X, where, [("batch_size", None), ("num_steps", None)])
+        check_token_range(self.ops, X, self.vocab_size, where)
+        return X
+
+    def one_hot(self, X):
+        """Token ids (batch_size, num_steps) -> (num_steps, batch_size, vocab_size)."""
+        X = self.tokens(X, "RNNLMScratch.one_hot")
+        return self.ops.one_hot(self.ops.transpose(X, (1, 0)), self.vocab_size, self.dtype)
+
+    def output_layer(self, rnn_outputs):
+        """[H_1 .. H_T] -> logits (batch_size, num_steps, vocab_size), by (9.4.6)."""
+        return output_layer(self.ops, self.params, rnn_outputs)
+
+    def forward(self, X, state=None):
+        """Token ids (batch_size, num_steps) -> logits (batch_size, num_steps, vocab_size)."""
+        rnn_outputs, _ = self.rnn(self.one_hot(X), state)
+        return self.output_layer(rnn_outputs)
+
+    __call__ = forward
+
+    def loss(self, Y_hat, Y):
+        """Mean cross-entropy of logits ``Y_hat`` against target ids ``Y``."""
+        Y = self.tokens(Y, "RNNLMScratch.loss targets")
+        if self.ops.shape(Y) != self.ops.shape(Y_hat)[:2]:
+            raise ValueError(f"RNNLMScratch.loss: targets of shape {self.ops.shape(Y)} do not "
+                             f"match logits of shape {self.ops.shape(Y_hat)}")
+        return cross_entropy(self.ops, Y_hat, Y)
+
+    def perplexity(self, X, Y):
+        """exp(mean cross-entropy) of predicting ``Y`` from ``X``, as a Python float."""
+        return float(np.exp(float(self.ops.to_numpy(self.loss(self(X), Y)))))
+
+
+# -- functions every backend exports -------------------------------------------------------
+
+
+def concat_demo(ops, X=None, W_xh=None, H=None, W_hh=None, *, seed=0, dtype="float32"):
+    """X W_xh + H W_hh equals [X, H] [W_xh; W_hh]: compute both and their largest difference.
+
+    Arguments left out are drawn from N(0, 1) with the book's shapes X (3, 1), W_xh (1, 4),
+    H (3, 4), W_hh (4, 4). Returns a dict with 'separate', 'concatenated' (framework
+    arrays) and 'max_difference' (a float).
+    """
+    dtype = check_float_dtype(dtype)
+    rng = np.random.default_rng(seed)
+    given = {"X": X, "W_xh": W_xh, "H": H, "W_hh": W_hh}
+    default_shapes = {"X": (3, 1), "W_xh": (1, 4), "H": (3, 4), "W_hh": (4, 4)}
+    arrays = {k: rng.normal(size=default_shapes[k]).astype(dtype) if v is None else v
+              for k, v in given.items()}
+    n, d = np.shape(arrays["X"]) if not ops.is_tensor(arrays["X"]) else ops.shape(arrays["X"])
+    h = (np.shape(arrays["W_xh"]) if not ops.is_tensor(arrays["W_xh"])
+         else ops.shape(arrays["W_xh"]))[-1]
+    expected = {"X": [("n", n), ("d", d)], "W_xh": [("d", d), ("h", h)],
+                "H": [("n", n), ("h", h)], "W_hh": [("h", h), ("h", h)]}
+    a = {k: as_input(ops, v, f"concat_demo {k}", expected[k], dtype) for k, v in arrays.items()}
+    separate = ops.matmul(a["X"], a["W_xh"]) + ops.matmul(a["H"], a["W_hh"])
+    concatenated = ops.matmul(ops.concat([a["X"], a["H"]], 1),
+                              ops.concat([a["W_xh"], a["W_hh"]], 0))
+    return {"separate": separate, "concatenated": concatenated,
+            "max_difference": ops.max_abs(separate - concatenated)}
+
+
+def loss_and_grads(ops, model, X, Y):
+    """The language model's loss on (X, Y) and its gradient for every parameter.
+
+    Returns ``(loss, grads)``: a float and a dict of NumPy arrays keyed by the book's
+    parameter names, computed by the framework's own autograd (by hand in NumPy).
+    """
+    X = model.tokens(X, "loss_and_grads inputs")
+    Y = model.tokens(Y, "loss_and_grads targets")
+    if ops.shape(X) != ops.shape(Y):
+        raise ValueError(f"loss_and_grads: inputs {ops.shape(X)} and targets {ops.shape(Y)} "
+                         f"must have the same shape (batch_size, num_steps)")
+    value, grads = ops.lm_loss_and_grads(model.params, X, Y)
+    return float(ops.to_numpy(value)), {k: ops.to_numpy(g) for k, g in grads.items()}
+
+
+def bind(ops):
+    """The classes and functions of :data:`~d2lrnn.backend.BACKEND_API` for one backend."""
+    module = type(ops).__module__.rsplit(".", 1)[0]
+
+    def subclass(cls):
+        return type(cls.__name__, (cls,), {"ops": ops, "__module__": module,
+                                           "__doc__": cls.__doc__})
+
+    def partial(fn):
+        bound = functools.partial(fn, ops)
+        functools.update_wrapper(bound, fn)
+        return bound
+
+    return (ops, subclass(MLP), subclass(RNNScratch), subclass(RNNLMScratch),
+            partial(concat_demo), partial(loss_and_grads))

@@ -1,0 +1,7 @@
+"""TensorFlow backend: the section's computations in TensorFlow, differentiated by its own autograd."""
+from ..rnn import bind
+from .ops import ops
+
+ops, MLP, RNNScratch, RNNLMScratch, concat_demo, loss_and_grads = bind(ops)
+
+__all__ = ["ops", "MLP", "RNNScratch", "RNNLMScratch", "concat_demo", "loss_and_grads"]

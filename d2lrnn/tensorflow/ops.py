@@ -1,0 +1,70 @@
+"""TensorFlow: tf tensors and tf.GradientTape."""
+import numpy as np
+
+from .. import _legacy
+from ..backend import Ops, import_framework
+
+_legacy.share_cxx_runtime()
+tf = import_framework("tensorflow", "tensorflow")
+
+
+class TensorflowOps(Ops):
+    name = "tensorflow"
+
+    def asarray(self, array, dtype):
+        return tf.convert_to_tensor(np.asarray(array), dtype=dtype)
+
+    def to_numpy(self, x):
+        return np.array(x)
+
+    def is_tensor(self, x):
+        return tf.is_tensor(x) or isinstance(x, tf.Variable)
+
+    def dtype_name(self, x):
+        return x.dtype.name
+
+    def matmul(self, a, b):
+        return tf.matmul(a, b)
+
+    def concat(self, xs, axis):
+        return tf.concat(xs, axis)
+
+    def stack(self, xs, axis):
+        return tf.stack(xs, axis)
+
+    def zeros(self, shape, dtype):
+        return tf.zeros(shape, dtype)
+
+    def one_hot(self, ids, depth, dtype):
+        return tf.one_hot(ids, depth, dtype=dtype)
+
+    def pick(self, logits, ids):
+        return tf.gather(logits, ids, batch_dims=1)
+
+    def logsumexp(self, x, axis):
+        return tf.reduce_logsumexp(x, axis)
+
+    def activation(self, name):
+        return {"tanh": tf.tanh, "relu": tf.nn.relu, "sigmoid": tf.sigmoid}[name]
+
+    def transpose(self, x, axes):
+        return tf.transpose(x, axes)
+
+    def reshape(self, x, shape):
+        return tf.reshape(x, shape)
+
+    def mean(self, x):
+        return tf.reduce_mean(x)
+
+    def exp(self, x):
+        return tf.exp(x)
+
+    def value_and_grad(self, fn, params):
+        with tf.GradientTape() as tape:
+            tape.watch(list(params.values()))
+            value = fn(params)
+        grads = tape.gradient(value, params)
+        return value, grads
+
+
+ops = TensorflowOps()

@@ -1,0 +1,7 @@
+"""PyTorch backend: the section's computations in PyTorch, differentiated by its own autograd."""
+from ..rnn import bind
+from .ops import ops
+
+ops, MLP, RNNScratch, RNNLMScratch, concat_demo, loss_and_grads = bind(ops)
+
+__all__ = ["ops", "MLP", "RNNScratch", "RNNLMScratch", "concat_demo", "loss_and_grads"]

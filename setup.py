@@ -1,0 +1,43 @@
+"""d2lrnn: the Recurrent Neural Networks section of Dive into Deep Learning in five backends."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+here = Path(__file__).parent
+version = {}
+exec((here / "d2lrnn" / "_version.py").read_text(), version)
+
+# The numpy pin lives only in the mxnet extra: MXNet 1.9.1 (its last release) uses np.bool,
+# removed in numpy 1.24. Everything else works on numpy 2.
+extras = {
+    "torch": ["torch>=2.2"],
+    "jax": ["jax>=0.4.30", "jaxlib>=0.4.30"],
+    "tensorflow": ["tensorflow>=2.16"],
+    "mxnet": ["mxnet==1.9.1", "numpy>=1.23,<1.24"],
+    "test": ["pytest>=8"],
+}
+extras["all"] = sorted({d for k in ("torch", "jax", "tensorflow") for d in extras[k]})
+
+setup(
+    name="d2lrnn",
+    version=version["__version__"],
+    description=(
+        "The Recurrent Neural Networks section of Dive into Deep Learning in NumPy, PyTorch, "
+        "JAX, TensorFlow and MXNet, with proof that they compute the same numbers"
+    ),
+    long_description=(here / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    packages=find_packages(include=["d2lrnn", "d2lrnn.*"]),
+    package_data={"d2lrnn": ["py.typed"]},
+    python_requires=">=3.9",
+    install_requires=["numpy>=1.23"],
+    extras_require=extras,
+    entry_points={"console_scripts": ["d2lrnn = d2lrnn.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Intended Audience :: Education",
+        "Intended Audience :: Science/Research",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
