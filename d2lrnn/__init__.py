@@ -7,7 +7,10 @@ Pick a framework with one import line, exactly as in the book::
 Importing ``d2lrnn`` itself imports no framework: each backend subpackage imports its
 framework only when it is imported.
 """
+from ._legacy import share_cxx_runtime
 from ._version import __version__
 from .backend import BACKENDS, available_backends, load_backend
+
+share_cxx_runtime()  # where MXNet is installed: lets it load after TensorFlow
 
 __all__ = ["BACKENDS", "available_backends", "load_backend", "__version__"]

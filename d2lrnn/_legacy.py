@@ -39,15 +39,15 @@ def check_mxnet_importable():
     if _tensorflow_loaded_first() and not _cxx_runtime_global:
         raise ImportError(
             "importing MXNet after TensorFlow crashes this process (the two share a C++ "
-            "runtime badly). Import d2lrnn.mxnet (or mxnet) before tensorflow, or import "
-            "d2lrnn.tensorflow before tensorflow itself")
+            "runtime badly). Import d2lrnn (or mxnet, or torch) before tensorflow")
 
 
 def _tensorflow_loaded_first():
-    """Whether TensorFlow was imported before anything that loads a C++ runtime MXNet can
-    share (torch, jax or mxnet itself); sys.modules keeps the order of imports."""
-    order = list(sys.modules)
-    if "tensorflow" not in order or "mxnet" in order:
-        return False
-    others = [order.index(m) for m in ("torch", "jaxlib") if m in order]
-    return not others or min(others) > order.index("tensorflow")
+    """Whether TensorFlow is loaded in a way that makes importing MXNet crash.
+
+    Seen here: TensorFlow alone, then MXNet, crashes; torch (or our early load of the
+    C++ runtime) before TensorFlow avoids it. Import order cannot be read back reliably, so
+    this flags TensorFlow loaded without torch and without that early load.
+    """
+    return ("tensorflow" in sys.modules and "mxnet" not in sys.modules
+            and "torch" not in sys.modules)

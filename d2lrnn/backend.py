@@ -27,6 +27,8 @@ BACKEND_API = ("ops", "MLP", "RNNScratch", "RNNLMScratch", "concat_demo", "loss_
 
 FLOAT_DTYPES = ("float32", "float64")
 
+ACTIVATIONS = ("tanh", "relu", "sigmoid")
+
 
 def _check_name(name):
     if name not in BACKENDS:

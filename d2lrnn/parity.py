@@ -5,6 +5,9 @@ The tolerances live here, once. A difference is relative to the reference's scal
 entries are near zero. float32 results are compared with the float64 reference computed on
 the same float32-rounded inputs, so the bound measures each framework's own rounding.
 """
+import os
+import tempfile
+
 import numpy as np
 
 from .backend import load_backend
@@ -131,14 +134,53 @@ def parity_table(backends, dtypes=("float64", "float32"), seed=0):
 
 
 def format_table(rows):
-    """The parity table as Markdown: one row per backend and dtype, one column per quantity."""
-    lines = ["| backend | dtype | " + " | ".join(QUANTITIES) + " | within bound |",
-             "|" + "---|" * (len(QUANTITIES) + 3)]
-    keys = list(dict.fromkeys((b, dt) for b, dt, *_ in rows))
-    for backend, dtype in keys:
-        mine = {q: (d, tol) for b, dt, q, d, tol in rows if (b, dt) == (backend, dtype)}
-        ok = all(d <= tol for d, tol in mine.values())
-        cells = [f"{mine[q][0]:.1e}" for q in QUANTITIES]
-        lines.append(f"| {backend} | {dtype} | " + " | ".join(cells)
-                     + f" | {'yes' if ok else 'NO'} (≤ {TOLERANCE[dtype]:g}) |")
+    """The parity table as Markdown: a row per quantity, a column per backend and dtype."""
+    columns = list(dict.fromkeys((b, dt) for b, dt, *_ in rows))
+    diff = {(b, dt, q): (d, tol) for b, dt, q, d, tol in rows}
+    lines = ["| quantity | " + " | ".join(f"{b} {dt}" for b, dt in columns) + " |",
+             "|---|" + "---:|" * len(columns)]
+    for q in QUANTITIES:
+        lines.append(f"| {q} | " + " | ".join(f"{diff[b, dt, q][0]:.1e}" for b, dt in columns)
+                     + " |")
+    verdicts = []
+    for b, dt in columns:
+        ok = all(diff[b, dt, q][0] <= diff[b, dt, q][1] for q in QUANTITIES)
+        verdicts.append(f"{'yes' if ok else 'NO'} (≤ {TOLERANCE[dt]:g})")
+    lines.append("| **within bound** | " + " | ".join(verdicts) + " |")
     return "\n".join(lines)
+
+
+def write_golden(path, seed=0):
+    """Save the inputs and the reference's outputs (float64, and float64 on float32-rounded
+    inputs) to ``path`` (.npz), atomically, so later numpy versions can be checked against
+    them."""
+    inputs = make_inputs(seed)
+    arrays = {f"input/{k}": v for k, v in inputs.items()}
+    for dtype in TOLERANCE:
+        arrays.update({f"{dtype}/{q}": v for q, v in reference(inputs, dtype).items()})
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def read_golden(path):
+    """(inputs, {dtype: reference outputs}) from a file written by :func:`write_golden`."""
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    inputs = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("input/")}
+    outputs = {dtype: {k.split("/", 1)[1]: v for k, v in arrays.items()
+                       if k.startswith(dtype + "/")} for dtype in TOLERANCE}
+    return inputs, outputs
+
+
+if __name__ == "__main__":  # python -m d2lrnn.parity PATH: (re)write the golden file
+    import sys
+
+    write_golden(sys.argv[1])

@@ -10,7 +10,7 @@ import functools
 
 import numpy as np
 
-from .backend import check_float_dtype
+from .backend import ACTIVATIONS, check_float_dtype
 
 # -- the functional core: (ops, params, arrays) -> arrays --------------------------------
 
@@ -76,10 +76,11 @@ def as_input(ops, x, where, expected, dtype=None):
     """Check ``x`` against ``expected`` [(axis name, size or None), ...] and convert it.
 
     ``dtype`` is the model's float dtype for real-valued inputs, or None for token ids
-    (which must be integers). NumPy arrays and lists are converted; framework arrays are
-    checked, never silently cast.
+    (which must be integers). NumPy arrays and lists are converted to ``dtype``; another
+    framework's arrays must already have it (they are checked, never silently cast).
     """
-    if ops.is_tensor(x):
+    strict = ops.is_tensor(x) and not isinstance(x, np.ndarray)
+    if strict:
         got_dtype, shape = ops.dtype_name(x), ops.shape(x)
     else:
         try:
@@ -95,8 +96,8 @@ def as_input(ops, x, where, expected, dtype=None):
     if dtype is None:
         if kind not in "iu":
             raise TypeError(f"{where}: token ids must be integers, got dtype {got_dtype}")
-        return x if ops.is_tensor(x) else ops.asarray(x, "int64")
-    if ops.is_tensor(x):
+        return x if strict else ops.asarray(x, "int64")
+    if strict:
         if got_dtype != dtype:
             raise TypeError(f"{where}: expected {dtype} values, got {got_dtype}; convert the "
                             f"input, or build the model with dtype={got_dtype!r}")
@@ -177,8 +178,9 @@ class MLP(Model):
     def __init__(self, num_inputs, num_hiddens, num_outputs, sigma=0.01, *, phi="tanh",
                  dtype="float32", seed=None):
         self.num_inputs, self.num_hiddens, self.num_outputs = num_inputs, num_hiddens, num_outputs
+        if phi not in ACTIVATIONS:
+            raise ValueError(f"MLP: phi must be one of {ACTIVATIONS}, got {phi!r}")
         self.phi = phi
-        self.ops.activation(phi)  # fail now on an unknown name
         self._init_params({"W_xh": (num_inputs, num_hiddens), "b_h": (num_hiddens,),
                            "W_hq": (num_hiddens, num_outputs), "b_q": (num_outputs,)},
                           sigma, dtype, seed)

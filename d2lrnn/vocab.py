@@ -1,0 +1,40 @@
+"""Token <-> index maps, as the book's ``Vocab`` (d2l.ai section 9.2, "Converting Raw Text
+into Sequence Data")."""
+import collections
+
+
+class Vocab:
+    """The vocabulary of a list of tokens (or of lists of tokens).
+
+    Indices follow the sorted order of the tokens, ``'<unk>'`` and any ``reserved_tokens``
+    included, keeping only tokens seen at least ``min_freq`` times. Unknown tokens map to
+    ``'<unk>'``.
+    """
+
+    def __init__(self, tokens=(), min_freq=0, reserved_tokens=None):
+        tokens = list(tokens)
+        if tokens and isinstance(tokens[0], (list, tuple)):
+            tokens = [token for line in tokens for token in line]
+        counter = collections.Counter(tokens)
+        self.token_freqs = sorted(counter.items(), key=lambda kv: kv[1], reverse=True)
+        kept = {token for token, freq in self.token_freqs if freq >= min_freq}
+        self.idx_to_token = sorted({"<unk>", *(reserved_tokens or ()), *kept})
+        self.token_to_idx = {token: idx for idx, token in enumerate(self.idx_to_token)}
+
+    def __len__(self):
+        return len(self.idx_to_token)
+
+    def __getitem__(self, tokens):
+        """The index of a token, or the list of indices of a list of tokens."""
+        if isinstance(tokens, (list, tuple)):
+            return [self[token] for token in tokens]
+        return self.token_to_idx.get(tokens, self.unk)
+
+    def to_tokens(self, indices):
+        if hasattr(indices, "__len__") and not isinstance(indices, str):
+            return [self.idx_to_token[int(index)] for index in indices]
+        return self.idx_to_token[int(indices)]
+
+    @property
+    def unk(self):
+        return self.token_to_idx["<unk>"]

@@ -1,0 +1,45 @@
+"""Shared fixtures: one parametrised ``backend`` that skips frameworks this env lacks.
+
+``D2LRNN_REQUIRE`` (set by each tox env) names the frameworks the env is meant to hold; if
+one of them cannot be imported the whole run stops with an error instead of skipping.
+"""
+import importlib
+
+import pytest
+
+from _backends import REQUIRED, load_or_skip
+from d2lrnn.backend import BACKENDS, is_installed
+
+
+def pytest_configure(config):
+    if is_installed("jax"):  # float64 in JAX needs 64-bit mode before any array exists
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    unknown = sorted(set(REQUIRED) - set(BACKENDS))
+    if unknown:
+        raise pytest.UsageError(f"D2LRNN_REQUIRE names unknown backends {unknown}")
+    broken = []
+    for name in REQUIRED:
+        try:
+            importlib.import_module(f"d2lrnn.{name}")
+        except Exception as err:  # noqa: BLE001 - report any failure to load
+            broken.append(f"{name}: {type(err).__name__}: {err}")
+    if broken:
+        raise pytest.UsageError("this env must hold these frameworks, but they do not "
+                                "import:\n  " + "\n  ".join(broken))
+
+
+def pytest_report_header(config):
+    return f"d2lrnn backends required here: {', '.join(REQUIRED) or '(none named)'}"
+
+
+@pytest.fixture(params=BACKENDS)
+def d2l(request):
+    """Each backend in turn, as ``from d2lrnn import <name> as d2l`` gives it."""
+    return load_or_skip(request.param)
+
+
+@pytest.fixture(params=["float64", "float32"])
+def dtype(request):
+    return request.param

@@ -1,0 +1,106 @@
+"""Importing: no framework at `import d2lrnn`, one interface everywhere, clear errors."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import d2lrnn
+from d2lrnn import _legacy
+from d2lrnn.backend import BACKEND_API, BACKENDS, is_installed
+
+FRAMEWORKS = ("torch", "jax", "jaxlib", "tensorflow", "mxnet")
+
+
+def run_python(code, **env):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def test_import_d2lrnn_loads_no_framework():
+    code = ("import sys, d2lrnn, d2lrnn.numpy, d2lrnn.parity, d2lrnn.cli; "
+            f"print(sorted(m for m in {FRAMEWORKS!r} if m in sys.modules))")
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_every_backend_has_the_same_files():
+    root = Path(d2lrnn.__file__).parent
+    files = {name: sorted(p.name for p in (root / name).glob("*.py")) for name in BACKENDS}
+    assert files["torch"] == ["__init__.py", "ops.py"]
+    for name in BACKENDS:
+        # the NumPy reference adds one file: its hand-written backward pass
+        extra = ["bptt.py"] if name == "numpy" else []
+        assert files[name] == sorted(files["torch"] + extra), name
+
+
+def test_backend_exports_the_interface(d2l):
+    assert tuple(d2l.__all__) == BACKEND_API
+    for name in BACKEND_API:
+        assert getattr(d2l, name) is not None
+    assert d2l.ops.name == d2l.__name__.rsplit(".", 1)[1]
+    assert d2l.RNNScratch.__module__ == d2l.__name__
+
+
+def test_unknown_backend_lists_the_known_ones():
+    with pytest.raises(ValueError, match="unknown backend 'pytorch'.*numpy, torch, jax, "
+                                         "tensorflow, mxnet"):
+        d2lrnn.load_backend("pytorch")
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax", "tensorflow", "mxnet"])
+def test_missing_framework_says_how_to_install(backend, tmp_path):
+    # A package of the framework's name that fails to import shadows the real one, if any.
+    fake = tmp_path / backend
+    fake.mkdir()
+    (fake / "__init__.py").write_text(f"raise ImportError('broken {backend} install')")
+    code = ("try:\n    from d2lrnn import " + backend + "\nexcept ImportError as err:\n"
+            "    print(err)\nelse:\n    print('imported')")
+    result = run_python(code, PYTHONPATH=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert f'pip install "d2lrnn[{backend}]"' in result.stdout, result.stdout
+
+
+def test_mxnet_with_new_numpy_says_what_it_needs(monkeypatch):
+    monkeypatch.setattr(_legacy.np, "__version__", "2.1.0")
+    with pytest.raises(ImportError, match=r"numpy < 1\.24.*numpy 2\.1\.0.*tox -e mxnet"):
+        _legacy.check_mxnet_importable()
+
+
+@pytest.mark.skipif(not (is_installed("mxnet") and is_installed("tensorflow")),
+                    reason="needs MXNet and TensorFlow in one env (the legacy env)")
+def test_tensorflow_then_mxnet_in_one_process():
+    # TensorFlow imported first would crash MXNet's load: we refuse with a clear error...
+    result = run_python("import tensorflow\ntry:\n    from d2lrnn import mxnet\n"
+                        "except ImportError as err:\n    print(err)")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "before tensorflow" in result.stdout
+    # ...and importing d2lrnn first makes the same order work.
+    result = run_python("import d2lrnn, tensorflow, mxnet\nfrom d2lrnn import mxnet as m\n"
+                        "print(m.concat_demo(dtype='float64')['max_difference'] < 1e-12)")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("True")
+
+
+@pytest.mark.skipif(not is_installed("jax"), reason="JAX is not installed in this env")
+def test_jax_float64_without_x64_is_a_clear_error():
+    result = run_python("from d2lrnn import jax as d2l\ntry:\n"
+                        "    d2l.RNNScratch(3, 4, dtype='float64')\n"
+                        "except TypeError as err:\n    print(err)")
+    assert result.returncode == 0, result.stderr
+    assert "jax_enable_x64" in result.stdout
+
+
+def test_cli_reports_a_missing_framework(monkeypatch, capsys):
+    from d2lrnn import cli
+
+    def missing(name):
+        raise ImportError(f'the d2lrnn.{name} backend needs {name}. Install it with: '
+                          f'pip install "d2lrnn[{name}]"')
+
+    monkeypatch.setattr(cli, "load_backend", missing)
+    assert cli.main(["demo", "--backend", "jax"]) == 2
+    assert 'pip install "d2lrnn[jax]"' in capsys.readouterr().err

@@ -1,0 +1,57 @@
+"""Every backend computes the reference's numbers: forward, loss, perplexity, gradients."""
+import itertools
+from pathlib import Path
+
+import pytest
+
+from _backends import load_or_skip
+from d2lrnn import cli, parity
+from d2lrnn.backend import BACKENDS
+
+GOLDEN = Path(__file__).parent / "golden" / "parity.npz"
+INPUTS, REFERENCE = parity.read_golden(GOLDEN)
+_results = {}
+
+
+def results(name, dtype):
+    """One backend's quantities on the golden inputs (computed once per run)."""
+    if (name, dtype) not in _results:
+        d2l = load_or_skip(name)
+        _results[name, dtype] = parity.compute(d2l, parity.rounded(INPUTS, dtype), dtype)
+    return _results[name, dtype]
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_backend_matches_the_reference(name, dtype):
+    diffs = parity.compare(results(name, dtype), REFERENCE[dtype])
+    bound = parity.TOLERANCE[dtype]
+    assert all(d <= bound for d in diffs.values()), {q: d for q, d in diffs.items() if d > bound}
+
+
+@pytest.mark.parametrize("first, second", list(itertools.combinations(BACKENDS[1:], 2)))
+def test_frameworks_agree_with_each_other(first, second):
+    # Where two frameworks share a process, compare them directly, not only via NumPy.
+    diffs = parity.compare(results(first, "float64"), results(second, "float64"))
+    assert max(diffs.values()) <= parity.TOLERANCE["float64"], diffs
+
+
+def test_a_wrong_result_is_caught():
+    broken = dict(REFERENCE["float64"])
+    broken["grad_W_hh"] = broken["grad_W_hh"] * (1 + 1e-10)
+    diffs = parity.compare(broken, REFERENCE["float64"])
+    assert diffs["grad_W_hh"] > parity.TOLERANCE["float64"]
+
+
+def test_parity_command_prints_the_table(capsys):
+    assert cli.main(["parity", "--backends", "numpy"]) == 0
+    out = capsys.readouterr().out
+    for q in parity.QUANTITIES:
+        assert f"| {q} |" in out
+    assert "| numpy float64 | numpy float32 |" in out
+    assert "**within bound** | yes (≤ 1e-12) | yes (≤ 1e-05) |" in out
+
+
+def test_parity_command_fails_when_out_of_bound(monkeypatch, capsys):
+    monkeypatch.setitem(parity.TOLERANCE, "float32", 0.0)
+    assert cli.main(["parity", "--backends", "numpy", "--dtypes", "float32"]) == 1
+    assert "OUT OF BOUND: numpy float32" in capsys.readouterr().err
