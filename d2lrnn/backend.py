@@ -23,7 +23,8 @@ _FRAMEWORK = {"numpy": "numpy", "torch": "torch", "jax": "jax",
               "tensorflow": "tensorflow", "mxnet": "mxnet"}
 
 # What every backend exports, in this order.
-BACKEND_API = ("ops", "MLP", "RNNScratch", "RNNLMScratch", "concat_demo", "loss_and_grads")
+BACKEND_API = ("ops", "MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "concat_demo",
+               "loss_and_grads")
 
 FLOAT_DTYPES = ("float32", "float64")
 
@@ -147,6 +148,21 @@ class Ops(abc.ABC):
         """max |x| as a Python float."""
         return float(np.max(np.abs(self.to_numpy(x))))
 
+    def rnn_layer(self, params, inputs, state):
+        """The framework's own recurrent layer, run on the book's ``W_xh, W_hh, b_h``.
+
+        inputs (T, n, d) and state (n, h) -> (outputs (T, n, h), final state (n, h)).
+        """
+        raise TypeError(f"{self.name} has no recurrent layer of its own: use RNNScratch")
+
+    @property
+    def has_rnn_layer(self):
+        return type(self).rnn_layer is not Ops.rnn_layer
+
+    def sum_squares(self, x):
+        """sum(x²) as a Python float."""
+        return float((self.to_numpy(x).astype(np.float64) ** 2).sum())
+
     # -- autograd -----------------------------------------------------------------------
     def value_and_grad(self, fn, params):
         """``fn(params)`` and its gradient with respect to each entry of the dict ``params``.
@@ -157,8 +173,11 @@ class Ops(abc.ABC):
         raise TypeError(f"the {self.name} backend has no automatic differentiation; "
                         f"it differentiates the language model by hand (lm_loss_and_grads)")
 
-    def lm_loss_and_grads(self, params, X, Y):
-        """The language model's loss and its gradients, as framework arrays."""
+    def lm_loss_and_grads(self, params, X, Y, recurrence):
+        """The language model's loss and its gradients, as framework arrays.
+
+        ``recurrence(params, inputs, state)`` runs the RNN (see :mod:`d2lrnn.rnn`).
+        """
         from .rnn import lm_loss  # rnn imports this module
 
-        return self.value_and_grad(lambda p: lm_loss(self, p, X, Y), params)
+        return self.value_and_grad(lambda p: lm_loss(self, p, X, Y, recurrence), params)

@@ -7,6 +7,7 @@ Shapes follow the book: RNN inputs are time-major ``(num_steps, batch_size, num_
 token ids are batch-major ``(batch_size, num_steps)``, logits ``(batch_size, num_steps, V)``.
 """
 import functools
+import warnings
 
 import numpy as np
 
@@ -37,18 +38,29 @@ def rnn_forward(ops, params, inputs, state):
 
 
 def output_layer(ops, params, rnn_outputs):
-    """O_t = H_t W_hq + b_q (9.4.6) for every step, stacked batch-major: (n, T, V)."""
-    return ops.stack([ops.matmul(H, params["W_hq"]) + params["b_q"] for H in rnn_outputs], 1)
+    """O_t = H_t W_hq + b_q (9.4.6) for every step, batch-major: (n, T, V).
+
+    ``rnn_outputs`` is the list [H_1 .. H_T] of the scratch RNN or the stacked (T, n, h)
+    array of a framework's layer (then one product serves every step).
+    """
+    if isinstance(rnn_outputs, (list, tuple)):
+        return ops.stack([ops.matmul(H, params["W_hq"]) + params["b_q"] for H in rnn_outputs],
+                         1)
+    return ops.transpose(ops.matmul(rnn_outputs, params["W_hq"]) + params["b_q"], (1, 0, 2))
 
 
-def lm_forward(ops, params, X, state=None):
-    """Token ids (n, T) -> one-hot (T, n, V) -> hidden states -> logits (n, T, V)."""
+def lm_forward(ops, params, X, state=None, recurrence=None):
+    """Token ids (n, T) -> one-hot (T, n, V) -> hidden states -> logits (n, T, V).
+
+    ``recurrence(params, inputs, state)`` runs the RNN: the scratch loop by default.
+    """
+    recurrence = recurrence or functools.partial(rnn_forward, ops)
     vocab_size = ops.shape(params["W_hq"])[1]
     dtype = ops.dtype_name(params["W_hq"])
     embs = ops.one_hot(ops.transpose(X, (1, 0)), vocab_size, dtype)
     if state is None:
         state = ops.zeros((ops.shape(X)[0], ops.shape(params["W_hh"])[0]), dtype)
-    rnn_outputs, _ = rnn_forward(ops, params, embs, state)
+    rnn_outputs, _ = recurrence(params, embs, state)
     return output_layer(ops, params, rnn_outputs)
 
 
@@ -60,9 +72,9 @@ def cross_entropy(ops, logits, Y):
     return ops.mean(ops.logsumexp(O, 1) - ops.pick(O, y))
 
 
-def lm_loss(ops, params, X, Y):
+def lm_loss(ops, params, X, Y, recurrence=None):
     """The language model's mean cross-entropy; perplexity is its exponential."""
-    return cross_entropy(ops, lm_forward(ops, params, X), Y)
+    return cross_entropy(ops, lm_forward(ops, params, X, None, recurrence), Y)
 
 
 # -- checking what users pass in ---------------------------------------------------------
@@ -224,9 +236,31 @@ class RNNScratch(Model):
             state = as_input(self.ops, state, "RNNScratch.forward state",
                              [("batch_size", batch_size), ("num_hiddens", self.num_hiddens)],
                              self.dtype)
-        return rnn_forward(self.ops, self.params, inputs, state)
+        return self.recurrence(self.params, inputs, state)
 
     __call__ = forward
+
+    def recurrence(self, params, inputs, state):
+        """The time loop on given parameters: ([H_1 .. H_T], H_T)."""
+        return rnn_forward(self.ops, params, inputs, state)
+
+
+class RNN(RNNScratch):
+    """The concise RNN: the framework's own recurrent layer (torch.nn.RNN, Keras SimpleRNN,
+    a Flax SimpleCell, MXNet's fused RNN operator) with the same W_xh, W_hh, b_h.
+
+    ``forward`` returns the stacked hidden states (num_steps, batch_size, num_hiddens) and
+    the final state.
+    """
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, dtype="float32", seed=None):
+        if not self.ops.has_rnn_layer:
+            raise TypeError(f"the {self.ops.name} backend has no recurrent layer of its own; "
+                            f"use RNNScratch (or the torch, jax, tensorflow or mxnet backend)")
+        super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
+
+    def recurrence(self, params, inputs, state):
+        return self.ops.rnn_layer(params, inputs, state)
 
 
 class RNNLMScratch(Model):
@@ -234,7 +268,7 @@ class RNNLMScratch(Model):
 
     def __init__(self, rnn, vocab_size, lr=1.0, *, seed=None):
         if not isinstance(rnn, RNNScratch) or rnn.ops is not self.ops:
-            raise TypeError(f"RNNLMScratch: rnn must be an RNNScratch of the "
+            raise TypeError(f"{type(self).__name__}: rnn must be an RNNScratch or RNN of the "
                             f"{self.ops.name} backend, got {type(rnn).__module__}."
                             f"{type(rnn).__name__}")
         if rnn.num_inputs != vocab_size:
@@ -287,6 +321,62 @@ class RNNLMScratch(Model):
         """exp(mean cross-entropy) of predicting ``Y`` from ``X``, as a Python float."""
         return float(np.exp(float(self.ops.to_numpy(self.loss(self(X), Y)))))
 
+    def loss_and_grads_fn(self, params, X, Y):
+        """Loss and gradients at ``params`` (framework arrays; X, Y already converted)."""
+        return self.ops.lm_loss_and_grads(params, X, Y, self.rnn.recurrence)
+
+    def assign(self, params):
+        """Set parameters from framework arrays of the right dtype (no checks, no copies)."""
+        for name, value in params.items():
+            self._set_param(name, value)
+
+    def predict(self, prefix, num_preds, vocab, temperature=0.0, seed=None):
+        """Continue ``prefix`` by ``num_preds`` characters (d2l.ai section 9.5).
+
+        ``temperature=0`` picks the most likely character each step (greedy, as the book);
+        a positive temperature samples from softmax(O / temperature) with a NumPy generator
+        seeded by ``seed``. Characters of ``prefix`` missing from ``vocab`` are read as
+        ``'<unk>'``, with a warning.
+        """
+        if not prefix:
+            raise ValueError("predict: the prefix must hold at least one character")
+        if temperature < 0:
+            raise ValueError(f"predict: temperature must be >= 0, got {temperature}")
+        if len(vocab) != self.vocab_size:
+            raise ValueError(f"predict: the vocabulary has {len(vocab)} tokens but the model "
+                             f"was built for {self.vocab_size}")
+        unknown = sorted({c for c in prefix if c not in vocab.token_to_idx})
+        if unknown:
+            warnings.warn(f"predict: {unknown} are not in the vocabulary; read as '<unk>'",
+                          stacklevel=2)
+        ops, params, rng = self.ops, self.params, np.random.default_rng(seed)
+
+        def feed(tokens, state):  # -> the logits after the last token, and the new state
+            embs = ops.one_hot(ops.asarray([[t] for t in tokens], "int64"), self.vocab_size,
+                               self.dtype)
+            hs, state = self.rnn.recurrence(params, embs, state)
+            return ops.to_numpy(output_layer(ops, params, hs))[0, -1], state
+
+        outputs = list(vocab[list(prefix)])
+        logits, state = feed(outputs, ops.zeros((1, self.rnn.num_hiddens), self.dtype))
+        for i in range(num_preds):
+            outputs.append(int(_choose(logits.astype(np.float64), temperature, rng)))
+            if i < num_preds - 1:
+                logits, state = feed(outputs[-1:], state)
+        return "".join(vocab.to_tokens(outputs))
+
+
+class RNNLM(RNNLMScratch):
+    """The concise language model (the book's name): give it an :class:`RNN`."""
+
+
+def _choose(logits, temperature, rng):
+    if temperature == 0:
+        return logits.argmax()
+    z = logits / temperature
+    p = np.exp(z - z.max())
+    return rng.choice(len(p), p=p / p.sum())
+
 
 # -- functions every backend exports -------------------------------------------------------
 
@@ -328,7 +418,7 @@ def loss_and_grads(ops, model, X, Y):
     if ops.shape(X) != ops.shape(Y):
         raise ValueError(f"loss_and_grads: inputs {ops.shape(X)} and targets {ops.shape(Y)} "
                          f"must have the same shape (batch_size, num_steps)")
-    value, grads = ops.lm_loss_and_grads(model.params, X, Y)
+    value, grads = model.loss_and_grads_fn(model.params, X, Y)
     return float(ops.to_numpy(value)), {k: ops.to_numpy(g) for k, g in grads.items()}
 
 
@@ -345,5 +435,5 @@ def bind(ops):
         functools.update_wrapper(bound, fn)
         return bound
 
-    return (ops, subclass(MLP), subclass(RNNScratch), subclass(RNNLMScratch),
+    return (ops, *(subclass(cls) for cls in (MLP, RNNScratch, RNNLMScratch, RNN, RNNLM)),
             partial(concat_demo), partial(loss_and_grads))

@@ -1,4 +1,6 @@
-"""JAX: jax.numpy arrays and jax.value_and_grad."""
+"""JAX: jax.numpy arrays and jax.value_and_grad; Flax for the recurrent layer."""
+import functools
+
 import numpy as np
 
 from ..backend import Ops, import_framework
@@ -11,8 +13,10 @@ class JaxOps(Ops):
     name = "jax"
 
     def asarray(self, array, dtype):
-        array = np.asarray(array)
-        if np.dtype(dtype).itemsize == 8 and not jax.config.read("jax_enable_x64"):
+        array, dtype = np.asarray(array), np.dtype(dtype)
+        if dtype.itemsize == 8 and not jax.config.read("jax_enable_x64"):
+            if dtype.kind in "iu":  # token ids: 32 bits are plenty
+                return jnp.asarray(array, dtype=np.int32)
             raise TypeError(
                 f"JAX makes {dtype} arrays only with 64-bit mode on: call "
                 "jax.config.update('jax_enable_x64', True) (or set JAX_ENABLE_X64=1) before "
@@ -52,8 +56,23 @@ class JaxOps(Ops):
     def exp(self, x):
         return jnp.exp(x)
 
+    def rnn_layer(self, params, inputs, state):
+        """flax.linen.RNN over a SimpleCell (its input Dense holds the bias)."""
+        layer = _flax_rnn(self.shape(params["W_hh"])[0], self.dtype_name(params["W_hh"]))
+        cell = {"i": {"kernel": params["W_xh"], "bias": params["b_h"]},
+                "h": {"kernel": params["W_hh"]}}
+        state, outputs = layer.apply({"params": {"cell": cell}}, inputs, initial_carry=state)
+        return outputs, state
+
     def value_and_grad(self, fn, params):
         return jax.value_and_grad(fn)(params)
+
+
+@functools.lru_cache(maxsize=None)
+def _flax_rnn(num_hiddens, dtype):
+    nn = import_framework("flax.linen", "jax")
+    cell = nn.SimpleCell(features=num_hiddens, dtype=dtype, param_dtype=dtype)
+    return nn.RNN(cell, time_major=True, return_carry=True)
 
 
 ops = JaxOps()

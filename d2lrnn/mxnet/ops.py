@@ -54,6 +54,17 @@ class MxnetOps(Ops):
     def exp(self, x):
         return mnp.exp(x)
 
+    def rnn_layer(self, params, inputs, state):
+        """The fused RNN operator that gluon.rnn.RNN runs, on a flat parameter vector
+        (weights transposed, then biases: gluon's packing)."""
+        W_xh, W_hh, b_h = params["W_xh"], params["W_hh"], params["b_h"]
+        flat = mnp.concatenate([W_xh.T.reshape(-1), W_hh.T.reshape(-1), b_h,
+                                mnp.zeros_like(b_h)])
+        outputs, state = npx.rnn(data=inputs, parameters=flat, state=state[None],
+                                 state_size=self.shape(W_hh)[0], num_layers=1,
+                                 mode="rnn_tanh", state_outputs=True)
+        return outputs, state[0]
+
     def value_and_grad(self, fn, params):
         leaves = {k: v.copy() for k, v in params.items()}
         for leaf in leaves.values():

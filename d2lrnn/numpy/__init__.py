@@ -2,6 +2,7 @@
 from ..rnn import bind
 from .ops import ops
 
-ops, MLP, RNNScratch, RNNLMScratch, concat_demo, loss_and_grads = bind(ops)
+ops, MLP, RNNScratch, RNNLMScratch, RNN, RNNLM, concat_demo, loss_and_grads = bind(ops)
 
-__all__ = ["ops", "MLP", "RNNScratch", "RNNLMScratch", "concat_demo", "loss_and_grads"]
+__all__ = ["ops", "MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "concat_demo",
+           "loss_and_grads"]

@@ -54,7 +54,8 @@ class NumpyOps(Ops):
     def exp(self, x):
         return np.exp(x)
 
-    def lm_loss_and_grads(self, params, X, Y):
+    def lm_loss_and_grads(self, params, X, Y, recurrence):
+        # NumPy has only the scratch RNN, whose backward pass bptt writes out by hand.
         return bptt.lm_loss_and_grads(self, params, X, Y)
 
 

@@ -1,4 +1,6 @@
-"""TensorFlow: tf tensors and tf.GradientTape."""
+"""TensorFlow: tf tensors and tf.GradientTape; Keras for the recurrent layer."""
+import functools
+
 import numpy as np
 
 from .. import _legacy
@@ -59,12 +61,30 @@ class TensorflowOps(Ops):
     def exp(self, x):
         return tf.exp(x)
 
+    def rnn_layer(self, params, inputs, state):
+        """keras.layers.SimpleRNN, called statelessly (Keras 3 is batch-major only)."""
+        layer = _keras_rnn(*self.shape(params["W_xh"]), params["W_xh"].dtype.name)
+        weights = [params["W_xh"], params["W_hh"], params["b_h"]]
+        (outputs, state), _ = layer.stateless_call(
+            weights, [v.value for v in layer.non_trainable_variables],
+            tf.transpose(inputs, (1, 0, 2)), initial_state=[state])
+        return tf.transpose(outputs, (1, 0, 2)), state
+
     def value_and_grad(self, fn, params):
         with tf.GradientTape() as tape:
             tape.watch(list(params.values()))
             value = fn(params)
         grads = tape.gradient(value, params)
         return value, grads
+
+
+@functools.lru_cache(maxsize=None)
+def _keras_rnn(num_inputs, num_hiddens, dtype):
+    keras = import_framework("keras", "tensorflow")
+    layer = keras.layers.SimpleRNN(num_hiddens, return_sequences=True, return_state=True,
+                                   dtype=dtype)
+    layer.build((None, None, num_inputs))
+    return layer
 
 
 ops = TensorflowOps()

@@ -1,4 +1,6 @@
 """PyTorch: torch tensors and torch.autograd."""
+import functools
+
 import numpy as np
 
 from ..backend import Ops, import_framework
@@ -45,11 +47,25 @@ class TorchOps(Ops):
     def transpose(self, x, axes):
         return x.permute(axes)
 
+    def rnn_layer(self, params, inputs, state):
+        """torch.nn.RNN, called functionally (torch stores the weights transposed)."""
+        W_xh, b_h = params["W_xh"], params["b_h"]
+        layer = _torch_rnn(*self.shape(W_xh), W_xh.dtype)
+        weights = {"weight_ih_l0": W_xh.T, "weight_hh_l0": params["W_hh"].T,
+                   "bias_ih_l0": b_h, "bias_hh_l0": torch.zeros_like(b_h)}
+        outputs, state = torch.func.functional_call(layer, weights, (inputs, state[None]))
+        return outputs, state[0]
+
     def value_and_grad(self, fn, params):
         leaves = {k: v.detach().requires_grad_(True) for k, v in params.items()}
         value = fn(leaves)
         grads = torch.autograd.grad(value, list(leaves.values()))
         return value.detach(), dict(zip(leaves, grads))
+
+
+@functools.lru_cache(maxsize=None)
+def _torch_rnn(num_inputs, num_hiddens, dtype):
+    return torch.nn.RNN(num_inputs, num_hiddens, nonlinearity="tanh", dtype=dtype)
 
 
 ops = TorchOps()

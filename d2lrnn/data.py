@@ -1,0 +1,141 @@
+"""The Time Machine corpus as character windows (d2l.ai sections 9.2-9.3), in NumPy.
+
+Framework-neutral: batches are NumPy integer arrays, which every backend converts. The
+corpus is downloaded once from the book's data host, checked against its SHA-1 and cached;
+``D2LRNN_DATA`` names a folder to look in (and cache to) instead, and a local file can be
+passed directly.
+"""
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .vocab import Vocab
+
+URL = "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt"
+SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
+FILENAME = "timemachine.txt"
+
+
+class CorpusError(RuntimeError):
+    """The corpus cannot be had, or is not the expected file, or is too short."""
+
+
+def data_dir():
+    """Where the corpus is looked for and cached: ``$D2LRNN_DATA``, else the user cache."""
+    if os.environ.get("D2LRNN_DATA"):
+        return Path(os.environ["D2LRNN_DATA"]).expanduser()
+    import pooch
+
+    return Path(pooch.os_cache("d2lrnn"))
+
+
+def sha1_of(path):
+    import pooch
+
+    return pooch.file_hash(str(path), alg="sha1")
+
+
+def download_timemachine(folder=None):
+    """The path of a verified ``timemachine.txt`` in ``folder`` (default :func:`data_dir`),
+    downloading it there first if it is absent. A file there with the wrong hash is never
+    used and never overwritten."""
+    import pooch
+
+    folder = Path(folder) if folder is not None else data_dir()
+    path = folder / FILENAME
+    if path.exists():
+        digest = sha1_of(path)
+        if digest != SHA1:
+            raise CorpusError(
+                f"{path} has SHA-1 {digest}, not {SHA1}: it is not the book's {FILENAME}, "
+                f"or it is damaged. It was left untouched: move it away (a fresh copy will be "
+                f"downloaded) or pass the path of a good copy.")
+        return path
+    try:
+        return Path(pooch.retrieve(URL, known_hash=f"sha1:{SHA1}", fname=FILENAME,
+                                   path=folder, progressbar=_progress_wanted()))
+    except Exception as err:  # network errors come from requests, hash errors as ValueError
+        raise CorpusError(
+            f"could not download {URL} into {folder} ({type(err).__name__}: {err}). "
+            f"Without a network: put {FILENAME} (SHA-1 {SHA1}) in a folder and point the "
+            f"D2LRNN_DATA environment variable at it, or pass the file's path "
+            f"(corpus=PATH in Python, --corpus PATH on the command line).") from err
+
+
+def _progress_wanted():
+    import sys
+
+    return sys.stderr.isatty()
+
+
+def read_corpus(corpus=None):
+    """The text of ``corpus`` (a path used as is), or of the verified book."""
+    path = Path(corpus) if corpus is not None else download_timemachine()
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CorpusError(f"no corpus file at {path}") from None
+
+
+class TimeMachine:
+    """Windows of ``num_steps + 1`` characters: inputs X and targets Y shifted by one.
+
+    As the book: the first ``num_train`` windows train, the next ``num_val`` validate;
+    ``whole_book=True`` trains on every window but the last ``num_val``. Training windows
+    are shuffled every epoch by a generator seeded with (``seed``, epoch).
+    """
+
+    def __init__(self, batch_size, num_steps, num_train=10000, num_val=5000, *, corpus=None,
+                 whole_book=False, seed=0, vocab=None):
+        if batch_size < 1 or num_steps < 1:
+            raise ValueError(f"batch_size and num_steps must be positive, got {batch_size} "
+                             f"and {num_steps}")
+        self.batch_size, self.num_steps, self.seed = batch_size, num_steps, seed
+        tokens, self.vocab = self.build(read_corpus(corpus), vocab)
+        num_windows = len(tokens) - num_steps
+        if whole_book:
+            num_train = num_windows - num_val
+        if num_train < 1 or num_val < 0 or num_train + num_val > num_windows:
+            raise CorpusError(
+                f"the corpus has {len(tokens)} characters after preprocessing, which make "
+                f"{max(num_windows, 0)} windows of num_steps + 1 = {num_steps + 1}; "
+                f"num_train + num_val = {num_train} + {num_val} do not fit. Use a longer "
+                f"corpus, fewer steps, or smaller num_train / num_val.")
+        self.num_train, self.num_val = num_train, num_val
+        corpus = np.asarray(tokens, dtype=np.int64)
+        windows = np.lib.stride_tricks.sliding_window_view(corpus, num_steps + 1)
+        windows = windows[:num_train + num_val]
+        self.X, self.Y = windows[:, :-1], windows[:, 1:]
+
+    @staticmethod
+    def preprocess(text):
+        """Every run of non-letters becomes one space; lower case."""
+        return re.sub("[^A-Za-z]+", " ", text).lower()
+
+    @staticmethod
+    def tokenize(text):
+        return list(text)
+
+    def build(self, raw_text, vocab=None):
+        """(token ids, vocabulary) of a raw text."""
+        tokens = self.tokenize(self.preprocess(raw_text))
+        if not tokens:
+            raise CorpusError("the corpus holds no letters")
+        vocab = vocab if vocab is not None else Vocab(tokens)
+        return [vocab[token] for token in tokens], vocab
+
+    def train_batches(self, epoch=0):
+        """Shuffled (X, Y) minibatches of the training windows; the last one may be short."""
+        order = np.random.default_rng([self.seed, epoch]).permutation(self.num_train)
+        for start in range(0, self.num_train, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            yield self.X[idx], self.Y[idx]
+
+    def val_batches(self):
+        """(X, Y) minibatches of the validation windows, in order."""
+        end = self.num_train + self.num_val
+        for start in range(self.num_train, end, self.batch_size):
+            stop = min(start + self.batch_size, end)
+            yield self.X[start:stop], self.Y[start:stop]
