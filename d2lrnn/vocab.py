@@ -38,3 +38,13 @@ class Vocab:
     @property
     def unk(self):
         return self.token_to_idx["<unk>"]
+
+    @classmethod
+    def from_tokens(cls, idx_to_token):
+        """The vocabulary whose index order is ``idx_to_token`` (e.g. from a checkpoint)."""
+        if "<unk>" not in idx_to_token or len(set(idx_to_token)) != len(idx_to_token):
+            raise ValueError("a vocabulary needs distinct tokens, '<unk>' among them")
+        vocab = cls()
+        vocab.idx_to_token = list(idx_to_token)
+        vocab.token_to_idx = {token: idx for idx, token in enumerate(vocab.idx_to_token)}
+        return vocab

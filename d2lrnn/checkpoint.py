@@ -1,0 +1,65 @@
+"""Checkpoints: every parameter, the vocabulary and the hyperparameters in one safetensors
+file, portable across backends, written atomically."""
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .vocab import Vocab
+
+FORMAT = "d2lrnn-checkpoint-1"
+EXTENSION = ".safetensors"
+
+
+def save(path, params, vocab, hparams):
+    """Write ``params`` (NumPy arrays by name), the vocabulary and ``hparams`` (a JSON-able
+    dict) to ``path``. A partial write never replaces an existing file."""
+    from safetensors.numpy import save as to_bytes
+
+    metadata = {"format": FORMAT, "vocab": json.dumps(vocab.idx_to_token),
+                "hparams": json.dumps(hparams)}
+    data = to_bytes({k: np.ascontiguousarray(v) for k, v in params.items()}, metadata=metadata)
+    atomic_write(path, data)
+
+
+def atomic_write(path, data):
+    """Write bytes to a temporary file beside ``path``, then rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable d2lrnn checkpoint."""
+
+
+def load(path):
+    """(params, vocab, hparams) from a checkpoint written by :func:`save`."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            metadata = f.metadata() or {}
+            params = {name: f.get_tensor(name) for name in f.keys()}
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({err})") from err
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is a safetensors file but not a d2lrnn checkpoint "
+                              f"(format {metadata.get('format')!r}, expected {FORMAT!r})")
+    return params, Vocab.from_tokens(json.loads(metadata["vocab"])), json.loads(
+        metadata["hparams"])

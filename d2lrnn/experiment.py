@@ -1,0 +1,58 @@
+"""One training run of the character-level language model, as the CLI and benchmarks run it."""
+import time
+
+from .backend import load_backend
+from .data import TimeMachine
+from .train import fit
+
+# The book's settings (d2l.ai section 9.5) and the prefixes it continues.
+BOOK = {"batch_size": 1024, "num_steps": 32, "num_hiddens": 32, "lr": 1.0, "clip": 1.0,
+        "epochs": 100}
+SAMPLE_PREFIXES = ("it has", "time traveller")
+MODELS = ("scratch", "concise")
+
+
+def enable_jax_x64():
+    """JAX makes float64 arrays only in 64-bit mode, which must be on before any array."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+
+
+def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.0):
+    """The scratch or concise language model of backend ``d2l``."""
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    rnn_class, lm_class = ((d2l.RNNScratch, d2l.RNNLMScratch) if model == "scratch"
+                           else (d2l.RNN, d2l.RNNLM))
+    rnn = rnn_class(vocab_size, num_hiddens, dtype=dtype, seed=seed)
+    return lm_class(rnn, vocab_size, lr=lr, seed=seed + 1)
+
+
+def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
+              batch_size=BOOK["batch_size"], num_steps=BOOK["num_steps"],
+              num_hiddens=BOOK["num_hiddens"], lr=BOOK["lr"], clip=BOOK["clip"], seed=0,
+              corpus=None, dtype="float32", whole_book=False, num_train=10000, num_val=5000,
+              max_steps=None, num_preds=50, on_step=None, on_epoch=None):
+    """Train and sample; returns (summary, model, data, history, hparams)."""
+    if backend == "jax" and dtype == "float64":
+        enable_jax_x64()
+    d2l = load_backend(backend)
+    data = TimeMachine(batch_size, num_steps, num_train, num_val, corpus=corpus,
+                       whole_book=whole_book, seed=seed)
+    lm = build_lm(d2l, model, len(data.vocab), num_hiddens, dtype, seed, lr)
+    start = time.perf_counter()
+    history = fit(lm, data, epochs, lr=lr, clip=clip, max_steps=max_steps, on_step=on_step,
+                  on_epoch=on_epoch)
+    wall = time.perf_counter() - start
+    summary = {
+        "backend": backend, "model": model, "epochs": len(history["epoch"]), "dtype": dtype,
+        "train_ppl": history["train_ppl"][-1], "val_ppl": history["val_ppl"][-1],
+        "seconds": history["train_seconds"], "wall_seconds": wall,
+        "tokens_per_s": history["tokens"] / history["train_seconds"],
+        "samples": {p: lm.predict(p, num_preds, data.vocab) for p in SAMPLE_PREFIXES},
+    }
+    hparams = {"model": model, "backend": backend, "dtype": dtype, "num_hiddens": num_hiddens,
+               "vocab_size": len(data.vocab), "batch_size": batch_size,
+               "num_steps": num_steps, "lr": lr, "clip": clip, "epochs": epochs, "seed": seed}
+    return summary, lm, data, history, hparams

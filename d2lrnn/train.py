@@ -1,0 +1,80 @@
+"""Training the language model: minibatch SGD with gradient clipping, written once.
+
+Every backend runs this same loop on its own arrays and autograd, so with the same initial
+weights and the same batches they take the same steps (d2l.ai sections 9.5 and 3.4).
+"""
+import math
+import time
+
+from .rnn import cross_entropy, lm_forward
+
+
+def clip_gradients(ops, grads, theta):
+    """g <- g θ/‖g‖ where the norm ‖g‖ over all parameters exceeds θ (θ = 0: no clipping).
+
+    Returns the (possibly scaled) gradients and the norm before clipping.
+    """
+    norm = math.sqrt(sum(ops.sum_squares(g) for g in grads.values()))
+    if theta and norm > theta:
+        grads = {name: g * (theta / norm) for name, g in grads.items()}
+    return grads, norm
+
+
+def sgd_step(model, params, X, Y, lr, clip):
+    """One minibatch step from ``params``; returns (loss, new params)."""
+    loss, grads = model.loss_and_grads_fn(params, X, Y)
+    grads, _ = clip_gradients(model.ops, grads, clip)
+    return loss, {name: value - lr * grads[name] for name, value in params.items()}
+
+
+def evaluate(model, batches, params=None):
+    """Perplexity over ``batches``: exp of the mean cross-entropy over all their tokens."""
+    ops, params = model.ops, params or model.params
+    total, count = 0.0, 0
+    for X, Y in batches:
+        logits = lm_forward(ops, params, ops.asarray(X, "int64"), None, model.rnn.recurrence)
+        total += float(ops.to_numpy(cross_entropy(ops, logits, ops.asarray(Y, "int64")))) * Y.size
+        count += Y.size
+    return math.exp(total / count) if count else float("nan")
+
+
+def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on_epoch=None):
+    """Train ``model`` on ``data`` (a :class:`~d2lrnn.data.TimeMachine`) for ``epochs``.
+
+    ``lr`` defaults to ``model.lr``. ``on_step(step, loss)`` and ``on_epoch(record)`` are
+    called as training goes (progress bars, plots: training itself draws nothing).
+    Returns the history: per-epoch ``train_ppl`` and ``val_ppl`` (exp of the token-mean
+    cross-entropy over the epoch), every step's ``step_loss``, ``train_seconds`` and
+    ``tokens``.
+    """
+    ops = model.ops
+    lr = model.lr if lr is None else lr
+    params = model.params
+    history = {"epoch": [], "train_ppl": [], "val_ppl": [], "step_loss": [],
+               "train_seconds": 0.0, "tokens": 0}
+    step = 0
+    for epoch in range(epochs):
+        start, total, count = time.perf_counter(), 0.0, 0
+        for X, Y in data.train_batches(epoch):
+            loss, params = sgd_step(model, params, ops.asarray(X, "int64"),
+                                    ops.asarray(Y, "int64"), lr, clip)
+            loss = float(ops.to_numpy(loss))
+            history["step_loss"].append(loss)
+            total, count, step = total + loss * Y.size, count + Y.size, step + 1
+            if on_step:
+                on_step(step, loss)
+            if max_steps is not None and step >= max_steps:
+                break
+        history["train_seconds"] += time.perf_counter() - start
+        history["tokens"] += count
+        model.assign(params)
+        record = {"epoch": epoch + 1, "train_ppl": math.exp(total / count),
+                  "val_ppl": evaluate(model, data.val_batches())}
+        for key, value in record.items():
+            history[key].append(value)
+        if on_epoch:
+            on_epoch(record)
+        if max_steps is not None and step >= max_steps:
+            break
+    return history
+
