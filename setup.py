@@ -11,7 +11,7 @@ exec((here / "d2lrnn" / "_version.py").read_text(), version)
 # removed in numpy 1.24. Everything else works on numpy 2.
 extras = {
     "torch": ["torch>=2.2"],
-    "jax": ["jax>=0.4.30", "jaxlib>=0.4.30"],
+    "jax": ["jax>=0.4.30", "jaxlib>=0.4.30", "flax>=0.8"],
     "tensorflow": ["tensorflow>=2.16"],
     "mxnet": ["mxnet==1.9.1", "numpy>=1.23,<1.24"],
     "test": ["pytest>=8"],
@@ -31,7 +31,9 @@ setup(
     packages=find_packages(include=["d2lrnn", "d2lrnn.*"]),
     package_data={"d2lrnn": ["py.typed"]},
     python_requires=">=3.9",
-    install_requires=["numpy>=1.23"],
+    # download + hash + cache, progress bars, checkpoints, figures: all small and lazy
+    install_requires=["numpy>=1.23", "pooch>=1.6", "tqdm>=4.60", "safetensors>=0.4",
+                      "matplotlib>=3.5"],
     extras_require=extras,
     entry_points={"console_scripts": ["d2lrnn = d2lrnn.cli:main"]},
     classifiers=[

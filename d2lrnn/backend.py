@@ -173,6 +173,12 @@ class Ops(abc.ABC):
         raise TypeError(f"the {self.name} backend has no automatic differentiation; "
                         f"it differentiates the language model by hand (lm_loss_and_grads)")
 
+    def lm_loss(self, params, X, Y, recurrence):
+        """The language model's loss at ``params`` (no gradients)."""
+        from .rnn import lm_loss  # rnn imports this module
+
+        return lm_loss(self, params, X, Y, recurrence)
+
     def lm_loss_and_grads(self, params, X, Y, recurrence):
         """The language model's loss and its gradients, as framework arrays.
 

@@ -106,7 +106,7 @@ class TimeMachine:
         self.num_train, self.num_val = num_train, num_val
         corpus = np.asarray(tokens, dtype=np.int64)
         windows = np.lib.stride_tricks.sliding_window_view(corpus, num_steps + 1)
-        windows = windows[:num_train + num_val]
+        windows = np.ascontiguousarray(windows[:num_train + num_val])  # own, writable copy
         self.X, self.Y = windows[:, :-1], windows[:, 1:]
 
     @staticmethod
@@ -120,9 +120,10 @@ class TimeMachine:
 
     def build(self, raw_text, vocab=None):
         """(token ids, vocabulary) of a raw text."""
-        tokens = self.tokenize(self.preprocess(raw_text))
-        if not tokens:
+        text = self.preprocess(raw_text)
+        if not text.strip():
             raise CorpusError("the corpus holds no letters")
+        tokens = self.tokenize(text)
         vocab = vocab if vocab is not None else Vocab(tokens)
         return [vocab[token] for token in tokens], vocab
 

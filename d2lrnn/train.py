@@ -6,9 +6,6 @@ weights and the same batches they take the same steps (d2l.ai sections 9.5 and 3
 import math
 import time
 
-from .rnn import cross_entropy, lm_forward
-
-
 def clip_gradients(ops, grads, theta):
     """g <- g θ/‖g‖ where the norm ‖g‖ over all parameters exceeds θ (θ = 0: no clipping).
 
@@ -32,8 +29,9 @@ def evaluate(model, batches, params=None):
     ops, params = model.ops, params or model.params
     total, count = 0.0, 0
     for X, Y in batches:
-        logits = lm_forward(ops, params, ops.asarray(X, "int64"), None, model.rnn.recurrence)
-        total += float(ops.to_numpy(cross_entropy(ops, logits, ops.asarray(Y, "int64")))) * Y.size
+        loss = ops.lm_loss(params, ops.asarray(X, "int64"), ops.asarray(Y, "int64"),
+                           model.rnn.recurrence)
+        total += float(ops.to_numpy(loss)) * Y.size
         count += Y.size
     return math.exp(total / count) if count else float("nan")
 

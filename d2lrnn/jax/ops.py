@@ -67,12 +67,36 @@ class JaxOps(Ops):
     def value_and_grad(self, fn, params):
         return jax.value_and_grad(fn)(params)
 
+    # JAX traces Python on every eager call; compiling the loss once per model kind keeps
+    # training from re-tracing at each step. A recurrence depends only on its class (the
+    # parameters come as arguments), so one compiled function serves every instance.
+    def lm_loss(self, params, X, Y, recurrence):
+        return _compiled(self, recurrence, grads=False)(params, X, Y)
+
+    def lm_loss_and_grads(self, params, X, Y, recurrence):
+        return _compiled(self, recurrence, grads=True)(params, X, Y)
+
 
 @functools.lru_cache(maxsize=None)
 def _flax_rnn(num_hiddens, dtype):
     nn = import_framework("flax.linen", "jax")
     cell = nn.SimpleCell(features=num_hiddens, dtype=dtype, param_dtype=dtype)
     return nn.RNN(cell, time_major=True, return_carry=True)
+
+
+_COMPILED = {}
+
+
+def _compiled(ops, recurrence, grads):
+    from ..rnn import lm_loss  # rnn imports the backend modules' parent
+
+    key = (getattr(recurrence, "__func__", recurrence), grads)
+    if key not in _COMPILED:
+        def loss(params, X, Y):
+            return lm_loss(ops, params, X, Y, recurrence)
+
+        _COMPILED[key] = jax.jit(jax.value_and_grad(loss) if grads else loss)
+    return _COMPILED[key]
 
 
 ops = JaxOps()

@@ -1,0 +1,109 @@
+"""Checkpoints (portable, atomic) and the train / generate commands."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from _backends import load_or_skip, synthetic_corpus
+from d2lrnn import checkpoint, cli
+from d2lrnn.backend import BACKENDS, available_backends
+from d2lrnn.vocab import Vocab
+
+
+def test_checkpoint_round_trip(tmp_path):
+    params = {"W_xh": np.arange(6.0).reshape(2, 3), "b_q": np.ones(2, np.float32)}
+    vocab = Vocab(list("hello world"))
+    path = tmp_path / "sub" / "c.safetensors"
+    checkpoint.save(path, params, vocab, {"num_hiddens": 3, "model": "scratch"})
+    loaded, loaded_vocab, hparams = checkpoint.load(path)
+    assert set(loaded) == set(params)
+    for k in params:
+        np.testing.assert_array_equal(loaded[k], params[k])
+        assert loaded[k].dtype == params[k].dtype
+    assert loaded_vocab.idx_to_token == vocab.idx_to_token and loaded_vocab["w"] == vocab["w"]
+    assert hparams == {"num_hiddens": 3, "model": "scratch"}
+
+
+def test_interrupted_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "c.safetensors"
+    checkpoint.save(path, {"a": np.zeros(3)}, Vocab(list("ab")), {"v": 1})
+    before = path.read_bytes()
+
+    def crash(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(OSError, match="disk full"):
+        checkpoint.save(path, {"a": np.ones(3)}, Vocab(list("ab")), {"v": 2})
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["c.safetensors"]  # no temporary file left behind
+
+
+def test_not_a_checkpoint(tmp_path):
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x00\x01 not safetensors")
+    with pytest.raises(checkpoint.CheckpointError, match="not a readable safetensors"):
+        checkpoint.load(junk)
+    from safetensors.numpy import save_file
+
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": np.zeros(2)}, str(foreign))
+    with pytest.raises(checkpoint.CheckpointError, match="not a d2lrnn checkpoint"):
+        checkpoint.load(foreign)
+    with pytest.raises(checkpoint.CheckpointError, match="no checkpoint"):
+        checkpoint.load(tmp_path / "missing.safetensors")
+
+
+def train_args(backend, corpus, out, *extra):
+    return ["train", "--backend", backend, "--epochs", "2", "--batch-size", "64",
+            "--num-steps", "16", "--hiddens", "16", "--corpus", str(corpus), "--out",
+            str(out), "--json", "--quiet", *extra]
+
+
+def test_train_command(tmp_path, capsys):
+    corpus = synthetic_corpus(tmp_path)
+    out = tmp_path / "run"
+    assert cli.main(train_args("numpy", corpus, out)) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    summary = json.loads(last)
+    for key in ("backend", "model", "epochs", "train_ppl", "val_ppl", "seconds",
+                "tokens_per_s", "samples"):
+        assert key in summary
+    assert summary["epochs"] == 2 and summary["val_ppl"] < 27
+    assert set(summary["samples"]) == {"it has", "time traveller"}
+    assert (out / "perplexity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    params, vocab, hparams = checkpoint.load(out / "checkpoint.safetensors")
+    assert set(params) == {"W_xh", "W_hh", "b_h", "W_hq", "b_q"}
+    assert hparams["num_hiddens"] == 16 and hparams["model"] == "scratch"
+
+
+def test_train_command_reports_a_bad_corpus(tmp_path, capsys):
+    assert cli.main(train_args("numpy", tmp_path / "nope.txt", tmp_path / "o")) == 2
+    assert "no corpus file" in capsys.readouterr().err
+
+
+def test_a_checkpoint_generates_the_same_text_in_every_backend(tmp_path, capsys):
+    """Trained in torch where torch is here (else NumPy), greedy text is the same in all."""
+    here = [b for b in BACKENDS if b in available_backends()]
+    source = "torch" if "torch" in here else "numpy"
+    load_or_skip(source)
+    corpus = synthetic_corpus(tmp_path)
+    out = tmp_path / "run"
+    assert cli.main(train_args(source, corpus, out, "--model",
+                               "concise" if source == "torch" else "scratch")) == 0
+    capsys.readouterr()
+    texts = {}
+    for backend in here:
+        load_or_skip(backend)
+        assert cli.main(["generate", "--checkpoint", str(out / "checkpoint.safetensors"),
+                         "--backend", backend, "--prefix", "the time", "--num-preds",
+                         "40"]) == 0
+        texts[backend] = capsys.readouterr().out.strip().splitlines()[-1]
+    assert texts[source].startswith("the time") and len(texts[source]) == 48
+    assert len(set(texts.values())) == 1, texts
+
+
+def test_generate_reports_a_bad_checkpoint(tmp_path, capsys):
+    assert cli.main(["generate", "--checkpoint", str(tmp_path / "x"), "--prefix", "a"]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
