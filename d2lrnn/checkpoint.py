@@ -1,12 +1,11 @@
 """Checkpoints: every parameter, the vocabulary and the hyperparameters in one safetensors
 file, portable across backends, written atomically."""
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ._files import atomic_write
 from .vocab import Vocab
 
 FORMAT = "d2lrnn-checkpoint-1"
@@ -22,23 +21,6 @@ def save(path, params, vocab, hparams):
                 "hparams": json.dumps(hparams)}
     data = to_bytes({k: np.ascontiguousarray(v) for k, v in params.items()}, metadata=metadata)
     atomic_write(path, data)
-
-
-def atomic_write(path, data):
-    """Write bytes to a temporary file beside ``path``, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 class CheckpointError(ValueError):

@@ -5,11 +5,11 @@ The tolerances live here, once. A difference is relative to the reference's scal
 entries are near zero. float32 results are compared with the float64 reference computed on
 the same float32-rounded inputs, so the bound measures each framework's own rounding.
 """
-import os
-import tempfile
+import io
 
 import numpy as np
 
+from ._files import atomic_write
 from .backend import load_backend
 
 TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
@@ -158,16 +158,9 @@ def write_golden(path, seed=0):
     arrays = {f"input/{k}": v for k, v in inputs.items()}
     for dtype in TOLERANCE:
         arrays.update({f"{dtype}/{q}": v for q, v in reference(inputs, dtype).items()})
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write(path, buffer.getvalue())
 
 
 def read_golden(path):
