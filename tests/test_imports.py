@@ -104,3 +104,15 @@ def test_cli_reports_a_missing_framework(monkeypatch, capsys):
     monkeypatch.setattr(cli, "load_backend", missing)
     assert cli.main(["demo", "--backend", "jax"]) == 2
     assert 'pip install "d2lrnn[jax]"' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_demo_command_in_a_fresh_process(backend):
+    # A fresh process: no test fixture has switched on JAX's 64-bit mode, say.
+    if not is_installed(backend):
+        pytest.skip(f"{backend} is not installed in this env")
+    result = subprocess.run([sys.executable, "-m", "d2lrnn", "demo", "--backend", backend],
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "it now predicts 'achine'" in result.stdout
