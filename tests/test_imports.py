@@ -116,3 +116,19 @@ def test_demo_command_in_a_fresh_process(backend):
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-3000:]
     assert "it now predicts 'achine'" in result.stdout
+
+
+def test_an_env_missing_a_required_framework_fails_loudly(tmp_path):
+    # A broken 'torch' shadows any real one; an env that must hold torch then errors out.
+    broken = tmp_path / "torch"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("raise ImportError('broken torch install')")
+    tests = Path(__file__).parent
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         str(tests / "test_imports.py"), "-k", "unknown_backend"],
+        capture_output=True, text=True, timeout=300, cwd=tests.parent,
+        env={**os.environ, "PYTHONPATH": str(tmp_path), "D2LRNN_REQUIRE": "numpy,torch"})
+    assert result.returncode != 0
+    assert "must hold these frameworks" in result.stdout + result.stderr
+    assert "broken torch install" in result.stdout + result.stderr
