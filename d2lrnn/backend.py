@@ -11,6 +11,7 @@ A backend is a subpackage ``d2lrnn.<name>`` with the same files as the others:
 Nothing here imports a framework.
 """
 import abc
+import contextlib
 import importlib
 import importlib.util
 
@@ -25,6 +26,10 @@ _FRAMEWORK = {"numpy": "numpy", "torch": "torch", "jax": "jax",
 # What every backend exports, in this order.
 BACKEND_API = ("ops", "MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "concat_demo",
                "loss_and_grads")
+
+# The book's library surface, in every backend as well (d2lrnn.book and <backend>/book.py).
+BOOK_API = ("Module", "Classifier", "Trainer", "DataModule", "HyperParameters",
+            "ProgressBoard", "add_to_class", "check_shape", "check_len", "TimeMachine", "Vocab")
 
 FLOAT_DTYPES = ("float32", "float64")
 
@@ -131,6 +136,23 @@ class Ops(abc.ABC):
     @abc.abstractmethod
     def activation(self, name):
         """The elementwise function φ called ``name``: 'tanh', 'relu' or 'sigmoid'."""
+
+    def parameter(self, x):
+        """``x`` as a trainable parameter of a model (an nn.Parameter, a tf.Variable, ...)."""
+        return x
+
+    def assign(self, owner, name, value):
+        """Set the parameter ``owner.<name>`` to ``value`` (in place where the framework
+        keeps parameters as objects)."""
+        setattr(owner, name, value)
+
+    def update(self, value, grad, lr):
+        """One plain SGD update, recorded by no autograd: value - lr * grad."""
+        return value - lr * grad
+
+    def no_grad(self):
+        """A context in which the framework records nothing for autograd."""
+        return contextlib.nullcontext()
 
     def transpose(self, x, axes):
         return x.transpose(axes)

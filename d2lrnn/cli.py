@@ -95,7 +95,8 @@ def cmd_generate(args):
     lm.set_params(params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        text = lm.predict(args.prefix, args.num_preds, vocab, args.temperature, args.seed)
+        text = lm.predict(args.prefix, args.num_preds, vocab, temperature=args.temperature,
+                          seed=args.seed)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
     print(text)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .book import DataModule
 from .vocab import Vocab
 
 URL = "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt"
@@ -79,7 +80,7 @@ def read_corpus(corpus=None):
         raise CorpusError(f"no corpus file at {path}") from None
 
 
-class TimeMachine:
+class TimeMachine(DataModule):
     """Windows of ``num_steps + 1`` characters: inputs X and targets Y shifted by one.
 
     As the book: the first ``num_train`` windows train, the next ``num_val`` validate;
@@ -140,3 +141,22 @@ class TimeMachine:
         for start in range(self.num_train, end, self.batch_size):
             stop = min(start + self.batch_size, end)
             yield self.X[start:stop], self.Y[start:stop]
+
+    def get_dataloader(self, train):
+        """The book's loaders: each pass over the training loader is the next epoch."""
+        return _Loader(self, train)
+
+
+class _Loader:
+    def __init__(self, data, train):
+        self.data, self.train, self.epoch = data, train, 0
+
+    def __len__(self):
+        n = self.data.num_train if self.train else self.data.num_val
+        return -(-n // self.data.batch_size)
+
+    def __iter__(self):
+        if not self.train:
+            return self.data.val_batches()
+        self.epoch += 1
+        return self.data.train_batches(self.epoch - 1)

@@ -131,10 +131,17 @@ def check_token_range(ops, ids, vocab_size, where):
 
 
 class Model:
-    """Parameters held as named attributes (as in the book), viewed as a dict by name."""
+    """Parameters held as named attributes (as in the book), viewed as a dict by name.
+
+    :func:`bind` puts each backend's book ``Module`` (an ``nn.Module``, a Gluon ``Block``, ...)
+    behind these classes, and each parameter is that framework's kind (``ops.parameter``).
+    """
 
     ops = None  # the backend's adapter, set by bind()
     param_names = ()
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
 
     def _init_params(self, shapes, sigma, dtype, seed):
         """Weights from N(0, σ²) drawn by NumPy (so every backend can start identically for
@@ -143,7 +150,7 @@ class Model:
         rng = np.random.default_rng(seed)
         for name, shape in shapes.items():
             value = rng.normal(0.0, sigma, shape) if len(shape) == 2 else np.zeros(shape)
-            setattr(self, name, self.ops.asarray(value, self.dtype))
+            setattr(self, name, self.ops.parameter(self.ops.asarray(value, self.dtype)))
 
     @property
     def params(self):
@@ -179,7 +186,7 @@ class Model:
             self._set_param(name, self.ops.asarray(np.asarray(value), self.dtype))
 
     def _set_param(self, name, value):
-        setattr(self, name, value)
+        self.ops.assign(self, name, value)
 
 
 class MLP(Model):
@@ -189,6 +196,7 @@ class MLP(Model):
 
     def __init__(self, num_inputs, num_hiddens, num_outputs, sigma=0.01, *, phi="tanh",
                  dtype="float32", seed=None):
+        super().__init__()
         self.num_inputs, self.num_hiddens, self.num_outputs = num_inputs, num_hiddens, num_outputs
         if phi not in ACTIVATIONS:
             raise ValueError(f"MLP: phi must be one of {ACTIVATIONS}, got {phi!r}")
@@ -201,13 +209,11 @@ class MLP(Model):
         """H = φ(X W_xh + b_h) for X of shape (batch_size, num_inputs)."""
         return self(X)[0]
 
-    def __call__(self, X):
+    def forward(self, X):
         """Return (H, O) for X of shape (batch_size, num_inputs)."""
         X = as_input(self.ops, X, "MLP", [("batch_size", None),
                                           ("num_inputs", self.num_inputs)], self.dtype)
         return mlp_forward(self.ops, self.params, X, self.phi)
-
-    forward = __call__
 
 
 class RNNScratch(Model):
@@ -216,6 +222,7 @@ class RNNScratch(Model):
     param_names = ("W_xh", "W_hh", "b_h")
 
     def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, dtype="float32", seed=None):
+        super().__init__()
         self.num_inputs, self.num_hiddens, self.sigma = num_inputs, num_hiddens, sigma
         self._init_params({"W_xh": (num_inputs, num_hiddens),
                            "W_hh": (num_hiddens, num_hiddens), "b_h": (num_hiddens,)},
@@ -237,8 +244,6 @@ class RNNScratch(Model):
                              [("batch_size", batch_size), ("num_hiddens", self.num_hiddens)],
                              self.dtype)
         return self.recurrence(self.params, inputs, state)
-
-    __call__ = forward
 
     def recurrence(self, params, inputs, state):
         """The time loop on given parameters: ([H_1 .. H_T], H_T)."""
@@ -266,17 +271,24 @@ class RNN(RNNScratch):
 class RNNLMScratch(Model):
     """The character-level language model: one-hot tokens -> RNN -> O_t = H_t W_hq + b_q."""
 
-    def __init__(self, rnn, vocab_size, lr=1.0, *, seed=None):
-        if not isinstance(rnn, RNNScratch) or rnn.ops is not self.ops:
-            raise TypeError(f"{type(self).__name__}: rnn must be an RNNScratch or RNN of the "
-                            f"{self.ops.name} backend, got {type(rnn).__module__}."
-                            f"{type(rnn).__name__}")
-        if rnn.num_inputs != vocab_size:
-            raise ValueError(f"RNNLMScratch: the RNN takes one-hot tokens, so its num_inputs "
-                             f"({rnn.num_inputs}) must equal vocab_size ({vocab_size})")
-        self.rnn, self.vocab_size, self.lr = rnn, vocab_size, lr
-        self._init_params({"W_hq": (rnn.num_hiddens, vocab_size), "b_q": (vocab_size,)},
-                          rnn.sigma, rnn.dtype, seed)
+    def __init__(self, rnn, vocab_size, lr=0.01, *, seed=None):
+        super().__init__()
+        if getattr(rnn, "ops", None) is not self.ops:
+            raise TypeError(f"{type(self).__name__}: rnn must be a model of the {self.ops.name} "
+                            f"backend (RNNScratch, RNN or your own d2l.Module), got "
+                            f"{type(rnn).__module__}.{type(rnn).__name__}")
+        if isinstance(rnn, RNNScratch) and rnn.num_inputs != vocab_size:
+            raise ValueError(f"{type(self).__name__}: the RNN takes one-hot tokens, so its "
+                             f"num_inputs ({rnn.num_inputs}) must equal vocab_size "
+                             f"({vocab_size})")
+        self.rnn, self.vocab_size, self.lr, self.seed = rnn, vocab_size, lr, seed
+        self.init_params()
+
+    def init_params(self):
+        """The output layer W_hq (h×V) and b_q (V), as the RNN's σ and dtype."""
+        self._init_params({"W_hq": (self.rnn.num_hiddens, self.vocab_size),
+                           "b_q": (self.vocab_size,)},
+                          self.rnn.sigma, self.rnn.dtype, self.seed)
 
     param_names = ("W_xh", "W_hh", "b_h", "W_hq", "b_q")
 
@@ -285,7 +297,7 @@ class RNNLMScratch(Model):
         return {**self.rnn.params, "W_hq": self.W_hq, "b_q": self.b_q}
 
     def _set_param(self, name, value):
-        setattr(self.rnn if name in self.rnn.param_names else self, name, value)
+        self.ops.assign(self.rnn if name in self.rnn.param_names else self, name, value)
 
     def tokens(self, X, where):
         """Check token ids (batch_size, num_steps) and convert them."""
@@ -307,7 +319,14 @@ class RNNLMScratch(Model):
         rnn_outputs, _ = self.rnn(self.one_hot(X), state)
         return self.output_layer(rnn_outputs)
 
-    __call__ = forward
+    def training_step(self, batch):
+        loss = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot("ppl", self.ops.exp(loss), train=True)
+        return loss
+
+    def validation_step(self, batch):
+        loss = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot("ppl", self.ops.exp(loss), train=False)
 
     def loss(self, Y_hat, Y):
         """Mean cross-entropy of logits ``Y_hat`` against target ids ``Y``."""
@@ -330,13 +349,14 @@ class RNNLMScratch(Model):
         for name, value in params.items():
             self._set_param(name, value)
 
-    def predict(self, prefix, num_preds, vocab, temperature=0.0, seed=None):
+    def predict(self, prefix, num_preds, vocab, device=None, *, temperature=0.0, seed=None):
         """Continue ``prefix`` by ``num_preds`` characters (d2l.ai section 9.5).
 
         ``temperature=0`` picks the most likely character each step (greedy, as the book);
         a positive temperature samples from softmax(O / temperature) with a NumPy generator
         seeded by ``seed``. Characters of ``prefix`` missing from ``vocab`` are read as
-        ``'<unk>'``, with a warning.
+        ``'<unk>'``, with a warning. ``device`` is accepted for the book's signature (these
+        models compute where their parameters are).
         """
         if not prefix:
             raise ValueError("predict: the prefix must hold at least one character")
@@ -349,20 +369,20 @@ class RNNLMScratch(Model):
         if unknown:
             warnings.warn(f"predict: {unknown} are not in the vocabulary; read as '<unk>'",
                           stacklevel=2)
-        ops, params, rng = self.ops, self.params, np.random.default_rng(seed)
+        ops, rng = self.ops, np.random.default_rng(seed)
 
         def feed(tokens, state):  # -> the logits after the last token, and the new state
-            embs = ops.one_hot(ops.asarray([[t] for t in tokens], "int64"), self.vocab_size,
-                               self.dtype)
-            hs, state = self.rnn.recurrence(params, embs, state)
-            return ops.to_numpy(output_layer(ops, params, hs))[0, -1], state
+            embs = self.one_hot(np.asarray([tokens], dtype=np.int64))
+            rnn_outputs, state = self.rnn(embs, state)
+            return ops.to_numpy(self.output_layer(rnn_outputs))[0, -1], state
 
         outputs = list(vocab[list(prefix)])
-        logits, state = feed(outputs, ops.zeros((1, self.rnn.num_hiddens), self.dtype))
-        for i in range(num_preds):
-            outputs.append(int(_choose(logits.astype(np.float64), temperature, rng)))
-            if i < num_preds - 1:
-                logits, state = feed(outputs[-1:], state)
+        with ops.no_grad():
+            logits, state = feed(outputs, None)
+            for i in range(num_preds):
+                outputs.append(int(_choose(logits.astype(np.float64), temperature, rng)))
+                if i < num_preds - 1:
+                    logits, state = feed(outputs[-1:], state)
         return "".join(vocab.to_tokens(outputs))
 
 
@@ -422,13 +442,15 @@ def loss_and_grads(ops, model, X, Y):
     return float(ops.to_numpy(value)), {k: ops.to_numpy(g) for k, g in grads.items()}
 
 
-def bind(ops):
-    """The classes and functions of :data:`~d2lrnn.backend.BACKEND_API` for one backend."""
+def bind(ops, Module, Classifier):
+    """The classes and functions of :data:`~d2lrnn.backend.BACKEND_API` for one backend,
+    built on that backend's book ``Module`` and ``Classifier``."""
     module = type(ops).__module__.rsplit(".", 1)[0]
 
     def subclass(cls):
-        return type(cls.__name__, (cls,), {"ops": ops, "__module__": module,
-                                           "__doc__": cls.__doc__})
+        base = Classifier if issubclass(cls, RNNLMScratch) else Module
+        return type(cls.__name__, (cls, base), {"ops": ops, "__module__": module,
+                                                "__doc__": cls.__doc__})
 
     def partial(fn):
         bound = functools.partial(fn, ops)

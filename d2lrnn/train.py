@@ -21,7 +21,8 @@ def sgd_step(model, params, X, Y, lr, clip):
     """One minibatch step from ``params``; returns (loss, new params)."""
     loss, grads = model.loss_and_grads_fn(params, X, Y)
     grads, _ = clip_gradients(model.ops, grads, clip)
-    return loss, {name: value - lr * grads[name] for name, value in params.items()}
+    return loss, {name: model.ops.update(value, grads[name], lr)
+                  for name, value in params.items()}
 
 
 def evaluate(model, batches, params=None):

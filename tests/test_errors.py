@@ -43,7 +43,7 @@ def test_token_ids(d2l):
 def test_model_construction(d2l):
     with pytest.raises(ValueError, match="num_inputs .5. must equal vocab_size .7."):
         d2l.RNNLMScratch(d2l.RNNScratch(5, 3), 7)
-    with pytest.raises(TypeError, match="must be an RNNScratch"):
+    with pytest.raises(TypeError, match="rnn must be a model of the .* backend"):
         d2l.RNNLMScratch("not an rnn", 7)
     with pytest.raises(ValueError, match="phi must be one of"):
         d2l.MLP(3, 4, 5, phi="softplus")

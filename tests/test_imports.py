@@ -8,7 +8,7 @@ import pytest
 
 import d2lrnn
 from d2lrnn import _legacy
-from d2lrnn.backend import BACKEND_API, BACKENDS, is_installed
+from d2lrnn.backend import BACKEND_API, BACKENDS, BOOK_API, is_installed
 
 FRAMEWORKS = ("torch", "jax", "jaxlib", "tensorflow", "mxnet")
 
@@ -30,7 +30,7 @@ def test_import_d2lrnn_loads_no_framework():
 def test_every_backend_has_the_same_files():
     root = Path(d2lrnn.__file__).parent
     files = {name: sorted(p.name for p in (root / name).glob("*.py")) for name in BACKENDS}
-    assert files["torch"] == ["__init__.py", "ops.py"]
+    assert files["torch"] == ["__init__.py", "book.py", "ops.py"]
     for name in BACKENDS:
         # the NumPy reference adds one file: its hand-written backward pass
         extra = ["bptt.py"] if name == "numpy" else []
@@ -38,7 +38,7 @@ def test_every_backend_has_the_same_files():
 
 
 def test_backend_exports_the_interface(d2l):
-    assert tuple(d2l.__all__) == BACKEND_API
+    assert tuple(d2l.__all__[:len(BACKEND_API) + len(BOOK_API)]) == BACKEND_API + BOOK_API
     for name in BACKEND_API:
         assert getattr(d2l, name) is not None
     assert d2l.ops.name == d2l.__name__.rsplit(".", 1)[1]

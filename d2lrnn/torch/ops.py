@@ -44,6 +44,24 @@ class TorchOps(Ops):
     def activation(self, name):
         return {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}[name]
 
+    def parameter(self, x):
+        return torch.nn.Parameter(x)
+
+    def assign(self, owner, name, value):
+        current = getattr(owner, name)
+        if isinstance(current, torch.nn.Parameter):
+            with torch.no_grad():
+                current.copy_(value)
+        else:
+            setattr(owner, name, value)
+
+    def update(self, value, grad, lr):
+        with torch.no_grad():
+            return value - lr * grad
+
+    def no_grad(self):
+        return torch.no_grad()
+
     def transpose(self, x, axes):
         return x.permute(axes)
 

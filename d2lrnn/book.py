@@ -1,0 +1,245 @@
+"""The framework-neutral half of the book's library surface (d2l.ai 3.2, "Object-Oriented
+Design for Implementation"): what a reader's notebook calls on ``d2l`` whatever the framework.
+
+Each framework's ``book.py`` adds its ``Module``, ``Classifier`` and ``Trainer`` on top.
+"""
+import collections
+import inspect
+import sys
+
+from . import ipython
+
+
+def add_to_class(Class):
+    """Attach the decorated function to ``Class`` as a method: the book's way of writing a
+    class over several notebook cells."""
+    def register(function):
+        setattr(Class, function.__name__, function)
+        return function
+    return register
+
+
+class HyperParameters:
+    """``save_hyperparameters()`` stores the arguments of the calling ``__init__`` as
+    attributes and in ``self.hparams``, as the book's readers write it (the values come from
+    the caller's frame: the book's API takes no arguments)."""
+
+    def save_hyperparameters(self, ignore=()):
+        frame = sys._getframe(1)
+        local_vars = inspect.getargvalues(frame).locals
+        self.hparams = {k: v for k, v in local_vars.items()
+                        if k not in {"self", *ignore} and not k.startswith("_")
+                        and k != "__class__"}
+        for key, value in self.hparams.items():
+            setattr(self, key, value)
+
+
+def check_shape(a, shape):
+    """Raise AssertionError unless ``a.shape == shape``."""
+    got = tuple(int(s) for s in a.shape)
+    if got != tuple(shape):
+        raise AssertionError(f"tensor's shape {got} != expected shape {tuple(shape)}")
+
+
+def check_len(a, n):
+    """Raise AssertionError unless ``len(a) == n``."""
+    if len(a) != n:
+        raise AssertionError(f"list's length {len(a)} != expected length {n}")
+
+
+Point = collections.namedtuple("Point", ["x", "y"])
+
+
+class ProgressBoard(HyperParameters):
+    """Points drawn as training goes: live in Jupyter, kept quietly anywhere else.
+
+    ``draw(x, y, label, every_n)`` averages every ``every_n`` points of a label into one.
+    In a notebook the figure updates in place; in a script nothing is shown or printed
+    (the points stay in ``self.data``, and :meth:`save` writes the figure).
+    """
+
+    def __init__(self, xlabel=None, ylabel=None, xlim=None, ylim=None, xscale="linear",
+                 yscale="linear", ls=("-", "--", "-.", ":"), colors=("C0", "C1", "C2", "C3"),
+                 fig=None, axes=None, figsize=(3.5, 2.5), display=True):
+        self.save_hyperparameters()
+        self.raw_points = collections.OrderedDict()
+        self.data = collections.OrderedDict()
+        self._handle = None
+
+    def draw(self, x, y, label, every_n=1):
+        points = self.raw_points.setdefault(label, [])
+        line = self.data.setdefault(label, [])
+        points.append(Point(float(x), float(y)))
+        if len(points) < max(int(every_n), 1):
+            return
+        line.append(Point(sum(p.x for p in points) / len(points),
+                          sum(p.y for p in points) / len(points)))
+        points.clear()
+        if self.display and ipython.in_notebook():
+            self._handle = ipython.show(self.figure(), self._handle)
+
+    def figure(self):
+        """The current plot as a matplotlib Figure (no global pyplot state)."""
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=self.figsize, layout="constrained")
+        ax = fig.add_subplot()
+        for (label, line), ls, color in zip(self.data.items(), self.ls * 4, self.colors * 4):
+            ax.plot([p.x for p in line], [p.y for p in line], linestyle=ls, color=color,
+                    label=label)
+        if self.xlim:
+            ax.set_xlim(self.xlim)
+        if self.ylim:
+            ax.set_ylim(self.ylim)
+        ax.set_xlabel(self.xlabel or "")
+        ax.set_ylabel(self.ylabel or "")
+        ax.set_xscale(self.xscale)
+        ax.set_yscale(self.yscale)
+        if self.data:
+            ax.legend()
+        return fig
+
+    def save(self, path):
+        from .plot import save_figure
+
+        save_figure(self.figure(), path)
+
+
+class ModuleMixin:
+    """What every framework's ``Module`` shares: progress plotting and the default steps."""
+
+    plot_train_per_epoch = 2
+    plot_valid_per_epoch = 1
+
+    @property
+    def board(self):
+        if "_board" not in self.__dict__:
+            self.__dict__["_board"] = ProgressBoard()
+        return self.__dict__["_board"]
+
+    def plot(self, key, value, train):
+        """Add a point to the progress board at the current (fractional) epoch."""
+        trainer = getattr(self, "trainer", None)
+        if trainer is None:
+            raise RuntimeError("plot() needs a trainer: call Trainer.fit(model, data)")
+        self.board.xlabel = "epoch"
+        if train:
+            x = trainer.train_batch_idx / trainer.num_train_batches
+            n = trainer.num_train_batches / self.plot_train_per_epoch
+        else:
+            x = trainer.epoch + 1
+            n = trainer.num_val_batches / self.plot_valid_per_epoch
+        self.board.draw(x, float(self._to_float(value)), ("train_" if train else "val_") + key,
+                        every_n=int(n))
+
+    def _to_float(self, value):
+        return float(self.ops.to_numpy(value)) if self.ops.is_tensor(value) else float(value)
+
+    def training_step(self, batch):
+        loss = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot("loss", loss, train=True)
+        return loss
+
+    def validation_step(self, batch):
+        loss = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot("loss", loss, train=False)
+
+
+class DataModule(HyperParameters):
+    """Data with ``train_dataloader()`` and ``val_dataloader()``, as the book's."""
+
+    def get_dataloader(self, train):
+        raise NotImplementedError(f"{type(self).__name__} must define get_dataloader(train)")
+
+    def train_dataloader(self):
+        return self.get_dataloader(train=True)
+
+    def val_dataloader(self):
+        return self.get_dataloader(train=False)
+
+
+class TrainerBase(HyperParameters):
+    """The book's ``Trainer``: ``fit(model, data)`` runs ``max_epochs`` of ``fit_epoch()``.
+
+    A framework's Trainer supplies ``prepare_batch`` (NumPy batches to its tensors),
+    ``train_batch`` (one step: the model's ``training_step``, backward, clipping, update)
+    and ``clip_gradients`` with the book's signature for that framework.
+    """
+
+    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
+        self.save_hyperparameters()
+
+    def prepare_data(self, data):
+        self.train_dataloader = data.train_dataloader()
+        self.val_dataloader = data.val_dataloader()
+        self.num_train_batches = len(self.train_dataloader)
+        self.num_val_batches = len(self.val_dataloader) if self.val_dataloader is not None else 0
+
+    def prepare_model(self, model):
+        model.trainer = self
+        model.board.xlim = [0, self.max_epochs]
+        self.model = model
+
+    def fit(self, model, data):
+        self.prepare_data(data)
+        self.prepare_model(model)
+        self.optim = self.configure_optimizer(model)
+        self.epoch = self.train_batch_idx = self.val_batch_idx = 0
+        for self.epoch in range(self.max_epochs):
+            self.fit_epoch()
+
+    def configure_optimizer(self, model):
+        return model.configure_optimizers()
+
+    def fit_epoch(self):
+        for batch in self.train_dataloader:
+            self.train_batch(self.prepare_batch(batch))
+            self.train_batch_idx += 1
+        if self.val_dataloader is None:
+            return
+        for batch in self.val_dataloader:
+            self.validation_batch(self.prepare_batch(batch))
+            self.val_batch_idx += 1
+
+    def validation_batch(self, batch):
+        self.model.validation_step(batch)
+
+
+class PlainModule(ModuleMixin, HyperParameters):
+    """A ``Module`` for a framework without a module class of its own here (NumPy), or whose
+    own is not wired in yet: parameters are attributes, ``__call__`` runs ``forward``."""
+
+    ops = None  # set by each backend's subclass
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+
+class FunctionalTrainer(TrainerBase):
+    """A ``Trainer`` for the section's language models in any backend: the training loop of
+    :mod:`d2lrnn.train` (SGD with global-norm clipping) behind the book's interface."""
+
+    def configure_optimizer(self, model):
+        return None
+
+    def prepare_batch(self, batch):
+        return [self.model.ops.asarray(a, "int64") for a in batch]
+
+    def train_batch(self, batch):
+        model = self.model
+        loss, grads = model.loss_and_grads_fn(model.params, *batch)
+        if self.gradient_clip_val > 0:
+            grads = self.clip_gradients(self.gradient_clip_val, grads)
+        model.assign({name: model.ops.update(value, grads[name], model.lr)
+                      for name, value in model.params.items()})
+        model.plot("ppl", model.ops.exp(loss), train=True)
+
+    def validation_batch(self, batch):
+        with self.model.ops.no_grad():
+            self.model.validation_step(batch)
+
+    def clip_gradients(self, grad_clip_val, grads):
+        """The gradients scaled by θ/‖g‖ where their global norm exceeds θ."""
+        from .train import clip_gradients
+
+        return clip_gradients(self.model.ops, grads, grad_clip_val)[0]
