@@ -282,6 +282,7 @@ class RNNLMScratch(Model):
                              f"num_inputs ({rnn.num_inputs}) must equal vocab_size "
                              f"({vocab_size})")
         self.rnn, self.vocab_size, self.lr, self.seed = rnn, vocab_size, lr, seed
+        self.dtype = getattr(rnn, "dtype", "float32")  # a reader's RNN may not say
         self.init_params()
 
     def init_params(self):

@@ -1,0 +1,199 @@
+"""Reading alongside the book: the library surface the RNN sections call, used the way a
+reader's notebook uses it (written here in our own words, not copied from the book)."""
+import math
+
+import numpy as np
+import pytest
+
+from _backends import book_path, load_or_skip, synthetic_corpus
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    try:
+        return book_path()
+    except pytest.skip.Exception:
+        return synthetic_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+def small_data(d2l, corpus):
+    return d2l.TimeMachine(batch_size=64, num_steps=16, num_train=640, num_val=128,
+                           corpus=corpus)
+
+
+# -- every backend: the library's own models under the book's Trainer -----------------------
+
+
+def test_trainer_trains_the_library_model(d2l, corpus):
+    data = small_data(d2l, corpus)
+    rnn = d2l.RNNScratch(num_inputs=len(data.vocab), num_hiddens=16)
+    model = d2l.RNNLMScratch(rnn, vocab_size=len(data.vocab), lr=1)
+    before = model.perplexity(*next(iter(data.val_dataloader())))
+    trainer = d2l.Trainer(max_epochs=3, gradient_clip_val=1)
+    trainer.fit(model, data)
+    after = model.perplexity(*next(iter(data.val_dataloader())))
+    assert after < before - 1
+    assert trainer.train_batch_idx == 3 * 10 and trainer.val_batch_idx == 3 * 2
+    board = model.board.data
+    assert set(board) == {"train_ppl", "val_ppl"}
+    assert len(board["train_ppl"]) == 6 and len(board["val_ppl"]) == 3  # 2 and 1 per epoch
+    text = model.predict("it has", 20, data.vocab)
+    assert len(text) == 26 and text.startswith("it has")
+
+
+def test_progress_board_is_quiet_outside_jupyter(d2l, capsys, tmp_path):
+    board = d2l.ProgressBoard(xlabel="epoch")
+    for i in range(10):
+        board.draw(i, 10 - i, "loss", every_n=2)
+    assert [p.y for p in board.data["loss"]] == [9.5, 7.5, 5.5, 3.5, 1.5]
+    assert capsys.readouterr() == ("", "")
+    board.save(tmp_path / "board.png")
+    assert (tmp_path / "board.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_hyperparameters_and_add_to_class(d2l):
+    class Net(d2l.HyperParameters):
+        def __init__(self, width, depth=2, _private=0):
+            self.save_hyperparameters(ignore=["depth"])
+
+    net = Net(5)
+    assert net.width == 5 and net.hparams == {"width": 5} and not hasattr(net, "depth")
+
+    @d2l.add_to_class(Net)
+    def area(self):
+        return self.width ** 2
+
+    assert net.area() == 25
+    d2l.check_len([1, 2], 2)
+    with pytest.raises(AssertionError, match="expected length 3"):
+        d2l.check_len([1, 2], 3)
+    with pytest.raises(AssertionError, match=r"expected shape \(2, 3\)"):
+        d2l.check_shape(np.zeros((3, 2)), (2, 3))
+
+
+# -- PyTorch: a reader's own classes, as the scratch and concise sections write them --------
+
+
+@pytest.fixture
+def torch_d2l():
+    return load_or_skip("torch")
+
+
+def reader_scratch_classes(d2l):
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    class MyRNN(d2l.Module):
+        def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+            super().__init__()
+            self.save_hyperparameters()
+            self.W_xh = nn.Parameter(d2l.randn(num_inputs, num_hiddens) * sigma)
+            self.W_hh = nn.Parameter(d2l.randn(num_hiddens, num_hiddens) * sigma)
+            self.b_h = nn.Parameter(d2l.zeros(num_hiddens))
+
+    @d2l.add_to_class(MyRNN)
+    def forward(self, inputs, state=None):
+        if state is None:
+            state = d2l.zeros((inputs.shape[1], self.num_hiddens), device=inputs.device)
+        hiddens = []
+        for X_t in inputs:
+            state = d2l.tanh(d2l.matmul(X_t, self.W_xh) + d2l.matmul(state, self.W_hh)
+                             + self.b_h)
+            hiddens.append(state)
+        return hiddens, state
+
+    class MyLM(d2l.Classifier):
+        def __init__(self, rnn, vocab_size, lr=0.01):
+            super().__init__()
+            self.save_hyperparameters()
+            self.W_hq = nn.Parameter(d2l.randn(rnn.num_hiddens, vocab_size) * rnn.sigma)
+            self.b_q = nn.Parameter(d2l.zeros(vocab_size))
+
+        def training_step(self, batch):
+            loss = self.loss(self(*batch[:-1]), batch[-1])
+            self.plot("ppl", d2l.exp(loss), train=True)
+            return loss
+
+        def validation_step(self, batch):
+            self.plot("ppl", d2l.exp(self.loss(self(*batch[:-1]), batch[-1])), train=False)
+
+    @d2l.add_to_class(MyLM)
+    def forward(self, X, state=None):
+        embs = F.one_hot(X.T, self.vocab_size).type(torch.float32)
+        hiddens, _ = self.rnn(embs, state)
+        return d2l.stack([d2l.matmul(H, self.W_hq) + self.b_q for H in hiddens], 1)
+
+    return MyRNN, MyLM
+
+
+def test_reader_scratch_model_trains(torch_d2l, corpus):
+    d2l = torch_d2l
+    MyRNN, MyLM = reader_scratch_classes(d2l)
+    rnn = MyRNN(16, 32)
+    outputs, state = rnn(d2l.ones((100, 2, 16)))
+    d2l.check_len(outputs, 100)
+    d2l.check_shape(outputs[0], (2, 32))
+    data = small_data(d2l, corpus)
+    model = MyLM(MyRNN(len(data.vocab), 16), len(data.vocab), lr=1)
+    d2l.check_shape(model(d2l.ones((2, 16), dtype=d2l.int64)), (2, 16, len(data.vocab)))
+    trainer = d2l.Trainer(max_epochs=2, gradient_clip_val=1, num_gpus=1)
+    trainer.fit(model, data)
+    first, last = model.board.data["train_ppl"][0].y, model.board.data["train_ppl"][-1].y
+    assert last < first
+
+
+def test_reader_concise_model_on_the_library_lm(torch_d2l, corpus):
+    d2l = torch_d2l
+    from torch import nn
+
+    class MyConciseRNN(d2l.Module):
+        def __init__(self, num_inputs, num_hiddens):
+            super().__init__()
+            self.save_hyperparameters()
+            self.rnn = nn.RNN(num_inputs, num_hiddens)
+
+        def forward(self, inputs, H=None):
+            return self.rnn(inputs, H)
+
+    class MyConciseLM(d2l.RNNLMScratch):
+        def init_params(self):
+            self.linear = nn.LazyLinear(self.vocab_size)
+
+        def output_layer(self, hiddens):
+            return d2l.swapaxes(self.linear(hiddens), 0, 1)
+
+    data = small_data(d2l, corpus)
+    model = MyConciseLM(MyConciseRNN(len(data.vocab), 16), vocab_size=len(data.vocab), lr=1)
+    untrained = model.predict("it has", 20, data.vocab, d2l.try_gpu())
+    assert len(untrained) == 26
+    d2l.Trainer(max_epochs=2, gradient_clip_val=1, num_gpus=1).fit(model, data)
+    assert model.board.data["val_ppl"][-1].y < len(data.vocab)
+
+
+def test_clipping_scales_the_step_by_the_global_norm(torch_d2l, corpus):
+    import torch
+
+    d2l = torch_d2l
+    data = small_data(d2l, corpus)
+    X, Y = (torch.as_tensor(a) for a in next(iter(data.train_dataloader())))
+
+    def gradients(theta):
+        torch.manual_seed(0)
+        model = d2l.RNNLMScratch(d2l.RNNScratch(len(data.vocab), 16, sigma=0.5, seed=1),
+                                 len(data.vocab), lr=1, seed=2)
+        trainer = d2l.Trainer(max_epochs=1, gradient_clip_val=theta)
+        model.loss(model(X), Y).backward()
+        if theta:
+            trainer.clip_gradients(theta, model)
+        return [p.grad.clone() for p in model.parameters()]
+
+    raw = gradients(0)
+    norm = math.sqrt(sum(float((g ** 2).sum()) for g in raw))
+    assert norm > 0.5, "the test needs a gradient that clipping changes"
+    clipped = gradients(norm / 3)
+    for g, c in zip(raw, clipped):
+        np.testing.assert_allclose(c.numpy(), g.numpy() / 3, rtol=1e-6, atol=1e-9)
+    untouched = gradients(norm * 2)
+    for g, u in zip(raw, untouched):
+        np.testing.assert_array_equal(u.numpy(), g.numpy())
