@@ -145,6 +145,17 @@ class ModuleMixin:
         self.plot("loss", loss, train=False)
 
 
+class ClassifierMixin:
+    """What every framework's ``Classifier`` shares: the mean cross-entropy of the logits."""
+
+    def loss(self, Y_hat, Y, averaged=True):
+        from .rnn import cross_entropy
+
+        if not averaged:
+            raise ValueError("these models report the mean loss only (averaged=True)")
+        return cross_entropy(self.ops, Y_hat, Y)
+
+
 class DataModule(HyperParameters):
     """Data with ``train_dataloader()`` and ``val_dataloader()``, as the book's."""
 
@@ -227,11 +238,11 @@ class FunctionalTrainer(TrainerBase):
 
     def train_batch(self, batch):
         model = self.model
-        loss, grads = model.loss_and_grads_fn(model.params, *batch)
+        loss, grads = model.loss_and_grads_fn(model.book_params, *batch)
         if self.gradient_clip_val > 0:
             grads = self.clip_gradients(self.gradient_clip_val, grads)
         model.assign({name: model.ops.update(value, grads[name], model.lr)
-                      for name, value in model.params.items()})
+                      for name, value in model.book_params.items()})
         model.plot("ppl", model.ops.exp(loss), train=True)
 
     def validation_batch(self, batch):

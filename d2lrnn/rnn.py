@@ -153,13 +153,13 @@ class Model:
             setattr(self, name, self.ops.parameter(self.ops.asarray(value, self.dtype)))
 
     @property
-    def params(self):
-        """The framework arrays, by the book's names."""
+    def book_params(self):
+        """The framework arrays, by the book's names (not `params`: Gluon has that)."""
         return {name: getattr(self, name) for name in self.param_names}
 
     def get_params(self):
         """Every parameter as a NumPy array, by the book's names."""
-        return {name: self.ops.to_numpy(value) for name, value in self.params.items()}
+        return {name: self.ops.to_numpy(value) for name, value in self.book_params.items()}
 
     def set_params(self, params):
         """Load parameters by name, e.g. from another backend's :meth:`get_params`.
@@ -173,7 +173,7 @@ class Model:
                            f"parameters {sorted(self.param_names)}; missing "
                            f"{sorted(set(self.param_names) - names)}, unexpected "
                            f"{sorted(names - set(self.param_names))}")
-        current = self.params
+        current = self.book_params
         for name, value in params.items():
             value = np.asarray(value if not self.ops.is_tensor(value)
                                else self.ops.to_numpy(value))
@@ -213,7 +213,7 @@ class MLP(Model):
         """Return (H, O) for X of shape (batch_size, num_inputs)."""
         X = as_input(self.ops, X, "MLP", [("batch_size", None),
                                           ("num_inputs", self.num_inputs)], self.dtype)
-        return mlp_forward(self.ops, self.params, X, self.phi)
+        return mlp_forward(self.ops, self.book_params, X, self.phi)
 
 
 class RNNScratch(Model):
@@ -243,7 +243,7 @@ class RNNScratch(Model):
             state = as_input(self.ops, state, "RNNScratch.forward state",
                              [("batch_size", batch_size), ("num_hiddens", self.num_hiddens)],
                              self.dtype)
-        return self.recurrence(self.params, inputs, state)
+        return self.recurrence(self.book_params, inputs, state)
 
     def recurrence(self, params, inputs, state):
         """The time loop on given parameters: ([H_1 .. H_T], H_T)."""
@@ -294,8 +294,8 @@ class RNNLMScratch(Model):
     param_names = ("W_xh", "W_hh", "b_h", "W_hq", "b_q")
 
     @property
-    def params(self):
-        return {**self.rnn.params, "W_hq": self.W_hq, "b_q": self.b_q}
+    def book_params(self):
+        return {**self.rnn.book_params, "W_hq": self.W_hq, "b_q": self.b_q}
 
     def _set_param(self, name, value):
         self.ops.assign(self.rnn if name in self.rnn.param_names else self, name, value)
@@ -313,7 +313,7 @@ class RNNLMScratch(Model):
 
     def output_layer(self, rnn_outputs):
         """[H_1 .. H_T] -> logits (batch_size, num_steps, vocab_size), by (9.4.6)."""
-        return output_layer(self.ops, self.params, rnn_outputs)
+        return output_layer(self.ops, self.book_params, rnn_outputs)
 
     def forward(self, X, state=None):
         """Token ids (batch_size, num_steps) -> logits (batch_size, num_steps, vocab_size)."""
@@ -439,7 +439,7 @@ def loss_and_grads(ops, model, X, Y):
     if ops.shape(X) != ops.shape(Y):
         raise ValueError(f"loss_and_grads: inputs {ops.shape(X)} and targets {ops.shape(Y)} "
                          f"must have the same shape (batch_size, num_steps)")
-    value, grads = model.loss_and_grads_fn(model.params, X, Y)
+    value, grads = model.loss_and_grads_fn(model.book_params, X, Y)
     return float(ops.to_numpy(value)), {k: ops.to_numpy(g) for k, g in grads.items()}
 
 

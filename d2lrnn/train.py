@@ -27,7 +27,7 @@ def sgd_step(model, params, X, Y, lr, clip):
 
 def evaluate(model, batches, params=None):
     """Perplexity over ``batches``: exp of the mean cross-entropy over all their tokens."""
-    ops, params = model.ops, params or model.params
+    ops, params = model.ops, params or model.book_params
     total, count = 0.0, 0
     for X, Y in batches:
         loss = ops.lm_loss(params, ops.asarray(X, "int64"), ops.asarray(Y, "int64"),
@@ -48,7 +48,7 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
     """
     ops = model.ops
     lr = model.lr if lr is None else lr
-    params = model.params
+    params = model.book_params
     history = {"epoch": [], "train_ppl": [], "val_ppl": [], "step_loss": [],
                "train_seconds": 0.0, "tokens": 0}
     step = 0

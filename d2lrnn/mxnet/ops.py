@@ -65,6 +65,17 @@ class MxnetOps(Ops):
                                  mode="rnn_tanh", state_outputs=True)
         return outputs, state[0]
 
+    def parameter(self, x):
+        x.attach_grad()
+        return x
+
+    def assign(self, owner, name, value):
+        current = getattr(owner, name, None)
+        if isinstance(current, mnp.ndarray) and current.grad is not None:
+            current[:] = value  # in place: the attached gradient stays
+        else:
+            setattr(owner, name, value)
+
     def value_and_grad(self, fn, params):
         leaves = {k: v.copy() for k, v in params.items()}
         for leaf in leaves.values():

@@ -1,17 +1,124 @@
-"""The book's library surface for this backend: for now the shared plain Module and the
-functional Trainer (the section's models train; the framework's own module classes are not
-wired in yet)."""
-from ..book import FunctionalTrainer, PlainModule
-from .ops import ops
+"""The book's library surface in TensorFlow: Module, Classifier and Trainer over tf.Module and
+tf.GradientTape, and the helpers the RNN sections call (d2l.ai 3.2, 4.3, 9.5, 9.6).
+
+Keras 3 no longer tracks raw ``tf.Variable`` attributes of a ``keras.Model``, so ``Module`` is
+a ``tf.Module`` (which does) that also collects the variables of any Keras layer it holds.
+"""
+from ..book import ClassifierMixin, HyperParameters, ModuleMixin, TrainerBase
+from ..train import clip_gradients as clip_by_global_norm
+from .ops import ops, tf
 
 
-class Module(PlainModule):
+class Module(tf.Module, ModuleMixin, HyperParameters):
+    """The base of models: a ``tf.Module`` that plots its progress."""
+
     ops = ops
 
+    def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
+        super().__init__()
+        self.plot_train_per_epoch = plot_train_per_epoch
+        self.plot_valid_per_epoch = plot_valid_per_epoch
 
-class Classifier(Module):
-    pass
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, X):
+        return self.net(X)
+
+    @property
+    def trainable_variables(self):
+        """tf.Variables held here or in sub-modules, and the weights of Keras layers."""
+        found, seen = [], set()
+
+        def add(variables):
+            for v in variables:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    found.append(v)
+
+        add(super().trainable_variables)
+        for value in vars(self).values():
+            if isinstance(value, Module):
+                add(value.trainable_variables)
+            elif hasattr(value, "trainable_weights") and not isinstance(value, tf.Module):
+                add(value.trainable_variables)
+        return found
+
+    def configure_optimizers(self):
+        return SGD(self.lr)
 
 
-class Trainer(FunctionalTrainer):
-    pass
+class SGD:
+    """Plain SGD: ``apply_gradients`` as a Keras optimizer, on any variables."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def apply_gradients(self, grads_and_vars):
+        for grad, var in grads_and_vars:
+            var.assign_sub(self.lr * tf.convert_to_tensor(grad))
+
+
+class Classifier(ClassifierMixin, Module):
+    """A model whose loss is the mean cross-entropy of its logits."""
+
+
+class Trainer(TrainerBase):
+    """Minibatch training with tf.GradientTape and gradient clipping."""
+
+    def prepare_batch(self, batch):
+        return [tf.constant(a) for a in batch]
+
+    def train_batch(self, batch):
+        with tf.GradientTape() as tape:
+            loss = self.model.training_step(batch)
+        variables = self.model.trainable_variables
+        grads = tape.gradient(loss, variables)
+        if self.gradient_clip_val > 0:
+            grads = self.clip_gradients(self.gradient_clip_val, grads)
+        self.optim.apply_gradients(zip(grads, variables))
+
+    def clip_gradients(self, grad_clip_val, grads):
+        """The gradients scaled by θ/‖g‖ where their global norm exceeds θ."""
+        grads = [tf.convert_to_tensor(g) for g in grads]  # IndexedSlices from embeddings
+        clipped, _ = clip_by_global_norm(ops, dict(enumerate(grads)), grad_clip_val)
+        return [clipped[i] for i in range(len(grads))]
+
+
+def num_gpus():
+    return len(tf.config.list_physical_devices("GPU"))
+
+
+def gpu(i=0):
+    return tf.device(f"/GPU:{i}")
+
+
+def cpu():
+    return tf.device("/CPU:0")
+
+
+def try_gpu(i=0):
+    """A device scope: GPU ``i`` if there is one, else the CPU (``with d2l.try_gpu():``)."""
+    return gpu(i) if num_gpus() >= i + 1 else cpu()
+
+
+# The tensor functions the book calls as d2l.<name>.
+ones, zeros, tensor, arange, normal = tf.ones, tf.zeros, tf.constant, tf.range, tf.random.normal
+matmul, tanh, exp, log, stack, concat = tf.matmul, tf.tanh, tf.exp, tf.math.log, tf.stack, \
+    tf.concat
+reshape, argmax, transpose = tf.reshape, tf.argmax, tf.transpose
+int32, int64, float32, float64 = tf.int32, tf.int64, tf.float32, tf.float64
+
+
+def randn(*shape):
+    return tf.random.normal(shape)
+
+
+def swapaxes(x, axis1, axis2):
+    axes = list(range(len(x.shape)))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return tf.transpose(x, axes)
+
+
+def numpy(x):
+    return x.numpy()

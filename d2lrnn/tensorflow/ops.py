@@ -17,7 +17,7 @@ class TensorflowOps(Ops):
         return tf.convert_to_tensor(np.asarray(array), dtype=dtype)
 
     def to_numpy(self, x):
-        return np.array(x)
+        return np.array(x.numpy())  # .numpy(): Variables too, without numpy 2's copy warning
 
     def is_tensor(self, x):
         return tf.is_tensor(x) or isinstance(x, tf.Variable)
@@ -69,6 +69,16 @@ class TensorflowOps(Ops):
             weights, [v.value for v in layer.non_trainable_variables],
             tf.transpose(inputs, (1, 0, 2)), initial_state=[state])
         return tf.transpose(outputs, (1, 0, 2)), state
+
+    def parameter(self, x):
+        return tf.Variable(x)
+
+    def assign(self, owner, name, value):
+        current = getattr(owner, name, None)
+        if isinstance(current, tf.Variable):
+            current.assign(value)
+        else:
+            setattr(owner, name, value)
 
     def value_and_grad(self, fn, params):
         with tf.GradientTape() as tape:

@@ -1,10 +1,10 @@
 """The book's library surface in PyTorch: Module, Classifier, Trainer and the helpers the RNN
 sections call (d2l.ai 3.2, 4.3, 9.5, 9.6)."""
-from ..book import HyperParameters, ModuleMixin, TrainerBase
+from ..book import ClassifierMixin, HyperParameters, ModuleMixin, TrainerBase
 from ..train import clip_gradients as clip_by_global_norm
 from .ops import ops, torch
 
-nn, F = torch.nn, torch.nn.functional
+nn = torch.nn
 
 
 class Module(nn.Module, ModuleMixin, HyperParameters):
@@ -24,22 +24,8 @@ class Module(nn.Module, ModuleMixin, HyperParameters):
         return torch.optim.SGD(self.parameters(), lr=self.lr)
 
 
-class Classifier(Module):
+class Classifier(ClassifierMixin, Module):
     """A model whose loss is the mean cross-entropy of its logits."""
-
-    def loss(self, Y_hat, Y, averaged=True):
-        Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
-        return F.cross_entropy(Y_hat, Y.reshape((-1,)), reduction="mean" if averaged else "none")
-
-    def accuracy(self, Y_hat, Y, averaged=True):
-        Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
-        correct = (Y_hat.argmax(axis=1).type(Y.dtype) == Y.reshape(-1)).type(torch.float32)
-        return correct.mean() if averaged else correct
-
-    def validation_step(self, batch):
-        Y_hat = self(*batch[:-1])
-        self.plot("loss", self.loss(Y_hat, batch[-1]), train=False)
-        self.plot("acc", self.accuracy(Y_hat, batch[-1]), train=False)
 
 
 class Trainer(TrainerBase):
