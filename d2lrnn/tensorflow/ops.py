@@ -58,6 +58,9 @@ class TensorflowOps(Ops):
     def mean(self, x):
         return tf.reduce_mean(x)
 
+    def sum(self, x):
+        return tf.reduce_sum(x)
+
     def exp(self, x):
         return tf.exp(x)
 

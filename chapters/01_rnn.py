@@ -1,0 +1,75 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent,ipynb
+# ---
+
+# %% [markdown]
+# # Recurrent neural networks, computed
+#
+# This chapter follows the section "Recurrent Neural Networks" of *Dive into Deep
+# Learning* with the numbers of a live model. Choose the framework with the environment
+# variable `D2LRNN_BACKEND` (numpy, torch, jax, tensorflow, mxnet); everything below is
+# the same code for all of them.
+
+# %%
+import numpy as np
+from _setup import BACKEND, FAST, show, d2l
+from d2lrnn import figures
+from d2lrnn.demo import machine_example
+from d2lrnn.vocab import Vocab
+
+rng = np.random.default_rng(0)
+print("framework:", BACKEND)
+
+# %% [markdown]
+# ## Without a hidden state
+# A one-hidden-layer MLP maps a minibatch X (n × d) to H = φ(X W_xh + b_h) and then to
+# O = H W_hq + b_q. Nothing carries over from one minibatch to the next.
+
+# %%
+mlp = d2l.MLP(num_inputs=5, num_hiddens=4, num_outputs=3, seed=0)
+H, O = mlp(rng.normal(size=(2, 5)))
+print("H:", d2l.ops.shape(H), " O:", d2l.ops.shape(O))
+
+# %% [markdown]
+# ## With a hidden state
+# The RNN adds H_{t-1} W_hh: the state of the previous step enters the current one,
+# H_t = φ(X_t W_xh + H_{t-1} W_hh + b_h). The same three parameters serve every step, so
+# their number does not grow with the length of the sequence.
+
+# %%
+rnn = d2l.RNNScratch(num_inputs=5, num_hiddens=8, sigma=0.5, seed=0)
+inputs = rng.normal(size=(3, 2, 5))  # (time steps, batch, features)
+outputs, state = rnn(inputs)
+print(len(outputs), "hidden states of shape", d2l.ops.shape(outputs[0]))
+print("parameters:", {k: v.shape for k, v in rnn.get_params().items()})
+show(figures.unrolled_rnn(rnn, inputs), "rnn_unrolled")
+
+# %% [markdown]
+# ## Two products or one
+# Adding X W_xh and H W_hh is one product of the concatenations [X, H] and [W_xh; W_hh].
+
+# %%
+result = d2l.concat_demo(seed=0)
+print("shape:", d2l.ops.shape(result["separate"]),
+      " largest difference:", result["max_difference"])
+
+# %% [markdown]
+# ## A character-level language model on "machine"
+# Reading "machin" one character at a time, the model should predict "achine": each target
+# is the next character. Untrained, its predictions are close to uniform over the
+# vocabulary; after a few dozen gradient steps on this one word they are sharp.
+
+# %%
+vocab = Vocab(list("machine"))
+V = len(vocab)
+lm = d2l.RNNLMScratch(d2l.RNNScratch(V, 16, seed=0), V, seed=1)
+show(figures.lm_training_picture(lm, vocab, "machin", "achine"), "machine_untrained")
+
+# %%
+result = machine_example(d2l, steps=20 if FAST else 60)
+print(f"perplexity {result['perplexity_before']:.2f} -> {result['perplexity_after']:.2f};"
+      f" predicts {result['predicted']!r}")
+show(figures.lm_training_picture(result["model"], result["model_vocab"], "machin", "achine"),
+     "machine_trained")

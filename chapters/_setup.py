@@ -1,0 +1,30 @@
+"""What every chapter does first: pick the framework, the speed, and where figures go.
+
+Environment variables (all optional):
+  D2LRNN_BACKEND  numpy (default), torch, jax, tensorflow or mxnet
+  D2LRNN_FAST     1 for quick settings (the test suite runs every chapter this way)
+  D2LRNN_FIGURES  a folder: each figure is also saved there as PNG
+"""
+import os
+from pathlib import Path
+
+import d2lrnn
+
+BACKEND = os.environ.get("D2LRNN_BACKEND", "numpy")
+FAST = os.environ.get("D2LRNN_FAST", "") not in ("", "0")
+FIGURES = Path(os.environ["D2LRNN_FIGURES"]) if os.environ.get("D2LRNN_FIGURES") else None
+
+if BACKEND == "jax":  # the exercises compute in float64, which JAX makes only in x64 mode
+    from d2lrnn.experiment import enable_jax_x64
+
+    enable_jax_x64()
+d2l = d2lrnn.load_backend(BACKEND)
+
+
+def show(fig, name):
+    """Save ``fig`` under D2LRNN_FIGURES (if set) and return it, so a notebook displays it."""
+    if FIGURES is not None:
+        from d2lrnn.plot import save_figure
+
+        save_figure(fig, FIGURES / f"{name}.png")
+    return fig

@@ -1,0 +1,79 @@
+"""Experiments that answer the section's exercises, for any backend (d2l.ai 9.4 exercises)."""
+import time
+
+import numpy as np
+
+from .rnn import rnn_forward
+
+
+def with_spectral_radius(matrix, radius):
+    """``matrix`` scaled so that its largest |eigenvalue| is ``radius``."""
+    current = np.max(np.abs(np.linalg.eigvals(matrix)))
+    return matrix * (radius / current)
+
+
+def state_gradient_norm(d2l, W_hh, num_steps, batch_size=1, seed=0):
+    """‖∂(Σ H_T)/∂H_0‖ for the RNN H_t = tanh(H_{t-1} W_hh) run ``num_steps`` steps.
+
+    Inputs are zero (so only the recurrence matters) and H_0 is small and random. NumPy
+    multiplies the Jacobians back by hand; the other backends use their autograd.
+    """
+    rng = np.random.default_rng(seed)
+    h = W_hh.shape[0]
+    H0 = rng.normal(0, 0.01, (batch_size, h))
+    ops = d2l.ops
+    params = {"W_xh": ops.asarray(np.zeros((1, h)), "float64"),
+              "W_hh": ops.asarray(W_hh, "float64"), "b_h": ops.asarray(np.zeros(h), "float64")}
+    inputs = ops.asarray(np.zeros((num_steps, batch_size, 1)), "float64")
+    if ops.name == "numpy":
+        states, _ = rnn_forward(ops, params, inputs, H0)
+        grad = np.ones((batch_size, h))
+        for H_t in reversed(states):  # ∂H_t/∂H_{t-1} = diag(1 - H_t²) W_hh, transposed
+            grad = (grad * (1 - H_t ** 2)) @ W_hh.T
+        return float(np.linalg.norm(grad))
+
+    def total(p):
+        _, last = rnn_forward(ops, params, inputs, p["H0"])
+        return ops.sum(last)
+
+    _, grads = ops.value_and_grad(total, {"H0": ops.asarray(H0, "float64")})
+    return float(np.linalg.norm(ops.to_numpy(grads["H0"])))
+
+
+def gradient_norms(d2l, radii=(0.5, 0.9, 1.0, 1.1, 1.5), lengths=(1, 2, 5, 10, 20, 50, 100),
+                   num_hiddens=16, seed=0):
+    """{radius: [norm for each length]} for W_hh with the given spectral radii."""
+    base = np.random.default_rng(seed).normal(size=(num_hiddens, num_hiddens))
+    return {r: [state_gradient_norm(d2l, with_spectral_radius(base, r), T) for T in lengths]
+            for r in radii}
+
+
+def early_token_influence(lm, vocab, text, position=0, replacement=None):
+    """How far the predicted distribution at each later step moves when the token at
+    ``position`` of ``text`` changes: total variation distance per step."""
+    ids = np.array([vocab[list(text)]])
+    other = ids.copy()
+    choices = [i for i in range(len(vocab)) if i != ids[0, position]]
+    other[0, position] = vocab[replacement] if replacement else choices[0]
+    p, q = (_softmax(lm.ops.to_numpy(lm(x))[0]) for x in (ids, other))
+    return 0.5 * np.abs(p - q).sum(-1)
+
+
+def _softmax(logits):
+    z = np.exp(logits - logits.max(-1, keepdims=True))
+    return z / z.sum(-1, keepdims=True)
+
+
+def forward_seconds(lm, lengths, batch_size=32, repeats=3):
+    """Median wall time of one forward pass for each sequence length: it grows linearly."""
+    seconds = []
+    for T in lengths:
+        X = np.zeros((batch_size, T), dtype=np.int64)
+        lm(X)  # warm-up
+        runs = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            lm.ops.to_numpy(lm(X))
+            runs.append(time.perf_counter() - start)
+        seconds.append(float(np.median(runs)))
+    return seconds
