@@ -350,3 +350,32 @@ def test_reader_tensorflow_models_train(tensorflow_d2l, corpus):
     assert len(model.trainable_variables) == 5  # kernel, recurrent kernel, bias; Dense's two
     d2l.Trainer(max_epochs=2, gradient_clip_val=1).fit(model, data)
     assert model.board.data["val_ppl"][-1].y < len(data.vocab)
+
+
+def test_every_trainer_clips_by_the_global_norm(d2l, corpus):
+    """One step of the book's Trainer: with clipping the update is the unclipped update
+    times θ/‖g‖ exactly, in every backend's Trainer."""
+    data = d2l.TimeMachine(batch_size=64, num_steps=16, num_train=64, num_val=64,
+                           corpus=corpus)
+    V = len(data.vocab)
+
+    def step(theta):
+        model = d2l.RNNLMScratch(d2l.RNNScratch(V, 16, sigma=0.5, dtype="float64", seed=1),
+                                 V, lr=1, seed=2)
+        before = model.get_params()
+        d2l.Trainer(max_epochs=1, gradient_clip_val=theta).fit(model, data)
+        after = model.get_params()
+        return {k: after[k] - before[k] for k in before}, model
+
+    unclipped, model = step(0)
+    from d2lrnn import numpy as ref
+    probe = ref.RNNLMScratch(ref.RNNScratch(V, 16, sigma=0.5, dtype="float64", seed=1), V,
+                             seed=2)
+    X, Y = next(iter(data.train_dataloader()))
+    _, grads = ref.loss_and_grads(probe, X, Y)
+    norm = math.sqrt(sum(float((g ** 2).sum()) for g in grads.values()))
+    assert norm > 0.3
+    clipped, _ = step(norm / 4)
+    for k in unclipped:
+        np.testing.assert_allclose(clipped[k], unclipped[k] / 4, rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(unclipped[k], -grads[k], rtol=1e-9, atol=1e-15)
