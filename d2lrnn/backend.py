@@ -102,6 +102,10 @@ class Ops(abc.ABC):
     def is_tensor(self, x):
         """Whether ``x`` is this framework's array type."""
 
+    def is_concrete(self, x):
+        """Whether ``x`` holds values now (not a placeholder traced for compilation)."""
+        return True
+
     def dtype_name(self, x):
         """'float32', 'float64', 'int64', ... for a framework array."""
         return np.dtype(str(x.dtype).rsplit(".", 1)[-1]).name

@@ -120,7 +120,10 @@ def as_input(ops, x, where, expected, dtype=None):
 
 
 def check_token_range(ops, ids, vocab_size, where):
-    """Token ids must index the vocabulary; some frameworks would silently give zeros."""
+    """Token ids must index the vocabulary; some frameworks would silently give zeros.
+    (Values being traced for compilation cannot be read: those are not checked.)"""
+    if not ops.is_concrete(ids):
+        return
     values = ops.to_numpy(ids)
     if values.size and (values.min() < 0 or values.max() >= vocab_size):
         raise ValueError(f"{where}: token ids must lie in [0, {vocab_size}) (the vocabulary "
@@ -128,6 +131,14 @@ def check_token_range(ops, ids, vocab_size, where):
 
 
 # -- the models ----------------------------------------------------------------------------
+
+
+def draw(shapes, sigma, dtype, seed):
+    """Weights from N(0, σ²) drawn by NumPy (so every backend can start identically for the
+    same seed), biases (1-D shapes) zero: {name: NumPy array of ``dtype``}."""
+    rng = np.random.default_rng(seed)
+    return {name: (rng.normal(0.0, sigma, shape) if len(shape) == 2
+                   else np.zeros(shape)).astype(dtype) for name, shape in shapes.items()}
 
 
 class Model:
@@ -144,12 +155,8 @@ class Model:
         return self.forward(*args, **kwargs)
 
     def _init_params(self, shapes, sigma, dtype, seed):
-        """Weights from N(0, σ²) drawn by NumPy (so every backend can start identically for
-        the same seed), biases (1-D shapes) zero."""
         self.dtype = check_float_dtype(dtype)
-        rng = np.random.default_rng(seed)
-        for name, shape in shapes.items():
-            value = rng.normal(0.0, sigma, shape) if len(shape) == 2 else np.zeros(shape)
+        for name, value in draw(shapes, sigma, self.dtype, seed).items():
             setattr(self, name, self.ops.parameter(self.ops.asarray(value, self.dtype)))
 
     @property
@@ -198,12 +205,17 @@ class MLP(Model):
                  dtype="float32", seed=None):
         super().__init__()
         self.num_inputs, self.num_hiddens, self.num_outputs = num_inputs, num_hiddens, num_outputs
-        if phi not in ACTIVATIONS:
-            raise ValueError(f"MLP: phi must be one of {ACTIVATIONS}, got {phi!r}")
         self.phi = phi
-        self._init_params({"W_xh": (num_inputs, num_hiddens), "b_h": (num_hiddens,),
-                           "W_hq": (num_hiddens, num_outputs), "b_q": (num_outputs,)},
-                          sigma, dtype, seed)
+        self._check_phi()
+        self._init_params(self.shapes(), sigma, dtype, seed)
+
+    def _check_phi(self):
+        if self.phi not in ACTIVATIONS:
+            raise ValueError(f"MLP: phi must be one of {ACTIVATIONS}, got {self.phi!r}")
+
+    def shapes(self):
+        return {"W_xh": (self.num_inputs, self.num_hiddens), "b_h": (self.num_hiddens,),
+                "W_hq": (self.num_hiddens, self.num_outputs), "b_q": (self.num_outputs,)}
 
     def hidden(self, X):
         """H = φ(X W_xh + b_h) for X of shape (batch_size, num_inputs)."""
@@ -224,9 +236,11 @@ class RNNScratch(Model):
     def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, dtype="float32", seed=None):
         super().__init__()
         self.num_inputs, self.num_hiddens, self.sigma = num_inputs, num_hiddens, sigma
-        self._init_params({"W_xh": (num_inputs, num_hiddens),
-                           "W_hh": (num_hiddens, num_hiddens), "b_h": (num_hiddens,)},
-                          sigma, dtype, seed)
+        self._init_params(self.shapes(), sigma, dtype, seed)
+
+    def shapes(self):
+        return {"W_xh": (self.num_inputs, self.num_hiddens),
+                "W_hh": (self.num_hiddens, self.num_hiddens), "b_h": (self.num_hiddens,)}
 
     def forward(self, inputs, state=None):
         """inputs (num_steps, batch_size, num_inputs) -> ([H_1, ..., H_T], H_T).
@@ -273,6 +287,12 @@ class RNNLMScratch(Model):
 
     def __init__(self, rnn, vocab_size, lr=0.01, *, seed=None):
         super().__init__()
+        self._check_rnn(rnn, vocab_size)
+        self.rnn, self.vocab_size, self.lr, self.seed = rnn, vocab_size, lr, seed
+        self.dtype = getattr(rnn, "dtype", "float32")  # a reader's RNN may not say
+        self.init_params()
+
+    def _check_rnn(self, rnn, vocab_size):
         if getattr(rnn, "ops", None) is not self.ops:
             raise TypeError(f"{type(self).__name__}: rnn must be a model of the {self.ops.name} "
                             f"backend (RNNScratch, RNN or your own d2l.Module), got "
@@ -281,15 +301,13 @@ class RNNLMScratch(Model):
             raise ValueError(f"{type(self).__name__}: the RNN takes one-hot tokens, so its "
                              f"num_inputs ({rnn.num_inputs}) must equal vocab_size "
                              f"({vocab_size})")
-        self.rnn, self.vocab_size, self.lr, self.seed = rnn, vocab_size, lr, seed
-        self.dtype = getattr(rnn, "dtype", "float32")  # a reader's RNN may not say
-        self.init_params()
+
+    def output_shapes(self):
+        return {"W_hq": (self.rnn.num_hiddens, self.vocab_size), "b_q": (self.vocab_size,)}
 
     def init_params(self):
         """The output layer W_hq (h×V) and b_q (V), as the RNN's σ and dtype."""
-        self._init_params({"W_hq": (self.rnn.num_hiddens, self.vocab_size),
-                           "b_q": (self.vocab_size,)},
-                          self.rnn.sigma, self.rnn.dtype, self.seed)
+        self._init_params(self.output_shapes(), self.rnn.sigma, self.rnn.dtype, self.seed)
 
     param_names = ("W_xh", "W_hh", "b_h", "W_hq", "b_q")
 
@@ -443,6 +461,16 @@ def loss_and_grads(ops, model, X, Y):
     return float(ops.to_numpy(value)), {k: ops.to_numpy(g) for k, g in grads.items()}
 
 
+def bind_functions(ops):
+    """``concat_demo`` and ``loss_and_grads`` for one backend."""
+    def partial(fn):
+        bound = functools.partial(fn, ops)
+        functools.update_wrapper(bound, fn)
+        return bound
+
+    return partial(concat_demo), partial(loss_and_grads)
+
+
 def bind(ops, Module, Classifier):
     """The classes and functions of :data:`~d2lrnn.backend.BACKEND_API` for one backend,
     built on that backend's book ``Module`` and ``Classifier``."""
@@ -453,10 +481,5 @@ def bind(ops, Module, Classifier):
         return type(cls.__name__, (cls, base), {"ops": ops, "__module__": module,
                                                 "__doc__": cls.__doc__})
 
-    def partial(fn):
-        bound = functools.partial(fn, ops)
-        functools.update_wrapper(bound, fn)
-        return bound
-
     return (ops, *(subclass(cls) for cls in (MLP, RNNScratch, RNNLMScratch, RNN, RNNLM)),
-            partial(concat_demo), partial(loss_and_grads))
+            *bind_functions(ops))

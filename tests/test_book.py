@@ -379,3 +379,109 @@ def test_every_trainer_clips_by_the_global_norm(d2l, corpus):
     for k in unclipped:
         np.testing.assert_allclose(clipped[k], unclipped[k] / 4, rtol=1e-9, atol=1e-15)
         np.testing.assert_allclose(unclipped[k], -grads[k], rtol=1e-9, atol=1e-15)
+
+
+# -- JAX: Flax modules, parameters outside them, trainer.state.params -------------------------
+
+
+@pytest.fixture
+def jax_d2l():
+    return load_or_skip("jax")
+
+
+def test_reader_flax_models_train(jax_d2l, corpus):
+    d2l = jax_d2l
+    import jax
+    from flax import linen as nn
+
+    class MyRNN(nn.Module):
+        num_inputs: int
+        num_hiddens: int
+        sigma: float = 0.01
+
+        def setup(self):
+            normal = nn.initializers.normal(self.sigma)
+            self.W_xh = self.param("W_xh", normal, (self.num_inputs, self.num_hiddens))
+            self.W_hh = self.param("W_hh", normal, (self.num_hiddens, self.num_hiddens))
+            self.b_h = self.param("b_h", nn.initializers.zeros, (self.num_hiddens,))
+
+    @d2l.add_to_class(MyRNN)
+    def __call__(self, inputs, state=None):
+        if state is None:
+            state = d2l.zeros((inputs.shape[1], self.num_hiddens))
+        hiddens = []
+        for X_t in inputs:
+            state = d2l.tanh(d2l.matmul(X_t, self.W_xh) + d2l.matmul(state, self.W_hh)
+                             + self.b_h)
+            hiddens.append(state)
+        return hiddens, state
+
+    (outputs, state), _ = MyRNN(16, 32).init_with_output(d2l.get_key(), d2l.ones((100, 2, 16)))
+    d2l.check_len(outputs, 100)
+    d2l.check_shape(state, (2, 32))
+
+    class MyLM(d2l.Classifier):
+        rnn: nn.Module
+        vocab_size: int
+        lr: float = 0.01
+
+        def setup(self):
+            self.W_hq = self.param("W_hq", nn.initializers.normal(self.rnn.sigma),
+                                   (self.rnn.num_hiddens, self.vocab_size))
+            self.b_q = self.param("b_q", nn.initializers.zeros, (self.vocab_size,))
+
+        def training_step(self, params, batch, state):
+            value, grads = jax.value_and_grad(self.loss, has_aux=True)(
+                params, batch[:-1], batch[-1], state)
+            self.plot("ppl", d2l.exp(value[0]), train=True)
+            return value, grads
+
+        def validation_step(self, params, batch, state):
+            loss, _ = self.loss(params, batch[:-1], batch[-1], state)
+            self.plot("ppl", d2l.exp(loss), train=False)
+
+        def forward(self, X, state=None):
+            hiddens, _ = self.rnn(jax.nn.one_hot(X.T, self.vocab_size), state)
+            return d2l.stack([d2l.matmul(H, self.W_hq) + self.b_q for H in hiddens], 1)
+
+    data = small_data(d2l, corpus)
+    V = len(data.vocab)
+    model = MyLM(MyRNN(V, 16), V, lr=1)
+    logits, _ = model.init_with_output(d2l.get_key(), d2l.ones((2, 16), dtype=d2l.int32))
+    d2l.check_shape(logits, (2, 16, V))
+    trainer = d2l.Trainer(max_epochs=2, gradient_clip_val=1, num_gpus=1)
+    trainer.fit(model, data)
+    assert set(trainer.state.params) == {"rnn", "W_hq", "b_q"}
+    ppl = model.board.data["val_ppl"]
+    assert ppl[-1].y < ppl[0].y * 1.01 and ppl[-1].y < V
+
+
+def test_library_flax_models_with_the_book_idioms(jax_d2l, corpus):
+    d2l = jax_d2l
+    from flax import linen as nn
+
+    class MyConciseLM(d2l.RNNLMScratch):  # the concise section: a Dense output layer
+        def setup(self):
+            self.linear = nn.Dense(self.vocab_size)
+
+        def output_layer(self, hiddens):
+            return d2l.swapaxes(self.linear(hiddens), 0, 1)
+
+    data = small_data(d2l, corpus)
+    V = len(data.vocab)
+    for model in (d2l.RNNLMScratch(d2l.RNNScratch(V, 16), V, lr=1),
+                  d2l.RNNLM(d2l.RNN(V, 16), V, lr=1),
+                  MyConciseLM(d2l.RNN(V, 16), vocab_size=V, lr=1)):
+        trainer = d2l.Trainer(max_epochs=2, gradient_clip_val=1, num_gpus=1)
+        trainer.fit(model, data)
+        text = model.predict("it has", 20, data.vocab, trainer.state.params)
+        assert n_tokens(text) == 26 and text.startswith("it has")
+        assert model.board.data["val_ppl"][-1].y < V
+    # the library's own model also keeps the trained weights for use outside apply
+    lm = d2l.RNNLMScratch(d2l.RNNScratch(V, 16), V, lr=1)
+    trainer = d2l.Trainer(max_epochs=1, gradient_clip_val=1)
+    trainer.fit(lm, data)
+    np.testing.assert_array_equal(lm.get_params()["W_hh"],
+                                  np.asarray(trainer.state.params["rnn"]["W_hh"]))
+    assert lm.predict("it has", 10, data.vocab) == \
+        lm.predict("it has", 10, data.vocab, trainer.state.params)

@@ -1,15 +1,24 @@
-"""JAX backend: the section's computations in JAX, differentiated by its own autograd."""
+"""JAX backend: the section's computations in JAX, differentiated by its own autograd; the
+models are Flax modules."""
 from ..book import DataModule, HyperParameters, ProgressBoard, add_to_class, check_len, check_shape
 from ..data import TimeMachine
-from ..rnn import bind
+from ..rnn import bind_functions
 from ..vocab import Vocab
-from .book import Classifier, Module, Trainer
+from .book import MLP, RNN, Classifier, Module, RNNLM, RNNLMScratch, RNNScratch, Trainer
 from .ops import ops
 
-ops, MLP, RNNScratch, RNNLMScratch, RNN, RNNLM, concat_demo, loss_and_grads = bind(
-    ops, Module, Classifier)
+concat_demo, loss_and_grads = bind_functions(ops)
 
 __all__ = ["ops", "MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "concat_demo",
            "loss_and_grads", "Module", "Classifier", "Trainer", "DataModule",
            "HyperParameters", "ProgressBoard", "add_to_class", "check_shape", "check_len",
            "TimeMachine", "Vocab"]
+
+# The framework helpers and array functions the book calls as d2l.<name>.
+from .book import (arange, argmax, concat, exp, float32, float64, get_key,  # noqa: E402
+                   int32, int64, log, matmul, normal, num_gpus, numpy, ones, reshape, stack,
+                   swapaxes, tanh, tensor, transpose, try_gpu, zeros)
+
+__all__ += ["arange", "argmax", "concat", "exp", "float32", "float64", "get_key", "int32",
+            "int64", "log", "matmul", "normal", "num_gpus", "numpy", "ones", "reshape",
+            "stack", "swapaxes", "tanh", "tensor", "transpose", "try_gpu", "zeros"]

@@ -1,17 +1,304 @@
-"""The book's library surface for this backend: for now the shared plain Module and the
-functional Trainer (the section's models train; the framework's own module classes are not
-wired in yet)."""
-from ..book import ClassifierMixin, FunctionalTrainer, PlainModule
-from .ops import ops
+"""The book's library surface in JAX: Flax modules, a Trainer with a Flax TrainState, and the
+helpers the RNN sections call (d2l.ai 3.2, 4.3, 9.5, 9.6).
+
+In JAX the book's models are Flax ``linen`` modules: dataclasses whose parameters live
+outside them (``model.init``, ``trainer.state.params``). The section's models here are such
+modules too, and they also keep a copy of their parameters, drawn by NumPy from ``seed`` as
+in every backend, so that ``model(X)``, ``get_params`` and ``set_params`` work without
+``apply`` like the other backends.
+"""
+from typing import Any, Optional
+
+import numpy as np
+
+from .. import rnn as shared
+from ..backend import check_float_dtype, import_framework
+from ..book import HyperParameters, ModuleMixin, TrainerBase
+from ..train import clip_gradients as clip_by_global_norm
+from .ops import jax, jnp, ops
+
+nn = import_framework("flax.linen", "jax")
 
 
-class Module(PlainModule):
+class Module(nn.Module, ModuleMixin, HyperParameters):
+    """The base of models: a Flax module. Called before it is bound (outside ``apply``),
+    a module of this package runs on its own copy of its parameters."""
+
     ops = ops
 
+    def __call__(self, *args, **kwargs):
+        if self.scope is None and hasattr(self, "own_params"):
+            return self.apply({"params": self.own_params()}, *args, **kwargs)
+        return self.forward(*args, **kwargs)
 
-class Classifier(ClassifierMixin, Module):
-    pass
+    def forward(self, X, *args, **kwargs):
+        return self.net(X, *args, **kwargs)
+
+    def apply_init(self, dummy_input, key):
+        return self.init(key, *dummy_input)
+
+    def configure_optimizers(self):
+        return SGD(self.lr)
+
+    def training_step(self, params, batch, state):
+        loss, grads = jax.value_and_grad(self.loss, has_aux=True)(params, batch[:-1],
+                                                                 batch[-1], state)
+        self.plot("loss", loss[0], train=True)
+        return loss, grads
+
+    def validation_step(self, params, batch, state):
+        loss, _ = self.loss(params, batch[:-1], batch[-1], state)
+        self.plot("loss", loss, train=False)
 
 
-class Trainer(FunctionalTrainer):
-    pass
+class Classifier(Module):
+    """A model whose loss is the mean cross-entropy of its logits: ``loss(params, X, Y,
+    state)`` returns ``(loss, {})`` as the book's JAX classifier (the dict: updated state)."""
+
+    def loss(self, params, X, Y, state, averaged=True):
+        Y_hat = state.apply_fn({"params": params}, *X)
+        return shared.cross_entropy(ops, Y_hat, Y), {}
+
+
+class Trainer(TrainerBase):
+    """Flax training: parameters in ``self.state`` (a TrainState), SGD, clipping."""
+
+    def fit(self, model, data, key=None):
+        self.prepare_data(data)
+        self.prepare_model(model)
+        self.optim = model.configure_optimizers()
+        dummy = self.prepare_batch(next(iter(self.train_dataloader)))[:-1]
+        params = model.apply_init(dummy, key=key if key is not None else get_key())["params"]
+        self.state = TrainState(step=0, apply_fn=model.apply, params=params, tx=self.optim)
+        self.epoch = self.train_batch_idx = self.val_batch_idx = 0
+        for self.epoch in range(self.max_epochs):
+            self.fit_epoch()
+        if hasattr(model, "load_tree"):  # the model's own copy follows the trained state
+            model.load_tree(self.state.params)
+
+    def prepare_batch(self, batch):
+        return [ops.asarray(a, "int64") for a in batch]
+
+    def train_batch(self, batch):
+        _, grads = self.model.training_step(self.state.params, batch, self.state)
+        if self.gradient_clip_val > 0:
+            grads = self.clip_gradients(self.gradient_clip_val, grads)
+        self.state = self.state.apply_gradients(grads=grads)
+
+    def validation_batch(self, batch):
+        self.model.validation_step(self.state.params, batch, self.state)
+
+    def clip_gradients(self, grad_clip_val, grads):
+        """The gradients scaled by θ/‖g‖ where their global norm exceeds θ."""
+        leaves, tree = jax.tree_util.tree_flatten(grads)
+        clipped, _ = clip_by_global_norm(ops, dict(enumerate(leaves)), grad_clip_val)
+        return jax.tree_util.tree_unflatten(tree, [clipped[i] for i in range(len(leaves))])
+
+
+class SGD:
+    """Plain SGD (what ``optax.sgd`` does; optax cannot load beside numpy 1.23 and JAX 0.4)."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def update(self, params, grads):
+        return jax.tree_util.tree_map(lambda p, g: p - self.lr * g, params, grads)
+
+
+struct = import_framework("flax.struct", "jax")
+
+
+class TrainState(struct.PyTreeNode):
+    """The book's ``trainer.state``: the step, the parameters, the model's ``apply``."""
+
+    step: int
+    params: Any
+    apply_fn: Any = struct.field(pytree_node=False)
+    tx: Any = struct.field(pytree_node=False)
+
+    def apply_gradients(self, *, grads):
+        return self.replace(step=self.step + 1, params=self.tx.update(self.params, grads))
+
+
+# -- the section's models as Flax modules -----------------------------------------------------
+
+
+class _OwnParams:
+    """A Flax module that also keeps its own copy of its parameters (by the book's names)."""
+
+    ops = ops  # ahead of the shared classes' placeholder in the method order
+
+    def __post_init__(self):
+        super().__post_init__()
+        if "dtype" in self.__dataclass_fields__:
+            ops.asarray(np.zeros(0), check_float_dtype(self.dtype))  # float64 needs x64 mode
+
+    def setup(self):
+        for name, value in self.initial_arrays().items():
+            setattr(self, name, self.param(name, lambda key, v=value: jnp.asarray(v)))
+
+    def initial_arrays(self):
+        return shared.draw(self.shapes(), self.sigma, self.dtype, self.seed)
+
+    def own_params(self):
+        """The parameter tree used outside ``apply`` (drawn on first use)."""
+        if "_own" not in self.__dict__:
+            object.__setattr__(self, "_own", {k: ops.asarray(v, self.dtype)
+                                              for k, v in self.initial_arrays().items()})
+        return self.__dict__["_own"]
+
+    def load_tree(self, tree):
+        self.own_params().update({k: tree[k] for k in self.param_names if k in tree})
+
+    @property
+    def book_params(self):
+        if self.scope is None:
+            return dict(self.own_params())
+        return {name: getattr(self, name) for name in self.param_names}
+
+    def _set_param(self, name, value):
+        self.own_params()[name] = value
+
+
+class MLP(_OwnParams, shared.MLP, Module):
+    num_inputs: int
+    num_hiddens: int
+    num_outputs: int
+    sigma: float = 0.01
+    phi: str = "tanh"
+    dtype: str = "float32"
+    seed: Optional[int] = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._check_phi()
+
+
+class RNNScratch(_OwnParams, shared.RNNScratch, Module):
+    num_inputs: int
+    num_hiddens: int
+    sigma: float = 0.01
+    dtype: str = "float32"
+    seed: Optional[int] = None
+
+
+class RNN(_OwnParams, shared.RNN, Module):
+    num_inputs: int
+    num_hiddens: int
+    sigma: float = 0.01
+    dtype: str = "float32"
+    seed: Optional[int] = None
+
+
+class RNNLMScratch(_OwnParams, shared.RNNLMScratch, Classifier):
+    """The language model as a Flax module: fields ``rnn``, ``vocab_size``, ``lr``."""
+
+    rnn: Any
+    vocab_size: int
+    lr: float = 0.01
+    seed: Optional[int] = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._check_rnn(self.rnn, self.vocab_size)
+
+    @property
+    def dtype(self):
+        return getattr(self.rnn, "dtype", "float32")
+
+    @property
+    def sigma(self):
+        return self.rnn.sigma
+
+    def shapes(self):
+        return self.output_shapes()
+
+    def own_params(self):
+        tree = _OwnParams.own_params(self)
+        if hasattr(self.rnn, "own_params"):
+            tree["rnn"] = self.rnn.own_params()
+        return tree
+
+    def load_tree(self, tree):
+        _OwnParams.load_tree(self, tree)
+        if hasattr(self.rnn, "load_tree") and "rnn" in tree:
+            self.rnn.load_tree(tree["rnn"])
+
+    @property
+    def book_params(self):
+        own = ({"W_hq": self.own_params()["W_hq"], "b_q": self.own_params()["b_q"]}
+               if self.scope is None else {"W_hq": self.W_hq, "b_q": self.b_q})
+        return {**self.rnn.book_params, **own}
+
+    def _set_param(self, name, value):
+        owner = self.rnn if name in self.rnn.param_names else self
+        _OwnParams._set_param(owner, name, value)
+
+    def loss(self, *args, **kwargs):
+        """``loss(Y_hat, Y)`` as in every backend, or the Flax form ``loss(params, X, Y,
+        state)`` -> (loss, {}) that the book's JAX training steps call."""
+        if len(args) + len(kwargs) >= 4:
+            return Classifier.loss(self, *args, **kwargs)
+        return shared.RNNLMScratch.loss(self, *args, **kwargs)
+
+    def training_step(self, params, batch, state):
+        (loss, aux), grads = self._compiled("grad", jax.value_and_grad(self.loss, has_aux=True))(
+            params, batch[:-1], batch[-1], state)
+        self.plot("ppl", jnp.exp(loss), train=True)
+        return (loss, aux), grads
+
+    def validation_step(self, params, batch, state):
+        loss, _ = self._compiled("loss", self.loss)(params, batch[:-1], batch[-1], state)
+        self.plot("ppl", jnp.exp(loss), train=False)
+
+    def _compiled(self, name, fn):
+        """``fn`` compiled once per model (the plotting stays outside, in Python)."""
+        cache = self.__dict__.setdefault("_compiled_fns", {})
+        if name not in cache:
+            cache[name] = jax.jit(fn)
+        return cache[name]
+
+    def predict(self, prefix, num_preds, vocab, params=None, **kwargs):
+        """As every backend's; ``params`` (e.g. ``trainer.state.params``) as the book passes
+        them in JAX, else the model's own copy."""
+        if params is not None and self.scope is None:
+            return self.bind({"params": params}).predict(prefix, num_preds, vocab, **kwargs)
+        return shared.RNNLMScratch.predict(self, prefix, num_preds, vocab, **kwargs)
+
+
+class RNNLM(RNNLMScratch):
+    """The concise language model (the book's name): give it an :class:`RNN`."""
+
+
+_root_key = [jax.random.PRNGKey(0)]
+
+
+def get_key():
+    """A fresh PRNG key each call, split from one root key (the book's ``d2l.get_key``)."""
+    _root_key[0], key = jax.random.split(_root_key[0])
+    return key
+
+
+def num_gpus():
+    return sum(d.platform == "gpu" for d in jax.devices())
+
+
+def try_gpu(i=0):
+    gpus = [d for d in jax.devices() if d.platform == "gpu"]
+    return gpus[i] if len(gpus) > i else jax.devices("cpu")[0]
+
+
+# The array functions the book calls as d2l.<name>.
+ones, zeros, tensor, arange, matmul, tanh, exp = jnp.ones, jnp.zeros, jnp.array, jnp.arange, \
+    jnp.matmul, jnp.tanh, jnp.exp
+log, stack, concat, reshape, argmax, swapaxes, transpose = jnp.log, jnp.stack, \
+    jnp.concatenate, jnp.reshape, jnp.argmax, jnp.swapaxes, jnp.transpose
+int32, int64, float32, float64 = jnp.int32, jnp.int64, jnp.float32, jnp.float64
+
+
+def normal(shape, key=None):
+    return jax.random.normal(key if key is not None else get_key(), shape)
+
+
+def numpy(x):
+    return np.asarray(x)

@@ -23,6 +23,9 @@ class JaxOps(Ops):
                 "creating any array, or use dtype='float32'")
         return jnp.asarray(array, dtype=dtype)
 
+    def is_concrete(self, x):
+        return not isinstance(x, jax.core.Tracer)
+
     def to_numpy(self, x):
         return np.array(x)
 
@@ -80,8 +83,9 @@ class JaxOps(Ops):
 @functools.lru_cache(maxsize=None)
 def _flax_rnn(num_hiddens, dtype):
     nn = import_framework("flax.linen", "jax")
-    cell = nn.SimpleCell(features=num_hiddens, dtype=dtype, param_dtype=dtype)
-    return nn.RNN(cell, time_major=True, return_carry=True)
+    # parent=None: a free-standing layer, even when first built inside another module's apply
+    cell = nn.SimpleCell(features=num_hiddens, dtype=dtype, param_dtype=dtype, parent=None)
+    return nn.RNN(cell, time_major=True, return_carry=True, parent=None)
 
 
 _COMPILED = {}
