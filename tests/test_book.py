@@ -485,3 +485,21 @@ def test_library_flax_models_with_the_book_idioms(jax_d2l, corpus):
                                   np.asarray(trainer.state.params["rnn"]["W_hh"]))
     assert lm.predict("it has", 10, data.vocab) == \
         lm.predict("it has", 10, data.vocab, trainer.state.params)
+
+
+@pytest.mark.parametrize("name", ["torch", "mxnet", "tensorflow", "jax"])
+def test_the_concatenation_cells_with_the_book_aliases(name):
+    d2l = load_or_skip(name)
+    if name == "tensorflow":
+        X, W_xh, H, W_hh = (d2l.normal(s) for s in ((3, 1), (1, 4), (3, 4), (4, 4)))
+    elif name == "jax":
+        import jax
+        X, W_xh, H, W_hh = (jax.random.normal(d2l.get_key(), s)
+                            for s in ((3, 1), (1, 4), (3, 4), (4, 4)))
+    else:
+        X, W_xh, H, W_hh = (d2l.randn(*s) for s in ((3, 1), (1, 4), (3, 4), (4, 4)))
+    separate = d2l.matmul(X, W_xh) + d2l.matmul(H, W_hh)
+    joined = d2l.matmul(d2l.concat((X, H), 1), d2l.concat((W_xh, W_hh), 0))
+    d2l.check_shape(joined, (3, 4))
+    np.testing.assert_allclose(d2l.numpy(joined), d2l.numpy(separate), rtol=1e-5, atol=1e-5)
+    assert np.abs(d2l.numpy(separate)).max() > 0.1
