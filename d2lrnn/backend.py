@@ -31,6 +31,12 @@ BACKEND_API = ("ops", "MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "conc
 BOOK_API = ("Module", "Classifier", "Trainer", "DataModule", "HyperParameters",
             "ProgressBoard", "add_to_class", "check_shape", "check_len", "TimeMachine", "Vocab")
 
+# The framework helpers and tensor functions the book calls as d2l.<name>, in the four
+# frameworks (each <framework>/book.py defines them; a few add their own, e.g. get_key).
+BOOK_TENSOR_API = ("arange", "argmax", "concat", "exp", "float32", "float64", "int32", "int64",
+                   "log", "matmul", "normal", "num_gpus", "numpy", "ones", "reshape", "stack",
+                   "swapaxes", "tanh", "tensor", "transpose", "try_gpu", "zeros")
+
 FLOAT_DTYPES = ("float32", "float64")
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid")

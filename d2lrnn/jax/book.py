@@ -182,12 +182,8 @@ class RNNScratch(_OwnParams, shared.RNNScratch, Module):
     seed: Optional[int] = None
 
 
-class RNN(_OwnParams, shared.RNN, Module):
-    num_inputs: int
-    num_hiddens: int
-    sigma: float = 0.01
-    dtype: str = "float32"
-    seed: Optional[int] = None
+class RNN(shared.RNN, RNNScratch):
+    """The concise RNN: Flax's own ``nn.RNN`` over a ``SimpleCell``, same parameters."""
 
 
 class RNNLMScratch(_OwnParams, shared.RNNLMScratch, Classifier):
