@@ -14,7 +14,9 @@ extras = {
     "jax": ["jax>=0.4.30", "jaxlib>=0.4.30", "flax>=0.8"],
     "tensorflow": ["tensorflow>=2.16"],
     "mxnet": ["mxnet==1.9.1", "numpy>=1.23,<1.24"],
-    "test": ["pytest>=8"],
+    "test": ["pytest>=8", "jupytext>=1.14"],
+    # open chapters/ as notebooks: jupytext pairs the .py sources with .ipynb files
+    "notebooks": ["jupytext>=1.14", "notebook>=6"],
 }
 extras["all"] = sorted({d for k in ("torch", "jax", "tensorflow") for d in extras[k]})
 

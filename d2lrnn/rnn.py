@@ -242,10 +242,12 @@ class RNNScratch(Model):
         return {"W_xh": (self.num_inputs, self.num_hiddens),
                 "W_hh": (self.num_hiddens, self.num_hiddens), "b_h": (self.num_hiddens,)}
 
-    def forward(self, inputs, state=None):
+    def forward(self, inputs, state=None, training=None):
         """inputs (num_steps, batch_size, num_inputs) -> ([H_1, ..., H_T], H_T).
 
         ``state`` is H_0 of shape (batch_size, num_hiddens); zeros when not given.
+        ``training`` is accepted for the book's JAX cells, which pass it; this RNN has no
+        dropout, so it changes nothing.
         """
         inputs = as_input(self.ops, inputs, "RNNScratch.forward inputs",
                           [("num_steps", None), ("batch_size", None),

@@ -36,3 +36,13 @@ def test_chapter_runs(chapter, backend, tmp_path):
     assert drawn == FIGURES[chapter.stem]
     if chapter.stem == "01_rnn":
         assert "predicts 'achine'" in result.stdout
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_opens_as_a_notebook(chapter):
+    import jupytext  # in the test extra: every env has it
+    notebook = jupytext.read(chapter)
+    kinds = [cell.cell_type for cell in notebook.cells]
+    assert kinds.count("markdown") >= 2 and kinds.count("code") >= 2
+    assert notebook.cells[0].cell_type == "markdown"
+    assert notebook.cells[0].source.startswith("# ")  # the chapter's title
