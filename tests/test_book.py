@@ -503,3 +503,20 @@ def test_the_concatenation_cells_with_the_book_aliases(name):
     d2l.check_shape(joined, (3, 4))
     np.testing.assert_allclose(d2l.numpy(joined), d2l.numpy(separate), rtol=1e-5, atol=1e-5)
     assert np.abs(d2l.numpy(separate)).max() > 0.1
+
+
+def test_mxnet_parameters_have_the_shapes_the_book_expects(mxnet_d2l):
+    d2l = mxnet_d2l
+    from mxnet import gluon
+
+    scratch = d2l.RNNLMScratch(d2l.RNNScratch(5, 3), 5)
+    assert isinstance(scratch.parameters(), list) and len(scratch.parameters()) == 5
+
+    class Dense(d2l.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = gluon.nn.Dense(2)
+            self.initialize()
+
+    model = Dense()
+    assert isinstance(model.parameters(), gluon.parameter.ParameterDict)

@@ -32,15 +32,16 @@ class Module(gluon.nn.Block, ModuleMixin, HyperParameters):
         return params
 
     def parameters(self):
-        """Gluon parameters if the model has any, else its scratch arrays."""
-        params = [p for p in self.collect_params().values() if isinstance(p, gluon.Parameter)]
-        return params or self.get_scratch_params()
+        """Gluon's ParameterDict if the model has Gluon parameters, else the list of its
+        scratch arrays (the two shapes the book's MXNet code expects)."""
+        params = self.collect_params()
+        return params if len(params.keys()) else self.get_scratch_params()
 
     def configure_optimizers(self):
         params = self.parameters()
-        if params and isinstance(params[0], gluon.Parameter):
-            return gluon.Trainer(params, "sgd", {"learning_rate": self.lr})
-        return SGD(params, self.lr)
+        if isinstance(params, list):
+            return SGD(params, self.lr)
+        return gluon.Trainer(params, "sgd", {"learning_rate": self.lr})
 
 
 class SGD(HyperParameters):
@@ -80,8 +81,9 @@ class Trainer(TrainerBase):
 
     def clip_gradients(self, grad_clip_val, model):
         """Scale every gradient of ``model`` by θ/‖g‖ when their global norm exceeds θ."""
-        params = [p.data() if isinstance(p, gluon.Parameter) else p
-                  for p in model.parameters()]
+        params = model.parameters()
+        if not isinstance(params, list):
+            params = [p.data() for p in params.values()]
         clipped, _ = clip_by_global_norm(ops, {i: p.grad for i, p in enumerate(params)},
                                          grad_clip_val)
         for i, p in enumerate(params):
