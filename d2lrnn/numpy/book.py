@@ -1,6 +1,6 @@
-"""The book's library surface for this backend: for now the shared plain Module and the
-functional Trainer (the section's models train; the framework's own module classes are not
-wired in yet)."""
+"""The book's library surface in NumPy, which has no module class and no autograd: ``Module``
+is a plain class, and the ``Trainer`` trains the section's language models with their
+hand-written gradients (the training loop of :mod:`d2lrnn.train`)."""
 from ..book import ClassifierMixin, FunctionalTrainer, PlainModule
 from .ops import ops
 
@@ -10,8 +10,8 @@ class Module(PlainModule):
 
 
 class Classifier(ClassifierMixin, Module):
-    pass
+    """A model whose loss is the mean cross-entropy of its logits."""
 
 
 class Trainer(FunctionalTrainer):
-    pass
+    """Minibatch SGD with gradient clipping, for models with ``loss_and_grads_fn``."""
