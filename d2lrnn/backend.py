@@ -173,8 +173,8 @@ class Ops(abc.ABC):
     def mean(self, x):
         return x.mean()
 
-    def sum(self, x):
-        return x.sum()
+    def sum(self, x, axis=None):
+        return x.sum() if axis is None else x.sum(axis)
 
     def exp(self, x):
         return x.exp()
@@ -190,6 +190,9 @@ class Ops(abc.ABC):
         """
         raise TypeError(f"{self.name} has no recurrent layer of its own: use RNNScratch")
 
+    def prepare_rnn_layer(self, num_inputs, num_hiddens, dtype):
+        """Make whatever the framework's layer needs before any code is compiled."""
+
     @property
     def has_rnn_layer(self):
         return type(self).rnn_layer is not Ops.rnn_layer
@@ -197,6 +200,54 @@ class Ops(abc.ABC):
     def sum_squares(self, x):
         """sum(x²) as a Python float."""
         return float((self.to_numpy(x).astype(np.float64) ** 2).sum())
+
+    # -- the fast path (d2lrnn.rnn.lm_loss_fast) -------------------------------------------
+    def embedding(self, table, ids):
+        """Rows ``table[ids]``, which is ``one_hot(ids) @ table`` without the product."""
+        return table[ids]
+
+    def scan_tanh(self, P, state, W_hh):
+        """H_t = tanh(P_t + H_{t-1} W_hh) over the steps of ``P`` (T, n, h):
+        (stacked H (T, n, h), H_T). The plain loop unless the framework has a faster one."""
+        from .rnn import rnn_scan  # rnn imports this module
+
+        return rnn_scan(self, P, state, W_hh)
+
+    def affine(self, x, W, b):
+        """x W + b over the last axis of ``x``."""
+        return self.matmul(x, W) + b
+
+    def maximum(self, x, y):
+        """Elementwise max of an array and a number."""
+        return np.maximum(x, y)
+
+    def compile(self, fn):
+        """``fn`` (a function of arrays that touches nothing else) compiled by the framework
+        (jax.jit, tf.function); frameworks without a compiler run it as it is."""
+        return fn
+
+    def cached(self, key, build):
+        """``self.compile(build())``, built once per ``key``: compiling costs seconds."""
+        cache = self.__dict__.setdefault("_cache", {})
+        if key not in cache:
+            cache[key] = self.compile(build())
+        return cache[key]
+
+    # How the fast path differentiates the scratch RNN: "autograd" (the framework's) or
+    # "bptt" (the hand-written backward pass of d2lrnn.bptt, in the framework's arrays),
+    # whichever measured faster; both give the reference's numbers (tests/test_parity.py).
+    # The concise RNN is always differentiated by its framework.
+    fast_grads = "autograd"
+
+    def fast_loss_and_grads(self, params, X, Y, fast_recurrence, by="autograd"):
+        """Loss and gradients of :func:`~d2lrnn.rnn.lm_loss_fast`, ``by`` autograd or bptt."""
+        from . import bptt
+        from .rnn import lm_loss_fast  # rnn imports this module
+
+        if by == "bptt":
+            return bptt.lm_loss_and_grads(self, params, X, Y)
+        return self.value_and_grad(lambda p: lm_loss_fast(self, p, X, Y, fast_recurrence),
+                                   params)
 
     # -- autograd -----------------------------------------------------------------------
     def value_and_grad(self, fn, params):

@@ -55,8 +55,10 @@ def cmd_train(args):
     summary, lm, data, history, hparams = train_run(
         args.backend, args.model, args.epochs, args.batch_size, args.num_steps, args.hiddens,
         args.lr, args.clip, args.seed, args.corpus, args.dtype, args.whole_book,
-        on_step=on_step, on_epoch=on_epoch)
+        on_step=on_step, on_epoch=on_epoch, fast=args.fast)
     bar.close()
+    if args.record:
+        write_record(args.record, summary, lm, data, history, hparams)
     if args.out:
         from .plot import perplexity_figure, save_figure
 
@@ -76,6 +78,76 @@ def cmd_train(args):
     if args.json:
         print(json.dumps(summary))
     return 0
+
+
+def write_record(path, summary, lm, data, history, hparams):
+    """The run's JSON record, as bench and compare read it (see d2lrnn.bench)."""
+    import resource
+
+    from ._files import atomic_write
+    from .experiment import generation_speed
+
+    # ru_maxrss: the process's peak resident memory, in KiB on Linux (bytes on macOS)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_mb = peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+    record = {**summary, "peak_mb": peak_mb,
+              "generate_chars_per_s": generation_speed(lm, data.vocab),
+              "settings": {**hparams, "corpus_sha1": data.sha1},
+              "history": history}
+    atomic_write(path, json.dumps(record).encode())
+
+
+def cmd_bench(args):
+    from . import bench
+
+    backends = bench.check_backends(args.backends)
+    train_args = _train_args(args)
+    print(f"d2lrnn bench: {', '.join(backends)} x {', '.join(args.models)} x "
+          f"{', '.join(args.paths)}, {args.repeats} run(s) each, {args.epochs} epochs",
+          file=sys.stderr)
+    records = bench.bench(backends, args.models, args.paths, args.repeats, train_args,
+                          on_record=_report)
+    rows = bench.bench_rows(records)
+    print(bench.markdown_table(rows, bench.BENCH_COLUMNS))
+    if args.out:
+        files = bench.write_outputs(args.out, "bench", rows, bench.BENCH_COLUMNS, records,
+                                    bench.bench_figure(rows))
+        print("wrote " + ", ".join(map(str, files)))
+    return 1 if any("error" in r for r in records) else 0
+
+
+def cmd_compare(args):
+    from . import bench
+
+    backends = [] if args.merge_only else bench.check_backends(args.backends)
+    records = bench.compare(backends, args.models, args.fast, _train_args(args),
+                            merge=args.merge or (), on_record=_report)
+    rows = bench.compare_rows(records)
+    print(bench.markdown_table(rows, bench.COMPARE_COLUMNS))
+    if args.out:
+        files = bench.write_outputs(args.out, "compare", rows, bench.COMPARE_COLUMNS,
+                                    records, bench.compare_figure(records))
+        print("wrote " + ", ".join(map(str, files)))
+    return 1 if any("error" in r for r in records) else 0
+
+
+def _report(record):
+    what = f"{record['backend']} {record['model']}{' fast' if record.get('fast') else ''}"
+    if "error" in record:
+        print(f"  {what}: FAILED: {record['error']}", file=sys.stderr)
+    else:
+        print(f"  {what}: {record['wall_seconds']:.1f} s, val ppl {record['val_ppl']:.2f}",
+              file=sys.stderr)
+
+
+def _train_args(args):
+    """The training flags a bench or compare passes on to each `d2lrnn train` run."""
+    flags = ["--epochs", args.epochs, "--batch-size", args.batch_size, "--num-steps",
+             args.num_steps, "--hiddens", args.hiddens, "--lr", args.lr, "--clip", args.clip,
+             "--seed", args.seed, "--dtype", args.dtype]
+    if args.corpus:
+        flags += ["--corpus", args.corpus]
+    return [str(f) for f in flags]
 
 
 def cmd_generate(args):
@@ -128,17 +200,10 @@ def build_parser():
                                          "The Time Machine")
     train.add_argument("--backend", choices=BACKENDS, default="numpy")
     train.add_argument("--model", choices=MODELS, default="scratch")
-    train.add_argument("--epochs", type=_positive, default=BOOK["epochs"])
-    train.add_argument("--batch-size", type=_positive, default=BOOK["batch_size"])
-    train.add_argument("--num-steps", type=_positive, default=BOOK["num_steps"])
-    train.add_argument("--hiddens", type=_positive, default=BOOK["num_hiddens"])
-    train.add_argument("--lr", type=float, default=BOOK["lr"])
-    train.add_argument("--clip", type=float, default=BOOK["clip"],
-                       help="gradient clipping threshold θ on the global norm (0: off)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--dtype", choices=FLOAT_DTYPES, default="float32")
-    train.add_argument("--corpus", help="a local text file to train on instead of the "
-                                        "downloaded book")
+    _add_training_flags(train)
+    train.add_argument("--fast", action="store_true",
+                       help="the fast path: the same numbers, computed sooner")
+    train.add_argument("--record", help=argparse.SUPPRESS)  # JSON for bench and compare
     train.add_argument("--whole-book", action="store_true",
                        help="train on every window of the corpus, not the first 10,000")
     train.add_argument("--out", help="folder for checkpoint.safetensors and perplexity.png")
@@ -158,7 +223,50 @@ def build_parser():
     generate.add_argument("--dtype", choices=FLOAT_DTYPES,
                           help="default: the checkpoint's")
     generate.set_defaults(run=cmd_generate)
+
+    bench = sub.add_parser("bench", help="time training and generation for every backend "
+                                         "and model kind installed here")
+    bench.add_argument("--backends", nargs="+", choices=BACKENDS,
+                       help="default: every backend installed here")
+    bench.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    bench.add_argument("--paths", nargs="+", choices=("fast", "plain"), default=["fast"],
+                       help="the fast path, the plain (book) path, or both")
+    bench.add_argument("--repeats", type=_positive, default=3,
+                       help="runs of each; the table shows their median")
+    _add_training_flags(bench)
+    bench.add_argument("--out", help="folder for bench.md, bench.csv, bench.json, bench.png")
+    bench.set_defaults(run=cmd_bench)
+
+    compare = sub.add_parser("compare", help="train the same initial weights on the same "
+                                             "batches in every backend; compare the curves")
+    compare.add_argument("--backends", nargs="+", choices=BACKENDS,
+                         help="default: every backend installed here")
+    compare.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    compare.add_argument("--plain", dest="fast", action="store_false",
+                         help="train on the plain (book) path instead of the fast one")
+    compare.add_argument("--merge", nargs="+", metavar="JSON",
+                         help="add runs from compare.json files written in other "
+                              "environments (e.g. the mxnet one)")
+    compare.add_argument("--merge-only", action="store_true",
+                         help="run nothing here: only merge the --merge files")
+    _add_training_flags(compare)
+    compare.add_argument("--out", help="folder for compare.md, .csv, .json and .png")
+    compare.set_defaults(run=cmd_compare)
     return parser
+
+
+def _add_training_flags(parser):
+    parser.add_argument("--epochs", type=_positive, default=BOOK["epochs"])
+    parser.add_argument("--batch-size", type=_positive, default=BOOK["batch_size"])
+    parser.add_argument("--num-steps", type=_positive, default=BOOK["num_steps"])
+    parser.add_argument("--hiddens", type=_positive, default=BOOK["num_hiddens"])
+    parser.add_argument("--lr", type=float, default=BOOK["lr"])
+    parser.add_argument("--clip", type=float, default=BOOK["clip"],
+                        help="gradient clipping threshold θ on the global norm (0: off)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dtype", choices=FLOAT_DTYPES, default="float32")
+    parser.add_argument("--corpus", help="a local text file to train on instead of the "
+                                         "downloaded book")
 
 
 def _positive(text):

@@ -5,6 +5,7 @@ corpus is downloaded once from the book's data host, checked against its SHA-1 a
 ``D2LRNN_DATA`` names a folder to look in (and cache to) instead, and a local file can be
 passed directly.
 """
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -94,7 +95,9 @@ class TimeMachine(DataModule):
             raise ValueError(f"batch_size and num_steps must be positive, got {batch_size} "
                              f"and {num_steps}")
         self.batch_size, self.num_steps, self.seed = batch_size, num_steps, seed
-        tokens, self.vocab = self.build(read_corpus(corpus), vocab)
+        text = read_corpus(corpus)
+        self.sha1 = hashlib.sha1(text.encode("utf-8")).hexdigest()  # which text, for records
+        tokens, self.vocab = self.build(text, vocab)
         num_windows = len(tokens) - num_steps
         if whole_book:
             num_train = num_windows - num_val

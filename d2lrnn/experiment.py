@@ -33,7 +33,7 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
               batch_size=BOOK["batch_size"], num_steps=BOOK["num_steps"],
               num_hiddens=BOOK["num_hiddens"], lr=BOOK["lr"], clip=BOOK["clip"], seed=0,
               corpus=None, dtype="float32", whole_book=False, num_train=10000, num_val=5000,
-              max_steps=None, num_preds=50, on_step=None, on_epoch=None):
+              max_steps=None, num_preds=50, on_step=None, on_epoch=None, fast=False):
     """Train and sample; returns (summary, model, data, history, hparams)."""
     if backend == "jax" and dtype == "float64":
         enable_jax_x64()
@@ -43,10 +43,10 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
     lm = build_lm(d2l, model, len(data.vocab), num_hiddens, dtype, seed, lr)
     start = time.perf_counter()
     history = fit(lm, data, epochs, lr=lr, clip=clip, max_steps=max_steps, on_step=on_step,
-                  on_epoch=on_epoch)
+                  on_epoch=on_epoch, fast=fast)
     wall = time.perf_counter() - start
     summary = {
-        "backend": backend, "model": model, "epochs": len(history["epoch"]), "dtype": dtype,
+        "backend": backend, "model": model, "fast": fast, "epochs": len(history["epoch"]), "dtype": dtype,
         "train_ppl": history["train_ppl"][-1], "val_ppl": history["val_ppl"][-1],
         "seconds": history["train_seconds"], "wall_seconds": wall,
         "tokens_per_s": history["tokens"] / history["train_seconds"],
@@ -56,3 +56,11 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
                "vocab_size": len(data.vocab), "batch_size": batch_size,
                "num_steps": num_steps, "lr": lr, "clip": clip, "epochs": epochs, "seed": seed}
     return summary, lm, data, history, hparams
+
+
+def generation_speed(lm, vocab, num_preds=1000, prefix=SAMPLE_PREFIXES[1]):
+    """Greedy characters per second of ``lm.predict``, after one warm-up call (compiling)."""
+    lm.predict(prefix, 10, vocab)
+    start = time.perf_counter()
+    lm.predict(prefix, num_preds, vocab)
+    return num_preds / (time.perf_counter() - start)

@@ -25,6 +25,15 @@ QUANTITIES = ("mlp_hidden", "mlp_output", "hidden_states", "final_state", "conca
               "concat_joined", "logits", "loss", "perplexity", "grad_W_xh", "grad_W_hh",
               "grad_b_h", "grad_W_hq", "grad_b_q")
 
+# The fast path (d2lrnn.train.fast_gradients), compiled where the framework compiles, must
+# give the same loss and gradients: "fast" for RNNScratch, "fast_layer" for the framework's
+# own layer (RNN; NumPy has none, so its table shows no such rows).
+_PLAIN = ("loss", "grad_W_xh", "grad_W_hh", "grad_b_h", "grad_W_hq", "grad_b_q")
+FAST_QUANTITIES = tuple(f"{kind}_{q}" for kind in ("fast", "fast_layer") for q in _PLAIN)
+REFERENCE_OF = {**{q: q for q in QUANTITIES},
+                **{f: f.split("_", 2)[-1] if f.startswith("fast_layer") else f[5:]
+                   for f in FAST_QUANTITIES}}
+
 
 def make_inputs(seed=0):
     """Seeded float64 inputs and weights for every quantity; keys are 'part.name'."""
@@ -95,7 +104,25 @@ def compute(backend, inputs, dtype="float64"):
         raise AssertionError(f"{backend}: loss_and_grads's loss {loss} differs from the "
                              f"forward loss {out['loss']}")
     out.update({f"grad_{k}": g for k, g in grads.items()})
+    out.update(_fast(d2l, lm_in, h, V, dtype))
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+
+
+def _fast(d2l, lm_in, h, V, dtype):
+    from .train import fast_gradients
+
+    ops, out = d2l.ops, {}
+    kinds = [("fast", d2l.RNNScratch, d2l.RNNLMScratch)]
+    if d2l.ops.has_rnn_layer:
+        kinds.append(("fast_layer", d2l.RNN, d2l.RNNLM))
+    for kind, rnn_class, lm_class in kinds:
+        lm = lm_class(rnn_class(V, h, dtype=dtype), V)
+        lm.set_params({k: lm_in[k] for k in lm.param_names})
+        loss, grads = fast_gradients(lm)(lm.book_params, ops.asarray(lm_in["X"], "int64"),
+                                         ops.asarray(lm_in["Y"], "int64"))
+        out[f"{kind}_loss"] = ops.to_numpy(loss)
+        out.update({f"{kind}_grad_{k}": ops.to_numpy(g) for k, g in grads.items()})
+    return out
 
 
 def reference(inputs, dtype="float64"):
@@ -114,11 +141,13 @@ def rel_diff(value, ref):
 
 
 def compare(results, ref):
-    """{quantity: relative difference} of one backend's results against a reference."""
+    """{quantity: relative difference} of one backend's results against a reference (fast
+    quantities against the plain ones: the fast path must give the same numbers)."""
     missing = set(QUANTITIES) - set(results)
     if missing:
         raise KeyError(f"results lack {sorted(missing)}")
-    return {q: rel_diff(results[q], ref[q]) for q in QUANTITIES}
+    return {q: rel_diff(results[q], ref[REFERENCE_OF[q]])
+            for q in QUANTITIES + FAST_QUANTITIES if q in results}
 
 
 def parity_table(backends, dtypes=("float64", "float32"), seed=0):
@@ -129,7 +158,7 @@ def parity_table(backends, dtypes=("float64", "float32"), seed=0):
         ref = reference(inputs, dtype)
         for backend in backends:
             diffs = compare(compute(backend, rounded(inputs, dtype), dtype), ref)
-            rows += [(backend, dtype, q, diffs[q], TOLERANCE[dtype]) for q in QUANTITIES]
+            rows += [(backend, dtype, q, d, TOLERANCE[dtype]) for q, d in diffs.items()]
     return rows
 
 
@@ -139,12 +168,12 @@ def format_table(rows):
     diff = {(b, dt, q): (d, tol) for b, dt, q, d, tol in rows}
     lines = ["| quantity | " + " | ".join(f"{b} {dt}" for b, dt in columns) + " |",
              "|---|" + "---:|" * len(columns)]
-    for q in QUANTITIES:
-        lines.append(f"| {q} | " + " | ".join(f"{diff[b, dt, q][0]:.1e}" for b, dt in columns)
-                     + " |")
+    for q in QUANTITIES + FAST_QUANTITIES:
+        lines.append(f"| {q} | " + " | ".join(f"{diff[b, dt, q][0]:.1e}" if (b, dt, q) in diff
+                                              else "—" for b, dt in columns) + " |")
     verdicts = []
     for b, dt in columns:
-        ok = all(diff[b, dt, q][0] <= diff[b, dt, q][1] for q in QUANTITIES)
+        ok = all(d <= tol for (b2, dt2, _), (d, tol) in diff.items() if (b2, dt2) == (b, dt))
         verdicts.append(f"{'yes' if ok else 'NO'} (≤ {TOLERANCE[dt]:g})")
     lines.append("| **within bound** | " + " | ".join(verdicts) + " |")
     return "\n".join(lines)
@@ -157,7 +186,8 @@ def write_golden(path, seed=0):
     inputs = make_inputs(seed)
     arrays = {f"input/{k}": v for k, v in inputs.items()}
     for dtype in TOLERANCE:
-        arrays.update({f"{dtype}/{q}": v for q, v in reference(inputs, dtype).items()})
+        arrays.update({f"{dtype}/{q}": v for q, v in reference(inputs, dtype).items()
+                       if q in QUANTITIES})  # the fast path is checked against these
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     atomic_write(path, buffer.getvalue())

@@ -77,6 +77,41 @@ def lm_loss(ops, params, X, Y, recurrence=None):
     return cross_entropy(ops, lm_forward(ops, params, X, None, recurrence), Y)
 
 
+# -- the fast path: the same numbers with fewer, larger operations -----------------------
+# Time-major throughout (ids (T, n), logits (T, n, V)), so nothing is transposed per step.
+
+
+def embed(ops, params, X_tm):
+    """X_t W_xh + b_h for every step at once, (T, n, h). X_t is one-hot, so X_t W_xh is
+    the row of W_xh at the token's index: a lookup, not a product."""
+    return ops.embedding(params["W_xh"], X_tm) + params["b_h"]
+
+
+def rnn_scan(ops, P, state, W_hh):
+    """(9.4.5) with the input term P_t = X_t W_xh + b_h already computed for every step:
+    H_t = tanh(P_t + H_{t-1} W_hh). Returns the stacked (T, n, h) states and H_T."""
+    outputs = []
+    for t in range(ops.shape(P)[0]):
+        state = ops.activation("tanh")(P[t] + ops.matmul(state, W_hh))
+        outputs.append(state)
+    return ops.stack(outputs, 0), state
+
+
+def lm_forward_fast(ops, params, X_tm, state, fast_recurrence):
+    """Token ids (T, n) -> logits (T, n, V) and H_T: the RNN by ``fast_recurrence``
+    (params, X_tm, state) -> (stacked states, H_T), then (9.4.6) as one product."""
+    Hs, state = fast_recurrence(params, X_tm, state)
+    return ops.affine(Hs, params["W_hq"], params["b_q"]), state
+
+
+def lm_loss_fast(ops, params, X, Y, fast_recurrence):
+    """:func:`lm_loss` computed by :func:`lm_forward_fast` (X, Y batch-major as there)."""
+    state = ops.zeros((ops.shape(X)[0], ops.shape(params["W_hh"])[0]),
+                      ops.dtype_name(params["W_hq"]))
+    logits, _ = lm_forward_fast(ops, params, ops.transpose(X, (1, 0)), state, fast_recurrence)
+    return cross_entropy(ops, logits, ops.transpose(Y, (1, 0)))
+
+
 # -- checking what users pass in ---------------------------------------------------------
 
 
@@ -265,6 +300,16 @@ class RNNScratch(Model):
         """The time loop on given parameters: ([H_1 .. H_T], H_T)."""
         return rnn_forward(self.ops, params, inputs, state)
 
+    @property
+    def fast_grads(self):
+        """How the fast path differentiates this RNN (the backend's ``Ops.fast_grads``)."""
+        return self.ops.fast_grads
+
+    def fast_recurrence(self, params, X_tm, state):
+        """The fast path's time loop, from token ids (T, n): the input term looked up for
+        every step at once, then the loop (lax.scan in JAX)."""
+        return self.ops.scan_tanh(embed(self.ops, params, X_tm), state, params["W_hh"])
+
 
 class RNN(RNNScratch):
     """The concise RNN: the framework's own recurrent layer (torch.nn.RNN, Keras SimpleRNN,
@@ -279,9 +324,19 @@ class RNN(RNNScratch):
             raise TypeError(f"the {self.ops.name} backend has no recurrent layer of its own; "
                             f"use RNNScratch (or the torch, jax, tensorflow or mxnet backend)")
         super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
+        self.ops.prepare_rnn_layer(num_inputs, num_hiddens, self.dtype)
 
     def recurrence(self, params, inputs, state):
         return self.ops.rnn_layer(params, inputs, state)
+
+    fast_grads = "autograd"  # the framework's layer, differentiated by the framework
+
+    def fast_recurrence(self, params, X_tm, state):
+        """The framework's layer on one-hot inputs: it projects all steps in one product."""
+        vocab_size = self.ops.shape(params["W_xh"])[0]
+        return self.ops.rnn_layer(
+            params, self.ops.one_hot(X_tm, vocab_size, self.ops.dtype_name(params["W_xh"])),
+            state)
 
 
 class RNNLMScratch(Model):
@@ -365,6 +420,28 @@ class RNNLMScratch(Model):
         """Loss and gradients at ``params`` (framework arrays; X, Y already converted)."""
         return self.ops.lm_loss_and_grads(params, X, Y, self.rnn.recurrence)
 
+    def fast_recurrence(self):
+        """The RNN's fast time loop (params, ids (T, n), H_0) -> (states (T, n, h), H_T).
+
+        Only the section's models have one (a reader's own forward or output layer is not
+        what it computes); the result depends on the class alone, so compiled code built
+        around it serves every instance."""
+        if not self.runs_section_maths():
+            raise TypeError(f"the fast path computes the section's RNNScratch or RNN and its "
+                            f"output layer; this {type(self).__name__} (rnn: "
+                            f"{type(self.rnn).__name__}) has its own: train it without "
+                            f"fast=True")
+        return self.rnn.fast_recurrence
+
+    def runs_section_maths(self):
+        """Whether this model computes exactly the section's equations (no reader overrides)."""
+        rnn = type(self.rnn)
+        return (issubclass(rnn, RNNScratch)
+                and rnn.forward is RNNScratch.forward
+                and rnn.recurrence in (RNNScratch.recurrence, RNN.recurrence)
+                and type(self).forward is RNNLMScratch.forward
+                and type(self).output_layer is RNNLMScratch.output_layer)
+
     def assign(self, params):
         """Set parameters from framework arrays of the right dtype (no checks, no copies)."""
         for name, value in params.items():
@@ -391,20 +468,38 @@ class RNNLMScratch(Model):
             warnings.warn(f"predict: {unknown} are not in the vocabulary; read as '<unk>'",
                           stacklevel=2)
         ops, rng = self.ops, np.random.default_rng(seed)
+        step, params, state = self._generation_step()
 
-        def feed(tokens, state):  # -> the logits after the last token, and the new state
-            embs = self.one_hot(np.asarray([tokens], dtype=np.int64))
-            rnn_outputs, state = self.rnn(embs, state)
-            return ops.to_numpy(self.output_layer(rnn_outputs))[0, -1], state
+        def feed(token, state):  # one token in -> the next token's logits, the new state
+            return step(params, ops.asarray([[token]], "int64"), state)
 
         outputs = list(vocab[list(prefix)])
         with ops.no_grad():
-            logits, state = feed(outputs, None)
-            for i in range(num_preds):
-                outputs.append(int(_choose(logits.astype(np.float64), temperature, rng)))
-                if i < num_preds - 1:
-                    logits, state = feed(outputs[-1:], state)
+            for token in outputs[:-1]:  # warm-up: read the prefix into the state
+                _, state = feed(token, state)
+            for _ in range(num_preds):
+                logits, state = feed(outputs[-1], state)
+                logits = ops.to_numpy(logits).astype(np.float64)
+                outputs.append(int(_choose(logits, temperature, rng)))
         return "".join(vocab.to_tokens(outputs))
+
+    def _generation_step(self):
+        """``step(params, one token id (1, 1), state) -> (logits (V,), state)``, its params
+        and H_0: the fast forward, compiled where the framework compiles, for the section's
+        models; a reader's own model is called as it is."""
+        ops = self.ops
+        if not self.runs_section_maths():
+            def step(params, x, state):
+                rnn_outputs, state = self.rnn(ops.one_hot(x, self.vocab_size, self.dtype), state)
+                return self.output_layer(rnn_outputs)[0, -1], state
+            return step, None, None
+        recurrence = self.fast_recurrence()
+
+        def fast_step(params, x, state):
+            logits, state = lm_forward_fast(ops, params, x, state, recurrence)
+            return logits[0, 0], state
+        return (ops.cached(("generate", recurrence.__func__), lambda: fast_step),
+                self.book_params, ops.zeros((1, self.rnn.num_hiddens), self.dtype))
 
 
 class RNNLM(RNNLMScratch):

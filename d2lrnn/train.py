@@ -6,6 +6,8 @@ weights and the same batches they take the same steps (d2l.ai sections 9.5 and 3
 import math
 import time
 
+from .rnn import lm_loss_fast
+
 def clip_gradients(ops, grads, theta):
     """g <- g θ/‖g‖ where the norm ‖g‖ over all parameters exceeds θ (θ = 0: no clipping).
 
@@ -25,23 +27,57 @@ def sgd_step(model, params, X, Y, lr, clip):
                   for name, value in params.items()}
 
 
-def evaluate(model, batches, params=None):
+def fast_sgd_step(model, lr, clip):
+    """:func:`sgd_step` built for speed, with the same numbers: the loss by
+    :func:`~d2lrnn.rnn.lm_loss_fast`, the clipping and the update done on the framework's
+    arrays (nothing goes back to Python mid-step), and the whole step compiled where the
+    framework compiles (jax.jit, tf.function). Returns ``step(params, X, Y) -> (loss,
+    new params)``."""
+    ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
+
+    def step(params, X, Y):
+        loss, grads = ops.fast_loss_and_grads(params, X, Y, recurrence, by)
+        with ops.no_grad():
+            norm = sum(ops.sum(g * g) for g in grads.values()) ** 0.5
+            rate = lr * clip / ops.maximum(norm, clip) if clip else lr  # clip_gradients
+            return loss, {name: value - rate * grads[name] for name, value in params.items()}
+    return ops.cached(("sgd", recurrence.__func__, by, lr, clip), lambda: step)
+
+
+def fast_gradients(model):
+    """``(params, X, Y) -> (loss, grads)`` of the fast path, compiled where possible."""
+    ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
+    return ops.cached(("grads", recurrence.__func__, by), lambda: lambda params, X, Y:
+                      ops.fast_loss_and_grads(params, X, Y, recurrence, by))
+
+
+def fast_loss(model):
+    """``loss(params, X, Y)`` by :func:`~d2lrnn.rnn.lm_loss_fast`, compiled where possible."""
+    ops, recurrence = model.ops, model.fast_recurrence()
+    return ops.cached(("loss", recurrence.__func__),
+                      lambda: lambda params, X, Y: lm_loss_fast(ops, params, X, Y, recurrence))
+
+
+def evaluate(model, batches, params=None, fast=False):
     """Perplexity over ``batches``: exp of the mean cross-entropy over all their tokens."""
     ops, params = model.ops, params or model.book_params
+    loss_fn = fast_loss(model) if fast else (
+        lambda p, X, Y: ops.lm_loss(p, X, Y, model.rnn.recurrence))
     total, count = 0.0, 0
     for X, Y in batches:
-        loss = ops.lm_loss(params, ops.asarray(X, "int64"), ops.asarray(Y, "int64"),
-                           model.rnn.recurrence)
+        loss = loss_fn(params, ops.asarray(X, "int64"), ops.asarray(Y, "int64"))
         total += float(ops.to_numpy(loss)) * Y.size
         count += Y.size
     return math.exp(total / count) if count else float("nan")
 
 
-def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on_epoch=None):
+def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on_epoch=None,
+        fast=False):
     """Train ``model`` on ``data`` (a :class:`~d2lrnn.data.TimeMachine`) for ``epochs``.
 
     ``lr`` defaults to ``model.lr``. ``on_step(step, loss)`` and ``on_epoch(record)`` are
     called as training goes (progress bars, plots: training itself draws nothing).
+    ``fast=True`` takes the fast path (:func:`fast_sgd_step`): the same numbers, sooner.
     Returns the history: per-epoch ``train_ppl`` and ``val_ppl`` (exp of the token-mean
     cross-entropy over the epoch), every step's ``step_loss``, ``train_seconds`` and
     ``tokens``.
@@ -49,14 +85,15 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
     ops = model.ops
     lr = model.lr if lr is None else lr
     params = model.book_params
+    step_fn = (fast_sgd_step(model, lr, clip) if fast else
+               lambda p, X, Y: sgd_step(model, p, X, Y, lr, clip))
     history = {"epoch": [], "train_ppl": [], "val_ppl": [], "step_loss": [],
-               "train_seconds": 0.0, "tokens": 0}
+               "epoch_seconds": [], "train_seconds": 0.0, "tokens": 0}
     step = 0
     for epoch in range(epochs):
         start, total, count = time.perf_counter(), 0.0, 0
         for X, Y in data.train_batches(epoch):
-            loss, params = sgd_step(model, params, ops.asarray(X, "int64"),
-                                    ops.asarray(Y, "int64"), lr, clip)
+            loss, params = step_fn(params, ops.asarray(X, "int64"), ops.asarray(Y, "int64"))
             loss = float(ops.to_numpy(loss))
             history["step_loss"].append(loss)
             total, count, step = total + loss * Y.size, count + Y.size, step + 1
@@ -64,11 +101,12 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
                 on_step(step, loss)
             if max_steps is not None and step >= max_steps:
                 break
-        history["train_seconds"] += time.perf_counter() - start
+        history["epoch_seconds"].append(time.perf_counter() - start)
+        history["train_seconds"] += history["epoch_seconds"][-1]
         history["tokens"] += count
         model.assign(params)
         record = {"epoch": epoch + 1, "train_ppl": math.exp(total / count),
-                  "val_ppl": evaluate(model, data.val_batches())}
+                  "val_ppl": evaluate(model, data.val_batches(), fast=fast)}
         for key, value in record.items():
             history[key].append(value)
         if on_epoch:

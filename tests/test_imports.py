@@ -32,9 +32,7 @@ def test_every_backend_has_the_same_files():
     files = {name: sorted(p.name for p in (root / name).glob("*.py")) for name in BACKENDS}
     assert files["torch"] == ["__init__.py", "book.py", "ops.py"]
     for name in BACKENDS:
-        # the NumPy reference adds one file: its hand-written backward pass
-        extra = ["bptt.py"] if name == "numpy" else []
-        assert files[name] == sorted(files["torch"] + extra), name
+        assert files[name] == files["torch"], name
 
 
 def test_backend_exports_the_interface(d2l):

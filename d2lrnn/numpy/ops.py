@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..backend import Ops
-from . import bptt
+from .. import bptt
 
 _ACTIVATIONS = {
     "tanh": np.tanh,
@@ -53,6 +53,8 @@ class NumpyOps(Ops):
 
     def exp(self, x):
         return np.exp(x)
+
+    fast_grads = "bptt"
 
     def lm_loss_and_grads(self, params, X, Y, recurrence):
         # NumPy has only the scratch RNN, whose backward pass bptt writes out by hand.

@@ -58,11 +58,20 @@ class TensorflowOps(Ops):
     def mean(self, x):
         return tf.reduce_mean(x)
 
-    def sum(self, x):
-        return tf.reduce_sum(x)
+    def sum(self, x, axis=None):
+        return tf.reduce_sum(x, axis)
 
     def exp(self, x):
         return tf.exp(x)
+
+    def embedding(self, table, ids):
+        return tf.gather(table, ids)
+
+    def maximum(self, x, y):
+        return tf.maximum(x, y)
+
+    def compile(self, fn):
+        return tf.function(fn, jit_compile=True)
 
     def rnn_layer(self, params, inputs, state):
         """keras.layers.SimpleRNN, called statelessly (Keras 3 is batch-major only)."""
@@ -72,6 +81,11 @@ class TensorflowOps(Ops):
             weights, [v.value for v in layer.non_trainable_variables],
             tf.transpose(inputs, (1, 0, 2)), initial_state=[state])
         return tf.transpose(outputs, (1, 0, 2)), state
+
+    def prepare_rnn_layer(self, num_inputs, num_hiddens, dtype):
+        # Keras makes variables when it builds a layer, which tf.function forbids on a
+        # retrace: build it now, outside any compiled function
+        _keras_rnn(num_inputs, num_hiddens, dtype)
 
     def parameter(self, x):
         return tf.Variable(x)
@@ -88,7 +102,9 @@ class TensorflowOps(Ops):
             tape.watch(list(params.values()))
             value = fn(params)
         grads = tape.gradient(value, params)
-        return value, grads
+        # a lookup's gradient comes as IndexedSlices: make it the dense array other
+        # backends give (the same numbers)
+        return value, {k: tf.convert_to_tensor(g) for k, g in grads.items()}
 
 
 @functools.lru_cache(maxsize=None)

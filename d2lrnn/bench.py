@@ -1,0 +1,267 @@
+"""``d2lrnn bench`` and ``d2lrnn compare``: every backend on the same task, side by side.
+
+Each run is one ``d2lrnn train --record FILE`` in a fresh Python process (the timings do
+not share warm caches, peak memory is the run's own, and frameworks that cannot share a
+process, TensorFlow then MXNet, never meet). A record is that run's JSON: its summary
+(:func:`d2lrnn.experiment.train_run`), history, peak memory and generation speed.
+"""
+import csv
+import io
+import json
+import math
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ._files import atomic_write
+from .backend import available_backends, is_installed, load_backend
+
+REFERENCE = ("numpy", "scratch")  # the run every loss curve is measured against
+QUALITY_BAR = 7.3                 # validation perplexity the book's settings should reach
+
+
+def model_kinds(backend):
+    """Model kinds a backend has: NumPy has no recurrent layer of its own."""
+    return ("scratch",) if backend == "numpy" else ("scratch", "concise")
+
+
+def run_record(backend, model, train_args):
+    """Train once in a child process; returns its record, or {'error': ...} if it failed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "record.json"
+        cmd = [sys.executable, "-m", "d2lrnn", "train", "--backend", backend, "--model",
+               model, "--quiet", "--record", str(path), *train_args]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0 or not path.exists():
+            tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+            return {"backend": backend, "model": model, "error": " / ".join(tail)}
+        return json.loads(path.read_text())
+
+
+def check_backends(backends):
+    """The backends asked for (default: every one installed here), each importable."""
+    if not backends:
+        return available_backends()
+    missing = [b for b in backends if not is_installed(b)]
+    if missing:
+        raise ImportError(f"not installed here: {', '.join(missing)}; install the extra "
+                          f"(pip install \"d2lrnn[{missing[0]}]\") or leave it out")
+    return list(backends)
+
+
+# -- bench -----------------------------------------------------------------------------------
+
+BENCH_COLUMNS = ("backend", "model", "path", "runs", "seconds", "s/epoch", "tokens/s",
+                 "peak MB", "chars/s", "val ppl")
+
+
+def bench_rows(records):
+    """One row per (backend, model, path): medians over its runs."""
+    groups = {}
+    for r in records:
+        groups.setdefault((r["backend"], r["model"], r.get("fast", False)), []).append(r)
+    rows = []
+    for (backend, model, fast), runs in groups.items():
+        ok = [r for r in runs if "error" not in r]
+        row = {"backend": backend, "model": model, "path": "fast" if fast else "plain",
+               "runs": len(ok)}
+        if ok:
+            def median(key):
+                return statistics.median(r[key] for r in ok)
+            row.update({"seconds": median("wall_seconds"),
+                        "s/epoch": statistics.median(steady_epoch_seconds(r) for r in ok),
+                        "tokens/s": median("tokens_per_s"), "peak MB": median("peak_mb"),
+                        "chars/s": median("generate_chars_per_s"),
+                        "val ppl": median("val_ppl")})
+        else:
+            row["error"] = runs[0]["error"]
+        rows.append(row)
+    return rows
+
+
+def steady_epoch_seconds(record):
+    """Median training seconds per epoch after the first (which compiles, where any)."""
+    seconds = record["history"]["epoch_seconds"]
+    return statistics.median(seconds[1:] or seconds)
+
+
+def _cell(value):
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value >= 1000 else f"{value:.3g}" if value < 1 else \
+            f"{value:.2f}" if value < 100 else f"{value:.1f}"
+    return str(value)
+
+
+def markdown_table(rows, columns):
+    lines = ["| " + " | ".join(columns) + " |",
+             "|" + "|".join("---" if c in ("backend", "model", "path") else "---:"
+                            for c in columns) + "|"]
+    for row in rows:
+        if "error" in row:
+            lines.append(f"| {row['backend']} | {row['model']} | failed: {row['error']} |")
+            continue
+        lines.append("| " + " | ".join(_cell(row.get(c, "")) for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def csv_table(rows, columns):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=[*columns, "error"], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def bench_figure(rows):
+    """Seconds for the whole run per backend × model × path, as a bar chart."""
+    from matplotlib.figure import Figure
+
+    rows = [r for r in rows if "error" not in r]
+    fig = Figure(figsize=(7, 0.45 * len(rows) + 1.2), layout="constrained")
+    ax = fig.add_subplot()
+    labels = [f"{r['backend']} {r['model']} ({r['path']})" for r in rows]
+    bars = ax.barh(labels, [r["seconds"] for r in rows],
+                   color=["C0" if r["path"] == "fast" else "C7" for r in rows])
+    ax.bar_label(bars, fmt="%.1f s", padding=3)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds to train (median of runs, validation included)")
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def write_outputs(out, stem, rows, columns, records, figure):
+    from .plot import save_figure
+
+    out = Path(out)
+    atomic_write(out / f"{stem}.md", (markdown_table(rows, columns) + "\n").encode())
+    atomic_write(out / f"{stem}.csv", csv_table(rows, columns).encode())
+    atomic_write(out / f"{stem}.json", json.dumps(records, indent=1).encode())
+    save_figure(figure, out / f"{stem}.png")
+    return [out / f"{stem}.{ext}" for ext in ("md", "csv", "json", "png")]
+
+
+def bench(backends, models, paths, repeats, train_args, on_record=None):
+    """Records of ``repeats`` runs of each backend × model kind × path ('fast', 'plain')."""
+    records = []
+    for backend in backends:
+        for model in models:
+            if model not in model_kinds(backend):
+                continue
+            for path in paths:
+                for _ in range(repeats):
+                    record = run_record(backend, model,
+                                        [*train_args, *(["--fast"] if path == "fast" else [])])
+                    records.append(record)
+                    if on_record:
+                        on_record(record)
+    return records
+
+
+# -- compare ---------------------------------------------------------------------------------
+
+COMPARE_COLUMNS = ("backend", "model", "path", "train ppl", "val ppl", "seconds",
+                   "max loss divergence")
+
+
+def compare_rows(records):
+    """Final perplexities, seconds, and the largest relative difference of each step's loss
+    from the reference run's (NumPy scratch) over the steps both took."""
+    reference = next((r for r in records if "error" not in r
+                      and (r["backend"], r["model"]) == REFERENCE), None)
+    rows = []
+    for r in records:
+        row = {"backend": r["backend"], "model": r["model"],
+               "path": "fast" if r.get("fast") else "plain"}
+        if "error" in r:
+            rows.append({**row, "error": r["error"]})
+            continue
+        row.update({"train ppl": r["train_ppl"], "val ppl": r["val_ppl"],
+                    "seconds": r["wall_seconds"], "max loss divergence": "no reference"})
+        if reference is not None:
+            if not same_run(reference, r):
+                row["max loss divergence"] = "other settings"
+            else:
+                row["max loss divergence"] = max_divergence(
+                    reference["history"]["step_loss"], r["history"]["step_loss"])
+        rows.append(row)
+    return rows
+
+
+# What must agree for two runs to start from the same weights and see the same batches.
+SAME_RUN = ("epochs", "batch_size", "num_steps", "num_hiddens", "lr", "clip", "seed", "dtype",
+            "corpus_sha1")
+
+
+def same_run(a, b):
+    return all(a["settings"].get(k) == b["settings"].get(k) for k in SAME_RUN)
+
+
+def max_divergence(reference, losses):
+    n = min(len(reference), len(losses))
+    return max(abs(x - y) / abs(y) for x, y in zip(losses[:n], reference[:n])) if n else math.nan
+
+
+def compare_figure(records):
+    """Every run's train (solid) and validation (dashed) perplexity per epoch, overlaid."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    for i, r in enumerate(x for x in records if "error" not in x):
+        h, label = r["history"], f"{r['backend']} {r['model']}"
+        ax.plot(h["epoch"], h["train_ppl"], color=f"C{i}", label=f"{label} train")
+        ax.plot(h["epoch"], h["val_ppl"], color=f"C{i}", linestyle="--",
+                label=f"{label} validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("perplexity")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", ncol=2)
+    return fig
+
+
+def compare(backends, models, fast, train_args, merge=(), on_record=None):
+    """One run per backend × model kind, the same settings; plus the records in ``merge``
+    (files written by compare --out in other environments, e.g. MXNet's)."""
+    records = []
+    for path in merge:
+        records.extend(load_records(path))
+    for backend in backends:
+        for model in models:
+            if model in model_kinds(backend):
+                record = run_record(backend, model,
+                                    [*train_args, *(["--fast"] if fast else [])])
+                records.append(record)
+                if on_record:
+                    on_record(record)
+    order = {name: i for i, name in enumerate(("numpy", "torch", "jax", "tensorflow",
+                                                "mxnet"))}
+    return sorted(records, key=lambda r: (order.get(r["backend"], 9), r["model"]))
+
+
+def load_records(path):
+    """Records from a file that bench or compare wrote (its .json)."""
+    try:
+        records = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot read records from {path}: {err}; give the .json file "
+                         f"that 'd2lrnn compare --out' or 'd2lrnn bench --out' wrote") from err
+    if not isinstance(records, list) or not all(
+            isinstance(r, dict) and "backend" in r for r in records):
+        raise ValueError(f"{path} holds no d2lrnn run records; give the .json file that "
+                         f"'d2lrnn compare --out' or 'd2lrnn bench --out' wrote")
+    return records
+
+
+def framework_versions(backends):
+    """The version of each framework behind ``backends``, e.g. for a benchmark's caption."""
+    versions = {}
+    for backend in backends:
+        d2l = load_backend(backend)
+        framework = sys.modules[type(d2l.ops).__module__].__dict__.get(
+            {"numpy": "np", "jax": "jax", "torch": "torch", "tensorflow": "tf",
+             "mxnet": "mx"}[backend])
+        versions[backend] = getattr(framework, "__version__", "?")
+    return versions

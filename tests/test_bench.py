@@ -1,0 +1,91 @@
+"""``d2lrnn bench`` and ``d2lrnn compare`` on a small synthetic task, in subprocesses."""
+import csv
+import json
+
+import pytest
+
+from _backends import synthetic_corpus
+from d2lrnn import bench, cli
+from d2lrnn.backend import available_backends
+
+TRAINING_TOLERANCE = 1e-9  # float64 step losses, as tests/test_training.py
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory):
+    corpus = synthetic_corpus(tmp_path_factory.mktemp("corpus"))
+    return ["--corpus", str(corpus), "--epochs", "2", "--batch-size", "512", "--num-steps",
+            "8", "--hiddens", "8"]
+
+
+def test_bench_writes_the_table_csv_and_chart(task, tmp_path, capsys):
+    out = tmp_path / "bench"
+    assert cli.main(["bench", "--backends", "numpy", "--repeats", "2", "--paths", "fast",
+                     "plain", *task, "--out", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "| numpy | scratch | fast | 2 |" in table and "| numpy | scratch | plain | 2 |" in table
+    rows = list(csv.DictReader((out / "bench.csv").open()))
+    assert [(r["path"], r["runs"]) for r in rows] == [("fast", "2"), ("plain", "2")]
+    for row in rows:
+        assert float(row["seconds"]) > 0 and float(row["tokens/s"]) > 0
+        assert float(row["peak MB"]) > 10 and float(row["chars/s"]) > 0
+        assert 1 < float(row["val ppl"]) < 30
+    records = json.loads((out / "bench.json").read_text())
+    assert len(records) == 4 and all(len(r["history"]["epoch_seconds"]) == 2 for r in records)
+    assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_medians_over_runs():
+    runs = [{"backend": "numpy", "model": "scratch", "fast": True, "wall_seconds": s,
+             "tokens_per_s": 1.0, "peak_mb": 1.0, "generate_chars_per_s": 1.0, "val_ppl": 7.0,
+             "history": {"epoch_seconds": [9.0, s / 2, s / 2]}} for s in (3.0, 1.0, 2.0)]
+    (row,) = bench.bench_rows(runs)
+    assert row["seconds"] == 2.0 and row["s/epoch"] == 1.0 and row["runs"] == 3
+
+
+def test_compare_agrees_across_every_backend_here(task, tmp_path, capsys):
+    out = tmp_path / "compare"
+    backends = available_backends()
+    assert cli.main(["compare", "--models", "scratch", "--dtype", "float64", *task,
+                     "--out", str(out)]) == 0
+    capsys.readouterr()
+    records = json.loads((out / "compare.json").read_text())
+    assert sorted(r["backend"] for r in records) == sorted(backends)
+    for row in csv.DictReader((out / "compare.csv").open()):
+        assert float(row["max loss divergence"]) <= TRAINING_TOLERANCE, row
+    assert (out / "compare.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compare_merges_runs_from_other_envs(task, tmp_path, capsys):
+    first, merged = tmp_path / "first", tmp_path / "merged"
+    assert cli.main(["compare", "--backends", "numpy", *task, "--out", str(first)]) == 0
+    records = json.loads((first / "compare.json").read_text())
+    # a run from "another env": the same run under another name, and one on other settings
+    other = dict(records[0], backend="mxnet", model="concise")
+    reseeded = dict(records[0], backend="torch",
+                    settings=dict(records[0]["settings"], seed=99))
+    (tmp_path / "other.json").write_text(json.dumps([other, reseeded]))
+    capsys.readouterr()
+    assert cli.main(["compare", "--merge-only", "--merge", str(first / "compare.json"),
+                     str(tmp_path / "other.json"), "--out", str(merged)]) == 0
+    table = capsys.readouterr().out
+    assert "| mxnet | concise | fast |" in table and "| 0 |" in table
+    assert "other settings" in table
+
+
+def test_compare_explains_a_bad_merge_file(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"not": "records"}')
+    assert cli.main(["compare", "--merge-only", "--merge", str(bad)]) == 2
+    assert "holds no d2lrnn run records" in capsys.readouterr().err
+    assert cli.main(["compare", "--merge-only", "--merge", str(tmp_path / "none.json")]) == 2
+    assert "cannot read records" in capsys.readouterr().err
+
+
+def test_bench_refuses_a_backend_not_installed(capsys):
+    missing = [b for b in ("mxnet", "tensorflow", "jax", "torch")
+               if b not in available_backends()]
+    if not missing:
+        pytest.skip("every framework is installed in this env")
+    assert cli.main(["bench", "--backends", missing[0]]) == 2
+    assert f'pip install "d2lrnn[{missing[0]}]"' in capsys.readouterr().err

@@ -1,0 +1,84 @@
+"""The fast path gives the reference's numbers, and refuses what it does not compute.
+
+Its loss and gradients are in the parity table (tests/test_parity.py) and its training
+steps in the training-parity test (tests/test_training.py); this file checks that those
+checks can fail, and the fast path's edges.
+"""
+import numpy as np
+import pytest
+
+from d2lrnn import parity
+from d2lrnn.train import fast_gradients, fit
+from d2lrnn.vocab import Vocab
+
+
+def small_lm(d2l, model="scratch", dtype="float64"):
+    rng = np.random.default_rng(3)
+    V, h = 7, 5
+    rnn = d2l.RNNScratch(V, h, dtype=dtype) if model == "scratch" else d2l.RNN(V, h, dtype=dtype)
+    lm = (d2l.RNNLMScratch if model == "scratch" else d2l.RNNLM)(rnn, V)
+    lm.set_params({k: rng.normal(0, 0.5, s) for k, s in
+                   {"W_xh": (V, h), "W_hh": (h, h), "b_h": (h,), "W_hq": (h, V),
+                    "b_q": (V,)}.items()})
+    X, Y = rng.integers(0, V, (4, 6)), rng.integers(0, V, (4, 6))
+    return lm, X, Y
+
+
+def test_fast_gradients_equal_the_plain_ones(d2l):
+    lm, X, Y = small_lm(d2l)
+    ops = lm.ops
+    loss, grads = fast_gradients(lm)(lm.book_params, ops.asarray(X, "int64"),
+                                     ops.asarray(Y, "int64"))
+    ref_loss, ref_grads = d2l.loss_and_grads(lm, X, Y)
+    assert parity.rel_diff(ops.to_numpy(loss), ref_loss) <= parity.TOLERANCE["float64"]
+    for name, g in grads.items():
+        assert parity.rel_diff(ops.to_numpy(g), ref_grads[name]) <= parity.TOLERANCE["float64"]
+
+
+def test_a_wrong_fast_path_is_caught(d2l, monkeypatch):
+    # a recurrence that forgets a little of H_{t-1}: the parity comparison must see it
+    ops = d2l.ops
+    honest = type(ops).scan_tanh
+
+    def leaky(self, P, state, W_hh):
+        return honest(self, P, state, W_hh * 0.999)
+    monkeypatch.setattr(type(ops), "scan_tanh", leaky)
+    monkeypatch.setitem(ops.__dict__, "_cache", {})  # nothing compiled before the fault
+    lm, X, Y = small_lm(d2l)
+    _, grads = fast_gradients(lm)(lm.book_params, ops.asarray(X, "int64"),
+                                  ops.asarray(Y, "int64"))
+    monkeypatch.setattr(type(ops), "scan_tanh", honest)
+    monkeypatch.setitem(ops.__dict__, "_cache", {})
+    _, ref_grads = d2l.loss_and_grads(lm, X, Y)
+    assert parity.rel_diff(ops.to_numpy(grads["W_hh"]), ref_grads["W_hh"]) > \
+        parity.TOLERANCE["float64"]
+
+
+def test_fast_generation_equals_the_models_forward(d2l):
+    # predict runs the fast step; greedy from the concise model must match the scratch one
+    # (the scratch one is checked against the book's loop in test_generation.py)
+    if not d2l.ops.has_rnn_layer:
+        pytest.skip(f"{d2l.ops.name} has no recurrent layer of its own")
+    vocab = Vocab(list("abcdef"))
+    scratch, _, _ = small_lm(d2l, "scratch")
+    concise, _, _ = small_lm(d2l, "concise")
+    assert len(vocab) == 7
+    assert concise.predict("bad", 25, vocab) == scratch.predict("bad", 25, vocab)
+
+
+def test_fast_refuses_a_readers_own_model(d2l, tmp_path):
+    from _backends import synthetic_corpus
+    from d2lrnn.data import TimeMachine
+
+    class MyLM(d2l.RNNLMScratch):
+        def output_layer(self, rnn_outputs):  # the reader's own output layer
+            return super().output_layer(rnn_outputs)
+
+    data = TimeMachine(8, 5, num_train=16, num_val=8, corpus=synthetic_corpus(tmp_path))
+    V = len(data.vocab)
+    lm = MyLM(d2l.RNNScratch(V, 4), V)
+    with pytest.raises(TypeError, match="fast path.*without fast=True"):
+        fit(lm, data, epochs=1, fast=True)
+    history = fit(lm, data, epochs=1)  # the plain path trains it
+    assert np.isfinite(history["step_loss"]).all()
+    assert len(lm.predict("the", 5, data.vocab)) == 8  # generation calls its own layer
