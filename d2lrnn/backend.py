@@ -214,8 +214,29 @@ class Ops(abc.ABC):
         return rnn_scan(self, P, state, W_hh)
 
     def affine(self, x, W, b):
-        """x W + b over the last axis of ``x``."""
+        """x W + b over the last axis of ``x`` (``b``: a bias, or an array shaped as x W)."""
         return self.matmul(x, W) + b
+
+    def log_softmax(self, x):
+        """log softmax over the last axis: x - logsumexp(x)."""
+        return x - self.reshape(self.logsumexp(x, -1), (*self.shape(x)[:-1], 1))
+
+    def softmax(self, x, log_p=None):
+        """softmax over the last axis; ``log_p``, if given, is log_softmax(x) already."""
+        return self.exp(self.log_softmax(x) if log_p is None else log_p)
+
+    def weight_grad(self, inputs, grads):
+        """The gradient of W in ``inputs @ W`` applied at every step: sum over the steps
+        of inputs_t^T grads_t, for inputs (T, n, a) and grads (T, n, b)."""
+        a, b = self.shape(inputs)[-1], self.shape(grads)[-1]
+        return self.matmul(self.transpose(self.reshape(inputs, (-1, a)), (1, 0)),
+                           self.reshape(grads, (-1, b)))
+
+    def embedding_grad(self, ids, grad, num_rows):
+        """The gradient of the lookup ``table[ids]`` for the rows' gradient ``grad`` (m, h):
+        ``one_hot(ids)^T grad``, which frameworks can do as a scatter-add."""
+        return self.matmul(self.transpose(self.one_hot(ids, num_rows, self.dtype_name(grad)),
+                                          (1, 0)), grad)
 
     def maximum(self, x, y):
         """Elementwise max of an array and a number."""

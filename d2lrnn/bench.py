@@ -142,17 +142,21 @@ def write_outputs(out, stem, rows, columns, records, figure):
     return [out / f"{stem}.{ext}" for ext in ("md", "csv", "json", "png")]
 
 
-def bench(backends, models, paths, repeats, train_args, on_record=None):
-    """Records of ``repeats`` runs of each backend × model kind × path ('fast', 'plain')."""
+def bench(backends, models, paths, repeats, train_args, seed=0, on_record=None):
+    """Records of ``repeats`` runs of each backend × model kind × path ('fast', 'plain').
+
+    Run i uses seed ``seed + i``: the work is the same, and the median perplexity over
+    seeds says more than one run's, whose last digits float32 rounding decides."""
     records = []
     for backend in backends:
         for model in models:
             if model not in model_kinds(backend):
                 continue
             for path in paths:
-                for _ in range(repeats):
+                for i in range(repeats):
                     record = run_record(backend, model,
-                                        [*train_args, *(["--fast"] if path == "fast" else [])])
+                                        [*train_args, "--seed", str(seed + i),
+                                         *(["--fast"] if path == "fast" else [])])
                     records.append(record)
                     if on_record:
                         on_record(record)

@@ -5,11 +5,11 @@ tested against (and they are checked against central differences). On some frame
 are also the fastest way to the same numbers (see ``Ops.fast_grads``): a few large products
 over all time steps replace autograd's per-step bookkeeping.
 """
-from .rnn import cross_entropy, embed
+from .rnn import embed
 
 
 def lm_loss_and_grads(ops, params, X, Y):
-    """Loss and gradients of the language model's mean cross-entropy.
+    """Loss and gradients of the language model's mean cross-entropy, from H_0 = 0.
 
     X, Y: token ids (n, T). Returns ``(loss, grads)`` with grads keyed by parameter name.
     """
@@ -19,27 +19,26 @@ def lm_loss_and_grads(ops, params, X, Y):
     X_tm, Y_tm = ops.transpose(X, (1, 0)), ops.transpose(Y, (1, 0))
     H0 = ops.zeros((n, h), dtype)
     H, _ = ops.scan_tanh(embed(ops, params, X_tm), H0, W_hh)       # (T, n, h), by (9.4.5)
-    O = ops.matmul(H, W_hq) + params["b_q"]                         # (T, n, V), by (9.4.6)
-    loss = cross_entropy(ops, O, Y_tm)
+    O = ops.affine(H, W_hq, params["b_q"])                          # (T, n, V), by (9.4.6)
+    log_p = ops.log_softmax(O)                                      # log softmax(O_t)
+    loss = -ops.mean(ops.pick(ops.reshape(log_p, (-1, V)), ops.reshape(Y_tm, (-1,))))
 
     # dLoss/dO_t = (softmax(O_t) - onehot(y_t)) / (n T)
-    lse = ops.reshape(ops.logsumexp(O, 2), (T, n, 1))
-    dO = (ops.exp(O - lse) - ops.one_hot(Y_tm, V, dtype)) * (1.0 / (n * T))
-    dO_flat, H_flat = ops.reshape(dO, (-1, V)), ops.reshape(H, (-1, h))
-    grads = {"W_hq": ops.matmul(ops.transpose(H_flat, (1, 0)), dO_flat),
-             "b_q": ops.sum(dO_flat, 0)}
-    # back through time: only dH_t -> dA_t -> dH_{t-1} is sequential; every product that
-    # does not feed the next step is taken over all steps at once
-    dH_out = ops.matmul(dO, ops.transpose(W_hq, (1, 0)))           # what O_t sends to H_t
+    dO = (ops.softmax(O, log_p) - ops.one_hot(Y_tm, V, dtype)) * (1.0 / (n * T))
+    grads = {"W_hq": ops.weight_grad(H, dO), "b_q": ops.sum(ops.reshape(dO, (-1, V)), 0)}
+    # Back through time. Only dH_t -> dA_t -> dH_{t-1} is sequential: every product that
+    # does not feed the next step is taken over all steps at once.
+    dH = ops.matmul(dO, ops.transpose(W_hq, (1, 0)))               # what O_t sends to H_t
+    tanh_grad = 1 - H * H                                           # tanh' = 1 - tanh²
     W_hh_T = ops.transpose(W_hh, (1, 0))
-    dA, dH_next = [None] * T, H0                                    # H0 is zeros
-    for t in reversed(range(T)):
-        dA[t] = (dH_out[t] + dH_next) * (1 - H[t] * H[t])           # tanh' = 1 - tanh²
-        dH_next = ops.matmul(dA[t], W_hh_T)
-    dA = ops.reshape(ops.stack(dA, 0), (-1, h))                     # dLoss/d(pre-activation)
-    H_prev = ops.reshape(ops.concat([ops.reshape(H0, (1, n, h)), H[:-1]], 0), (-1, h))
-    E = ops.reshape(ops.one_hot(X_tm, V, dtype), (-1, V))
-    grads["W_xh"] = ops.matmul(ops.transpose(E, (1, 0)), dA)
-    grads["W_hh"] = ops.matmul(ops.transpose(H_prev, (1, 0)), dA)
-    grads["b_h"] = ops.sum(dA, 0)
+    dA = [None] * T                                                 # dLoss/d(pre-activation)
+    dA[T - 1] = dH[T - 1] * tanh_grad[T - 1]
+    for t in range(T - 1, 0, -1):                                   # H_{t-1} gets dA_t W_hh^T
+        dA[t - 1] = ops.affine(dA[t], W_hh_T, dH[t - 1]) * tanh_grad[t - 1]
+    dA = ops.stack(dA, 0)
+    dA_flat = ops.reshape(dA, (-1, h))
+    grads["W_xh"] = ops.embedding_grad(ops.reshape(X_tm, (-1,)), dA_flat, V)
+    # H_0 = 0 contributes nothing to dW_hh = sum_t H_{t-1}^T dA_t
+    grads["W_hh"] = ops.weight_grad(H[:-1], dA[1:])
+    grads["b_h"] = ops.sum(dA_flat, 0)
     return loss, {name: grads[name] for name in params}

@@ -103,10 +103,10 @@ def cmd_bench(args):
     backends = bench.check_backends(args.backends)
     train_args = _train_args(args)
     print(f"d2lrnn bench: {', '.join(backends)} x {', '.join(args.models)} x "
-          f"{', '.join(args.paths)}, {args.repeats} run(s) each, {args.epochs} epochs",
-          file=sys.stderr)
+          f"{', '.join(args.paths)}, {args.repeats} run(s) each (seeds {args.seed} to "
+          f"{args.seed + args.repeats - 1}), {args.epochs} epochs", file=sys.stderr)
     records = bench.bench(backends, args.models, args.paths, args.repeats, train_args,
-                          on_record=_report)
+                          seed=args.seed, on_record=_report)
     rows = bench.bench_rows(records)
     print(bench.markdown_table(rows, bench.BENCH_COLUMNS))
     if args.out:
@@ -226,22 +226,19 @@ def build_parser():
 
     bench = sub.add_parser("bench", help="time training and generation for every backend "
                                          "and model kind installed here")
-    bench.add_argument("--backends", nargs="+", choices=BACKENDS,
-                       help="default: every backend installed here")
-    bench.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    _add_selection_flags(bench)
     bench.add_argument("--paths", nargs="+", choices=("fast", "plain"), default=["fast"],
                        help="the fast path, the plain (book) path, or both")
     bench.add_argument("--repeats", type=_positive, default=3,
-                       help="runs of each; the table shows their median")
+                       help="runs of each, with seeds --seed, --seed + 1, ...; the table "
+                            "shows their medians")
     _add_training_flags(bench)
     bench.add_argument("--out", help="folder for bench.md, bench.csv, bench.json, bench.png")
     bench.set_defaults(run=cmd_bench)
 
     compare = sub.add_parser("compare", help="train the same initial weights on the same "
                                              "batches in every backend; compare the curves")
-    compare.add_argument("--backends", nargs="+", choices=BACKENDS,
-                         help="default: every backend installed here")
-    compare.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    _add_selection_flags(compare)
     compare.add_argument("--plain", dest="fast", action="store_false",
                          help="train on the plain (book) path instead of the fast one")
     compare.add_argument("--merge", nargs="+", metavar="JSON",
@@ -253,6 +250,12 @@ def build_parser():
     compare.add_argument("--out", help="folder for compare.md, .csv, .json and .png")
     compare.set_defaults(run=cmd_compare)
     return parser
+
+
+def _add_selection_flags(parser):
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS,
+                        help="default: every backend installed here")
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
 
 
 def _add_training_flags(parser):

@@ -92,7 +92,7 @@ def rnn_scan(ops, P, state, W_hh):
     H_t = tanh(P_t + H_{t-1} W_hh). Returns the stacked (T, n, h) states and H_T."""
     outputs = []
     for t in range(ops.shape(P)[0]):
-        state = ops.activation("tanh")(P[t] + ops.matmul(state, W_hh))
+        state = ops.activation("tanh")(ops.affine(state, W_hh, P[t]))
         outputs.append(state)
     return ops.stack(outputs, 0), state
 

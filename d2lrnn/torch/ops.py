@@ -33,7 +33,9 @@ class TorchOps(Ops):
         return torch.zeros(shape, dtype=getattr(torch, dtype))
 
     def one_hot(self, ids, depth, dtype):
-        return torch.nn.functional.one_hot(ids.long(), depth).to(getattr(torch, dtype))
+        ids = ids.long()
+        return torch.zeros((*ids.shape, depth), dtype=getattr(torch, dtype)).scatter_(
+            -1, ids[..., None], 1.0)
 
     def pick(self, logits, ids):
         return logits.gather(1, ids.long()[:, None])[:, 0]
@@ -69,6 +71,17 @@ class TorchOps(Ops):
 
     def embedding(self, table, ids):
         return torch.nn.functional.embedding(ids, table)
+
+    def log_softmax(self, x):
+        return torch.log_softmax(x, -1)
+
+    def embedding_grad(self, ids, grad, num_rows):
+        return grad.new_zeros((num_rows, grad.shape[1])).index_add_(0, ids, grad)
+
+    def affine(self, x, W, b):
+        if x.ndim == 2:
+            return torch.addmm(b, x, W)  # one kernel for the product and the sum
+        return torch.matmul(x, W) + b
 
     def maximum(self, x, y):
         return torch.clamp(x, min=y)
