@@ -238,6 +238,9 @@ class Ops(abc.ABC):
         return self.matmul(self.transpose(self.one_hot(ids, num_rows, self.dtype_name(grad)),
                                           (1, 0)), grad)
 
+    def argmax(self, x, axis):
+        return x.argmax(axis)
+
     def maximum(self, x, y):
         """Elementwise max of an array and a number."""
         return np.maximum(x, y)

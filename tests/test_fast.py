@@ -82,3 +82,14 @@ def test_fast_refuses_a_readers_own_model(d2l, tmp_path):
     history = fit(lm, data, epochs=1)  # the plain path trains it
     assert np.isfinite(history["step_loss"]).all()
     assert len(lm.predict("the", 5, data.vocab)) == 8  # generation calls its own layer
+
+
+def test_greedy_over_several_compiled_chunks_matches_the_book_loop(d2l):
+    from d2lrnn.rnn import GREEDY_CHUNK
+    from test_generation import VOCAB, book_predict, trained_like
+
+    lm = trained_like(d2l)
+    num_preds = 2 * GREEDY_CHUNK + 5  # two whole chunks and part of a third
+    text = lm.predict("time ", num_preds, VOCAB)
+    assert len(text) == 5 + num_preds
+    assert text == book_predict(lm, "time ", num_preds, VOCAB)

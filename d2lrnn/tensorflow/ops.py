@@ -75,6 +75,9 @@ class TensorflowOps(Ops):
     def embedding_grad(self, ids, grad, num_rows):
         return tf.math.unsorted_segment_sum(grad, ids, num_rows)
 
+    def argmax(self, x, axis):
+        return tf.argmax(x, axis)
+
     def maximum(self, x, y):
         return tf.maximum(x, y)
 
