@@ -245,6 +245,10 @@ class Ops(abc.ABC):
         """Elementwise max of an array and a number."""
         return np.maximum(x, y)
 
+    # Whether compile() specialises to array shapes (then the fast path pads the last,
+    # shorter batch instead of compiling a second time for it).
+    compiles_shapes = False
+
     def compile(self, fn):
         """``fn`` (a function of arrays that touches nothing else) compiled by the framework
         (jax.jit, tf.function); frameworks without a compiler run it as it is."""
@@ -263,15 +267,15 @@ class Ops(abc.ABC):
     # The concise RNN is always differentiated by its framework.
     fast_grads = "autograd"
 
-    def fast_loss_and_grads(self, params, X, Y, fast_recurrence, by="autograd"):
+    def fast_loss_and_grads(self, params, X, Y, fast_recurrence, by="autograd", weights=None):
         """Loss and gradients of :func:`~d2lrnn.rnn.lm_loss_fast`, ``by`` autograd or bptt."""
         from . import bptt
         from .rnn import lm_loss_fast  # rnn imports this module
 
         if by == "bptt":
-            return bptt.lm_loss_and_grads(self, params, X, Y)
-        return self.value_and_grad(lambda p: lm_loss_fast(self, p, X, Y, fast_recurrence),
-                                   params)
+            return bptt.lm_loss_and_grads(self, params, X, Y, weights)
+        return self.value_and_grad(
+            lambda p: lm_loss_fast(self, p, X, Y, fast_recurrence, weights), params)
 
     # -- autograd -----------------------------------------------------------------------
     def value_and_grad(self, fn, params):

@@ -5,13 +5,14 @@ tested against (and they are checked against central differences). On some frame
 are also the fastest way to the same numbers (see ``Ops.fast_grads``): a few large products
 over all time steps replace autograd's per-step bookkeeping.
 """
-from .rnn import embed
+from .rnn import embed, pick_tokens, token_mean
 
 
-def lm_loss_and_grads(ops, params, X, Y):
+def lm_loss_and_grads(ops, params, X, Y, weights=None):
     """Loss and gradients of the language model's mean cross-entropy, from H_0 = 0.
 
-    X, Y: token ids (n, T). Returns ``(loss, grads)`` with grads keyed by parameter name.
+    X, Y: token ids (n, T); ``weights`` (n,) keeps sequences, as in
+    :func:`~d2lrnn.rnn.lm_loss_fast`. Returns ``(loss, grads)`` keyed by parameter name.
     """
     W_hh, W_hq = params["W_hh"], params["W_hq"]
     (n, T), V, h = ops.shape(X), ops.shape(W_hq)[1], ops.shape(W_hh)[0]
@@ -21,10 +22,12 @@ def lm_loss_and_grads(ops, params, X, Y):
     H, _ = ops.scan_tanh(embed(ops, params, X_tm), H0, W_hh)       # (T, n, h), by (9.4.5)
     O = ops.affine(H, W_hq, params["b_q"])                          # (T, n, V), by (9.4.6)
     log_p = ops.log_softmax(O)                                      # log softmax(O_t)
-    loss = -ops.mean(ops.pick(ops.reshape(log_p, (-1, V)), ops.reshape(Y_tm, (-1,))))
+    loss = token_mean(ops, -pick_tokens(ops, log_p, Y_tm), weights)
 
-    # dLoss/dO_t = (softmax(O_t) - onehot(y_t)) / (n T)
-    dO = (ops.softmax(O, log_p) - ops.one_hot(Y_tm, V, dtype)) * (1.0 / (n * T))
+    # dLoss/dO_t = (softmax(O_t) - onehot(y_t)) / (n T), for the kept sequences only
+    scale = 1.0 / (n * T) if weights is None else \
+        ops.reshape(weights, (1, n, 1)) / (ops.sum(weights) * T)
+    dO = (ops.softmax(O, log_p) - ops.one_hot(Y_tm, V, dtype)) * scale
     grads = {"W_hq": ops.weight_grad(H, dO), "b_q": ops.sum(ops.reshape(dO, (-1, V)), 0)}
     # Back through time. Only dH_t -> dA_t -> dH_{t-1} is sequential: every product that
     # does not feed the next step is taken over all steps at once.

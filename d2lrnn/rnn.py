@@ -104,12 +104,30 @@ def lm_forward_fast(ops, params, X_tm, state, fast_recurrence):
     return ops.affine(Hs, params["W_hq"], params["b_q"]), state
 
 
-def lm_loss_fast(ops, params, X, Y, fast_recurrence):
-    """:func:`lm_loss` computed by :func:`lm_forward_fast` (X, Y batch-major as there)."""
+def lm_loss_fast(ops, params, X, Y, fast_recurrence, weights=None):
+    """:func:`lm_loss` computed by :func:`lm_forward_fast` (X, Y batch-major as there).
+
+    ``weights`` (n,): 1 for the batch's sequences, 0 for padding. Compiling frameworks pad
+    the last, shorter batch so that one compiled shape serves every batch; the padding adds
+    exact zeros to every sum, so the numbers are those of the unpadded batch."""
     state = ops.zeros((ops.shape(X)[0], ops.shape(params["W_hh"])[0]),
                       ops.dtype_name(params["W_hq"]))
     logits, _ = lm_forward_fast(ops, params, ops.transpose(X, (1, 0)), state, fast_recurrence)
-    return cross_entropy(ops, logits, ops.transpose(Y, (1, 0)))
+    log_p = ops.log_softmax(logits)
+    return token_mean(ops, -pick_tokens(ops, log_p, ops.transpose(Y, (1, 0))), weights)
+
+
+def pick_tokens(ops, values, Y_tm):
+    """``values[t, i, Y[t, i]]`` for (T, n, V) values and (T, n) ids: (T, n)."""
+    T, n, V = ops.shape(values)
+    return ops.reshape(ops.pick(ops.reshape(values, (-1, V)), ops.reshape(Y_tm, (-1,))), (T, n))
+
+
+def token_mean(ops, token_values, weights=None):
+    """The mean of (T, n) per-token values over the sequences that ``weights`` keeps."""
+    if weights is None:
+        return ops.mean(token_values)
+    return ops.sum(token_values * weights) / (ops.sum(weights) * ops.shape(token_values)[0])
 
 
 # -- checking what users pass in ---------------------------------------------------------

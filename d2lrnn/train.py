@@ -6,6 +6,8 @@ weights and the same batches they take the same steps (d2l.ai sections 9.5 and 3
 import math
 import time
 
+import numpy as np
+
 from .rnn import lm_loss_fast
 
 def clip_gradients(ops, grads, theta):
@@ -31,12 +33,12 @@ def fast_sgd_step(model, lr, clip):
     """:func:`sgd_step` built for speed, with the same numbers: the loss by
     :func:`~d2lrnn.rnn.lm_loss_fast`, the clipping and the update done on the framework's
     arrays (nothing goes back to Python mid-step), and the whole step compiled where the
-    framework compiles (jax.jit, tf.function). Returns ``step(params, X, Y) -> (loss,
-    new params)``."""
+    framework compiles (jax.jit, tf.function). Returns ``step(params, X, Y, weights=None)
+    -> (loss, new params)``; ``weights`` as in :func:`~d2lrnn.rnn.lm_loss_fast`."""
     ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
 
-    def step(params, X, Y):
-        loss, grads = ops.fast_loss_and_grads(params, X, Y, recurrence, by)
+    def step(params, X, Y, weights=None):
+        loss, grads = ops.fast_loss_and_grads(params, X, Y, recurrence, by, weights)
         with ops.no_grad():
             norm = sum(ops.sum(g * g) for g in grads.values()) ** 0.5
             rate = lr * clip / ops.maximum(norm, clip) if clip else lr  # clip_gradients
@@ -52,22 +54,38 @@ def fast_gradients(model):
 
 
 def fast_loss(model):
-    """``loss(params, X, Y)`` by :func:`~d2lrnn.rnn.lm_loss_fast`, compiled where possible."""
+    """``loss(params, X, Y, weights=None)`` by :func:`~d2lrnn.rnn.lm_loss_fast`, compiled
+    where possible."""
     ops, recurrence = model.ops, model.fast_recurrence()
-    return ops.cached(("loss", recurrence.__func__),
-                      lambda: lambda params, X, Y: lm_loss_fast(ops, params, X, Y, recurrence))
+    return ops.cached(("loss", recurrence.__func__), lambda: lambda params, X, Y, weights=None:
+                      lm_loss_fast(ops, params, X, Y, recurrence, weights))
 
 
-def evaluate(model, batches, params=None, fast=False):
+def batch_arrays(model, X, Y, batch_size, fast):
+    """A batch as the framework's arrays: (X, Y) and, where the fast path compiles for
+    shapes, the weights of a batch padded to ``batch_size`` (see lm_loss_fast)."""
+    ops = model.ops
+    if not (fast and ops.compiles_shapes):
+        return ops.asarray(X, "int64"), ops.asarray(Y, "int64")
+    n = len(X)
+    weights = np.zeros(max(batch_size, n))
+    weights[:n] = 1.0
+    pad = ((0, len(weights) - n), (0, 0))
+    return (ops.asarray(np.pad(X, pad), "int64"), ops.asarray(np.pad(Y, pad), "int64"),
+            ops.asarray(weights, model.dtype))
+
+
+def evaluate(model, batches, params=None, fast=False, batch_size=0):
     """Perplexity over ``batches``: exp of the mean cross-entropy over all their tokens."""
     ops, params = model.ops, params or model.book_params
     loss_fn = fast_loss(model) if fast else (
         lambda p, X, Y: ops.lm_loss(p, X, Y, model.rnn.recurrence))
     total, count = 0.0, 0
-    for X, Y in batches:
-        loss = loss_fn(params, ops.asarray(X, "int64"), ops.asarray(Y, "int64"))
-        total += float(ops.to_numpy(loss)) * Y.size
-        count += Y.size
+    with ops.no_grad():  # nothing to differentiate: autograd would only record
+        for X, Y in batches:
+            loss = loss_fn(params, *batch_arrays(model, X, Y, batch_size, fast))
+            total += float(ops.to_numpy(loss)) * Y.size
+            count += Y.size
     return math.exp(total / count) if count else float("nan")
 
 
@@ -93,7 +111,7 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
     for epoch in range(epochs):
         start, total, count = time.perf_counter(), 0.0, 0
         for X, Y in data.train_batches(epoch):
-            loss, params = step_fn(params, ops.asarray(X, "int64"), ops.asarray(Y, "int64"))
+            loss, params = step_fn(params, *batch_arrays(model, X, Y, data.batch_size, fast))
             loss = float(ops.to_numpy(loss))
             history["step_loss"].append(loss)
             total, count, step = total + loss * Y.size, count + Y.size, step + 1
@@ -106,7 +124,8 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
         history["tokens"] += count
         model.assign(params)
         record = {"epoch": epoch + 1, "train_ppl": math.exp(total / count),
-                  "val_ppl": evaluate(model, data.val_batches(), fast=fast)}
+                  "val_ppl": evaluate(model, data.val_batches(), fast=fast,
+                                             batch_size=data.batch_size)}
         for key, value in record.items():
             history[key].append(value)
         if on_epoch:

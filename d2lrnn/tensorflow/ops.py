@@ -81,6 +81,8 @@ class TensorflowOps(Ops):
     def maximum(self, x, y):
         return tf.maximum(x, y)
 
+    compiles_shapes = True
+
     def compile(self, fn):
         return tf.function(fn, jit_compile=True)
 
