@@ -151,6 +151,10 @@ class Ops(abc.ABC):
         """``x`` as a trainable parameter of a model (an nn.Parameter, a tf.Variable, ...)."""
         return x
 
+    def plain(self, x):
+        """A parameter's value as a plain array (compiled code is traced once for those)."""
+        return x
+
     def assign(self, owner, name, value):
         """Set the parameter ``owner.<name>`` to ``value`` (in place where the framework
         keeps parameters as objects)."""

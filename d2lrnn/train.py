@@ -78,6 +78,8 @@ def batch_arrays(model, X, Y, batch_size, fast):
 def evaluate(model, batches, params=None, fast=False, batch_size=0):
     """Perplexity over ``batches``: exp of the mean cross-entropy over all their tokens."""
     ops, params = model.ops, params or model.book_params
+    if fast:
+        params = {name: ops.plain(value) for name, value in params.items()}
     loss_fn = fast_loss(model) if fast else (
         lambda p, X, Y: ops.lm_loss(p, X, Y, model.rnn.recurrence))
     total, count = 0.0, 0
@@ -103,6 +105,8 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
     ops = model.ops
     lr = model.lr if lr is None else lr
     params = model.book_params
+    if fast:
+        params = {name: ops.plain(value) for name, value in params.items()}
     step_fn = (fast_sgd_step(model, lr, clip) if fast else
                lambda p, X, Y: sgd_step(model, p, X, Y, lr, clip))
     history = {"epoch": [], "train_ppl": [], "val_ppl": [], "step_loss": [],

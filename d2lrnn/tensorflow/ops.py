@@ -103,6 +103,9 @@ class TensorflowOps(Ops):
     def parameter(self, x):
         return tf.Variable(x)
 
+    def plain(self, x):
+        return tf.convert_to_tensor(x)
+
     def assign(self, owner, name, value):
         current = getattr(owner, name, None)
         if isinstance(current, tf.Variable):

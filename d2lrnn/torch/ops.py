@@ -49,6 +49,9 @@ class TorchOps(Ops):
     def parameter(self, x):
         return torch.nn.Parameter(x)
 
+    def plain(self, x):
+        return x.detach()
+
     def assign(self, owner, name, value):
         current = getattr(owner, name)
         if isinstance(current, torch.nn.Parameter):
