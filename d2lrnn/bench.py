@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ._files import atomic_write
 from .backend import available_backends, is_installed, load_backend
+from .parity import TOLERANCE
 
 REFERENCE = ("numpy", "scratch")  # the run every loss curve is measured against
 QUALITY_BAR = 7.3                 # validation perplexity the book's settings should reach
@@ -166,12 +167,13 @@ def bench(backends, models, paths, repeats, train_args, seed=0, on_record=None):
 # -- compare ---------------------------------------------------------------------------------
 
 COMPARE_COLUMNS = ("backend", "model", "path", "train ppl", "val ppl", "seconds",
-                   "max loss divergence")
+                   "max loss divergence", "steps within bound")
 
 
 def compare_rows(records):
-    """Final perplexities, seconds, and the largest relative difference of each step's loss
-    from the reference run's (NumPy scratch) over the steps both took."""
+    """Final perplexities, seconds, the largest relative difference of each step's loss
+    from the reference run's (NumPy scratch) over the steps both took, and how many steps
+    stay within the parity bound of the run's dtype before rounding makes them drift."""
     reference = next((r for r in records if "error" not in r
                       and (r["backend"], r["model"]) == REFERENCE), None)
     rows = []
@@ -187,8 +189,10 @@ def compare_rows(records):
             if not same_run(reference, r):
                 row["max loss divergence"] = "other settings"
             else:
-                row["max loss divergence"] = max_divergence(
-                    reference["history"]["step_loss"], r["history"]["step_loss"])
+                ref_losses, losses = reference["history"]["step_loss"], r["history"]["step_loss"]
+                row["max loss divergence"] = max_divergence(ref_losses, losses)
+                row["steps within bound"] = steps_within(
+                    ref_losses, losses, TOLERANCE.get(r["settings"].get("dtype"), 0.0))
         rows.append(row)
     return rows
 
@@ -200,6 +204,14 @@ SAME_RUN = ("epochs", "batch_size", "num_steps", "num_hiddens", "lr", "clip", "s
 
 def same_run(a, b):
     return all(a["settings"].get(k) == b["settings"].get(k) for k in SAME_RUN)
+
+
+def steps_within(reference, losses, bound):
+    """'k / n': the first k of the n common steps differ from the reference by <= bound."""
+    n = min(len(reference), len(losses))
+    k = next((i for i, (x, y) in enumerate(zip(losses[:n], reference[:n]))
+              if abs(x - y) > bound * abs(y)), n)
+    return f"{k} / {n}"
 
 
 def max_divergence(reference, losses):

@@ -89,3 +89,11 @@ def test_bench_refuses_a_backend_not_installed(capsys):
         pytest.skip("every framework is installed in this env")
     assert cli.main(["bench", "--backends", missing[0]]) == 2
     assert f'pip install "d2lrnn[{missing[0]}]"' in capsys.readouterr().err
+
+
+def test_steps_within_bound_counts_until_the_first_drift():
+    reference = [2.0, 1.5, 1.2, 1.1]
+    assert bench.steps_within(reference, reference, 1e-12) == "4 / 4"
+    drifting = [2.0, 1.5 * (1 + 5e-6), 1.2 * (1 + 2e-5), 1.1]
+    assert bench.steps_within(reference, drifting, 1e-5) == "2 / 4"
+    assert bench.max_divergence(reference, drifting) == pytest.approx(2e-5)
