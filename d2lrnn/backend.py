@@ -249,9 +249,10 @@ class Ops(abc.ABC):
         """Elementwise max of an array and a number."""
         return np.maximum(x, y)
 
-    # Whether compile() specialises to array shapes (then the fast path pads the last,
-    # shorter batch instead of compiling a second time for it).
-    compiles_shapes = False
+    # Where compile() specialises to array shapes, the fast path can pad the last, shorter
+    # batch instead of compiling a second time for it: for these ways of differentiating
+    # ("bptt", "autograd"), whichever measured faster padded.
+    pad_last_batch = ()
 
     def compile(self, fn):
         """``fn`` (a function of arrays that touches nothing else) compiled by the framework

@@ -63,12 +63,9 @@ def fast_loss(model):
 
 def batch_arrays(model, X, Y, batch_size, fast):
     """A batch as the framework's arrays: (X, Y) and, where the fast path compiles for
-    shapes, the weights of a batch padded to ``batch_size`` (see lm_loss_fast).
-
-    Only the hand-written backward pass is padded: differentiated by XLA, a weighted mean
-    made every step ~2x slower (measured in JAX), more than the second compile it saves."""
+    shapes, the weights of a batch padded to ``batch_size`` (see lm_loss_fast)."""
     ops = model.ops
-    if not (fast and ops.compiles_shapes and model.rnn.fast_grads == "bptt"):
+    if not (fast and model.rnn.fast_grads in ops.pad_last_batch):
         return ops.asarray(X, "int64"), ops.asarray(Y, "int64")
     n = len(X)
     weights = np.zeros(max(batch_size, n))

@@ -81,7 +81,7 @@ class TensorflowOps(Ops):
     def maximum(self, x, y):
         return tf.maximum(x, y)
 
-    compiles_shapes = True
+    pad_last_batch = ("bptt", "autograd")
 
     def compile(self, fn):
         return tf.function(fn, jit_compile=True)
