@@ -10,6 +10,7 @@ import numpy as np
 
 from .rnn import lm_loss_fast
 
+
 def clip_gradients(ops, grads, theta):
     """g <- g θ/‖g‖ where the norm ‖g‖ over all parameters exceeds θ (θ = 0: no clipping).
 
