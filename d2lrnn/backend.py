@@ -229,13 +229,6 @@ class Ops(abc.ABC):
         """softmax over the last axis; ``log_p``, if given, is log_softmax(x) already."""
         return self.exp(self.log_softmax(x) if log_p is None else log_p)
 
-    def weight_grad(self, inputs, grads):
-        """The gradient of W in ``inputs @ W`` applied at every step: sum over the steps
-        of inputs_t^T grads_t, for inputs (T, n, a) and grads (T, n, b)."""
-        a, b = self.shape(inputs)[-1], self.shape(grads)[-1]
-        return self.matmul(self.transpose(self.reshape(inputs, (-1, a)), (1, 0)),
-                           self.reshape(grads, (-1, b)))
-
     def embedding_grad(self, ids, grad, num_rows):
         """The gradient of the lookup ``table[ids]`` for the rows' gradient ``grad`` (m, h):
         ``one_hot(ids)^T grad``, which frameworks can do as a scatter-add."""

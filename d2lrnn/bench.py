@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from ._files import atomic_write
-from .backend import available_backends, is_installed, load_backend
+from .backend import available_backends, is_installed
 from .parity import TOLERANCE
 
 REFERENCE = ("numpy", "scratch")  # the run every loss curve is measured against
@@ -270,14 +270,3 @@ def load_records(path):
                          f"'d2lrnn compare --out' or 'd2lrnn bench --out' wrote")
     return records
 
-
-def framework_versions(backends):
-    """The version of each framework behind ``backends``, e.g. for a benchmark's caption."""
-    versions = {}
-    for backend in backends:
-        d2l = load_backend(backend)
-        framework = sys.modules[type(d2l.ops).__module__].__dict__.get(
-            {"numpy": "np", "jax": "jax", "torch": "torch", "tensorflow": "tf",
-             "mxnet": "mx"}[backend])
-        versions[backend] = getattr(framework, "__version__", "?")
-    return versions

@@ -106,10 +106,20 @@ class ProgressBoard(HyperParameters):
 
 
 class ModuleMixin:
-    """What every framework's ``Module`` shares: progress plotting and the default steps."""
+    """What every framework's ``Module`` shares: progress plotting and the default steps.
+    It comes first among a Module's bases, so its ``__init__`` and ``forward`` are the ones
+    used (Flax makes its own ``__init__``: the class attributes serve there)."""
 
     plot_train_per_epoch = 2
     plot_valid_per_epoch = 1
+
+    def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
+        super().__init__()
+        self.plot_train_per_epoch = plot_train_per_epoch
+        self.plot_valid_per_epoch = plot_valid_per_epoch
+
+    def forward(self, X):
+        return self.net(X)
 
     @property
     def board(self):

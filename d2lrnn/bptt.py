@@ -28,7 +28,7 @@ def lm_loss_and_grads(ops, params, X, Y, weights=None):
     scale = 1.0 / (n * T) if weights is None else \
         ops.reshape(weights, (1, n, 1)) / (ops.sum(weights) * T)
     dO = (ops.softmax(O, log_p) - ops.one_hot(Y_tm, V, dtype)) * scale
-    grads = {"W_hq": ops.weight_grad(H, dO), "b_q": ops.sum(ops.reshape(dO, (-1, V)), 0)}
+    grads = {"W_hq": weight_grad(ops, H, dO), "b_q": ops.sum(ops.reshape(dO, (-1, V)), 0)}
     # Back through time. Only dH_t -> dA_t -> dH_{t-1} is sequential: every product that
     # does not feed the next step is taken over all steps at once.
     dH = ops.matmul(dO, ops.transpose(W_hq, (1, 0)))               # what O_t sends to H_t
@@ -42,6 +42,14 @@ def lm_loss_and_grads(ops, params, X, Y, weights=None):
     dA_flat = ops.reshape(dA, (-1, h))
     grads["W_xh"] = ops.embedding_grad(ops.reshape(X_tm, (-1,)), dA_flat, V)
     # H_0 = 0 contributes nothing to dW_hh = sum_t H_{t-1}^T dA_t
-    grads["W_hh"] = ops.weight_grad(H[:-1], dA[1:])
+    grads["W_hh"] = weight_grad(ops, H[:-1], dA[1:])
     grads["b_h"] = ops.sum(dA_flat, 0)
     return loss, {name: grads[name] for name in params}
+
+
+def weight_grad(ops, inputs, grads):
+    """The gradient of W in ``inputs @ W`` applied at every step: the sum over steps of
+    inputs_t^T grads_t, for inputs (T, n, a) and grads (T, n, b), as one product."""
+    a, b = ops.shape(inputs)[-1], ops.shape(grads)[-1]
+    return ops.matmul(ops.transpose(ops.reshape(inputs, (-1, a)), (1, 0)),
+                      ops.reshape(grads, (-1, b)))

@@ -7,19 +7,11 @@ from .ops import mnp, mx, npx, ops
 gluon = mx.gluon
 
 
-class Module(gluon.nn.Block, ModuleMixin, HyperParameters):
+class Module(ModuleMixin, gluon.nn.Block, HyperParameters):
     """The base of models: a Gluon ``Block`` whose parameters are Gluon parameters or, in
     scratch models, arrays held as attributes."""
 
     ops = ops
-
-    def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
-        super().__init__()
-        self.plot_train_per_epoch = plot_train_per_epoch
-        self.plot_valid_per_epoch = plot_valid_per_epoch
-
-    def forward(self, X):
-        return self.net(X)
 
     def get_scratch_params(self):
         """The arrays held as attributes, here and in sub-modules."""

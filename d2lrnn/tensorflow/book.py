@@ -9,21 +9,13 @@ from ..train import clip_gradients as clip_by_global_norm
 from .ops import ops, tf
 
 
-class Module(tf.Module, ModuleMixin, HyperParameters):
+class Module(ModuleMixin, tf.Module, HyperParameters):
     """The base of models: a ``tf.Module`` that plots its progress."""
 
     ops = ops
 
-    def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
-        super().__init__()
-        self.plot_train_per_epoch = plot_train_per_epoch
-        self.plot_valid_per_epoch = plot_valid_per_epoch
-
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
-
-    def forward(self, X):
-        return self.net(X)
 
     @property
     def trainable_variables(self):

@@ -7,18 +7,10 @@ from .ops import ops, torch
 nn = torch.nn
 
 
-class Module(nn.Module, ModuleMixin, HyperParameters):
+class Module(ModuleMixin, nn.Module, HyperParameters):
     """The base of models: an ``nn.Module`` that plots its progress."""
 
     ops = ops
-
-    def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
-        super().__init__()
-        self.plot_train_per_epoch = plot_train_per_epoch
-        self.plot_valid_per_epoch = plot_valid_per_epoch
-
-    def forward(self, X):
-        return self.net(X)
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.lr)
