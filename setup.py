@@ -14,7 +14,7 @@ extras = {
     "jax": ["jax>=0.4.30", "jaxlib>=0.4.30", "flax>=0.8"],
     "tensorflow": ["tensorflow>=2.16"],
     "mxnet": ["mxnet==1.9.1", "numpy>=1.23,<1.24"],
-    "test": ["pytest>=8", "jupytext>=1.14"],
+    "test": ["pytest>=8", "jupytext>=1.14", "pytest-examples>=0.0.15"],
     # open chapters/ as notebooks: jupytext pairs the .py sources with .ipynb files
     "notebooks": ["jupytext>=1.14", "notebook>=6"],
 }
@@ -32,7 +32,7 @@ setup(
     license="Apache-2.0",
     packages=find_packages(include=["d2lrnn", "d2lrnn.*"]),
     package_data={"d2lrnn": ["py.typed"]},
-    python_requires=">=3.9",
+    python_requires=">=3.10",
     # download + hash + cache, progress bars, checkpoints, figures: all small and lazy
     install_requires=["numpy>=1.23", "pooch>=1.6", "tqdm>=4.60", "safetensors>=0.4",
                       "matplotlib>=3.5"],

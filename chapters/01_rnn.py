@@ -2,7 +2,20 @@
 # jupyter:
 #   jupytext:
 #     formats: py:percent,ipynb
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
 # ---
+
+# %% tags=["setup"]
+# Setup: in a fresh notebook service (Colab, Kaggle, Binder) install d2lrnn and the framework
+# first; where they are installed, nothing happens. Choose the framework here.
+import importlib.util, os, subprocess, sys  # noqa: E401
+BACKEND = os.environ.setdefault("D2LRNN_BACKEND", "numpy")  # numpy, torch, jax, tensorflow, mxnet
+if not all(importlib.util.find_spec(m) for m in ("d2lrnn", BACKEND)):
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet",
+                           "d2lrnn" if BACKEND == "numpy" else f"d2lrnn[{BACKEND}]"])
 
 # %% [markdown]
 # # Recurrent neural networks, computed
@@ -14,7 +27,7 @@
 
 # %%
 import numpy as np
-from _setup import BACKEND, FAST, show, d2l
+from d2lrnn.chapter import BACKEND, FAST, show, d2l
 from d2lrnn import figures
 from d2lrnn.demo import machine_example
 from d2lrnn.vocab import Vocab

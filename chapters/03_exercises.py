@@ -2,14 +2,27 @@
 # jupyter:
 #   jupytext:
 #     formats: py:percent,ipynb
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
 # ---
+
+# %% tags=["setup"]
+# Setup: in a fresh notebook service (Colab, Kaggle, Binder) install d2lrnn and the framework
+# first; where they are installed, nothing happens. Choose the framework here.
+import importlib.util, os, subprocess, sys  # noqa: E401
+BACKEND = os.environ.setdefault("D2LRNN_BACKEND", "numpy")  # numpy, torch, jax, tensorflow, mxnet
+if not all(importlib.util.find_spec(m) for m in ("d2lrnn", BACKEND)):
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet",
+                           "d2lrnn" if BACKEND == "numpy" else f"d2lrnn[{BACKEND}]"])
 
 # %% [markdown]
 # # The section's exercises, answered by experiment
 
 # %%
 import numpy as np
-from _setup import FAST, show, d2l
+from d2lrnn.chapter import FAST, show, d2l
 from d2lrnn import exercises, figures
 from d2lrnn.vocab import Vocab
 

@@ -31,11 +31,16 @@ BACKEND_API = ("ops", "MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "conc
 BOOK_API = ("Module", "Classifier", "Trainer", "DataModule", "HyperParameters",
             "ProgressBoard", "add_to_class", "check_shape", "check_len", "TimeMachine", "Vocab")
 
-# The framework helpers and tensor functions the book calls as d2l.<name>, in the four
-# frameworks (each <framework>/book.py defines them; a few add their own, e.g. get_key).
-BOOK_TENSOR_API = ("arange", "argmax", "concat", "exp", "float32", "float64", "int32", "int64",
-                   "log", "matmul", "normal", "num_gpus", "numpy", "ones", "reshape", "stack",
-                   "swapaxes", "tanh", "tensor", "transpose", "try_gpu", "zeros")
+# The tensor helpers and device functions the book's library defines as d2l.<name> (d2l 1.0.3,
+# the union over its four frameworks), in each of the four frameworks here; a few add their
+# own (get_key in JAX, to where the framework moves arrays between devices).
+BOOK_TENSOR_API = ("abs", "arange", "argmax", "astype", "batch_matmul", "concat", "cos", "cosh",
+                   "exp", "expand_dims", "eye", "float32", "float64", "int32", "int64",
+                   "linspace", "log", "matmul", "meshgrid", "normal", "numpy", "ones",
+                   "ones_like", "rand", "randn", "reduce_mean", "reduce_sum", "repeat", "reshape",
+                   "sigmoid", "sin", "sinh", "size", "stack", "swapaxes", "tanh", "tensor",
+                   "transpose", "zeros", "zeros_like", "cpu", "gpu", "num_gpus", "try_gpu",
+                   "try_all_gpus")
 
 FLOAT_DTYPES = ("float32", "float64")
 
@@ -196,6 +201,11 @@ class Ops(abc.ABC):
 
     def prepare_rnn_layer(self, num_inputs, num_hiddens, dtype):
         """Make whatever the framework's layer needs before any code is compiled."""
+
+    # Whether the framework's recurrent layer learns its input size at the first call (Gluon,
+    # Keras, Flax): the book's concise RNN there is RNN(num_hiddens); else (PyTorch)
+    # RNN(num_inputs, num_hiddens).
+    layer_learns_input_size = False
 
     @property
     def has_rnn_layer(self):

@@ -157,7 +157,7 @@ def bench(backends, models, paths, repeats, train_args, seed=0, on_record=None):
                 for i in range(repeats):
                     record = run_record(backend, model,
                                         [*train_args, "--seed", str(seed + i),
-                                         *(["--fast"] if path == "fast" else [])])
+                                         "--fast" if path == "fast" else "--plain"])
                     records.append(record)
                     if on_record:
                         on_record(record)
@@ -248,7 +248,7 @@ def compare(backends, models, fast, train_args, merge=(), on_record=None):
         for model in models:
             if model in model_kinds(backend):
                 record = run_record(backend, model,
-                                    [*train_args, *(["--fast"] if fast else [])])
+                                    [*train_args, "--fast" if fast else "--plain"])
                 records.append(record)
                 if on_record:
                     on_record(record)

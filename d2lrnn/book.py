@@ -7,6 +7,8 @@ import collections
 import inspect
 import sys
 
+import numpy as np
+
 from . import ipython
 
 
@@ -32,6 +34,33 @@ class HyperParameters:
                         and k != "__class__"}
         for key, value in self.hparams.items():
             setattr(self, key, value)
+
+
+def method_helper(method, name=None):
+    """The book's form of a tensor helper: ``helper(x, *args, **kwargs)`` calls
+    ``x.<method>(*args, **kwargs)``, so ``d2l.reshape(x, 1)`` passes the shape on as the
+    tensor's own method takes it (a framework function such as ``torch.reshape`` wants a
+    tuple)."""
+    def helper(x, *args, **kwargs):
+        return getattr(x, method)(*args, **kwargs)
+
+    helper.__name__ = helper.__qualname__ = name or method
+    helper.__doc__ = f"``x.{method}(*args, **kwargs)``, as the book's d2l.{name or method}."
+    return helper
+
+
+def device_helpers(gpu, cpu, num_gpus):
+    """The book's ``try_gpu(i=0)`` and ``try_all_gpus()`` over a framework's ``gpu``, ``cpu``
+    and ``num_gpus``."""
+    def try_gpu(i=0):
+        """GPU ``i`` if there is one, else the CPU."""
+        return gpu(i) if num_gpus() >= i + 1 else cpu()
+
+    def try_all_gpus():
+        """Every GPU, or ``[cpu()]`` where there is none."""
+        return [gpu(i) for i in range(num_gpus())] or [cpu()]
+
+    return try_gpu, try_all_gpus
 
 
 def check_shape(a, shape):
@@ -118,6 +147,10 @@ class ModuleMixin:
         self.plot_train_per_epoch = plot_train_per_epoch
         self.plot_valid_per_epoch = plot_valid_per_epoch
 
+    def loss(self, y_hat, y):
+        raise NotImplementedError(f"{type(self).__name__} has no loss: define "
+                                  f"loss(self, y_hat, y) (or derive from d2l.Classifier)")
+
     def forward(self, X):
         return self.net(X)
 
@@ -156,7 +189,8 @@ class ModuleMixin:
 
 
 class ClassifierMixin:
-    """What every framework's ``Classifier`` shares: the mean cross-entropy of the logits."""
+    """What every framework's ``Classifier`` shares: the mean cross-entropy of the logits,
+    and the accuracy of their argmax."""
 
     def loss(self, Y_hat, Y, averaged=True):
         from .rnn import cross_entropy
@@ -165,9 +199,30 @@ class ClassifierMixin:
             raise ValueError("these models report the mean loss only (averaged=True)")
         return cross_entropy(self.ops, Y_hat, Y)
 
+    def accuracy(self, Y_hat, Y, averaged=True):
+        """The fraction of predictions (the argmax of the logits ``Y_hat``) equal to the
+        labels ``Y``; one 1.0 or 0.0 per prediction when not ``averaged``."""
+        return accuracy(self.ops, Y_hat, Y, averaged)
+
+
+def accuracy(ops, Y_hat, Y, averaged=True):
+    """:meth:`ClassifierMixin.accuracy` for framework arrays (a metric: no gradient)."""
+    num_classes = ops.shape(Y_hat)[-1]
+    predicted = ops.to_numpy(ops.argmax(ops.reshape(Y_hat, (-1, num_classes)), 1))
+    labels = np.asarray(ops.to_numpy(Y) if ops.is_tensor(Y) else Y).reshape(-1)
+    if predicted.shape != labels.shape:
+        raise ValueError(f"accuracy: {labels.size} labels for {predicted.size} predictions "
+                         f"(logits of shape {ops.shape(Y_hat)})")
+    dtype = ops.dtype_name(Y_hat)
+    correct = ops.asarray((predicted == labels).astype(dtype), dtype)
+    return ops.mean(correct) if averaged else correct
+
 
 class DataModule(HyperParameters):
     """Data with ``train_dataloader()`` and ``val_dataloader()``, as the book's."""
+
+    def __init__(self, root="../data", num_workers=4):
+        self.save_hyperparameters()
 
     def get_dataloader(self, train):
         raise NotImplementedError(f"{type(self).__name__} must define get_dataloader(train)")

@@ -55,7 +55,8 @@ def cmd_train(args):
     summary, lm, data, history, hparams = train_run(
         args.backend, args.model, args.epochs, args.batch_size, args.num_steps, args.hiddens,
         args.lr, args.clip, args.seed, args.corpus, args.dtype, args.whole_book,
-        on_step=on_step, on_epoch=on_epoch, fast=args.fast)
+        num_train=args.num_train, num_val=args.num_val, on_step=on_step, on_epoch=on_epoch,
+        fast=args.fast)
     bar.close()
     if args.record:
         write_record(args.record, summary, lm, data, history, hparams)
@@ -64,12 +65,15 @@ def cmd_train(args):
 
         out = Path(args.out)
         checkpoint.save(out / f"checkpoint{checkpoint.EXTENSION}", lm.get_params(),
-                        data.vocab, hparams)
+                        data.vocab, {**hparams, "train_ppl": summary["train_ppl"],
+                                     "val_ppl": summary["val_ppl"]})
         save_figure(perplexity_figure(history, f"{args.backend} {args.model}"),
                     out / "perplexity.png")
-    print(f"train perplexity {summary['train_ppl']:.2f}, validation perplexity "
-          f"{summary['val_ppl']:.2f}, {summary['seconds']:.1f} s, "
-          f"{summary['tokens_per_s']:,.0f} tokens/s")
+    path = "fast path" if args.fast else "plain path (the book's code, step by step)"
+    print(f"train perplexity {summary['train_ppl']:.2f} ({bits(summary['train_ppl']):.3f} "
+          f"bits/char), validation perplexity {summary['val_ppl']:.2f} "
+          f"({bits(summary['val_ppl']):.3f} bits/char); {summary['seconds']:.1f} s on the "
+          f"{path}, {summary['tokens_per_s']:,.0f} tokens/s")
     for prefix, text in summary["samples"].items():
         print(f"{prefix!r} -> {text!r}")
     if args.out:
@@ -78,6 +82,13 @@ def cmd_train(args):
     if args.json:
         print(json.dumps(summary))
     return 0
+
+
+def bits(perplexity):
+    """Bits per character: log2 of the perplexity (the cross-entropy in base 2)."""
+    import math
+
+    return math.log2(perplexity)
 
 
 def write_record(path, summary, lm, data, history, hparams):
@@ -143,7 +154,8 @@ def _report(record):
 def _train_args(args):
     """The training flags a bench or compare passes on to each `d2lrnn train` run."""
     flags = ["--epochs", args.epochs, "--batch-size", args.batch_size, "--num-steps",
-             args.num_steps, "--hiddens", args.hiddens, "--lr", args.lr, "--clip", args.clip,
+             args.num_steps, "--hiddens", args.hiddens, "--num-train", args.num_train,
+             "--num-val", args.num_val, "--lr", args.lr, "--clip", args.clip,
              "--seed", args.seed, "--dtype", args.dtype]
     if args.corpus:
         flags += ["--corpus", args.corpus]
@@ -168,64 +180,107 @@ def cmd_generate(args):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         text = lm.predict(args.prefix, args.num_preds, vocab, temperature=args.temperature,
-                          seed=args.seed)
+                          top_k=args.top_k, top_p=args.top_p, seed=args.seed)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
+    if "val_ppl" in hparams:
+        print(f"checkpoint: validation perplexity {hparams['val_ppl']:.2f} "
+              f"({bits(hparams['val_ppl']):.3f} bits/char) after {hparams.get('epochs')} "
+              f"epochs ({hparams.get('backend')}, {hparams.get('model')})", file=sys.stderr)
     print(text)
     return 0
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="d2lrnn", description="The RNN section of Dive into Deep Learning, in five "
-                                   "frameworks that compute the same numbers.")
-    sub = parser.add_subparsers(dest="command", required=True)
+class HELP(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help shows its default, except where there is none to show (a flag,
+    or an option whose help says what leaving it out does)."""
 
-    demo = sub.add_parser("demo", help="run every computation of the section once")
-    demo.add_argument("--backend", choices=BACKENDS, default="numpy")
-    demo.add_argument("--dtype", choices=FLOAT_DTYPES, default="float32")
-    demo.add_argument("--seed", type=int, default=0)
+    def _get_help_string(self, action):
+        if action.default is None or action.nargs == 0:
+            return action.help
+        return super()._get_help_string(action)
+
+TRAIN_EPILOG = """The corpus: by default the book (H. G. Wells, The Time Machine) is downloaded
+once from the book's data host, checked against its SHA-1 and cached in the folder named by
+the environment variable D2LRNN_DATA (default: the user cache folder). --corpus FILE trains on
+a local text file instead."""
+
+
+def build_parser():
+    from ._version import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="d2lrnn", formatter_class=HELP,
+        description="The RNN section of Dive into Deep Learning, in five frameworks that "
+                    "compute the same numbers.")
+    parser.add_argument("--version", action="version", version=f"d2lrnn {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, help, **kwargs):
+        return sub.add_parser(name, help=help, description=help, formatter_class=HELP,
+                              **kwargs)
+
+    demo = command("demo", "run every computation of the section once")
+    _add_backend_flag(demo)
+    demo.add_argument("--dtype", choices=FLOAT_DTYPES, default="float32",
+                      help="float type of the weights")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     demo.set_defaults(run=cmd_demo)
 
-    parity = sub.add_parser("parity", help="print each backend's largest relative difference "
-                                           "from the NumPy reference, per quantity")
+    parity = command("parity", "print each backend's largest relative difference from the "
+                               "NumPy reference, per quantity")
     parity.add_argument("--backends", nargs="+", choices=BACKENDS,
-                        help="default: every backend installed here")
+                        help="backends to compare (default: every backend installed here)")
     parity.add_argument("--dtypes", nargs="+", choices=FLOAT_DTYPES,
-                        default=["float64", "float32"])
-    parity.add_argument("--seed", type=int, default=0)
+                        default=["float64", "float32"], help="float types to compare in")
+    parity.add_argument("--seed", type=int, default=0, help="seed of the golden inputs")
     parity.set_defaults(run=cmd_parity)
 
-    train = sub.add_parser("train", help="train the character-level language model on "
-                                         "The Time Machine")
-    train.add_argument("--backend", choices=BACKENDS, default="numpy")
-    train.add_argument("--model", choices=MODELS, default="scratch")
+    train = command("train", "train the character-level language model on The Time Machine",
+                    epilog=TRAIN_EPILOG)
+    _add_backend_flag(train)
+    train.add_argument("--model", choices=MODELS, default="scratch",
+                       help="scratch: the RNN written from the equations; concise: the "
+                            "framework's own recurrent layer on the same weights")
     _add_training_flags(train)
-    train.add_argument("--fast", action="store_true",
-                       help="the fast path: the same numbers, computed sooner")
+    train.add_argument("--plain", dest="fast", action="store_false",
+                       help="run the book's code path step by step (the same numbers as the "
+                            "default fast path, computed later)")
+    train.add_argument("--fast", dest="fast", action="store_true",
+                       help="the fast path: the same numbers, computed sooner (the default)")
     train.add_argument("--record", help=argparse.SUPPRESS)  # JSON for bench and compare
     train.add_argument("--whole-book", action="store_true",
-                       help="train on every window of the corpus, not the first 10,000")
-    train.add_argument("--out", help="folder for checkpoint.safetensors and perplexity.png")
+                       help="train on every window of the corpus but the last --num-val, "
+                            "not the first --num-train")
+    train.add_argument("--out", help="folder for checkpoint.safetensors and perplexity.png "
+                                     "(default: write nothing)")
     train.add_argument("--json", action="store_true",
                        help="print the final figures as one JSON object on the last line")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.set_defaults(run=cmd_train)
+    train.set_defaults(run=cmd_train, fast=True)
 
-    generate = sub.add_parser("generate", help="continue a prefix with a trained checkpoint")
-    generate.add_argument("--checkpoint", required=True)
-    generate.add_argument("--backend", choices=BACKENDS, default="numpy")
-    generate.add_argument("--prefix", required=True)
-    generate.add_argument("--num-preds", type=_positive, default=50)
+    generate = command("generate", "continue a prefix with a trained checkpoint")
+    generate.add_argument("--checkpoint", required=True,
+                          help="a checkpoint.safetensors written by d2lrnn train --out")
+    _add_backend_flag(generate)
+    generate.add_argument("--prefix", required=True, help="the text to continue")
+    generate.add_argument("--num-preds", type=_non_negative, default=50,
+                          help="characters to add")
     generate.add_argument("--temperature", type=float, default=0.0,
                           help="0: greedy (the book); > 0: sample from softmax(O / T)")
-    generate.add_argument("--seed", type=int, default=None)
+    generate.add_argument("--top-k", type=_positive, default=None,
+                          help="sample among the k most likely characters only")
+    generate.add_argument("--top-p", type=float, default=None,
+                          help="sample from the smallest set of characters whose probability "
+                               "reaches p (nucleus sampling)")
+    generate.add_argument("--seed", type=int, default=None,
+                          help="seed of the sampling (the same text in every backend)")
     generate.add_argument("--dtype", choices=FLOAT_DTYPES,
-                          help="default: the checkpoint's")
+                          help="float type to compute in (default: the checkpoint's)")
     generate.set_defaults(run=cmd_generate)
 
-    bench = sub.add_parser("bench", help="time training and generation for every backend "
-                                         "and model kind installed here")
+    bench = command("bench", "time training and generation for every backend and model kind "
+                             "installed here")
     _add_selection_flags(bench)
     bench.add_argument("--paths", nargs="+", choices=("fast", "plain"), default=["fast"],
                        help="the fast path, the plain (book) path, or both")
@@ -233,11 +288,12 @@ def build_parser():
                        help="runs of each, with seeds --seed, --seed + 1, ...; the table "
                             "shows their medians")
     _add_training_flags(bench)
-    bench.add_argument("--out", help="folder for bench.md, bench.csv, bench.json, bench.png")
+    bench.add_argument("--out", help="folder for bench.md, bench.csv, bench.json, bench.png "
+                                     "(default: print the table only)")
     bench.set_defaults(run=cmd_bench)
 
-    compare = sub.add_parser("compare", help="train the same initial weights on the same "
-                                             "batches in every backend; compare the curves")
+    compare = command("compare", "train the same initial weights on the same batches in "
+                                 "every backend; compare the curves")
     _add_selection_flags(compare)
     compare.add_argument("--plain", dest="fast", action="store_false",
                          help="train on the plain (book) path instead of the fast one")
@@ -247,36 +303,64 @@ def build_parser():
     compare.add_argument("--merge-only", action="store_true",
                          help="run nothing here: only merge the --merge files")
     _add_training_flags(compare)
-    compare.add_argument("--out", help="folder for compare.md, .csv, .json and .png")
+    compare.add_argument("--out", help="folder for compare.md, .csv, .json and .png "
+                                       "(default: print the table only)")
     compare.set_defaults(run=cmd_compare)
     return parser
 
 
+def _add_backend_flag(parser):
+    parser.add_argument("--backend", choices=BACKENDS, default="numpy",
+                        help="the framework to compute with")
+
+
 def _add_selection_flags(parser):
     parser.add_argument("--backends", nargs="+", choices=BACKENDS,
-                        help="default: every backend installed here")
-    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+                        help="backends to run (default: every backend installed here)")
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS),
+                        help="model kinds to run")
 
 
 def _add_training_flags(parser):
-    parser.add_argument("--epochs", type=_positive, default=BOOK["epochs"])
-    parser.add_argument("--batch-size", type=_positive, default=BOOK["batch_size"])
-    parser.add_argument("--num-steps", type=_positive, default=BOOK["num_steps"])
-    parser.add_argument("--hiddens", type=_positive, default=BOOK["num_hiddens"])
-    parser.add_argument("--lr", type=float, default=BOOK["lr"])
+    parser.add_argument("--epochs", type=_positive, default=BOOK["epochs"],
+                        help="passes over the training windows")
+    parser.add_argument("--batch-size", type=_positive, default=BOOK["batch_size"],
+                        help="sequences per minibatch")
+    parser.add_argument("--num-steps", type=_positive, default=BOOK["num_steps"],
+                        help="characters per sequence (time steps)")
+    parser.add_argument("--hiddens", type=_positive, default=BOOK["num_hiddens"],
+                        help="hidden units of the RNN")
+    parser.add_argument("--num-train", type=_positive, default=BOOK["num_train"],
+                        help="training windows (the first ones of the corpus)")
+    parser.add_argument("--num-val", type=_positive, default=BOOK["num_val"],
+                        help="validation windows (the ones after the training windows)")
+    parser.add_argument("--lr", type=float, default=BOOK["lr"], help="learning rate of SGD")
     parser.add_argument("--clip", type=float, default=BOOK["clip"],
                         help="gradient clipping threshold θ on the global norm (0: off)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dtype", choices=FLOAT_DTYPES, default="float32")
-    parser.add_argument("--corpus", help="a local text file to train on instead of the "
-                                         "downloaded book")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the initial weights and of the batch order")
+    parser.add_argument("--dtype", choices=FLOAT_DTYPES, default="float32",
+                        help="float type of the weights and the computation")
+    parser.add_argument("--corpus", help="a local text file to train on (default: the book, "
+                                         "downloaded once; see D2LRNN_DATA)")
+
+
+def _whole_number(text, least):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {least}, got {text}")
+    return value
 
 
 def _positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text}")
-    return value
+    return _whole_number(text, 1)
+
+
+def _non_negative(text):
+    return _whole_number(text, 0)
 
 
 def main(argv=None):

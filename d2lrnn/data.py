@@ -81,6 +81,11 @@ def read_corpus(corpus=None):
         raise CorpusError(f"no corpus file at {path}") from None
 
 
+def preprocess(text):
+    """The book's preprocessing: every run of non-letters becomes one space; lower case."""
+    return re.sub("[^A-Za-z]+", " ", text).lower()
+
+
 class TimeMachine(DataModule):
     """Windows of ``num_steps + 1`` characters: inputs X and targets Y shifted by one.
 
@@ -95,7 +100,8 @@ class TimeMachine(DataModule):
             raise ValueError(f"batch_size and num_steps must be positive, got {batch_size} "
                              f"and {num_steps}")
         self.batch_size, self.num_steps, self.seed = batch_size, num_steps, seed
-        text = read_corpus(corpus)
+        self.corpus = corpus
+        text = self._download()
         self.sha1 = hashlib.sha1(text.encode("utf-8")).hexdigest()  # which text, for records
         tokens, self.vocab = self.build(text, vocab)
         num_windows = len(tokens) - num_steps
@@ -106,28 +112,32 @@ class TimeMachine(DataModule):
                 f"the corpus has {len(tokens)} characters after preprocessing, which make "
                 f"{max(num_windows, 0)} windows of num_steps + 1 = {num_steps + 1}; "
                 f"num_train + num_val = {num_train} + {num_val} do not fit. Use a longer "
-                f"corpus, fewer steps, or smaller num_train / num_val.")
+                f"corpus (--corpus), fewer steps (num_steps, --num-steps), or fewer windows "
+                f"(num_train / num_val, --num-train / --num-val).")
         self.num_train, self.num_val = num_train, num_val
         corpus = np.asarray(tokens, dtype=np.int64)
         windows = np.lib.stride_tricks.sliding_window_view(corpus, num_steps + 1)
         windows = np.ascontiguousarray(windows[:num_train + num_val])  # own, writable copy
         self.X, self.Y = windows[:, :-1], windows[:, 1:]
 
-    @staticmethod
-    def preprocess(text):
-        """Every run of non-letters becomes one space; lower case."""
-        return re.sub("[^A-Za-z]+", " ", text).lower()
+    def _download(self):
+        """The raw text: the book (downloaded once, checked, cached) or the ``corpus`` file."""
+        return read_corpus(self.corpus)
 
-    @staticmethod
-    def tokenize(text):
+    def _preprocess(self, text):
+        """Every run of non-letters becomes one space; lower case."""
+        return preprocess(text)
+
+    def _tokenize(self, text):
+        """Characters are the tokens."""
         return list(text)
 
     def build(self, raw_text, vocab=None):
         """(token ids, vocabulary) of a raw text."""
-        text = self.preprocess(raw_text)
+        text = self._preprocess(raw_text)
         if not text.strip():
             raise CorpusError("the corpus holds no letters")
-        tokens = self.tokenize(text)
+        tokens = self._tokenize(text)
         vocab = vocab if vocab is not None else Vocab(tokens)
         return [vocab[token] for token in tokens], vocab
 

@@ -7,7 +7,7 @@ from .train import fit
 
 # The book's settings (d2l.ai section 9.5) and the prefixes it continues.
 BOOK = {"batch_size": 1024, "num_steps": 32, "num_hiddens": 32, "lr": 1.0, "clip": 1.0,
-        "epochs": 100}
+        "epochs": 100, "num_train": 10000, "num_val": 5000}
 SAMPLE_PREFIXES = ("it has", "time traveller")
 MODELS = ("scratch", "concise")
 
@@ -25,14 +25,15 @@ def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     rnn_class, lm_class = ((d2l.RNNScratch, d2l.RNNLMScratch) if model == "scratch"
                            else (d2l.RNN, d2l.RNNLM))
-    rnn = rnn_class(vocab_size, num_hiddens, dtype=dtype, seed=seed)
+    rnn = rnn_class(num_inputs=vocab_size, num_hiddens=num_hiddens, dtype=dtype, seed=seed)
     return lm_class(rnn, vocab_size, lr=lr, seed=seed + 1)
 
 
 def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
               batch_size=BOOK["batch_size"], num_steps=BOOK["num_steps"],
               num_hiddens=BOOK["num_hiddens"], lr=BOOK["lr"], clip=BOOK["clip"], seed=0,
-              corpus=None, dtype="float32", whole_book=False, num_train=10000, num_val=5000,
+              corpus=None, dtype="float32", whole_book=False, num_train=BOOK["num_train"],
+              num_val=BOOK["num_val"],
               max_steps=None, num_preds=50, on_step=None, on_epoch=None, fast=False):
     """Train and sample; returns (summary, model, data, history, hparams)."""
     if backend == "jax" and dtype == "float64":

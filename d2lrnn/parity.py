@@ -116,7 +116,7 @@ def _fast(d2l, lm_in, h, V, dtype):
     if d2l.ops.has_rnn_layer:
         kinds.append(("fast_layer", d2l.RNN, d2l.RNNLM))
     for kind, rnn_class, lm_class in kinds:
-        lm = lm_class(rnn_class(V, h, dtype=dtype), V)
+        lm = lm_class(rnn_class(num_inputs=V, num_hiddens=h, dtype=dtype), V)
         lm.set_params({k: lm_in[k] for k in lm.param_names})
         loss, grads = fast_gradients(lm)(lm.book_params, ops.asarray(lm_in["X"], "int64"),
                                          ops.asarray(lm_in["Y"], "int64"))

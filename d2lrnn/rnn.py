@@ -208,7 +208,6 @@ class Model:
         return self.forward(*args, **kwargs)
 
     def _init_params(self, shapes, sigma, dtype, seed):
-        self.dtype = check_float_dtype(dtype)
         for name, value in draw(shapes, sigma, self.dtype, seed).items():
             setattr(self, name, self.ops.parameter(self.ops.asarray(value, self.dtype)))
 
@@ -258,9 +257,9 @@ class MLP(Model):
                  dtype="float32", seed=None):
         super().__init__()
         self.num_inputs, self.num_hiddens, self.num_outputs = num_inputs, num_hiddens, num_outputs
-        self.phi = phi
+        self.phi, self.dtype = phi, check_float_dtype(dtype)
         self._check_phi()
-        self._init_params(self.shapes(), sigma, dtype, seed)
+        self._init_params(self.shapes(), sigma, self.dtype, seed)
 
     def _check_phi(self):
         if self.phi not in ACTIVATIONS:
@@ -288,28 +287,65 @@ class RNNScratch(Model):
 
     def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, dtype="float32", seed=None):
         super().__init__()
-        self.num_inputs, self.num_hiddens, self.sigma = num_inputs, num_hiddens, sigma
-        self._init_params(self.shapes(), sigma, dtype, seed)
+        self.num_hiddens, self.sigma, self.seed = num_hiddens, sigma, seed
+        self.dtype = check_float_dtype(dtype)
+        self.num_inputs = None
+        if num_inputs is not None:
+            self.build(num_inputs)
+
+    def build(self, num_inputs):
+        """Draw the parameters for inputs of ``num_inputs`` features. Done at construction
+        when the size is given; else (the book's ``RNN(num_hiddens)`` in MXNet, TensorFlow
+        and JAX) by the language model, which knows its vocabulary, or at the first call."""
+        self._set_field("num_inputs", num_inputs)
+        self._init_params(self.shapes(), self.sigma, self.dtype, self.seed)
+
+    def _set_field(self, name, value):
+        setattr(self, name, value)
+
+    @property
+    def built(self):
+        return self.num_inputs is not None
 
     def shapes(self):
         return {"W_xh": (self.num_inputs, self.num_hiddens),
                 "W_hh": (self.num_hiddens, self.num_hiddens), "b_h": (self.num_hiddens,)}
 
+    @property
+    def book_params(self):
+        if not self.built:
+            raise RuntimeError(f"{type(self).__name__}(num_hiddens={self.num_hiddens}) has no "
+                               f"parameters yet: its input size is learnt at the first call "
+                               f"(or from the language model's vocab_size); call it once, or "
+                               f"pass num_inputs=")
+        return super().book_params
+
     def forward(self, inputs, state=None, training=None):
         """inputs (num_steps, batch_size, num_inputs) -> ([H_1, ..., H_T], H_T).
 
-        ``state`` is H_0 of shape (batch_size, num_hiddens); zeros when not given.
-        ``training`` is accepted for the book's JAX cells, which pass it; this RNN has no
-        dropout, so it changes nothing.
+        ``state`` is H_0 of shape (batch_size, num_hiddens), alone or in a one-element
+        tuple ``(H_0,)`` as the book passes it; zeros when not given. ``training`` is
+        accepted for the book's JAX cells, which pass it; this RNN has no dropout, so it
+        changes nothing.
         """
-        inputs = as_input(self.ops, inputs, "RNNScratch.forward inputs",
+        if not self.built and not isinstance(inputs, (list, tuple)):
+            shape = (self.ops.shape(inputs) if self.ops.is_tensor(inputs)
+                     else np.shape(inputs))
+            if len(shape) == 3:
+                self.build(int(shape[-1]))
+        inputs = as_input(self.ops, inputs, f"{type(self).__name__}.forward inputs",
                           [("num_steps", None), ("batch_size", None),
                            ("num_inputs", self.num_inputs)], self.dtype)
         batch_size = self.ops.shape(inputs)[1]
+        if isinstance(state, (tuple, list)):
+            if len(state) != 1:
+                raise ValueError(f"{type(self).__name__}.forward: a state given as a tuple "
+                                 f"holds one array (H,), got {len(state)}")
+            state = state[0]
         if state is None:
             state = self.ops.zeros((batch_size, self.num_hiddens), self.dtype)
         else:
-            state = as_input(self.ops, state, "RNNScratch.forward state",
+            state = as_input(self.ops, state, f"{type(self).__name__}.forward state",
                              [("batch_size", batch_size), ("num_hiddens", self.num_hiddens)],
                              self.dtype)
         return self.recurrence(self.book_params, inputs, state)
@@ -342,7 +378,15 @@ class RNN(RNNScratch):
             raise TypeError(f"the {self.ops.name} backend has no recurrent layer of its own; "
                             f"use RNNScratch (or the torch, jax, tensorflow or mxnet backend)")
         super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
-        self.ops.prepare_rnn_layer(num_inputs, num_hiddens, self.dtype)
+
+    def build(self, num_inputs):
+        super().build(num_inputs)
+        self.ops.prepare_rnn_layer(num_inputs, self.num_hiddens, self.dtype)
+
+    def forward(self, inputs, H=None, training=None):
+        """inputs (num_steps, batch_size, num_inputs) -> (stacked H (num_steps, batch_size,
+        num_hiddens), H_T); ``H`` is H_0 (zeros when not given), as the book names it."""
+        return super().forward(inputs, H, training)
 
     def recurrence(self, params, inputs, state):
         return self.ops.rnn_layer(params, inputs, state)
@@ -355,6 +399,15 @@ class RNN(RNNScratch):
         return self.ops.rnn_layer(
             params, self.ops.one_hot(X_tm, vocab_size, self.ops.dtype_name(params["W_xh"])),
             state)
+
+
+class LazyRNN(RNN):
+    """The concise RNN as the book builds it where the framework's layer learns its input
+    size at the first call (Gluon, Keras, Flax): ``RNN(num_hiddens)``."""
+
+    def __init__(self, num_hiddens, *, num_inputs=None, sigma=0.01, dtype="float32",
+                 seed=None):
+        super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
 
 
 class RNNLMScratch(Model):
@@ -372,6 +425,8 @@ class RNNLMScratch(Model):
             raise TypeError(f"{type(self).__name__}: rnn must be a model of the {self.ops.name} "
                             f"backend (RNNScratch, RNN or your own d2l.Module), got "
                             f"{type(rnn).__module__}.{type(rnn).__name__}")
+        if isinstance(rnn, RNNScratch) and not rnn.built:
+            rnn.build(vocab_size)  # one-hot tokens: the RNN's input size is vocab_size
         if isinstance(rnn, RNNScratch) and rnn.num_inputs != vocab_size:
             raise ValueError(f"{type(self).__name__}: the RNN takes one-hot tokens, so its "
                              f"num_inputs ({rnn.num_inputs}) must equal vocab_size "
@@ -455,29 +510,32 @@ class RNNLMScratch(Model):
         """Whether this model computes exactly the section's equations (no reader overrides)."""
         rnn = type(self.rnn)
         return (issubclass(rnn, RNNScratch)
-                and rnn.forward is RNNScratch.forward
+                and rnn.forward in (RNNScratch.forward, RNN.forward)
                 and rnn.recurrence in (RNNScratch.recurrence, RNN.recurrence)
                 and type(self).forward is RNNLMScratch.forward
-                and type(self).output_layer is RNNLMScratch.output_layer)
+                and type(self).output_layer in (RNNLMScratch.output_layer, RNNLM.output_layer))
 
     def assign(self, params):
         """Set parameters from framework arrays of the right dtype (no checks, no copies)."""
         for name, value in params.items():
             self._set_param(name, value)
 
-    def predict(self, prefix, num_preds, vocab, device=None, *, temperature=0.0, seed=None):
+    def predict(self, prefix, num_preds, vocab, device=None, *, temperature=0.0, top_k=None,
+                top_p=None, seed=None):
         """Continue ``prefix`` by ``num_preds`` characters (d2l.ai section 9.5).
 
         ``temperature=0`` picks the most likely character each step (greedy, as the book);
-        a positive temperature samples from softmax(O / temperature) with a NumPy generator
-        seeded by ``seed``. Characters of ``prefix`` missing from ``vocab`` are read as
-        ``'<unk>'``, with a warning. ``device`` is accepted for the book's signature (these
-        models compute where their parameters are).
+        a positive temperature samples from softmax(O / temperature), among the ``top_k``
+        most likely characters and/or the smallest set whose probability reaches ``top_p``
+        (nucleus sampling), with a NumPy generator seeded by ``seed`` (the same choices in
+        every backend for the same weights). ``'<unk>'`` is never chosen. Characters of
+        ``prefix`` missing from ``vocab`` are read as ``'<unk>'``, with a warning.
+        ``device`` is accepted for the book's signature (these models compute where their
+        parameters are).
         """
+        sampling = check_sampling(num_preds, temperature, top_k, top_p)
         if not prefix:
             raise ValueError("predict: the prefix must hold at least one character")
-        if temperature < 0:
-            raise ValueError(f"predict: temperature must be >= 0, got {temperature}")
         if len(vocab) != self.vocab_size:
             raise ValueError(f"predict: the vocabulary has {len(vocab)} tokens but the model "
                              f"was built for {self.vocab_size}")
@@ -495,31 +553,36 @@ class RNNLMScratch(Model):
         with ops.no_grad():
             for token in outputs[:-1]:  # warm-up: read the prefix into the state
                 _, state = feed(token, state)
-            if temperature == 0 and params is not None:  # the section's model, greedy
-                outputs += self._greedy(params, outputs[-1], state, num_preds)
+            if not sampling and params is not None:  # the section's model, greedy
+                outputs += self._greedy(params, outputs[-1], state, num_preds, vocab.unk)
             for _ in range(num_preds - (len(outputs) - len(prefix))):
                 logits, state = feed(outputs[-1], state)
                 logits = ops.to_numpy(logits).astype(np.float64)
-                outputs.append(int(_choose(logits, temperature, rng)))
+                logits[vocab.unk] = -np.inf  # the reserved token is never generated
+                outputs.append(int(choose(logits, temperature, rng, top_k, top_p)))
         return "".join(vocab.to_tokens(outputs))
 
-    def _greedy(self, params, token, state, num_preds):
-        """``num_preds`` greedy choices after ``token``, chosen in the framework without a
-        trip to Python per character: ``GREEDY_CHUNK`` steps per (compiled) call."""
+    def _greedy(self, params, token, state, num_preds, unk):
+        """``num_preds`` greedy choices after ``token`` (never ``unk``), chosen in the
+        framework without a trip to Python per character: ``GREEDY_CHUNK`` steps per
+        (compiled) call."""
         ops, recurrence = self.ops, self.fast_recurrence()
 
-        def chunk(params, token, state):
+        def chunk(params, token, state, mask):
             chosen = []
             for _ in range(GREEDY_CHUNK):
                 logits, state = lm_forward_fast(ops, params, token, state, recurrence)
-                token = ops.reshape(ops.argmax(logits, -1), (1, 1))
+                token = ops.reshape(ops.argmax(logits + mask, -1), (1, 1))
                 chosen.append(token)
             return ops.concat(chosen, 0), token, state
 
         chunk = ops.cached(("greedy", recurrence.__func__), lambda: chunk)
+        mask = np.zeros(self.vocab_size)
+        mask[unk] = -np.inf
+        mask = ops.asarray(mask, self.dtype)
         token, chosen = ops.asarray([[token]], "int64"), []
         while len(chosen) < num_preds:
-            ids, token, state = chunk(params, token, state)
+            ids, token, state = chunk(params, token, state, mask)
             chosen.extend(int(i) for i in ops.to_numpy(ids).reshape(-1))
         return chosen[:num_preds]
 
@@ -545,16 +608,54 @@ class RNNLMScratch(Model):
 class RNNLM(RNNLMScratch):
     """The concise language model (the book's name): give it an :class:`RNN`."""
 
+    def output_layer(self, hiddens):
+        """Stacked hidden states (T, n, h) -> logits (n, T, V), by (9.4.6)."""
+        return output_layer(self.ops, self.book_params, hiddens)
+
 
 GREEDY_CHUNK = 32  # characters per call of the compiled greedy loop
 
 
-def _choose(logits, temperature, rng):
+def check_sampling(num_preds, temperature, top_k, top_p):
+    """Check :meth:`RNNLMScratch.predict`'s arguments; True when they ask for sampling."""
+    if isinstance(num_preds, bool) or not isinstance(num_preds, (int, np.integer)) \
+            or num_preds < 0:
+        raise ValueError(f"predict: num_preds must be a whole number >= 0, got {num_preds!r}")
+    if not isinstance(temperature, (int, float, np.floating)) or not np.isfinite(temperature) \
+            or temperature < 0:
+        raise ValueError(f"predict: temperature must be a finite number >= 0 (0: greedy), got "
+                         f"{temperature!r}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
+                              or top_k < 1):
+        raise ValueError(f"predict: top_k must be a whole number >= 1, got {top_k!r}")
+    if top_p is not None and not (isinstance(top_p, (int, float, np.floating))
+                                  and 0 < top_p <= 1):
+        raise ValueError(f"predict: top_p must be a probability in (0, 1], got {top_p!r}")
+    if temperature == 0 and (top_k is not None or top_p is not None):
+        raise ValueError("predict: top_k and top_p choose among sampled characters; give a "
+                         "temperature > 0 as well (e.g. temperature=1)")
+    return temperature > 0
+
+
+def choose(logits, temperature, rng, top_k=None, top_p=None):
+    """The next token from float64 ``logits`` (V,): the argmax when ``temperature`` is 0,
+    else a draw from softmax(logits / temperature) restricted to the ``top_k`` largest
+    and to the smallest set of tokens whose probability reaches ``top_p``."""
     if temperature == 0:
-        return logits.argmax()
+        return int(np.argmax(logits))
     z = logits / temperature
+    if top_k is not None and top_k < len(z):
+        z = np.where(z >= np.sort(z)[-top_k], z, -np.inf)
     p = np.exp(z - z.max())
-    return rng.choice(len(p), p=p / p.sum())
+    p /= p.sum()
+    if top_p is not None and top_p < 1:
+        order = np.argsort(-p, kind="stable")
+        # keep each token until the ones before it already reach top_p
+        keep = np.cumsum(p[order]) - p[order] < top_p
+        kept = np.zeros_like(p)
+        kept[order[keep]] = p[order[keep]]
+        p = kept / kept.sum()
+    return int(rng.choice(len(p), p=p))
 
 
 # -- functions every backend exports -------------------------------------------------------
@@ -618,8 +719,10 @@ def bind(ops, Module, Classifier):
 
     def subclass(cls):
         base = Classifier if issubclass(cls, RNNLMScratch) else Module
-        return type(cls.__name__, (cls, base), {"ops": ops, "__module__": module,
-                                                "__doc__": cls.__doc__})
+        name = "RNN" if cls is LazyRNN else cls.__name__
+        return type(name, (cls, base), {"ops": ops, "__module__": module, "__qualname__": name,
+                                        "__doc__": cls.__doc__})
 
-    return (ops, *(subclass(cls) for cls in (MLP, RNNScratch, RNNLMScratch, RNN, RNNLM)),
+    rnn = LazyRNN if ops.layer_learns_input_size else RNN
+    return (ops, *(subclass(cls) for cls in (MLP, RNNScratch, RNNLMScratch, rnn, RNNLM)),
             *bind_functions(ops))

@@ -11,7 +11,7 @@ class Vocab:
     ``'<unk>'``.
     """
 
-    def __init__(self, tokens=(), min_freq=0, reserved_tokens=None):
+    def __init__(self, tokens=(), min_freq=0, reserved_tokens=()):
         tokens = list(tokens)
         if tokens and isinstance(tokens[0], (list, tuple)):
             tokens = [token for line in tokens for token in line]

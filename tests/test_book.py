@@ -470,8 +470,8 @@ def test_library_flax_models_with_the_book_idioms(jax_d2l, corpus):
     data = small_data(d2l, corpus)
     V = len(data.vocab)
     for model in (d2l.RNNLMScratch(d2l.RNNScratch(V, 16), V, lr=1),
-                  d2l.RNNLM(d2l.RNN(V, 16), V, lr=1),
-                  MyConciseLM(d2l.RNN(V, 16), vocab_size=V, lr=1)):
+                  d2l.RNNLM(d2l.RNN(16), V, lr=1),
+                  MyConciseLM(d2l.RNN(num_hiddens=16), vocab_size=V, lr=1)):
         trainer = d2l.Trainer(max_epochs=2, gradient_clip_val=1, num_gpus=1)
         trainer.fit(model, data)
         text = model.predict("it has", 20, data.vocab, trainer.state.params)

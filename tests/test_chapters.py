@@ -25,17 +25,21 @@ def test_every_chapter_is_listed():
 def test_chapter_runs(chapter, backend, tmp_path):
     if not is_installed(backend):
         pytest.skip(f"{backend} is not installed in this env")
-    env = {**os.environ, "D2LRNN_BACKEND": backend, "D2LRNN_FAST": "1",
-           "D2LRNN_FIGURES": str(tmp_path), "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    if chapter.stem == "02_time_machine":
-        env["D2LRNN_DATA"] = str(book_path().parent)
     result = subprocess.run([sys.executable, str(chapter)], capture_output=True, text=True,
-                            env=env, timeout=600)
+                            env=chapter_env(chapter, backend, tmp_path), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     drawn = {p.stem for p in tmp_path.glob("*.png")}
     assert drawn == FIGURES[chapter.stem]
     if chapter.stem == "01_rnn":
         assert "predicts 'achine'" in result.stdout
+
+
+def chapter_env(chapter, backend, figures):
+    env = {**os.environ, "D2LRNN_BACKEND": backend, "D2LRNN_FAST": "1",
+           "D2LRNN_FIGURES": str(figures), "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if chapter.stem == "02_time_machine":
+        env["D2LRNN_DATA"] = str(book_path().parent)
+    return env
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
@@ -44,5 +48,49 @@ def test_chapter_opens_as_a_notebook(chapter):
     notebook = jupytext.read(chapter)
     kinds = [cell.cell_type for cell in notebook.cells]
     assert kinds.count("markdown") >= 2 and kinds.count("code") >= 2
-    assert notebook.cells[0].cell_type == "markdown"
-    assert notebook.cells[0].source.startswith("# ")  # the chapter's title
+    setup, title = notebook.cells[:2]
+    # a fresh notebook service first installs the package and the framework
+    assert setup.cell_type == "code" and "pip" in setup.source and "d2lrnn[" in setup.source
+    assert title.cell_type == "markdown" and title.source.startswith("# ")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_committed_notebook_matches_its_source(chapter):
+    """chapters/*.ipynb are generated from the .py sources (jupytext --sync); a notebook that
+    drifted from its source fails here."""
+    import jupytext
+
+    notebook_path = chapter.with_suffix(".ipynb")
+    assert notebook_path.is_file(), f"run: jupytext --sync {chapter}"
+    source, committed = jupytext.read(chapter), jupytext.read(notebook_path)
+    assert [(c.cell_type, c.source) for c in committed.cells] == \
+        [(c.cell_type, c.source) for c in source.cells], f"run: jupytext --sync {chapter}"
+    assert all(not c.get("outputs") for c in committed.cells), "commit notebooks without outputs"
+    assert committed.metadata["kernelspec"]["name"] == "python3"
+
+
+KERNEL_BACKENDS = [b for b in ("numpy", "torch") if b in BACKENDS]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("backend", KERNEL_BACKENDS)
+def test_notebook_runs_in_a_jupyter_kernel(chapter, backend, tmp_path):
+    """The committed .ipynb, executed cell by cell in a real IPython kernel (nbclient), as a
+    reader's notebook runs it. The `notebooks` tox env holds nbclient and ipykernel."""
+    if not is_installed(backend):
+        pytest.skip(f"{backend} is not installed in this env")
+    try:
+        import nbclient
+        import nbformat
+    except ImportError:
+        if os.environ.get("D2LRNN_NOTEBOOKS"):
+            raise
+        pytest.skip("nbclient is not installed here (the notebooks tox env has it)")
+    notebook = nbformat.read(chapter.with_suffix(".ipynb"), as_version=4)
+    env = chapter_env(chapter, backend, tmp_path)
+    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute(env=env)  # the kernel's environment: the backend, fast settings, figures
+    assert {p.stem for p in tmp_path.glob("*.png")} == FIGURES[chapter.stem]
+    outputs = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+    assert f"framework: {backend}" in outputs or chapter.stem != "01_rnn"

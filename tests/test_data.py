@@ -43,7 +43,7 @@ def test_batches_split_and_shuffle(tmp_path):
 def test_whole_book_option(tmp_path):
     corpus = synthetic_corpus(tmp_path)
     d = TimeMachine(64, 16, num_val=100, corpus=corpus, whole_book=True)
-    n_chars = len(TimeMachine.preprocess(corpus.read_text()))
+    n_chars = len(data.preprocess(corpus.read_text()))
     assert d.num_train == n_chars - 16 - 100
     assert d.num_train > 10000
 

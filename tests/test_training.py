@@ -93,14 +93,14 @@ def test_concise_equals_scratch(name, dtype):
     d2l = load_or_skip(name)
     if not d2l.ops.has_rnn_layer:
         with pytest.raises(TypeError, match="no recurrent layer"):
-            d2l.RNN(5, 3)
+            d2l.RNN(num_inputs=5, num_hiddens=3)
         return
     inputs, _ = parity.read_golden(parity_golden())
     lm_in = {k.split(".", 1)[1]: v for k, v in parity.rounded(inputs, dtype).items()
              if k.startswith("lm.")}
     V, h = lm_in["W_hq"].shape[1], lm_in["W_hh"].shape[0]
     models = [d2l.RNNLMScratch(d2l.RNNScratch(V, h, dtype=dtype), V),
-              d2l.RNNLM(d2l.RNN(V, h, dtype=dtype), V)]
+              d2l.RNNLM(d2l.RNN(num_inputs=V, num_hiddens=h, dtype=dtype), V)]
     results = []
     for lm in models:
         lm.set_params({k: lm_in[k] for k in lm.param_names})

@@ -12,9 +12,12 @@ concat_demo, loss_and_grads = bind_functions(ops)
 
 __all__ = [*BACKEND_API, *BOOK_API]
 
-# The framework helpers and array functions the book calls as d2l.<name>.
-from .book import (arange, argmax, concat, exp, float32, float64, get_key,  # noqa: E402
-                   int32, int64, log, matmul, normal, num_gpus, numpy, ones, reshape, stack,
-                   swapaxes, tanh, tensor, transpose, try_gpu, zeros)
+# The array helpers and device functions the book calls as d2l.<name>.
+from .book import (abs, arange, argmax, astype, batch_matmul, concat, cos, cosh,  # noqa: E402
+                   cpu, exp, expand_dims, eye, float32, float64, get_key, gpu, int32, int64,
+                   linspace, log, matmul, meshgrid, normal, num_gpus, numpy, ones, ones_like,
+                   rand, randn, reduce_mean, reduce_sum, repeat, reshape, sigmoid, sin, sinh,
+                   size, stack, swapaxes, tanh, tensor, to, transpose, try_all_gpus, try_gpu,
+                   zeros, zeros_like)
 
-__all__ += [*BOOK_TENSOR_API, "get_key"]
+__all__ += [*BOOK_TENSOR_API, "get_key", "to"]

@@ -7,13 +7,15 @@ modules too, and they also keep a copy of their parameters, drawn by NumPy from 
 in every backend, so that ``model(X)``, ``get_params`` and ``set_params`` work without
 ``apply`` like the other backends.
 """
+import dataclasses
 from typing import Any, Optional
 
 import numpy as np
 
 from .. import rnn as shared
 from ..backend import check_float_dtype, import_framework
-from ..book import HyperParameters, ModuleMixin, TrainerBase
+from ..book import (HyperParameters, ModuleMixin, TrainerBase, accuracy, device_helpers,
+                    method_helper)
 from ..train import clip_gradients as clip_by_global_norm
 from .ops import jax, jnp, ops
 
@@ -58,6 +60,10 @@ class Classifier(Module):
     def loss(self, params, X, Y, state, averaged=True):
         Y_hat = state.apply_fn({"params": params}, *X)
         return shared.cross_entropy(ops, Y_hat, Y), {}
+
+    def accuracy(self, params, X, Y, state, averaged=True):
+        """The fraction of predictions (argmax of the logits) equal to the labels ``Y``."""
+        return accuracy(ops, state.apply_fn({"params": params}, *X), Y, averaged)
 
 
 class Trainer(TrainerBase):
@@ -129,6 +135,12 @@ class _OwnParams:
     ops = ops  # ahead of the shared classes' placeholder in the method order
 
     def __post_init__(self):
+        if isinstance(self.parent, (int, float)):  # e.g. RNN(28, 32): 32 lands on Flax's parent
+            fields = [f.name for f in dataclasses.fields(self) if f.init and not f.kw_only
+                      and f.name not in ("parent", "name")]
+            raise TypeError(f"{type(self).__name__} takes {len(fields)} positional "
+                            f"argument(s) ({', '.join(fields)}), as the book's; pass the "
+                            f"others by keyword")
         super().__post_init__()
         if "dtype" in self.__dataclass_fields__:
             ops.asarray(np.zeros(0), check_float_dtype(self.dtype))  # float64 needs x64 mode
@@ -150,6 +162,12 @@ class _OwnParams:
     def load_tree(self, tree):
         self.own_params().update({k: tree[k] for k in self.param_names if k in tree})
 
+    def _set_field(self, name, value):  # a Flax module's fields are frozen after __init__
+        object.__setattr__(self, name, value)
+
+    def _init_params(self, shapes, sigma, dtype, seed):
+        self.__dict__.pop("_own", None)  # drawn from the fields at first use
+
     @property
     def book_params(self):
         if self.scope is None:
@@ -160,14 +178,20 @@ class _OwnParams:
         self.own_params()[name] = value
 
 
+def keyword(default):
+    """A field given by keyword only, after the book's fields (as ``*, dtype, seed`` in the
+    other backends)."""
+    return dataclasses.field(default=default, kw_only=True)
+
+
 class MLP(_OwnParams, shared.MLP, Module):
     num_inputs: int
     num_hiddens: int
     num_outputs: int
     sigma: float = 0.01
-    phi: str = "tanh"
-    dtype: str = "float32"
-    seed: Optional[int] = None
+    phi: str = keyword("tanh")
+    dtype: str = keyword("float32")
+    seed: Optional[int] = keyword(None)
 
     def __post_init__(self):
         super().__post_init__()
@@ -178,12 +202,19 @@ class RNNScratch(_OwnParams, shared.RNNScratch, Module):
     num_inputs: int
     num_hiddens: int
     sigma: float = 0.01
-    dtype: str = "float32"
-    seed: Optional[int] = None
+    dtype: str = keyword("float32")
+    seed: Optional[int] = keyword(None)
 
 
-class RNN(shared.RNN, RNNScratch):
-    """The concise RNN: Flax's own ``nn.RNN`` over a ``SimpleCell``, same parameters."""
+class RNN(_OwnParams, shared.LazyRNN, Module):
+    """The concise RNN: Flax's own ``nn.RNN`` over a ``SimpleCell``, same parameters;
+    ``RNN(num_hiddens)`` as the book's, the input size learnt at the first call."""
+
+    num_hiddens: int
+    num_inputs: Optional[int] = keyword(None)
+    sigma: float = keyword(0.01)
+    dtype: str = keyword("float32")
+    seed: Optional[int] = keyword(None)
 
 
 class RNNLMScratch(_OwnParams, shared.RNNLMScratch, Classifier):
@@ -192,7 +223,7 @@ class RNNLMScratch(_OwnParams, shared.RNNLMScratch, Classifier):
     rnn: Any
     vocab_size: int
     lr: float = 0.01
-    seed: Optional[int] = None
+    seed: Optional[int] = keyword(None)
 
     def __post_init__(self):
         super().__post_init__()
@@ -262,8 +293,11 @@ class RNNLMScratch(_OwnParams, shared.RNNLMScratch, Classifier):
         return shared.RNNLMScratch.predict(self, prefix, num_preds, vocab, **kwargs)
 
 
-class RNNLM(RNNLMScratch):
-    """The concise language model (the book's name): give it an :class:`RNN`."""
+class RNNLM(shared.RNNLM, RNNLMScratch):
+    """The concise language model (the book's name): give it an :class:`RNN`.
+    ``training`` is the book's field (passed on to its RNN; this one has no dropout)."""
+
+    training: bool = True
 
 
 _root_key = [jax.random.PRNGKey(0)]
@@ -275,26 +309,61 @@ def get_key():
     return key
 
 
+def _gpus():
+    try:
+        return jax.devices("gpu")
+    except RuntimeError:  # no GPU backend in this jaxlib
+        return []
+
+
 def num_gpus():
-    return sum(d.platform == "gpu" for d in jax.devices())
+    return len(_gpus())
 
 
-def try_gpu(i=0):
-    gpus = [d for d in jax.devices() if d.platform == "gpu"]
-    return gpus[i] if len(gpus) > i else jax.devices("cpu")[0]
+def gpu(i=0):
+    return _gpus()[i]
 
 
-# The array functions the book calls as d2l.<name>.
-ones, zeros, tensor, arange, matmul, tanh, exp = jnp.ones, jnp.zeros, jnp.array, jnp.arange, \
-    jnp.matmul, jnp.tanh, jnp.exp
-log, stack, concat, reshape, argmax, swapaxes, transpose = jnp.log, jnp.stack, \
-    jnp.concatenate, jnp.reshape, jnp.argmax, jnp.swapaxes, jnp.transpose
+def cpu():
+    return jax.devices("cpu")[0]
+
+
+try_gpu, try_all_gpus = device_helpers(gpu, cpu, num_gpus)
+
+# The array helpers the book calls as d2l.<name>: jax.numpy's functions, or (as the book's)
+# helpers that call the array's method with the arguments as given.
+ones, ones_like, zeros, zeros_like, tensor, arange = jnp.ones, jnp.ones_like, jnp.zeros, \
+    jnp.zeros_like, jnp.array, jnp.arange
+sin, sinh, cos, cosh, tanh, exp, log, abs = jnp.sin, jnp.sinh, jnp.cos, jnp.cosh, jnp.tanh, \
+    jnp.exp, jnp.log, jnp.abs
+meshgrid, linspace, eye, expand_dims, sigmoid = jnp.meshgrid, jnp.linspace, jnp.eye, \
+    jnp.expand_dims, jax.nn.sigmoid
+matmul, batch_matmul, concat, stack = jnp.matmul, jnp.matmul, jnp.concatenate, jnp.stack
 int32, int64, float32, float64 = jnp.int32, jnp.int64, jnp.float32, jnp.float64
+reshape, argmax, astype, swapaxes, repeat = map(method_helper, ("reshape", "argmax", "astype",
+                                                                "swapaxes", "repeat"))
+reduce_sum, reduce_mean = method_helper("sum", "reduce_sum"), method_helper("mean", "reduce_mean")
+to, numpy = jax.device_put, np.asarray
+
+
+def transpose(a):
+    return a.T
+
+
+def size(a):
+    return a.size
 
 
 def normal(shape, key=None):
+    """N(0, 1) samples, drawn with ``key`` (a fresh one from :func:`get_key` if none)."""
     return jax.random.normal(key if key is not None else get_key(), shape)
 
 
-def numpy(x):
-    return np.asarray(x)
+def rand(*shape):
+    """U[0, 1) samples of ``shape``, drawn with a fresh key."""
+    return jax.random.uniform(get_key(), shape)
+
+
+def randn(*shape):
+    """N(0, 1) samples of ``shape``, drawn with a fresh key."""
+    return jax.random.normal(get_key(), shape)

@@ -11,6 +11,7 @@ jnp = jax.numpy
 
 class JaxOps(Ops):
     name = "jax"
+    layer_learns_input_size = True  # flax.linen.SimpleCell(features): shapes from the first input
 
     def asarray(self, array, dtype):
         array, dtype = np.asarray(array), np.dtype(dtype)

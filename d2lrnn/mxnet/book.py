@@ -1,6 +1,7 @@
 """The book's library surface in MXNet: Gluon-based Module, Classifier and Trainer, and the
 helpers the RNN sections call (d2l.ai 3.2, 4.3, 9.5, 9.6)."""
-from ..book import ClassifierMixin, HyperParameters, ModuleMixin, TrainerBase
+from ..book import (ClassifierMixin, HyperParameters, ModuleMixin, TrainerBase, device_helpers,
+                    method_helper)
 from ..train import clip_gradients as clip_by_global_norm
 from .ops import mnp, mx, npx, ops
 
@@ -22,6 +23,17 @@ class Module(ModuleMixin, gluon.nn.Block, HyperParameters):
             elif isinstance(value, Module):
                 params.extend(value.get_scratch_params())
         return params
+
+    def set_scratch_params_device(self, device):
+        """Move the arrays held as attributes (here and in sub-modules) to ``device``, with
+        their gradients attached, as the book's Trainer does for ``num_gpus=1``."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, mnp.ndarray):
+                moved = value.as_in_ctx(device)
+                moved.attach_grad()
+                setattr(self, name, moved)
+            elif isinstance(value, Module):
+                value.set_scratch_params_device(device)
 
     def parameters(self):
         """Gluon's ParameterDict if the model has Gluon parameters, else the list of its
@@ -94,28 +106,28 @@ def cpu():
     return mx.cpu()
 
 
-def try_gpu(i=0):
-    """GPU ``i`` if there is one, else the CPU."""
-    return gpu(i) if num_gpus() >= i + 1 else cpu()
+try_gpu, try_all_gpus = device_helpers(gpu, cpu, num_gpus)
 
-
-# The array functions the book calls as d2l.<name>.
-ones, zeros, tensor, arange, randn = mnp.ones, mnp.zeros, mnp.array, mnp.arange, \
-    mnp.random.randn
-normal, matmul, tanh, exp, log = mnp.random.normal, mnp.dot, mnp.tanh, mnp.exp, mnp.log
-stack, concat, reshape, argmax, swapaxes = mnp.stack, mnp.concatenate, mnp.reshape, \
-    mnp.argmax, mnp.swapaxes
+# The array helpers the book calls as d2l.<name>: mxnet.np's functions, or (as the book's)
+# helpers that call the array's method with the arguments as given.
+ones, ones_like, zeros, zeros_like, tensor, arange = mnp.ones, mnp.ones_like, mnp.zeros, \
+    mnp.zeros_like, mnp.array, mnp.arange
+sin, sinh, cos, cosh, tanh, exp, log, abs, sigmoid = mnp.sin, mnp.sinh, mnp.cos, mnp.cosh, \
+    mnp.tanh, mnp.exp, mnp.log, mnp.abs, npx.sigmoid
+meshgrid, linspace, eye, expand_dims = mnp.meshgrid, mnp.linspace, mnp.eye, mnp.expand_dims
+normal, rand, randn = mnp.random.normal, mnp.random.rand, mnp.random.randn
+matmul, batch_matmul, concat, stack = mnp.dot, npx.batch_dot, mnp.concatenate, mnp.stack
 int32, int64, float32, float64 = mnp.int32, mnp.int64, mnp.float32, mnp.float64
+reshape, argmax, astype, swapaxes, repeat = map(method_helper, ("reshape", "argmax", "astype",
+                                                                "swapaxes", "repeat"))
+reduce_sum, reduce_mean = method_helper("sum", "reduce_sum"), method_helper("mean", "reduce_mean")
+numpy, to = method_helper("asnumpy", "numpy"), method_helper("as_in_context", "to")
 one_hot = npx.one_hot
 
 
-def numpy(x):
-    return x.asnumpy()
+def transpose(a):
+    return a.T
 
 
-def to(x, device):
-    return x.as_in_ctx(device)
-
-
-def transpose(x, axes=None):
-    return mnp.transpose(x, axes)
+def size(a):
+    return a.size

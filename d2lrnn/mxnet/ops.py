@@ -12,6 +12,7 @@ mnp, npx = mx.np, mx.npx
 
 class MxnetOps(Ops):
     name = "mxnet"
+    layer_learns_input_size = True  # gluon.rnn.RNN(hidden_size): the input size is inferred
 
     def asarray(self, array, dtype):
         # mx.np.array keeps float64 only when the dtype is given (see ENVIRONMENT.md).

@@ -12,9 +12,12 @@ ops, MLP, RNNScratch, RNNLMScratch, RNN, RNNLM, concat_demo, loss_and_grads = bi
 
 __all__ = [*BACKEND_API, *BOOK_API]
 
-# The framework helpers and tensor functions the book calls as d2l.<name>.
-from .book import (arange, argmax, concat, cpu, exp, float32, float64, gpu, int32,  # noqa: E402
-                   int64, log, matmul, normal, num_gpus, numpy, ones, randn, reshape, stack,
-                   swapaxes, tanh, tensor, transpose, try_gpu, zeros)
+# The tensor helpers and device functions the book calls as d2l.<name>.
+from .book import (abs, arange, argmax, astype, batch_matmul, concat, cos, cosh,  # noqa: E402
+                   cpu, exp, expand_dims, eye, float32, float64, gpu, int32, int64, linspace,
+                   log, matmul, meshgrid, normal, num_gpus, numpy, ones, ones_like, rand, randn,
+                   reduce_mean, reduce_sum, repeat, reshape, sigmoid, sin, sinh, size, stack,
+                   swapaxes, tanh, tensor, transpose, try_all_gpus, try_gpu, zeros,
+                   zeros_like)
 
-__all__ += [*BOOK_TENSOR_API, "cpu", "gpu", "randn"]
+__all__ += list(BOOK_TENSOR_API)

@@ -4,7 +4,8 @@ tf.GradientTape, and the helpers the RNN sections call (d2l.ai 3.2, 4.3, 9.5, 9.
 Keras 3 no longer tracks raw ``tf.Variable`` attributes of a ``keras.Model``, so ``Module`` is
 a ``tf.Module`` (which does) that also collects the variables of any Keras layer it holds.
 """
-from ..book import ClassifierMixin, HyperParameters, ModuleMixin, TrainerBase
+from ..book import (ClassifierMixin, HyperParameters, ModuleMixin, TrainerBase, device_helpers,
+                    method_helper)
 from ..train import clip_gradients as clip_by_global_norm
 from .ops import ops, tf
 
@@ -16,6 +17,12 @@ class Module(ModuleMixin, tf.Module, HyperParameters):
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
+
+    def call(self, X, *args, **kwargs):
+        """Keras' name for the forward pass; ``training=`` is kept in ``self.training``."""
+        if "training" in kwargs:
+            self.training = kwargs.pop("training")
+        return self.forward(X, *args, **kwargs)
 
     @property
     def trainable_variables(self):
@@ -89,16 +96,20 @@ def cpu():
     return tf.device("/CPU:0")
 
 
-def try_gpu(i=0):
-    """A device scope: GPU ``i`` if there is one, else the CPU (``with d2l.try_gpu():``)."""
-    return gpu(i) if num_gpus() >= i + 1 else cpu()
+# Device scopes: GPU i if there is one, else the CPU (``with d2l.try_gpu():``).
+try_gpu, try_all_gpus = device_helpers(gpu, cpu, num_gpus)
 
-
-# The tensor functions the book calls as d2l.<name>.
-ones, zeros, tensor, arange, normal = tf.ones, tf.zeros, tf.constant, tf.range, tf.random.normal
-matmul, tanh, exp, log, stack, concat = tf.matmul, tf.tanh, tf.exp, tf.math.log, tf.stack, \
-    tf.concat
-reshape, argmax, transpose = tf.reshape, tf.argmax, tf.transpose
+# The tensor helpers the book calls as d2l.<name>.
+ones, ones_like, zeros, zeros_like, tensor, arange = tf.ones, tf.ones_like, tf.zeros, \
+    tf.zeros_like, tf.constant, tf.range
+sin, sinh, cos, cosh, tanh, exp, log, abs, sigmoid = tf.sin, tf.sinh, tf.cos, tf.cosh, \
+    tf.tanh, tf.exp, tf.math.log, tf.abs, tf.sigmoid
+meshgrid, linspace, eye, normal, rand = tf.meshgrid, tf.linspace, tf.eye, tf.random.normal, \
+    tf.random.uniform
+matmul, batch_matmul, concat, stack = tf.matmul, tf.matmul, tf.concat, tf.stack
+reshape, argmax, transpose, expand_dims, repeat, astype = tf.reshape, tf.argmax, tf.transpose, \
+    tf.expand_dims, tf.repeat, tf.cast
+reduce_sum, reduce_mean = tf.reduce_sum, tf.reduce_mean
 int32, int64, float32, float64 = tf.int32, tf.int64, tf.float32, tf.float64
 
 
@@ -112,5 +123,8 @@ def swapaxes(x, axis1, axis2):
     return tf.transpose(x, axes)
 
 
-def numpy(x):
-    return x.numpy()
+def size(a):
+    return int(tf.size(a).numpy())
+
+
+numpy = method_helper("numpy")

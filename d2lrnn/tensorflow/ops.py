@@ -12,6 +12,7 @@ tf = import_framework("tensorflow", "tensorflow")
 
 class TensorflowOps(Ops):
     name = "tensorflow"
+    layer_learns_input_size = True  # keras.layers.SimpleRNN(units): built at the first call
 
     def asarray(self, array, dtype):
         return tf.convert_to_tensor(np.asarray(array), dtype=dtype)

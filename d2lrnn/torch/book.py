@@ -1,6 +1,7 @@
 """The book's library surface in PyTorch: Module, Classifier, Trainer and the helpers the RNN
 sections call (d2l.ai 3.2, 4.3, 9.5, 9.6)."""
-from ..book import ClassifierMixin, HyperParameters, ModuleMixin, TrainerBase
+from ..book import (ClassifierMixin, HyperParameters, ModuleMixin, TrainerBase, device_helpers,
+                    method_helper)
 from ..train import clip_gradients as clip_by_global_norm
 from .ops import ops, torch
 
@@ -14,6 +15,13 @@ class Module(ModuleMixin, nn.Module, HyperParameters):
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.lr)
+
+    def apply_init(self, inputs, init=None):
+        """Run ``forward`` once on ``inputs`` (lazy layers take their shapes), then apply
+        ``init`` to every submodule of ``self.net``."""
+        self.forward(*inputs)
+        if init is not None:
+            self.net.apply(init)
 
 
 class Classifier(ClassifierMixin, Module):
@@ -61,27 +69,26 @@ def cpu():
     return torch.device("cpu")
 
 
-def try_gpu(i=0):
-    """GPU ``i`` if there is one, else the CPU."""
-    return gpu(i) if num_gpus() >= i + 1 else cpu()
+try_gpu, try_all_gpus = device_helpers(gpu, cpu, num_gpus)
 
-
-# The tensor functions the book calls as d2l.<name>.
-ones, zeros, tensor, arange = torch.ones, torch.zeros, torch.tensor, torch.arange
-randn, normal, matmul, tanh, exp, log = torch.randn, torch.normal, torch.matmul, torch.tanh, \
-    torch.exp, torch.log
-stack, concat, reshape, argmax, swapaxes = torch.stack, torch.cat, torch.reshape, torch.argmax, \
-    torch.swapaxes
+# The tensor helpers the book calls as d2l.<name>: the framework's own functions, or (as the
+# book's) helpers that call the tensor's method with the arguments as given.
+ones, ones_like, zeros, zeros_like, tensor, arange = torch.ones, torch.ones_like, torch.zeros, \
+    torch.zeros_like, torch.tensor, torch.arange
+sin, sinh, cos, cosh, tanh, exp, log, abs, sigmoid = torch.sin, torch.sinh, torch.cos, \
+    torch.cosh, torch.tanh, torch.exp, torch.log, torch.abs, torch.sigmoid
+meshgrid, linspace, eye, normal, rand, randn = torch.meshgrid, torch.linspace, torch.eye, \
+    torch.normal, torch.rand, torch.randn
+matmul, batch_matmul, concat, stack = torch.matmul, torch.bmm, torch.cat, torch.stack
 int32, int64, float32, float64 = torch.int32, torch.int64, torch.float32, torch.float64
+reshape, argmax, swapaxes, repeat, to = map(method_helper, ("reshape", "argmax", "swapaxes",
+                                                            "repeat", "to"))
+size, astype, transpose = method_helper("numel", "size"), method_helper("type", "astype"), \
+    method_helper("t", "transpose")
+reduce_sum, reduce_mean, expand_dims = method_helper("sum", "reduce_sum"), \
+    method_helper("mean", "reduce_mean"), method_helper("unsqueeze", "expand_dims")
 
 
-def numpy(x):
-    return x.detach().cpu().numpy()
-
-
-def to(x, device):
-    return x.to(device)
-
-
-def transpose(x, axes=None):
-    return x.permute(axes) if axes is not None else x.T
+def numpy(x, *args, **kwargs):
+    """A NumPy copy of ``x``, from whichever device it is on."""
+    return x.detach().cpu().numpy(*args, **kwargs)

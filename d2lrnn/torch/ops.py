@@ -10,6 +10,7 @@ torch = import_framework("torch", "torch")
 
 class TorchOps(Ops):
     name = "torch"
+    layer_learns_input_size = False  # torch.nn.RNN(input_size, hidden_size)
 
     def asarray(self, array, dtype):
         return torch.as_tensor(np.asarray(array), dtype=getattr(torch, dtype))

@@ -1,4 +1,5 @@
-"""What every chapter does first: pick the framework, the speed, and where figures go.
+"""What every chapter in ``chapters/`` does first: pick the framework, the speed, and where
+figures go (``from d2lrnn.chapter import BACKEND, FAST, show, d2l``).
 
 Environment variables (all optional):
   D2LRNN_BACKEND  numpy (default), torch, jax, tensorflow or mxnet
