@@ -214,7 +214,11 @@ class Model:
     @property
     def book_params(self):
         """The framework arrays, by the book's names (not `params`: Gluon has that)."""
+        self.require_built()
         return {name: getattr(self, name) for name in self.param_names}
+
+    def require_built(self):
+        """Raise a clear error where the parameters do not exist yet."""
 
     def get_params(self):
         """Every parameter as a NumPy array, by the book's names."""
@@ -311,14 +315,12 @@ class RNNScratch(Model):
         return {"W_xh": (self.num_inputs, self.num_hiddens),
                 "W_hh": (self.num_hiddens, self.num_hiddens), "b_h": (self.num_hiddens,)}
 
-    @property
-    def book_params(self):
+    def require_built(self):
         if not self.built:
             raise RuntimeError(f"{type(self).__name__}(num_hiddens={self.num_hiddens}) has no "
                                f"parameters yet: its input size is learnt at the first call "
                                f"(or from the language model's vocab_size); call it once, or "
                                f"pass num_inputs=")
-        return super().book_params
 
     def forward(self, inputs, state=None, training=None):
         """inputs (num_steps, batch_size, num_inputs) -> ([H_1, ..., H_T], H_T).

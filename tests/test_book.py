@@ -520,3 +520,79 @@ def test_mxnet_parameters_have_the_shapes_the_book_expects(mxnet_d2l):
 
     model = Dense()
     assert isinstance(model.parameters(), gluon.parameter.ParameterDict)
+
+
+# -- the library's classes and helpers, called as the book calls them ------------------------
+
+@pytest.mark.parametrize("name", ["torch", "mxnet", "tensorflow", "jax"])
+def test_the_concise_rnn_as_the_book_builds_it(name, corpus):
+    """PyTorch's book RNN takes (num_inputs, num_hiddens); MXNet's, TensorFlow's and JAX's
+    take num_hiddens only and learn the input size, positional or keyword."""
+    d2l = load_or_skip(name)
+    data = small_data(d2l, corpus)
+    V = len(data.vocab)
+    if name == "torch":
+        rnns = [d2l.RNN(V, 16), d2l.RNN(num_inputs=V, num_hiddens=16)]
+    else:
+        rnns = [d2l.RNN(16), d2l.RNN(num_hiddens=16)]
+    for rnn in rnns:
+        model = d2l.RNNLM(rnn, vocab_size=V, lr=1)
+        assert rnn.num_inputs == V and model.get_params()["W_xh"].shape == (V, 16)
+        trainer = d2l.Trainer(max_epochs=2, gradient_clip_val=1)
+        trainer.fit(model, data)
+        assert model.board.data["val_ppl"][-1].y < V
+        args = (trainer.state.params,) if name == "jax" else ()
+        text = model.predict("it has", 20, data.vocab, *args)
+        assert n_tokens(text) == 26 and text.startswith("it has")
+
+
+@pytest.mark.parametrize("name", ["torch", "mxnet", "tensorflow", "jax"])
+def test_a_lazy_rnn_learns_its_input_size_at_the_first_call(name):
+    d2l = load_or_skip(name)
+    if name == "torch":
+        pytest.skip("torch's book RNN takes num_inputs")
+    rnn = d2l.RNN(8, seed=0)
+    with pytest.raises(RuntimeError, match="learnt at the first call"):
+        rnn.get_params()
+    X = np.random.default_rng(0).normal(size=(3, 2, 5)).astype("float32")
+    outputs, H = rnn(X)
+    assert rnn.num_inputs == 5 and d2l.ops.shape(outputs) == (3, 2, 8)
+    assert d2l.ops.shape(H) == (2, 8)
+    # the state goes back in alone or, as the book passes it, in a one-element tuple
+    np.testing.assert_array_equal(d2l.ops.to_numpy(rnn(X, H)[0]),
+                                  d2l.ops.to_numpy(rnn(X, (H,))[0]))
+    eager = d2l.RNN(8, num_inputs=5, seed=0)  # the same seed draws the same weights
+    np.testing.assert_array_equal(eager.get_params()["W_xh"], rnn.get_params()["W_xh"])
+
+
+@pytest.mark.parametrize("name", ["torch", "mxnet", "tensorflow", "jax"])
+def test_tensor_helpers_take_arguments_as_the_book_passes_them(name):
+    d2l = load_or_skip(name)
+    Y = d2l.tensor(np.arange(10, dtype="float32").reshape(1, 2, 5))
+    index = d2l.reshape(d2l.argmax(Y, axis=2), -1)
+    assert d2l.numpy(index).tolist() == [4, 4]
+    if name != "tensorflow":  # tf.reshape is the book's TensorFlow helper: a shape argument
+        assert tuple(d2l.reshape(Y, 5, 2).shape) == (5, 2)
+        assert d2l.numpy(d2l.swapaxes(Y, 0, 1)).shape == (2, 1, 5)
+    assert tuple(d2l.reshape(Y, (2, 5)).shape) == (2, 5)
+    assert float(d2l.numpy(d2l.reduce_sum(Y))) == 45.0
+    assert d2l.size(Y) == 10
+    assert d2l.numpy(d2l.transpose(d2l.reshape(Y, (2, 5)))).shape == (5, 2)
+    first = d2l.reshape(d2l.argmax(Y[:, :1], axis=2), 1)
+    if name in ("torch", "mxnet"):  # the book's predict: int() of a one-element 1-D tensor
+        assert int(first) == 4
+    else:  # NumPy 2 and JAX refuse int() of a 1-D array, whatever the helper (README)
+        with pytest.raises(TypeError):
+            int(first)
+    assert isinstance(d2l.try_all_gpus(), list) and len(d2l.try_all_gpus()) >= 1
+
+
+@pytest.mark.parametrize("name", ["torch", "mxnet", "tensorflow"])
+def test_classifier_accuracy(name):
+    d2l = load_or_skip(name)
+    lm = d2l.RNNLMScratch(d2l.RNNScratch(4, 3), 4)
+    logits = d2l.ops.asarray(np.array([[[0, 1, 0, 0], [2, 0, 0, 0], [0, 0, 0, 3]]],
+                                      dtype="float32"), "float32")
+    Y = np.array([[1, 0, 2]])
+    assert float(d2l.ops.to_numpy(lm.accuracy(logits, Y))) == pytest.approx(2 / 3)
+    assert d2l.ops.to_numpy(lm.accuracy(logits, Y, averaged=False)).tolist() == [1, 1, 0]

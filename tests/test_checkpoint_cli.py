@@ -107,3 +107,68 @@ def test_a_checkpoint_generates_the_same_text_in_every_backend(tmp_path, capsys)
 def test_generate_reports_a_bad_checkpoint(tmp_path, capsys):
     assert cli.main(["generate", "--checkpoint", str(tmp_path / "x"), "--prefix", "a"]) == 2
     assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_train_takes_the_fast_path_unless_plain(tmp_path, capsys):
+    corpus = synthetic_corpus(tmp_path)
+    summaries = {}
+    for flag in ([], ["--plain"], ["--fast"]):
+        assert cli.main(train_args("numpy", corpus, tmp_path / f"run{flag}", *flag)) == 0
+        out = capsys.readouterr().out
+        summaries[tuple(flag)] = json.loads(out.strip().splitlines()[-1])
+        assert "bits/char" in out
+    assert summaries[()]["fast"] is True and summaries[("--fast",)]["fast"] is True
+    assert summaries[("--plain",)]["fast"] is False
+    # the same numbers by either road (the training-parity tests hold this to 1e-9)
+    assert summaries[()]["val_ppl"] == pytest.approx(summaries[("--plain",)]["val_ppl"],
+                                                      rel=1e-4)
+
+
+def test_generate_reports_the_checkpoint_and_samples_top_k(tmp_path, capsys):
+    corpus = synthetic_corpus(tmp_path)
+    out = tmp_path / "run"
+    assert cli.main(train_args("numpy", corpus, out)) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    ckpt = str(out / "checkpoint.safetensors")
+    args = ["generate", "--checkpoint", ckpt, "--prefix", "the", "--num-preds", "30"]
+    assert cli.main([*args, "--temperature", "1", "--top-k", "3", "--seed", "1"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.strip()) == 33 and "<unk>" not in captured.out
+    bits = np.log2(summary["val_ppl"])
+    assert f"validation perplexity {summary['val_ppl']:.2f} ({bits:.3f} bits/char)" in \
+        captured.err
+    assert cli.main([*args, "--top-p", "0.9"]) == 2  # nucleus sampling needs a temperature
+    assert "give a temperature > 0" in capsys.readouterr().err
+
+
+def test_version_and_help_show_every_option_with_its_default(capsys):
+    from d2lrnn import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"d2lrnn {__version__}"
+    parser = cli.build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert set(commands) == {"demo", "parity", "train", "generate", "bench", "compare"}
+    for name, command in commands.items():
+        for action in command._actions:
+            if action.dest != "help" and action.help != "==SUPPRESS==":
+                assert action.help, f"d2lrnn {name} {action.option_strings}: no help line"
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for shown in ("(default: 1024)", "(default: 32)", "(default: 100)", "D2LRNN_DATA",
+                  "--corpus", "--plain"):
+        assert shown in text
+
+
+def test_a_corpus_too_short_names_the_options_to_change(tmp_path, capsys):
+    corpus = tmp_path / "short.txt"
+    corpus.write_text("a few words only\n", encoding="utf-8")
+    assert cli.main(train_args("numpy", corpus, tmp_path / "o")) == 2
+    err = capsys.readouterr().err
+    for option in ("--corpus", "--num-steps", "--num-train", "--num-val"):
+        assert option in err
+    parser = cli.build_parser()
+    for option in ("--corpus", "--num-steps", "--num-train", "--num-val"):
+        parser.parse_args(["train", option, "7"])  # each option named exists

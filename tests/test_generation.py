@@ -79,3 +79,74 @@ def test_bad_generation_arguments(d2l):
         lm.predict("t", 5, VOCAB, temperature=-1)
     with pytest.raises(ValueError, match="vocabulary has 4 tokens"):
         lm.predict("t", 5, Vocab(list("abc")))
+
+
+def unk_favoured(d2l, dtype="float64"):
+    """A model whose most likely next token is always '<unk>' (b_q makes it so)."""
+    lm = trained_like(d2l, dtype)
+    params = lm.get_params()
+    params["b_q"][VOCAB.unk] = 50.0
+    lm.set_params(params)
+    return lm
+
+
+def test_unk_is_never_generated(d2l):
+    lm = unk_favoured(d2l)
+    logits = lm.ops.to_numpy(lm(np.array([[VOCAB["t"]]])))[0, 0]
+    assert logits.argmax() == VOCAB.unk  # the model itself prefers '<unk>' ...
+    for kwargs in ({}, {"temperature": 1.0, "seed": 0}, {"temperature": 2.0, "top_k": 3,
+                                                         "seed": 1},
+                   {"temperature": 1.0, "top_p": 0.9, "seed": 2}):
+        text = lm.predict("time", 40, VOCAB, **kwargs)
+        assert "<unk>" not in text and len(text) == 44, kwargs  # ... but never says it
+    with pytest.warns(UserWarning):  # an unknown prefix character is still read as '<unk>'
+        assert lm.predict("tX", 5, VOCAB).startswith("t<unk>")
+
+
+def test_top_k_and_top_p(d2l):
+    lm = trained_like(d2l)
+    greedy = lm.predict("the", 30, VOCAB)
+    # one candidate left: the sample is the greedy choice, whatever the seed
+    assert lm.predict("the", 30, VOCAB, temperature=1.0, top_k=1, seed=3) == greedy
+    assert lm.predict("the", 30, VOCAB, temperature=1.0, top_p=1e-9, seed=4) == greedy
+    wide = lm.predict("the", 60, VOCAB, temperature=3.0, seed=5)
+    narrow = lm.predict("the", 60, VOCAB, temperature=3.0, top_k=2, seed=5)
+    assert wide != narrow
+    assert lm.predict("the", 60, VOCAB, temperature=3.0, top_k=2, seed=5) == narrow
+
+
+def test_choose_keeps_exactly_the_nucleus():
+    from d2lrnn.rnn import choose
+
+    logits = np.log(np.array([0.5, 0.3, 0.15, 0.05]))
+    rng = np.random.default_rng(0)
+    drawn = {choose(logits, 1.0, rng, top_p=0.75) for _ in range(400)}
+    assert drawn == {0, 1}  # 0.5 + 0.3 reaches 0.75
+    drawn = {choose(logits, 1.0, rng, top_p=0.85) for _ in range(400)}
+    assert drawn == {0, 1, 2}
+    drawn = {choose(logits, 1.0, rng, top_k=3) for _ in range(400)}
+    assert drawn == {0, 1, 2}
+
+
+def test_sampling_is_the_same_in_every_backend(d2l):
+    from d2lrnn import numpy as ref
+
+    for kwargs in ({"temperature": 1.0}, {"temperature": 0.7, "top_k": 5},
+                   {"temperature": 1.2, "top_p": 0.8}):
+        assert trained_like(d2l).predict("machine", 40, VOCAB, seed=11, **kwargs) == \
+            trained_like(ref).predict("machine", 40, VOCAB, seed=11, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"num_preds": -5}, "num_preds must be a whole number >= 0"),
+    ({"num_preds": 2.5}, "num_preds must be a whole number"),
+    ({"temperature": float("nan")}, "temperature must be a finite number"),
+    ({"temperature": 1.0, "top_k": 0}, "top_k must be a whole number >= 1"),
+    ({"temperature": 1.0, "top_p": 1.5}, r"top_p must be a probability in \(0, 1\]"),
+    ({"top_k": 3}, "give a temperature > 0"),
+])
+def test_bad_sampling_arguments_name_the_argument(d2l, kwargs, message):
+    lm = trained_like(d2l)
+    kwargs = {"num_preds": 5, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        lm.predict("t", vocab=VOCAB, **kwargs)

@@ -170,6 +170,7 @@ class _OwnParams:
 
     @property
     def book_params(self):
+        self.require_built()
         if self.scope is None:
             return dict(self.own_params())
         return {name: getattr(self, name) for name in self.param_names}
