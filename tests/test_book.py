@@ -596,3 +596,60 @@ def test_classifier_accuracy(name):
     Y = np.array([[1, 0, 2]])
     assert float(d2l.ops.to_numpy(lm.accuracy(logits, Y))) == pytest.approx(2 / 3)
     assert d2l.ops.to_numpy(lm.accuracy(logits, Y, averaged=False)).tolist() == [1, 1, 0]
+
+
+TF_KERAS_CELL = '''
+import os, sys
+os.environ["TF_USE_LEGACY_KERAS"] = "1"  # tf.keras is then Keras 2, from the tf-keras package
+from d2lrnn import tensorflow as d2l
+import tensorflow as tf
+
+class RNN(d2l.Module):  # the concise section's time-major layer, which Keras 3 removed
+    def __init__(self, num_hiddens):
+        super().__init__()
+        self.save_hyperparameters()
+        self.rnn = tf.keras.layers.SimpleRNN(num_hiddens, return_sequences=True,
+                                             return_state=True, time_major=True)
+
+    def forward(self, inputs, H=None):
+        outputs, H = self.rnn(inputs, H)
+        return outputs, H
+
+class RNNLM(d2l.RNNLMScratch):
+    def init_params(self):
+        self.linear = tf.keras.layers.Dense(self.vocab_size)
+
+    def output_layer(self, hiddens):
+        return d2l.transpose(self.linear(hiddens), (1, 0, 2))
+
+data = d2l.TimeMachine(batch_size=64, num_steps=16, num_train=640, num_val=128,
+                       corpus=sys.argv[1])
+model = RNNLM(RNN(num_hiddens=16), vocab_size=len(data.vocab), lr=1)
+d2l.Trainer(max_epochs=2, gradient_clip_val=1).fit(model, data)
+library = d2l.RNNLM(d2l.RNN(16), vocab_size=len(data.vocab), lr=1)  # ours, beside Keras 2
+d2l.Trainer(max_epochs=1, gradient_clip_val=1).fit(library, data)
+print(tf.keras.layers.SimpleRNN.__module__, model.board.data["val_ppl"][-1].y,
+      model.predict("it has", 10, data.vocab))
+'''
+
+
+def test_keras_2_through_tf_keras_runs_the_time_major_cell(corpus, tmp_path):
+    """The README's way out for the book's TensorFlow concise cell: tf-keras (the tox
+    tensorflow env installs it) with TF_USE_LEGACY_KERAS=1."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    load_or_skip("tensorflow")
+    if importlib.util.find_spec("tf_keras") is None:
+        if os.environ.get("D2LRNN_TF_KERAS"):
+            raise AssertionError("this env must hold tf-keras (tox.ini installs it)")
+        pytest.skip("tf-keras is not installed here (the tensorflow tox env has it)")
+    script = tmp_path / "cell.py"
+    script.write_text(TF_KERAS_CELL, encoding="utf-8")
+    result = subprocess.run([sys.executable, str(script), str(corpus)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    module, ppl, text = result.stdout.split(maxsplit=2)
+    assert module.startswith("tf_keras") and float(ppl) < 27 and text.startswith("it has")
