@@ -1,0 +1,100 @@
+"""The README is executable: every Python block runs (pytest-examples), every `d2lrnn` command
+line in a shell block is a valid command of today's parser, and the cheap ones run."""
+import importlib.util
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from _backends import book_path
+from d2lrnn import cli
+
+README = Path(__file__).parent.parent / "README.md"
+# A shell block whose first line is `# runs in the tests` is executed (cheap commands only);
+# every other block is parsed.
+RUN_MARK = "# runs in the tests"
+
+
+def python_blocks():
+    from pytest_examples import find_examples
+
+    return list(find_examples(str(README)))
+
+
+def shell_blocks():
+    text = README.read_text(encoding="utf-8")
+    return [(text[:m.start()].count("\n") + 2, m.group(1))
+            for m in re.finditer(r"```bash\n(.*?)```", text, flags=re.S)]
+
+
+def commands(block):
+    """The command lines of a shell block: continuation lines joined, comments dropped."""
+    joined = block.replace("\\\n", " ")
+    lines = []
+    for line in joined.splitlines():
+        for part in re.split(r"\s*&&\s*", line.split("  #")[0].strip()):
+            if part and not part.startswith("#"):
+                lines.append(part)
+    return lines
+
+
+def frameworks_needed(source):
+    return set(re.findall(r"from d2lrnn import (\w+)", source)) - {"numpy"}
+
+
+@pytest.mark.parametrize("example", python_blocks(), ids=lambda e: f"line{e.start_line}")
+def test_python_block_runs(example, eval_example, monkeypatch, tmp_path):
+    missing = [f for f in frameworks_needed(example.source) if not importlib.util.find_spec(f)]
+    if missing:
+        pytest.skip(f"needs {missing}, not installed in this env")
+    monkeypatch.chdir(tmp_path)  # a block that writes files writes them here
+    eval_example.run(example)
+
+
+def test_the_first_block_is_a_complete_example():
+    first = python_blocks()[0]
+    assert first.source.lstrip().startswith(("import", "from", "#"))
+    assert "d2lrnn" in first.source and "print(" in first.source
+
+
+@pytest.mark.parametrize("line, block", shell_blocks(), ids=lambda x: x if isinstance(x, int)
+                         else "")
+def test_every_d2lrnn_command_is_valid(line, block):
+    parser = cli.build_parser()
+    for command in commands(block):
+        words = shlex.split(command)
+        if words[0] != "d2lrnn":
+            continue
+        try:
+            parser.parse_args(words[1:])
+        except SystemExit as exit_:
+            if exit_.code != 0:  # --help and --version exit 0
+                raise AssertionError(f"README line {line}: {command!r} is not a valid "
+                                     f"d2lrnn command") from None
+
+
+RUNNABLE = [(line, block) for line, block in shell_blocks() if block.startswith(RUN_MARK)]
+
+
+def test_some_shell_blocks_run():
+    assert RUNNABLE, f"mark the cheap shell blocks of the README with {RUN_MARK!r}"
+
+
+@pytest.mark.parametrize("line, block", RUNNABLE, ids=lambda x: x if isinstance(x, int)
+                         else "")
+def test_cheap_shell_block_runs(line, block, tmp_path):
+    needed = {w for w in re.findall(r"--backend (\w+)", block)} - {"numpy"}
+    missing = [f for f in needed if not importlib.util.find_spec(f)]
+    if missing:
+        pytest.skip(f"needs {missing}, not installed in this env")
+    bin_dir = Path(sys.executable).parent  # the env's own d2lrnn command
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "D2LRNN_DATA": str(book_path().parent), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(["bash", "-e", "-c", block], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"README line {line}:\n{result.stderr[-3000:]}"
+    assert "Traceback" not in result.stderr
