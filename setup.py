@@ -33,9 +33,10 @@ setup(
     packages=find_packages(include=["d2lrnn", "d2lrnn.*"]),
     package_data={"d2lrnn": ["py.typed"]},
     python_requires=">=3.10",
-    # download + hash + cache, progress bars, checkpoints, figures: all small and lazy
+    # download + hash + cache, progress bars, checkpoints, figures, a run folder's lock, the
+    # memory available: all small and lazy
     install_requires=["numpy>=1.23", "pooch>=1.6", "tqdm>=4.60", "safetensors>=0.4",
-                      "matplotlib>=3.5"],
+                      "matplotlib>=3.5", "filelock>=3.12", "psutil>=5.9"],
     extras_require=extras,
     entry_points={"console_scripts": ["d2lrnn = d2lrnn.cli:main"]},
     classifiers=[

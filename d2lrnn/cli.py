@@ -38,50 +38,107 @@ def cmd_parity(args):
 def cmd_train(args):
     from tqdm.auto import tqdm
 
-    from . import checkpoint
-    from .experiment import train_run
+    from . import runs
+    from .train import TrainingDiverged, perplexity
 
-    bar = tqdm(total=args.epochs, unit="epoch", file=sys.stderr, disable=args.quiet,
-               desc=f"{args.backend} {args.model}")
+    # With --resume the run's own settings hold: pass on only the options given explicitly
+    # (runs.train refuses any but --epochs).
+    settings = {name: getattr(args, dest) for name, dest in TRAIN_SETTINGS.items()
+                if not args.resume or _given(args, dest)}
+    out = args.resume or args.out
+    if args.resume and args.out and Path(args.out) != Path(args.resume):
+        raise runs.checks.BadArgument("--resume DIR continues the run in DIR: drop --out")
+    progress = {"epoch": 0}
+
+    class LazyBar:  # shown once training starts: checks that refuse the run print alone
+        bar = None
+
+        def __getattr__(self, name):
+            if LazyBar.bar is None:
+                total, initial, desc = args.epochs, 0, f"{args.backend} {args.model}"
+                if args.resume:  # the run's own settings, from the checkpoint resumed
+                    saved, (_, state), _ = runs.resume_settings(out, settings.get("epochs"))
+                    total, initial = saved["epochs"], state["epoch"]
+                    desc = f"{saved['backend']} {saved['model']}"
+                    progress["epoch"] = initial
+                LazyBar.bar = tqdm(total=total, initial=initial, unit="epoch",
+                                   file=sys.stderr, disable=args.quiet, desc=desc)
+            return getattr(LazyBar.bar, name)
+
+    bar = LazyBar()
 
     def on_step(step, loss):
-        bar.set_postfix(step=step, ppl=f"{2.718281828459045 ** loss:.2f}", refresh=False)
+        bar.set_postfix(step=step, ppl=f"{perplexity(loss):.2f}", refresh=False)
 
     def on_epoch(record):
+        progress["epoch"] = record["epoch"]
         bar.set_postfix(train_ppl=f"{record['train_ppl']:.2f}",
                         val_ppl=f"{record['val_ppl']:.2f}")
         bar.update(1)
 
-    summary, lm, data, history, hparams = train_run(
-        args.backend, args.model, args.epochs, args.batch_size, args.num_steps, args.hiddens,
-        args.lr, args.clip, args.seed, args.corpus, args.dtype, args.whole_book,
-        num_train=args.num_train, num_val=args.num_val, on_step=on_step, on_epoch=on_epoch,
-        fast=args.fast)
-    bar.close()
+    try:
+        summary, lm, data, history, hparams = runs.train(
+            out, overwrite=args.overwrite, resume=bool(args.resume), on_step=on_step,
+            on_epoch=on_epoch, **settings)
+    except TrainingDiverged as err:
+        close(LazyBar.bar)
+        print(f"d2lrnn: {err}", file=sys.stderr)
+        if out and err.epoch > 1:
+            print(f"d2lrnn: the checkpoint of epoch {err.epoch - 1} is in {out}; nothing "
+                  f"non-finite was written", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        close(LazyBar.bar)
+        done = progress["epoch"]
+        if out and (Path(out) / runs.CHECKPOINT).exists():  # what the folder really holds
+            done = (runs.checkpoint.load_training(Path(out) / runs.CHECKPOINT) or {}).get(
+                "epoch", done)
+        where = (f"the checkpoint of epoch {done} is in {out}; resume with: d2lrnn train "
+                 f"--resume {out}" if out and done else "nothing was saved" + (
+                     "" if out else " (no --out)"))
+        print(f"\ninterrupted in epoch {done + 1}; {where}", file=sys.stderr)
+        return 130
+    close(LazyBar.bar)
     if args.record:
         write_record(args.record, summary, lm, data, history, hparams)
-    if args.out:
+    if out:
         from .plot import perplexity_figure, save_figure
 
-        out = Path(args.out)
-        checkpoint.save(out / f"checkpoint{checkpoint.EXTENSION}", lm.get_params(),
-                        data.vocab, {**hparams, "train_ppl": summary["train_ppl"],
-                                     "val_ppl": summary["val_ppl"]})
-        save_figure(perplexity_figure(history, f"{args.backend} {args.model}"),
-                    out / "perplexity.png")
-    path = "fast path" if args.fast else "plain path (the book's code, step by step)"
+        save_figure(perplexity_figure(history, f"{hparams['backend']} {hparams['model']}"),
+                    Path(out) / "perplexity.png")
+    path = "fast path" if hparams["fast"] else "plain path (the book's code, step by step)"
     print(f"train perplexity {summary['train_ppl']:.2f} ({bits(summary['train_ppl']):.3f} "
           f"bits/char), validation perplexity {summary['val_ppl']:.2f} "
           f"({bits(summary['val_ppl']):.3f} bits/char); {summary['seconds']:.1f} s on the "
           f"{path}, {summary['tokens_per_s']:,.0f} tokens/s")
     for prefix, text in summary["samples"].items():
         print(f"{prefix!r} -> {text!r}")
-    if args.out:
-        print(f"wrote {Path(args.out) / ('checkpoint' + checkpoint.EXTENSION)} and "
-              f"{Path(args.out) / 'perplexity.png'}")
+    if out:
+        print(f"wrote {Path(out) / runs.CHECKPOINT} and {Path(out) / 'perplexity.png'}")
     if args.json:
         print(json.dumps(summary))
     return 0
+
+
+# The training settings (runs.DEFAULTS) and the command-line options that carry them.
+TRAIN_SETTINGS = {"backend": "backend", "model": "model", "epochs": "epochs",
+                  "batch_size": "batch_size", "num_steps": "num_steps",
+                  "num_hiddens": "hiddens", "lr": "lr", "clip": "clip", "seed": "seed",
+                  "corpus": "corpus", "dtype": "dtype", "whole_book": "whole_book",
+                  "num_train": "num_train", "num_val": "num_val", "fast": "fast"}
+
+
+def _given(args, dest):
+    """Whether the option behind ``dest`` was given on the command line."""
+    flags = {"hiddens": ("--hiddens",), "fast": ("--fast", "--plain")}.get(
+        dest, ("--" + dest.replace("_", "-"),))
+    return any(word == flag or word.startswith(flag + "=") for word in args.argv
+               for flag in flags)
+
+
+def close(bar):
+    if bar is not None:
+        bar.close()
 
 
 def bits(perplexity):
@@ -252,8 +309,13 @@ def build_parser():
     train.add_argument("--whole-book", action="store_true",
                        help="train on every window of the corpus but the last --num-val, "
                             "not the first --num-train")
-    train.add_argument("--out", help="folder for checkpoint.safetensors and perplexity.png "
-                                     "(default: write nothing)")
+    train.add_argument("--out", help="folder for checkpoint.safetensors (written after every "
+                                     "epoch) and perplexity.png (default: write nothing)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the run in --out (refused without it)")
+    train.add_argument("--resume", metavar="DIR",
+                       help="continue the run in DIR from its last completed epoch, with its "
+                            "own settings (--epochs may raise its target)")
     train.add_argument("--json", action="store_true",
                        help="print the final figures as one JSON object on the last line")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -266,14 +328,14 @@ def build_parser():
     generate.add_argument("--prefix", required=True, help="the text to continue")
     generate.add_argument("--num-preds", type=_non_negative, default=50,
                           help="characters to add")
-    generate.add_argument("--temperature", type=float, default=0.0,
+    generate.add_argument("--temperature", type=_non_negative_real, default=0.0,
                           help="0: greedy (the book); > 0: sample from softmax(O / T)")
     generate.add_argument("--top-k", type=_positive, default=None,
                           help="sample among the k most likely characters only")
-    generate.add_argument("--top-p", type=float, default=None,
+    generate.add_argument("--top-p", type=_probability, default=None,
                           help="sample from the smallest set of characters whose probability "
                                "reaches p (nucleus sampling)")
-    generate.add_argument("--seed", type=int, default=None,
+    generate.add_argument("--seed", type=_non_negative, default=None,
                           help="seed of the sampling (the same text in every backend)")
     generate.add_argument("--dtype", choices=FLOAT_DTYPES,
                           help="float type to compute in (default: the checkpoint's)")
@@ -334,10 +396,11 @@ def _add_training_flags(parser):
                         help="training windows (the first ones of the corpus)")
     parser.add_argument("--num-val", type=_positive, default=BOOK["num_val"],
                         help="validation windows (the ones after the training windows)")
-    parser.add_argument("--lr", type=float, default=BOOK["lr"], help="learning rate of SGD")
-    parser.add_argument("--clip", type=float, default=BOOK["clip"],
+    parser.add_argument("--lr", type=_positive_real, default=BOOK["lr"],
+                        help="learning rate of SGD")
+    parser.add_argument("--clip", type=_non_negative_real, default=BOOK["clip"],
                         help="gradient clipping threshold θ on the global norm (0: off)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=_non_negative, default=0,
                         help="seed of the initial weights and of the batch order")
     parser.add_argument("--dtype", choices=FLOAT_DTYPES, default="float32",
                         help="float type of the weights and the computation")
@@ -359,6 +422,34 @@ def _positive(text):
     return _whole_number(text, 1)
 
 
+def _real(text, least=None, above=None, most=None):
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    bound = " and ".join(b for b in (f">= {least:g}" if least is not None else "",
+                                     f"> {above:g}" if above is not None else "",
+                                     f"<= {most:g}" if most is not None else "") if b)
+    if not math.isfinite(value) or (least is not None and value < least) or (
+            above is not None and value <= above) or (most is not None and value > most):
+        raise argparse.ArgumentTypeError(f"expected a finite number {bound}, got {text}")
+    return value
+
+
+def _positive_real(text):
+    return _real(text, above=0)
+
+
+def _non_negative_real(text):
+    return _real(text, least=0)
+
+
+def _probability(text):
+    return _real(text, above=0, most=1)
+
+
 def _non_negative(text):
     return _whole_number(text, 0)
 
@@ -367,10 +458,18 @@ def main(argv=None):
     from .checkpoint import CheckpointError
     from .data import CorpusError
 
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.run(args)
     except (ImportError, CorpusError, CheckpointError, ValueError, TypeError, KeyError) as err:
         # what the user can fix: a missing framework, the corpus, a checkpoint, an argument
         print(f"d2lrnn: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a full disk, a folder that went away
+        print(f"d2lrnn: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import checks
 from .book import DataModule
 from .vocab import Vocab
 
@@ -75,10 +76,20 @@ def _progress_wanted():
 def read_corpus(corpus=None):
     """The text of ``corpus`` (a path used as is), or of the verified book."""
     path = Path(corpus) if corpus is not None else download_timemachine()
+    if path.is_dir():
+        raise CorpusError(f"the corpus {path} is a folder; expected a text file (UTF-8)")
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CorpusError(f"no corpus file at {path}") from None
+    except PermissionError:
+        raise CorpusError(f"the corpus {path} cannot be read (permission denied); expected "
+                          f"a readable text file") from None
+    except UnicodeDecodeError as err:
+        raise CorpusError(f"the corpus {path} is not UTF-8 text (byte {err.start} cannot be "
+                          f"decoded); expected a text file in UTF-8") from None
+    except OSError as err:
+        raise CorpusError(f"the corpus {path} cannot be read ({err.strerror or err})") from None
 
 
 def preprocess(text):
@@ -96,9 +107,11 @@ class TimeMachine(DataModule):
 
     def __init__(self, batch_size, num_steps, num_train=10000, num_val=5000, *, corpus=None,
                  whole_book=False, seed=0, vocab=None):
-        if batch_size < 1 or num_steps < 1:
-            raise ValueError(f"batch_size and num_steps must be positive, got {batch_size} "
-                             f"and {num_steps}")
+        batch_size = checks.whole(batch_size, "batch_size", "TimeMachine")
+        num_steps = checks.whole(num_steps, "num_steps", "TimeMachine")
+        num_train = checks.whole(num_train, "num_train", "TimeMachine")
+        num_val = checks.whole(num_val, "num_val", "TimeMachine", least=0)
+        seed = checks.whole(seed, "seed", "TimeMachine", least=0)
         self.batch_size, self.num_steps, self.seed = batch_size, num_steps, seed
         self.corpus = corpus
         text = self._download()

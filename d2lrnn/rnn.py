@@ -6,11 +6,13 @@ their first argument, and :func:`bind` makes the classes and functions a backend
 Shapes follow the book: RNN inputs are time-major ``(num_steps, batch_size, num_inputs)``,
 token ids are batch-major ``(batch_size, num_steps)``, logits ``(batch_size, num_steps, V)``.
 """
+import collections.abc
 import functools
 import warnings
 
 import numpy as np
 
+from . import checks
 from .backend import ACTIVATIONS, check_float_dtype
 
 # -- the functional core: (ops, params, arrays) -> arrays --------------------------------
@@ -157,6 +159,10 @@ def as_input(ops, x, where, expected, dtype=None):
     if len(shape) != len(expected) or any(v is not None and v != s
                                           for (_, v), s in zip(expected, shape)):
         raise ValueError(f"{where}: expected shape {want}, got {tuple(shape)}")
+    if 0 in tuple(shape):
+        empty = [n for (n, _), size in zip(expected, shape) if size == 0]
+        raise ValueError(f"{where}: got an empty array of shape {tuple(shape)} (no "
+                         f"{', no '.join(empty)}); expected at least one of each")
     kind = np.dtype(got_dtype).kind
     if dtype is None:
         if kind not in "iu":
@@ -192,6 +198,13 @@ def draw(shapes, sigma, dtype, seed):
     rng = np.random.default_rng(seed)
     return {name: (rng.normal(0.0, sigma, shape) if len(shape) == 2
                    else np.zeros(shape)).astype(dtype) for name, shape in shapes.items()}
+
+
+def check_common(model, where):
+    """The arguments every model has: σ (finite, >= 0) and the seed (None or >= 0)."""
+    checks.real(model.sigma, "sigma", where, least=0)
+    if model.seed is not None:
+        checks.whole(model.seed, "seed", where, least=0)
 
 
 class Model:
@@ -230,6 +243,10 @@ class Model:
         The names must be exactly :attr:`param_names` and the shapes must match; values are
         converted to this model's dtype.
         """
+        if not isinstance(params, collections.abc.Mapping):
+            raise TypeError(f"{type(self).__name__}.set_params: expected a mapping of "
+                            f"parameter names to arrays (as get_params() returns), got "
+                            f"{type(params).__name__}")
         names = set(params)
         if names != set(self.param_names):
             raise KeyError(f"{type(self).__name__}.set_params: expected exactly the "
@@ -244,9 +261,12 @@ class Model:
             if value.shape != want:
                 raise ValueError(f"{type(self).__name__}.set_params: {name} must have shape "
                                  f"{want}, got {value.shape}")
-        for name, value in params.items():
-            value = value if not self.ops.is_tensor(value) else self.ops.to_numpy(value)
-            self._set_param(name, self.ops.asarray(np.asarray(value), self.dtype))
+        values = {name: np.asarray(value if not self.ops.is_tensor(value)
+                                    else self.ops.to_numpy(value))
+                  for name, value in params.items()}
+        checks.finite_arrays(values, f"{type(self).__name__}.set_params")
+        for name, value in values.items():
+            self._set_param(name, self.ops.asarray(value, self.dtype))
 
     def _set_param(self, name, value):
         self.ops.assign(self, name, value)
@@ -261,11 +281,15 @@ class MLP(Model):
                  dtype="float32", seed=None):
         super().__init__()
         self.num_inputs, self.num_hiddens, self.num_outputs = num_inputs, num_hiddens, num_outputs
-        self.phi, self.dtype = phi, check_float_dtype(dtype)
-        self._check_phi()
+        self.phi, self.dtype, self.sigma, self.seed = phi, check_float_dtype(dtype), sigma, seed
+        self.check_args()
         self._init_params(self.shapes(), sigma, self.dtype, seed)
 
-    def _check_phi(self):
+    def check_args(self):
+        """Refuse sizes that are not positive whole numbers, and the like, naming them."""
+        for name in ("num_inputs", "num_hiddens", "num_outputs"):
+            checks.whole(getattr(self, name), name, "MLP")
+        check_common(self, "MLP")
         if self.phi not in ACTIVATIONS:
             raise ValueError(f"MLP: phi must be one of {ACTIVATIONS}, got {self.phi!r}")
 
@@ -294,8 +318,17 @@ class RNNScratch(Model):
         self.num_hiddens, self.sigma, self.seed = num_hiddens, sigma, seed
         self.dtype = check_float_dtype(dtype)
         self.num_inputs = None
+        self.check_args(num_inputs)
         if num_inputs is not None:
             self.build(num_inputs)
+
+    def check_args(self, num_inputs=None):
+        """Refuse sizes that are not positive whole numbers, and the like, naming them."""
+        where = type(self).__name__
+        if num_inputs is not None:
+            checks.whole(num_inputs, "num_inputs", where)
+        checks.whole(self.num_hiddens, "num_hiddens", where)
+        check_common(self, where)
 
     def build(self, num_inputs):
         """Draw the parameters for inputs of ``num_inputs`` features. Done at construction
@@ -417,10 +450,18 @@ class RNNLMScratch(Model):
 
     def __init__(self, rnn, vocab_size, lr=0.01, *, seed=None):
         super().__init__()
+        self.check_args(vocab_size, lr, seed)
         self._check_rnn(rnn, vocab_size)
         self.rnn, self.vocab_size, self.lr, self.seed = rnn, vocab_size, lr, seed
         self.dtype = getattr(rnn, "dtype", "float32")  # a reader's RNN may not say
         self.init_params()
+
+    def check_args(self, vocab_size, lr, seed):
+        where = type(self).__name__
+        checks.whole(vocab_size, "vocab_size", where)
+        checks.real(lr, "lr", where, above=0)
+        if seed is not None:
+            checks.whole(seed, "seed", where, least=0)
 
     def _check_rnn(self, rnn, vocab_size):
         if getattr(rnn, "ops", None) is not self.ops:

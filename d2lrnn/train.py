@@ -8,7 +8,24 @@ import time
 
 import numpy as np
 
+from . import checks
 from .rnn import lm_loss_fast
+
+
+class TrainingDiverged(ArithmeticError):
+    """A step gave a non-finite loss or gradient norm (or non-finite parameters): training
+    stopped there. ``history`` holds what was recorded before; ``epoch`` and ``step`` (from 1)
+    say where; ``last_finite_loss`` is the last step loss that was finite (None if none)."""
+
+    def __init__(self, message, history, epoch, step, last_finite_loss):
+        super().__init__(message)
+        self.history, self.epoch, self.step = history, epoch, step
+        self.last_finite_loss = last_finite_loss
+
+
+def perplexity(loss):
+    """exp(loss), infinite rather than an OverflowError for a huge loss."""
+    return math.exp(loss) if loss < 709.0 else math.inf
 
 
 def clip_gradients(ops, grads, theta):
@@ -23,11 +40,11 @@ def clip_gradients(ops, grads, theta):
 
 
 def sgd_step(model, params, X, Y, lr, clip):
-    """One minibatch step from ``params``; returns (loss, new params)."""
+    """One minibatch step from ``params``; returns ((loss, gradient norm), new params)."""
     loss, grads = model.loss_and_grads_fn(params, X, Y)
-    grads, _ = clip_gradients(model.ops, grads, clip)
-    return loss, {name: model.ops.update(value, grads[name], lr)
-                  for name, value in params.items()}
+    grads, norm = clip_gradients(model.ops, grads, clip)
+    return np.array([float(model.ops.to_numpy(loss)), norm]), {
+        name: model.ops.update(value, grads[name], lr) for name, value in params.items()}
 
 
 def fast_sgd_step(model, lr, clip):
@@ -35,7 +52,8 @@ def fast_sgd_step(model, lr, clip):
     :func:`~d2lrnn.rnn.lm_loss_fast`, the clipping and the update done on the framework's
     arrays (nothing goes back to Python mid-step), and the whole step compiled where the
     framework compiles (jax.jit, tf.function). Returns ``step(params, X, Y, weights=None)
-    -> (loss, new params)``; ``weights`` as in :func:`~d2lrnn.rnn.lm_loss_fast`."""
+    -> ([loss, gradient norm], new params)``: the two numbers in one array, read back with
+    one transfer; ``weights`` as in :func:`~d2lrnn.rnn.lm_loss_fast`."""
     ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
 
     def step(params, X, Y, weights=None):
@@ -43,7 +61,8 @@ def fast_sgd_step(model, lr, clip):
         with ops.no_grad():
             norm = sum(ops.sum(g * g) for g in grads.values()) ** 0.5
             rate = lr * clip / ops.maximum(norm, clip) if clip else lr  # clip_gradients
-            return loss, {name: value - rate * grads[name] for name, value in params.items()}
+            return ops.stack([loss, norm], 0), {name: value - rate * grads[name]
+                                                for name, value in params.items()}
     return ops.cached(("sgd", recurrence.__func__, by, lr, clip), lambda: step)
 
 
@@ -89,11 +108,19 @@ def evaluate(model, batches, params=None, fast=False, batch_size=0):
             loss = loss_fn(params, *batch_arrays(model, X, Y, batch_size, fast))
             total += float(ops.to_numpy(loss)) * Y.size
             count += Y.size
-    return math.exp(total / count) if count else float("nan")
+    return perplexity(total / count) if count else float("nan")
+
+
+# A step loss this many times the first step's (or 1, if larger) means training diverged:
+# a healthy run's loss falls from about log(vocab_size); a diverging one grows without bound
+# (SGD with a huge learning rate) long before it overflows.
+DIVERGED = 10.0
+
+HISTORY_KEYS = ("epoch", "train_ppl", "val_ppl", "step_loss", "epoch_seconds")
 
 
 def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on_epoch=None,
-        fast=False):
+        fast=False, resume=None, on_saved_epoch=None):
     """Train ``model`` on ``data`` (a :class:`~d2lrnn.data.TimeMachine`) for ``epochs``.
 
     ``lr`` defaults to ``model.lr``. ``on_step(step, loss)`` and ``on_epoch(record)`` are
@@ -102,24 +129,46 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
     Returns the history: per-epoch ``train_ppl`` and ``val_ppl`` (exp of the token-mean
     cross-entropy over the epoch), every step's ``step_loss``, ``train_seconds`` and
     ``tokens``.
+
+    Resuming: ``on_saved_epoch(state)`` is called after every completed epoch, with the
+    model holding that epoch's parameters and ``state`` = {"epoch", "step", "history"}
+    (what a checkpoint must keep); ``resume=state`` continues from such a state, to the
+    same numbers as a run that never stopped (the batch order depends only on the data's
+    seed and the epoch). A non-finite loss, gradient norm or parameter raises
+    :class:`TrainingDiverged`.
     """
     ops = model.ops
-    lr = model.lr if lr is None else lr
+    lr = checks.real(model.lr if lr is None else lr, "lr", "fit", above=0)
+    clip = checks.real(clip, "clip", "fit", least=0)
+    epochs = checks.whole(epochs, "epochs", "fit")
+    if max_steps is not None:
+        max_steps = checks.whole(max_steps, "max_steps", "fit")
     params = model.book_params
     if fast:
         params = {name: ops.plain(value) for name, value in params.items()}
     step_fn = (fast_sgd_step(model, lr, clip) if fast else
                lambda p, X, Y: sgd_step(model, p, X, Y, lr, clip))
-    history = {"epoch": [], "train_ppl": [], "val_ppl": [], "step_loss": [],
-               "epoch_seconds": [], "train_seconds": 0.0, "tokens": 0}
-    step = 0
-    for epoch in range(epochs):
+    history = {**{key: [] for key in HISTORY_KEYS}, "train_seconds": 0.0, "tokens": 0}
+    first_epoch, step = 0, 0
+    if resume is not None:
+        first_epoch, step = resume["epoch"], resume["step"]
+        history = {key: (list(value) if isinstance(value, list) else value)
+                   for key, value in resume["history"].items()}
+    last_finite = history["step_loss"][-1] if history["step_loss"] else None
+    for epoch in range(first_epoch, epochs):
         start, total, count = time.perf_counter(), 0.0, 0
         for X, Y in data.train_batches(epoch):
-            loss, params = step_fn(params, *batch_arrays(model, X, Y, data.batch_size, fast))
-            loss = float(ops.to_numpy(loss))
+            stats, params = step_fn(params, *batch_arrays(model, X, Y, data.batch_size, fast))
+            loss, norm = (float(v) for v in (stats if isinstance(stats, np.ndarray)
+                                             else ops.to_numpy(stats)))
+            step += 1
+            first = history["step_loss"][0] if history["step_loss"] else loss
+            if not (math.isfinite(loss) and math.isfinite(norm)) or \
+                    loss > DIVERGED * max(first, 1.0):
+                raise diverged(history, epoch, step, loss, norm, last_finite, lr, clip)
+            last_finite = loss
             history["step_loss"].append(loss)
-            total, count, step = total + loss * Y.size, count + Y.size, step + 1
+            total, count = total + loss * Y.size, count + Y.size
             if on_step:
                 on_step(step, loss)
             if max_steps is not None and step >= max_steps:
@@ -127,15 +176,37 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
         history["epoch_seconds"].append(time.perf_counter() - start)
         history["train_seconds"] += history["epoch_seconds"][-1]
         history["tokens"] += count
+        if not all(np.isfinite(ops.to_numpy(value)).all() for value in params.values()):
+            raise diverged(history, epoch, step, loss, norm, last_finite, lr, clip)
         model.assign(params)
-        record = {"epoch": epoch + 1, "train_ppl": math.exp(total / count),
+        record = {"epoch": epoch + 1, "train_ppl": perplexity(total / count),
                   "val_ppl": evaluate(model, data.val_batches(), fast=fast,
-                                             batch_size=data.batch_size)}
+                                      batch_size=data.batch_size)}
         for key, value in record.items():
             history[key].append(value)
+        if on_saved_epoch:
+            on_saved_epoch({"epoch": epoch + 1, "step": step, "history": history})
         if on_epoch:
             on_epoch(record)
         if max_steps is not None and step >= max_steps:
             break
     return history
 
+
+def diverged(history, epoch, step, loss, norm, last_finite, lr, clip):
+    """The :class:`TrainingDiverged` for a step whose numbers stopped being finite."""
+    last = (f"the last finite loss was {last_finite:.4g}" if last_finite is not None
+            else "no step had a finite loss")
+    cause = (f"the learning rate is too large (lr={lr:g})" if clip else
+             f"the learning rate is too large (lr={lr:g}) for unclipped gradients (clip=0)")
+    if not (math.isfinite(loss) and math.isfinite(norm)):
+        what = f"the loss is {loss:g} and the gradient norm {norm:g}"
+    elif history["step_loss"] and loss > DIVERGED * max(history["step_loss"][0], 1.0):
+        what = (f"the loss grew to {loss:.4g}, over {DIVERGED:g} times the first step's "
+                f"({history['step_loss'][0]:.4g})")
+    else:
+        what = "the parameters hold NaN or infinite values"
+    return TrainingDiverged(
+        f"training diverged in epoch {epoch + 1}, step {step}: {what}; {last}. Likely "
+        f"cause: {cause}. Lower the learning rate (lr, --lr) or clip the gradients "
+        f"(clip, --clip; the book's θ is 1).", history, epoch + 1, step, last_finite)

@@ -142,8 +142,18 @@ class _OwnParams:
                             f"argument(s) ({', '.join(fields)}), as the book's; pass the "
                             f"others by keyword")
         super().__post_init__()
+        self.check_fields()
         if "dtype" in self.__dataclass_fields__:
             ops.asarray(np.zeros(0), check_float_dtype(self.dtype))  # float64 needs x64 mode
+
+    def check_fields(self):
+        """The shared checks of the constructor arguments, on the dataclass fields."""
+        if isinstance(self, shared.RNNLMScratch):
+            self.check_args(self.vocab_size, self.lr, self.seed)
+        elif isinstance(self, shared.RNNScratch):
+            self.check_args(self.num_inputs)
+        else:
+            self.check_args()
 
     def setup(self):
         for name, value in self.initial_arrays().items():
@@ -194,9 +204,6 @@ class MLP(_OwnParams, shared.MLP, Module):
     dtype: str = keyword("float32")
     seed: Optional[int] = keyword(None)
 
-    def __post_init__(self):
-        super().__post_init__()
-        self._check_phi()
 
 
 class RNNScratch(_OwnParams, shared.RNNScratch, Module):
