@@ -74,6 +74,8 @@ CLI_CASES = [
      "--num-steps"),
     ("out is a file", ["train", "--out", "{root}/a_file", "--corpus", "{root}/run/../a_file"],
      2, "is a file"),
+    ("out under a file", ["train", "--out", "{root}/a_file/sub", "--corpus",
+                          "{root}/synthetic.txt"], 2, "cannot write there"),
     ("out holds a run", ["train", "--out", "{root}/run", "--corpus", "{root}/synthetic.txt"],
      2, "--overwrite"),
     ("overwrite and resume", ["train", "--resume", "{root}/run", "--overwrite"], 2,
