@@ -208,33 +208,36 @@ _ROOTS = {"torch": {"torch", "numpy"}, "mxnet": {"mxnet", "numpy"},
 
 def framework_namespace(source, framework):
     """The names the book's file binds by importing its framework (``torch``, ``np``, ``tf``,
-    ``jnp``, ``npx``, ...), imported here so that an alias can be resolved to the object it
-    names. Imports of anything else (plotting, pandas, other frameworks for data loading)
-    are skipped."""
+    ``jnp``, ``npx``, ...), each as the (module, attribute) it names, so that an alias can
+    be resolved to the object it stands for. Imports of anything else (plotting, pandas,
+    other frameworks for data loading) are skipped; nothing is imported until an alias
+    needs it (``import flax`` alone fails beside numpy 1.23)."""
     roots = _ROOTS[framework]
     namespace = {}
     for node in ast.parse(source).body:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] in roots:
-                    module = importlib.import_module(alias.name)
-                    if alias.asname:
-                        namespace[alias.asname] = module
-                    else:
-                        namespace[alias.name.split(".")[0]] = importlib.import_module(
-                            alias.name.split(".")[0])
+                    bound = alias.asname or alias.name.split(".")[0]
+                    namespace[bound] = (alias.name if alias.asname else bound, None)
         elif isinstance(node, ast.ImportFrom) and node.module.split(".")[0] in roots:
-            module = importlib.import_module(node.module)
             for alias in node.names:
-                value = getattr(module, alias.name, None)
-                if value is None:
-                    value = importlib.import_module(f"{node.module}.{alias.name}")
-                namespace[alias.asname or alias.name] = value
+                namespace[alias.asname or alias.name] = (node.module, alias.name)
     return namespace
 
 
+def _bound(entry):
+    """The object an import of the book's file binds (see :func:`framework_namespace`)."""
+    module, attr = entry
+    if attr is None:
+        return importlib.import_module(module)
+    value = getattr(importlib.import_module(module), attr, None)
+    return value if value is not None else importlib.import_module(f"{module}.{attr}")
+
+
 def _resolve(expression, namespace):
-    """The object an alias's right-hand side names (``torch.tanh``), or a reason it cannot."""
+    """The object an alias's right-hand side names (``torch.tanh``), or None where it names
+    something outside the framework."""
     node = ast.parse(expression, mode="eval").body
     chain = []
     while isinstance(node, ast.Attribute):
@@ -242,7 +245,7 @@ def _resolve(expression, namespace):
         node = node.value
     if not isinstance(node, ast.Name) or node.id not in namespace:
         return None
-    value = namespace[node.id]
+    value = _bound(namespace[node.id])
     for attr in reversed(chain):
         value = getattr(value, attr)
     return value
