@@ -24,8 +24,8 @@ _FRAMEWORK = {"numpy": "numpy", "torch": "torch", "jax": "jax",
               "tensorflow": "tensorflow", "mxnet": "mxnet"}
 
 # What every backend exports, in this order.
-BACKEND_API = ("ops", "MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "concat_demo",
-               "loss_and_grads")
+BACKEND_API = ("ops", "MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "GRUScratch",
+               "LSTMScratch", "concat_demo", "loss_and_grads")
 
 # The book's library surface, in every backend as well (d2lrnn.book and <backend>/book.py).
 BOOK_API = ("Module", "Classifier", "Trainer", "DataModule", "HyperParameters",
@@ -208,6 +208,10 @@ class Ops(abc.ABC):
     layer_learns_input_size = False
 
     @property
+    def has_autograd(self):
+        return type(self).value_and_grad is not Ops.value_and_grad
+
+    @property
     def has_rnn_layer(self):
         return type(self).rnn_layer is not Ops.rnn_layer
 
@@ -261,6 +265,13 @@ class Ops(abc.ABC):
         """``fn`` (a function of arrays that touches nothing else) compiled by the framework
         (jax.jit, tf.function); frameworks without a compiler run it as it is."""
         return fn
+
+    @staticmethod
+    def kind(recurrence):
+        """What a compiled function built around ``recurrence`` depends on: the class of the
+        model it is a method of (the parameters come as arguments), not the instance."""
+        owner = getattr(recurrence, "__self__", None)
+        return (type(owner), recurrence.__func__) if owner is not None else recurrence
 
     def cached(self, key, build):
         """``self.compile(build())``, built once per ``key``: compiling costs seconds."""

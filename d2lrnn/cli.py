@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 from .backend import BACKENDS, FLOAT_DTYPES, available_backends, load_backend
+from .cells import CELLS
 from .experiment import BOOK, MODELS, enable_jax_x64
 
 
@@ -107,6 +108,9 @@ def cmd_train(args):
         save_figure(perplexity_figure(history, f"{hparams['backend']} {hparams['model']}"),
                     Path(out) / "perplexity.png")
     path = "fast path" if hparams["fast"] else "plain path (the book's code, step by step)"
+    if hparams["cell"] != "rnn" and "--plain" not in args.argv:
+        print(f"note: the fast path covers the RNN cell; the {hparams['cell'].upper()} trained "
+              f"on the plain path", file=sys.stderr)
     print(f"train perplexity {summary['train_ppl']:.2f} ({bits(summary['train_ppl']):.3f} "
           f"bits/char), validation perplexity {summary['val_ppl']:.2f} "
           f"({bits(summary['val_ppl']):.3f} bits/char); {summary['seconds']:.1f} s on the "
@@ -121,7 +125,7 @@ def cmd_train(args):
 
 
 # The training settings (runs.DEFAULTS) and the command-line options that carry them.
-TRAIN_SETTINGS = {"backend": "backend", "model": "model", "epochs": "epochs",
+TRAIN_SETTINGS = {"backend": "backend", "model": "model", "cell": "cell", "epochs": "epochs",
                   "batch_size": "batch_size", "num_steps": "num_steps",
                   "num_hiddens": "hiddens", "lr": "lr", "clip": "clip", "seed": "seed",
                   "corpus": "corpus", "dtype": "dtype", "whole_book": "whole_book",
@@ -232,7 +236,8 @@ def cmd_generate(args):
         model = "scratch"  # the same weights and the same maths
         print(f"note: {args.backend} has no recurrent layer; running the scratch RNN",
               file=sys.stderr)
-    lm = build_lm(d2l, model, len(vocab), params["W_hh"].shape[0], dtype)
+    lm = build_lm(d2l, model, len(vocab), params["W_hq"].shape[0], dtype,
+                  cell=hparams.get("cell", "rnn"))
     lm.set_params(params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -243,7 +248,8 @@ def cmd_generate(args):
     if "val_ppl" in hparams:
         print(f"checkpoint: validation perplexity {hparams['val_ppl']:.2f} "
               f"({bits(hparams['val_ppl']):.3f} bits/char) after {hparams.get('epochs')} "
-              f"epochs ({hparams.get('backend')}, {hparams.get('model')})", file=sys.stderr)
+              f"epochs ({hparams.get('backend')}, {hparams.get('model')} "
+              f"{hparams.get('cell', 'rnn').upper()})", file=sys.stderr)
     print(text)
     return 0
 
@@ -299,6 +305,9 @@ def build_parser():
     train.add_argument("--model", choices=MODELS, default="scratch",
                        help="scratch: the RNN written from the equations; concise: the "
                             "framework's own recurrent layer on the same weights")
+    train.add_argument("--cell", choices=list(CELLS), default="rnn",
+                       help="the recurrent cell: the section's RNN, the GRU (10.2) or the "
+                            "LSTM (10.1); GRU and LSTM train on the plain path, from scratch")
     _add_training_flags(train)
     train.add_argument("--plain", dest="fast", action="store_false",
                        help="run the book's code path step by step (the same numbers as the "

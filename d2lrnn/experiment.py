@@ -19,12 +19,22 @@ def enable_jax_x64():
     jax.config.update("jax_enable_x64", True)
 
 
-def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.0):
-    """The scratch or concise language model of backend ``d2l``."""
+# The scratch model of each cell (d2lrnn.cells), by the book's class names.
+SCRATCH = {"rnn": "RNNScratch", "gru": "GRUScratch", "lstm": "LSTMScratch"}
+
+
+def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.0,
+             cell="rnn"):
+    """The scratch or concise language model of backend ``d2l`` on ``cell``."""
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
-    rnn_class, lm_class = ((d2l.RNNScratch, d2l.RNNLMScratch) if model == "scratch"
-                           else (d2l.RNN, d2l.RNNLM))
+    if cell not in SCRATCH:
+        raise ValueError(f"cell must be one of {', '.join(SCRATCH)}, got {cell!r}")
+    if model == "concise" and cell != "rnn":
+        raise ValueError(f"the concise {cell.upper()} on the frameworks' own layers is not "
+                         f"written yet: use the scratch model (--model scratch)")
+    rnn_class, lm_class = ((getattr(d2l, SCRATCH[cell]), d2l.RNNLMScratch)
+                           if model == "scratch" else (d2l.RNN, d2l.RNNLM))
     rnn = rnn_class(num_inputs=vocab_size, num_hiddens=num_hiddens, dtype=dtype, seed=seed)
     return lm_class(rnn, vocab_size, lr=lr, seed=seed + 1)
 
@@ -34,7 +44,7 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
               num_hiddens=BOOK["num_hiddens"], lr=BOOK["lr"], clip=BOOK["clip"], seed=0,
               corpus=None, dtype="float32", whole_book=False, num_train=BOOK["num_train"],
               num_val=BOOK["num_val"], max_steps=None, num_preds=50, on_step=None,
-              on_epoch=None, fast=False, resume=None, on_saved_epoch=None):
+              on_epoch=None, fast=False, resume=None, on_saved_epoch=None, cell="rnn"):
     """Train and sample; returns (summary, model, data, history, hparams).
 
     ``on_saved_epoch(model, data, hparams, state)`` is called after every epoch (to write a
@@ -44,8 +54,8 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
     d2l = load_backend(backend)
     data = TimeMachine(batch_size, num_steps, num_train, num_val, corpus=corpus,
                        whole_book=whole_book, seed=seed)
-    lm = build_lm(d2l, model, len(data.vocab), num_hiddens, dtype, seed, lr)
-    hparams = {"model": model, "backend": backend, "dtype": dtype, "num_hiddens": num_hiddens,
+    lm = build_lm(d2l, model, len(data.vocab), num_hiddens, dtype, seed, lr, cell)
+    hparams = {"model": model, "cell": cell, "backend": backend, "dtype": dtype, "num_hiddens": num_hiddens,
                "vocab_size": len(data.vocab), "batch_size": batch_size,
                "num_steps": num_steps, "lr": lr, "clip": clip, "epochs": epochs, "seed": seed,
                "fast": fast, "corpus": None if corpus is None else str(corpus),
@@ -62,7 +72,7 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
                   on_epoch=on_epoch, fast=fast, resume=state, on_saved_epoch=saver)
     wall = time.perf_counter() - start
     summary = {
-        "backend": backend, "model": model, "fast": fast, "epochs": len(history["epoch"]),
+        "backend": backend, "model": model, "cell": cell, "fast": fast, "epochs": len(history["epoch"]),
         "dtype": dtype, "train_ppl": history["train_ppl"][-1],
         "val_ppl": history["val_ppl"][-1], "seconds": history["train_seconds"],
         "wall_seconds": wall, "tokens_per_s": history["tokens"] / history["train_seconds"],

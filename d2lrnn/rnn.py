@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from . import checks
+from . import cells, checks
 from .backend import ACTIVATIONS, check_float_dtype
 
 # -- the functional core: (ops, params, arrays) -> arrays --------------------------------
@@ -30,13 +30,21 @@ def rnn_step(ops, params, X_t, H_prev):
                                   + ops.matmul(H_prev, params["W_hh"]) + params["b_h"])
 
 
-def rnn_forward(ops, params, inputs, state):
-    """Run (9.4.5) over the time steps of ``inputs``; return [H_1 .. H_T] and H_T."""
+def rnn_forward(ops, params, inputs, state=None):
+    """Run (9.4.5) over the time steps of ``inputs`` from ``state`` (zeros if None); return
+    [H_1 .. H_T] and H_T."""
+    state = zero_state(ops, params, inputs) if state is None else state
     outputs = []
     for t in range(ops.shape(inputs)[0]):
         state = rnn_step(ops, params, inputs[t], state)
         outputs.append(state)
     return outputs, state
+
+
+def zero_state(ops, params, inputs):
+    """H_0 = 0 for a batch of ``inputs`` (T, n, d), sized by ``W_hh``."""
+    return ops.zeros((ops.shape(inputs)[1], ops.shape(params["W_hh"])[0]),
+                     ops.dtype_name(inputs))
 
 
 def output_layer(ops, params, rnn_outputs):
@@ -60,9 +68,7 @@ def lm_forward(ops, params, X, state=None, recurrence=None):
     vocab_size = ops.shape(params["W_hq"])[1]
     dtype = ops.dtype_name(params["W_hq"])
     embs = ops.one_hot(ops.transpose(X, (1, 0)), vocab_size, dtype)
-    if state is None:
-        state = ops.zeros((ops.shape(X)[0], ops.shape(params["W_hh"])[0]), dtype)
-    rnn_outputs, _ = recurrence(params, embs, state)
+    rnn_outputs, _ = recurrence(params, embs, state)  # state None: zeros
     return output_layer(ops, params, rnn_outputs)
 
 
@@ -371,19 +377,30 @@ class RNNScratch(Model):
         inputs = as_input(self.ops, inputs, f"{type(self).__name__}.forward inputs",
                           [("num_steps", None), ("batch_size", None),
                            ("num_inputs", self.num_inputs)], self.dtype)
-        batch_size = self.ops.shape(inputs)[1]
-        if isinstance(state, (tuple, list)):
-            if len(state) != 1:
-                raise ValueError(f"{type(self).__name__}.forward: a state given as a tuple "
-                                 f"holds one array (H,), got {len(state)}")
-            state = state[0]
-        if state is None:
-            state = self.ops.zeros((batch_size, self.num_hiddens), self.dtype)
-        else:
-            state = as_input(self.ops, state, f"{type(self).__name__}.forward state",
-                             [("batch_size", batch_size), ("num_hiddens", self.num_hiddens)],
-                             self.dtype)
+        state = self.initial_state(state, self.ops.shape(inputs)[1])
         return self.recurrence(self.book_params, inputs, state)
+
+    state_names = ("H",)
+
+    def initial_state(self, state, batch_size):
+        """The state as the recurrence takes it (H; a tuple for cells), checked: zeros where
+        ``state`` is None; an array, or the book's tuple of arrays."""
+        names = self.state_names
+        if state is not None and not isinstance(state, (tuple, list)):
+            state = (state,)
+        if state is not None and len(state) != len(names):
+            raise ValueError(f"{type(self).__name__}.forward: the state is ({', '.join(names)}): "
+                             f"{len(names)} array(s), got {len(state)}")
+        state = [self.ops.zeros((batch_size, self.num_hiddens), self.dtype)
+                 if state is None else as_input(
+                     self.ops, value, f"{type(self).__name__}.forward state {name}",
+                     [("batch_size", batch_size), ("num_hiddens", self.num_hiddens)],
+                     self.dtype) for name, value in zip(names, state or names)]
+        return self.packed_state(state)
+
+    def packed_state(self, state):
+        """The list of state arrays as :meth:`recurrence` takes it: H alone here."""
+        return state[0]
 
     def recurrence(self, params, inputs, state):
         """The time loop on given parameters: ([H_1 .. H_T], H_T)."""
@@ -424,6 +441,7 @@ class RNN(RNNScratch):
         return super().forward(inputs, H, training)
 
     def recurrence(self, params, inputs, state):
+        state = zero_state(self.ops, params, inputs) if state is None else state
         return self.ops.rnn_layer(params, inputs, state)
 
     fast_grads = "autograd"  # the framework's layer, differentiated by the framework
@@ -443,6 +461,51 @@ class LazyRNN(RNN):
     def __init__(self, num_hiddens, *, num_inputs=None, sigma=0.01, dtype="float32",
                  seed=None):
         super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
+
+
+class CellScratch(RNNScratch):
+    """A recurrent network from scratch on one cell of :mod:`d2lrnn.cells`: the cell's
+    parameters as attributes with the book's names, its step run over time. ``forward``
+    returns ([H_1 .. H_T], the final state: H, or the tuple (H, C) of an LSTM)."""
+
+    cell = None  # a d2lrnn.cells.Cell
+
+    @property
+    def state_names(self):
+        return self.cell.state_names
+
+    def shapes(self):
+        return self.cell.shapes(self.num_inputs, self.num_hiddens)
+
+    def packed_state(self, state):
+        return tuple(state)
+
+    def recurrence(self, params, inputs, state):
+        outputs, state = self.cell.run(self.ops, params, inputs, state)
+        return outputs, state[0] if len(state) == 1 else state
+
+
+class GRUScratch(CellScratch):
+    """The GRU from scratch (d2l.ai 10.2): reset and update gates, the reset applied
+    before the recurrent product, as the book's equations."""
+
+    cell = cells.CELLS["gru"]
+    param_names = cell.param_names()
+
+    def forward(self, inputs, H=None):
+        """inputs (num_steps, batch_size, num_inputs) -> ([H_1 .. H_T], H_T)."""
+        return super().forward(inputs, H)
+
+
+class LSTMScratch(CellScratch):
+    """The LSTM from scratch (d2l.ai 10.1): input, forget and output gates, a memory cell."""
+
+    cell = cells.CELLS["lstm"]
+    param_names = cell.param_names()
+
+    def forward(self, inputs, H_C=None):
+        """inputs (num_steps, batch_size, num_inputs) -> ([H_1 .. H_T], (H_T, C_T))."""
+        return super().forward(inputs, H_C)
 
 
 class RNNLMScratch(Model):
@@ -482,7 +545,10 @@ class RNNLMScratch(Model):
         """The output layer W_hq (h×V) and b_q (V), as the RNN's σ and dtype."""
         self._init_params(self.output_shapes(), self.rnn.sigma, self.rnn.dtype, self.seed)
 
-    param_names = ("W_xh", "W_hh", "b_h", "W_hq", "b_q")
+    @property
+    def param_names(self):
+        """The RNN's parameters (those of its cell), then the output layer's."""
+        return (*getattr(self.rnn, "param_names", ()), "W_hq", "b_q")
 
     @property
     def book_params(self):
@@ -533,7 +599,10 @@ class RNNLMScratch(Model):
         return float(np.exp(float(self.ops.to_numpy(self.loss(self(X), Y)))))
 
     def loss_and_grads_fn(self, params, X, Y):
-        """Loss and gradients at ``params`` (framework arrays; X, Y already converted)."""
+        """Loss and gradients at ``params`` (framework arrays; X, Y already converted): the
+        framework's autograd, or where it has none (NumPy) the backward pass by hand."""
+        if isinstance(self.rnn, CellScratch) and not self.ops.has_autograd:
+            return cells.lm_loss_and_grads(self.rnn.cell, self.ops, params, X, Y)
         return self.ops.lm_loss_and_grads(params, X, Y, self.rnn.recurrence)
 
     def fast_recurrence(self):
@@ -542,6 +611,9 @@ class RNNLMScratch(Model):
         Only the section's models have one (a reader's own forward or output layer is not
         what it computes); the result depends on the class alone, so compiled code built
         around it serves every instance."""
+        if isinstance(self.rnn, CellScratch):
+            raise TypeError(f"the fast path covers the RNN cell; a {type(self.rnn).__name__} "
+                            f"trains on the plain path (fast=False)")
         if not self.runs_section_maths():
             raise TypeError(f"the fast path computes the section's RNNScratch or RNN and its "
                             f"output layer; this {type(self).__name__} (rnn: "
@@ -619,7 +691,7 @@ class RNNLMScratch(Model):
                 chosen.append(token)
             return ops.concat(chosen, 0), token, state
 
-        chunk = ops.cached(("greedy", recurrence.__func__), lambda: chunk)
+        chunk = ops.cached(("greedy", ops.kind(recurrence)), lambda: chunk)
         mask = np.zeros(self.vocab_size)
         mask[unk] = -np.inf
         mask = ops.asarray(mask, self.dtype)
@@ -644,7 +716,7 @@ class RNNLMScratch(Model):
         def fast_step(params, x, state):
             logits, state = lm_forward_fast(ops, params, x, state, recurrence)
             return logits[0, 0], state
-        return (ops.cached(("generate", recurrence.__func__), lambda: fast_step),
+        return (ops.cached(("generate", ops.kind(recurrence)), lambda: fast_step),
                 self.book_params, ops.zeros((1, self.rnn.num_hiddens), self.dtype))
 
 
@@ -767,5 +839,6 @@ def bind(ops, Module, Classifier):
                                         "__doc__": cls.__doc__})
 
     rnn = LazyRNN if ops.layer_learns_input_size else RNN
-    return (ops, *(subclass(cls) for cls in (MLP, RNNScratch, RNNLMScratch, rnn, RNNLM)),
+    return (ops, *(subclass(cls) for cls in (MLP, RNNScratch, RNNLMScratch, rnn, RNNLM,
+                                             GRUScratch, LSTMScratch)),
             *bind_functions(ops))

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from . import checkpoint, checks
 from .backend import BACKENDS, check_float_dtype
+from .cells import CELLS
 from .experiment import BOOK, MODELS, train_run
 
 CHECKPOINT = f"checkpoint{checkpoint.EXTENSION}"
 LOCK = ".d2lrnn.lock"
 
 # What defines a run, with the book's defaults; a checkpoint keeps them all.
-DEFAULTS = {"backend": "numpy", "model": "scratch", "epochs": BOOK["epochs"],
+DEFAULTS = {"backend": "numpy", "model": "scratch", "cell": "rnn", "epochs": BOOK["epochs"],
             "batch_size": BOOK["batch_size"], "num_steps": BOOK["num_steps"],
             "num_hiddens": BOOK["num_hiddens"], "lr": BOOK["lr"], "clip": BOOK["clip"],
             "seed": 0, "corpus": None, "dtype": "float32", "whole_book": False,
@@ -43,6 +44,11 @@ def check_settings(settings):
     if s["model"] not in MODELS:
         raise checks.BadArgument(f"--model must be one of {', '.join(MODELS)}, got "
                                  f"{s['model']!r}")
+    if s["cell"] not in CELLS:
+        raise checks.BadArgument(f"--cell must be one of {', '.join(CELLS)}, got "
+                                 f"{s['cell']!r}")
+    if s["cell"] != "rnn":
+        s["fast"] = False  # the fast path covers the RNN cell; the others run the plain one
     for name in ("epochs", "batch_size", "num_steps", "num_hiddens", "num_train"):
         s[name] = checks.whole(s[name], option(name))
     s["num_val"] = checks.whole(s["num_val"], option("num_val"), least=0)

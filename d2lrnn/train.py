@@ -63,13 +63,13 @@ def fast_sgd_step(model, lr, clip):
             rate = lr * clip / ops.maximum(norm, clip) if clip else lr  # clip_gradients
             return ops.stack([loss, norm], 0), {name: value - rate * grads[name]
                                                 for name, value in params.items()}
-    return ops.cached(("sgd", recurrence.__func__, by, lr, clip), lambda: step)
+    return ops.cached(("sgd", ops.kind(recurrence), by, lr, clip), lambda: step)
 
 
 def fast_gradients(model):
     """``(params, X, Y) -> (loss, grads)`` of the fast path, compiled where possible."""
     ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
-    return ops.cached(("grads", recurrence.__func__, by), lambda: lambda params, X, Y:
+    return ops.cached(("grads", ops.kind(recurrence), by), lambda: lambda params, X, Y:
                       ops.fast_loss_and_grads(params, X, Y, recurrence, by))
 
 
@@ -77,7 +77,7 @@ def fast_loss(model):
     """``loss(params, X, Y, weights=None)`` by :func:`~d2lrnn.rnn.lm_loss_fast`, compiled
     where possible."""
     ops, recurrence = model.ops, model.fast_recurrence()
-    return ops.cached(("loss", recurrence.__func__), lambda: lambda params, X, Y, weights=None:
+    return ops.cached(("loss", ops.kind(recurrence)), lambda: lambda params, X, Y, weights=None:
                       lm_loss_fast(ops, params, X, Y, recurrence, weights))
 
 

@@ -214,6 +214,22 @@ class RNNScratch(_OwnParams, shared.RNNScratch, Module):
     seed: Optional[int] = keyword(None)
 
 
+class GRUScratch(_OwnParams, shared.GRUScratch, Module):
+    num_inputs: int
+    num_hiddens: int
+    sigma: float = 0.01
+    dtype: str = keyword("float32")
+    seed: Optional[int] = keyword(None)
+
+
+class LSTMScratch(_OwnParams, shared.LSTMScratch, Module):
+    num_inputs: int
+    num_hiddens: int
+    sigma: float = 0.01
+    dtype: str = keyword("float32")
+    seed: Optional[int] = keyword(None)
+
+
 class RNN(_OwnParams, shared.LazyRNN, Module):
     """The concise RNN: Flax's own ``nn.RNN`` over a ``SimpleCell``, same parameters;
     ``RNN(num_hiddens)`` as the book's, the input size learnt at the first call."""

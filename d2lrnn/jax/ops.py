@@ -113,7 +113,7 @@ class JaxOps(Ops):
 
         def loss(params, X, Y):
             return lm_loss(self, params, X, Y, recurrence)
-        return self.cached(("lm_loss", getattr(recurrence, "__func__", recurrence), grads),
+        return self.cached(("lm_loss", self.kind(recurrence), grads),
                            lambda: jax.value_and_grad(loss) if grads else loss)
 
 

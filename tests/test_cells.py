@@ -1,0 +1,163 @@
+"""The gated cells (GRU, LSTM) beside the RNN: NumPy's hand-written backward checked against
+central differences, every backend held to it (forward, loss, every gradient, 50 training
+steps), the book's classes and signatures, and the command line's --cell."""
+import numpy as np
+import pytest
+
+from _backends import book_path, load_or_skip, synthetic_corpus
+from d2lrnn import bptt, cli, parity
+from d2lrnn.backend import BACKENDS
+from d2lrnn.cells import CELLS, lm_loss_and_grads
+from d2lrnn.data import TimeMachine
+from d2lrnn.experiment import SCRATCH, build_lm
+from d2lrnn.numpy.ops import ops as numpy_ops
+from d2lrnn.train import fit
+
+GATED = ("gru", "lstm")
+n, T, V, h = 3, 5, 7, 6  # every axis a different size
+
+
+def lm_inputs(cell, seed=0):
+    """Seeded float64 weights (large enough that the gates saturate unevenly) and tokens."""
+    rng = np.random.default_rng(seed)
+    params = {k: rng.normal(0, 0.5, s) for k, s in CELLS[cell].shapes(V, h).items()}
+    params.update(W_hq=rng.normal(0, 0.5, (h, V)), b_q=rng.normal(0, 0.5, V))
+    return params, rng.integers(0, V, (n, T)), rng.integers(0, V, (n, T))
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_reference_backward_matches_central_differences(cell):
+    params, X, Y = lm_inputs(cell)
+    _, grads = lm_loss_and_grads(CELLS[cell], numpy_ops, params, X, Y)
+    assert set(grads) == set(params)
+    for name, value in params.items():
+        numeric = np.zeros_like(value)
+        for index in np.ndindex(value.shape):
+            old = value[index]
+            value[index] = old + 1e-5
+            up, _ = lm_loss_and_grads(CELLS[cell], numpy_ops, params, X, Y)
+            value[index] = old - 1e-5
+            down, _ = lm_loss_and_grads(CELLS[cell], numpy_ops, params, X, Y)
+            value[index] = old
+            numeric[index] = (up - down) / 2e-5
+        worst = np.abs(numeric - grads[name]).max() / np.abs(numeric).max()
+        assert worst <= parity.FINITE_DIFFERENCE_TOLERANCE, f"{cell} {name}: {worst:.1e}"
+
+
+def test_the_generic_backward_agrees_with_the_rnn_one():
+    """The cell machinery's BPTT for the tanh cell is the section's hand-written one."""
+    params, X, Y = lm_inputs("rnn")
+    loss, grads = lm_loss_and_grads(CELLS["rnn"], numpy_ops, params, X, Y)
+    loss_rnn, grads_rnn = bptt.lm_loss_and_grads(numpy_ops, params, X, Y)
+    assert abs(loss - loss_rnn) <= 1e-15 * loss
+    for name in grads:
+        np.testing.assert_allclose(grads[name], grads_rnn[name], rtol=0, atol=1e-15)
+
+
+def scratch_lm(d2l, cell, params, dtype):
+    lm = d2l.RNNLMScratch(getattr(d2l, SCRATCH[cell])(V, h, dtype=dtype), V)
+    lm.set_params(params)
+    return lm
+
+
+@pytest.mark.parametrize("cell", GATED)
+def test_backend_matches_the_reference(d2l, cell, dtype):
+    params, X, Y = lm_inputs(cell, seed=1)
+    inputs = {k: np.asarray(v, dtype).astype(np.float64) for k, v in params.items()}
+    from d2lrnn import numpy as ref
+
+    expected_lm = scratch_lm(ref, cell, inputs, "float64")
+    expected_loss, expected_grads = ref.loss_and_grads(expected_lm, X, Y)
+    lm = scratch_lm(d2l, cell, inputs, dtype)
+    loss, grads = d2l.loss_and_grads(lm, X, Y)
+    bound = parity.TOLERANCE[dtype]
+    assert abs(loss - expected_loss) <= bound * abs(expected_loss)
+    for name in expected_grads:
+        assert parity.rel_diff(grads[name], expected_grads[name]) <= bound, name
+    # the forward pass: every hidden state and the final state, as the book returns them
+    onehot = np.eye(V)[X.T]
+    outputs, state = lm.rnn(onehot.astype(dtype))
+    ref_outputs, ref_state = expected_lm.rnn(onehot)
+    assert len(outputs) == T
+    got = np.stack([d2l.ops.to_numpy(H) for H in outputs])
+    assert parity.rel_diff(got, np.stack(ref_outputs)) <= bound
+    states = state if cell == "lstm" else (state,)
+    ref_states = ref_state if cell == "lstm" else (ref_state,)
+    assert len(states) == len(CELLS[cell].state_names)
+    for s, r in zip(states, ref_states):
+        assert parity.rel_diff(d2l.ops.to_numpy(s), r) <= bound
+
+
+@pytest.fixture(scope="module")
+def small_book(tmp_path_factory):
+    try:
+        corpus = book_path()
+    except pytest.skip.Exception:
+        corpus = synthetic_corpus(tmp_path_factory.mktemp("corpus"))
+    return TimeMachine(32, 16, num_train=50 * 32, num_val=64, corpus=corpus, seed=7)
+
+
+_reference = {}
+
+
+@pytest.mark.parametrize("cell", GATED)
+@pytest.mark.parametrize("name", BACKENDS)
+def test_training_parity(name, cell, small_book):
+    """50 SGD steps with clipping, float64: every backend takes the reference's steps."""
+    d2l = load_or_skip(name)
+    if cell not in _reference:
+        from d2lrnn import numpy as ref
+
+        lm = build_lm(ref, "scratch", len(small_book.vocab), 12, "float64", seed=1, cell=cell)
+        _reference[cell] = np.array(fit(lm, small_book, epochs=1, lr=1.0, clip=1.0)[
+            "step_loss"])
+    reference = _reference[cell]
+    lm = build_lm(d2l, "scratch", len(small_book.vocab), 12, "float64", seed=1, cell=cell)
+    losses = np.array(fit(lm, small_book, epochs=1, lr=1.0, clip=1.0)["step_loss"])
+    assert losses.shape == reference.shape == (50,)
+    assert reference[-1] < reference[0] - 0.3, "the reference must learn in these steps"
+    worst = np.max(np.abs(losses - reference) / np.abs(reference))
+    assert worst <= 1e-9, f"largest relative step-loss difference {worst:.2e}"
+
+
+def test_the_book_classes_and_their_states(d2l):
+    gru = d2l.GRUScratch(4, 3)  # the book's GRUScratch(num_inputs, num_hiddens, sigma=0.01)
+    assert gru.param_names == ("W_xz", "W_hz", "b_z", "W_xr", "W_hr", "b_r", "W_xh", "W_hh",
+                               "b_h")
+    X = np.random.default_rng(0).normal(size=(5, 2, 4)).astype("float32")
+    outputs, H = gru(X)
+    assert len(outputs) == 5 and d2l.ops.shape(H) == (2, 3)
+    again, _ = gru(X, H)  # H=..., as the book passes it back
+    lstm = d2l.LSTMScratch(num_inputs=4, num_hiddens=3, sigma=0.01)
+    assert lstm.param_names[:3] == ("W_xi", "W_hi", "b_i")
+    outputs, (H, C) = lstm(X)
+    assert d2l.ops.shape(H) == d2l.ops.shape(C) == (2, 3)
+    outputs2, _ = lstm(X, (H, C))
+    assert not np.allclose(d2l.ops.to_numpy(outputs2[0]), d2l.ops.to_numpy(outputs[0]))
+    with pytest.raises(ValueError, match=r"the state is \(H, C\)"):
+        lstm(X, H)
+    lm = d2l.RNNLMScratch(d2l.LSTMScratch(7, 5), vocab_size=7)
+    assert set(lm.get_params()) == {*lstm.param_names, "W_hq", "b_q"}
+    with pytest.raises(TypeError, match="fast path covers the RNN cell"):
+        fit(lm, None, epochs=1, fast=True)
+
+
+@pytest.mark.parametrize("cell", GATED)
+def test_train_and_generate_a_cell_from_the_command_line(cell, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["train", "--cell", cell, "--corpus", str(synthetic_corpus(tmp_path)),
+                     "--epochs", "2", "--batch-size", "32", "--num-steps", "8", "--hiddens",
+                     "8", "--num-train", "128", "--num-val", "32", "--out", str(out),
+                     "--quiet", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "plain path" in captured.out and "fast path covers the RNN cell" in captured.err
+    texts = set()
+    for backend in BACKENDS:
+        try:
+            load_or_skip(backend)
+        except pytest.skip.Exception:
+            continue
+        assert cli.main(["generate", "--checkpoint", str(out / "checkpoint.safetensors"),
+                         "--backend", backend, "--prefix", "the", "--num-preds", "20"]) == 0
+        texts.add(capsys.readouterr().out.strip().splitlines()[-1])
+    assert len(texts) == 1  # greedy text from the same GRU/LSTM weights, in every backend
