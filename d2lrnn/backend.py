@@ -25,7 +25,7 @@ _FRAMEWORK = {"numpy": "numpy", "torch": "torch", "jax": "jax",
 
 # What every backend exports, in this order.
 BACKEND_API = ("ops", "MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "GRUScratch",
-               "LSTMScratch", "concat_demo", "loss_and_grads")
+               "LSTMScratch", "GRU", "LSTM", "concat_demo", "loss_and_grads")
 
 # The book's library surface, in every backend as well (d2lrnn.book and <backend>/book.py).
 BOOK_API = ("Module", "Classifier", "Trainer", "DataModule", "HyperParameters",
@@ -211,6 +211,21 @@ class Ops(abc.ABC):
     def has_autograd(self):
         return type(self).value_and_grad is not Ops.value_and_grad
 
+    # The cells (by their key, see d2lrnn.cells) whose function the framework's own layers
+    # compute, with cell_layer() running them on the book's parameters.
+    cell_layers = ()
+
+    def has_cell_layer(self, cell):
+        return cell.key in self.cell_layers
+
+    def cell_layer(self, cell, params, inputs, state):
+        """The framework's own layer for ``cell`` on the book's parameters: inputs (T, n, d),
+        state tuple -> (outputs (T, n, h), final state tuple)."""
+        raise TypeError(f"{self.name} has no layer of its own for the {cell.key} cell")
+
+    def prepare_cell_layer(self, cell, num_inputs, num_hiddens, dtype):
+        """Make whatever the framework's layer needs before any code is compiled."""
+
     @property
     def has_rnn_layer(self):
         return type(self).rnn_layer is not Ops.rnn_layer
@@ -269,9 +284,13 @@ class Ops(abc.ABC):
     @staticmethod
     def kind(recurrence):
         """What a compiled function built around ``recurrence`` depends on: the class of the
-        model it is a method of (the parameters come as arguments), not the instance."""
+        model it is a method of and the function of its cell (the parameters come as
+        arguments, and the sizes from them), not the instance."""
         owner = getattr(recurrence, "__self__", None)
-        return (type(owner), recurrence.__func__) if owner is not None else recurrence
+        if owner is None:
+            return recurrence
+        cell = getattr(owner, "cell", None)
+        return type(owner), recurrence.__func__, getattr(cell, "key", None)
 
     def cached(self, key, build):
         """``self.compile(build())``, built once per ``key``: compiling costs seconds."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .backend import BACKENDS, FLOAT_DTYPES, available_backends, load_backend
 from .cells import CELLS
+from .cells.gru import gru_cell
 from .experiment import BOOK, MODELS, enable_jax_x64
 
 
@@ -231,13 +232,15 @@ def cmd_generate(args):
     dtype = args.dtype or hparams.get("dtype", "float32")
     _enable_jax_x64([args.backend], [dtype])
     d2l = load_backend(args.backend)
-    model = hparams.get("model", "scratch")
-    if model == "concise" and not d2l.ops.has_rnn_layer:
-        model = "scratch"  # the same weights and the same maths
-        print(f"note: {args.backend} has no recurrent layer; running the scratch RNN",
-              file=sys.stderr)
-    lm = build_lm(d2l, model, len(vocab), params["W_hq"].shape[0], dtype,
-                  cell=hparams.get("cell", "rnn"))
+    model, cell = hparams.get("model", "scratch"), hparams.get("cell", "rnn")
+    reset = hparams.get("cell_key", "").partition("-")[2] or None  # a GRU's variant
+    if model == "concise" and not d2l.ops.has_cell_layer(CELLS[cell] if cell != "gru" else
+                                                         gru_cell(reset)):
+        model = "scratch"  # the same weights and the same function, from scratch
+        print(f"note: {args.backend} has no layer of its own for this {cell.upper()}; "
+              f"running the scratch model on the same weights", file=sys.stderr)
+    lm = build_lm(d2l, model, len(vocab), params["W_hq"].shape[0], dtype, cell=cell,
+                  reset=reset)
     lm.set_params(params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -307,7 +310,8 @@ def build_parser():
                             "framework's own recurrent layer on the same weights")
     train.add_argument("--cell", choices=list(CELLS), default="rnn",
                        help="the recurrent cell: the section's RNN, the GRU (10.2) or the "
-                            "LSTM (10.1); GRU and LSTM train on the plain path, from scratch")
+                            "LSTM (10.1); GRU and LSTM train on the plain path (a concise GRU "
+                            "is the frameworks' own: the reset gate after the product)")
     _add_training_flags(train)
     train.add_argument("--plain", dest="fast", action="store_false",
                        help="run the book's code path step by step (the same numbers as the "

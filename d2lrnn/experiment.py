@@ -19,24 +19,27 @@ def enable_jax_x64():
     jax.config.update("jax_enable_x64", True)
 
 
-# The scratch model of each cell (d2lrnn.cells), by the book's class names.
+# The scratch and the concise model of each cell (d2lrnn.cells), by the book's class names.
 SCRATCH = {"rnn": "RNNScratch", "gru": "GRUScratch", "lstm": "LSTMScratch"}
+CONCISE = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}
 
 
 def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.0,
-             cell="rnn"):
-    """The scratch or concise language model of backend ``d2l`` on ``cell``."""
+             cell="rnn", reset=None):
+    """The scratch or concise language model of backend ``d2l`` on ``cell``. A GRU's
+    ``reset`` defaults to the book's "before" (scratch) or the frameworks' "after"
+    (concise)."""
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     if cell not in SCRATCH:
         raise ValueError(f"cell must be one of {', '.join(SCRATCH)}, got {cell!r}")
-    if model == "concise" and cell != "rnn":
-        raise ValueError(f"the concise {cell.upper()} on the frameworks' own layers is not "
-                         f"written yet: use the scratch model (--model scratch)")
-    rnn_class, lm_class = ((getattr(d2l, SCRATCH[cell]), d2l.RNNLMScratch)
-                           if model == "scratch" else (d2l.RNN, d2l.RNNLM))
-    rnn = rnn_class(num_inputs=vocab_size, num_hiddens=num_hiddens, dtype=dtype, seed=seed)
-    return lm_class(rnn, vocab_size, lr=lr, seed=seed + 1)
+    names = SCRATCH if model == "scratch" else CONCISE
+    options = {}
+    if cell == "gru":
+        options["reset"] = reset or ("before" if model == "scratch" else "after")
+    rnn = getattr(d2l, names[cell])(num_inputs=vocab_size, num_hiddens=num_hiddens,
+                                    dtype=dtype, seed=seed, **options)
+    return d2l.RNNLMScratch(rnn, vocab_size, lr=lr, seed=seed + 1)
 
 
 def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
@@ -55,7 +58,8 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
     data = TimeMachine(batch_size, num_steps, num_train, num_val, corpus=corpus,
                        whole_book=whole_book, seed=seed)
     lm = build_lm(d2l, model, len(data.vocab), num_hiddens, dtype, seed, lr, cell)
-    hparams = {"model": model, "cell": cell, "backend": backend, "dtype": dtype, "num_hiddens": num_hiddens,
+    hparams = {"model": model, "cell": cell, "cell_key": lm.rnn.cell.key if hasattr(
+                   lm.rnn, "cell") else "rnn", "backend": backend, "dtype": dtype, "num_hiddens": num_hiddens,
                "vocab_size": len(data.vocab), "batch_size": batch_size,
                "num_steps": num_steps, "lr": lr, "clip": clip, "epochs": epochs, "seed": seed,
                "fast": fast, "corpus": None if corpus is None else str(corpus),

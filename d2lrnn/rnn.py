@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from . import cells, checks
+from .cells.gru import gru_cell
 from .backend import ACTIVATIONS, check_float_dtype
 
 # -- the functional core: (ops, params, arrays) -> arrays --------------------------------
@@ -471,6 +472,10 @@ class CellScratch(RNNScratch):
     cell = None  # a d2lrnn.cells.Cell
 
     @property
+    def param_names(self):
+        return self.cell.param_names()
+
+    @property
     def state_names(self):
         return self.cell.state_names
 
@@ -486,11 +491,20 @@ class CellScratch(RNNScratch):
 
 
 class GRUScratch(CellScratch):
-    """The GRU from scratch (d2l.ai 10.2): reset and update gates, the reset applied
-    before the recurrent product, as the book's equations."""
+    """The GRU from scratch (d2l.ai 10.2): reset and update gates. ``reset="before"``
+    applies the reset gate before the recurrent product, as the book's equations;
+    ``"after"`` as PyTorch, Flax, MXNet and Keras' default layers do (one more bias,
+    ``b_hh``)."""
 
-    cell = cells.CELLS["gru"]
-    param_names = cell.param_names()
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, reset="before",
+                 dtype="float32", seed=None):
+        self.reset = reset
+        gru_cell(reset)  # checks it
+        super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
+
+    @property
+    def cell(self):
+        return gru_cell(self.reset)
 
     def forward(self, inputs, H=None):
         """inputs (num_steps, batch_size, num_inputs) -> ([H_1 .. H_T], H_T)."""
@@ -501,11 +515,72 @@ class LSTMScratch(CellScratch):
     """The LSTM from scratch (d2l.ai 10.1): input, forget and output gates, a memory cell."""
 
     cell = cells.CELLS["lstm"]
-    param_names = cell.param_names()
 
     def forward(self, inputs, H_C=None):
         """inputs (num_steps, batch_size, num_inputs) -> ([H_1 .. H_T], (H_T, C_T))."""
         return super().forward(inputs, H_C)
+
+
+class CellLayer:
+    """What makes a concise model of a cell: the framework's own layer (torch.nn.GRU and
+    LSTM, Keras, Flax, MXNet's fused operator) run on the same parameters. ``forward``
+    returns the stacked outputs (num_steps, batch_size, num_hiddens) and the final state."""
+
+    def check_layer(self):
+        if not self.ops.has_cell_layer(self.cell):
+            offered = ", ".join(sorted(self.ops.cell_layers)) or "none"
+            raise TypeError(f"the {self.ops.name} backend has no layer of its own computing "
+                            f"the {self.cell.key} cell (its layers: {offered}); use the "
+                            f"scratch model")
+
+    def build(self, num_inputs):
+        super().build(num_inputs)
+        self.ops.prepare_cell_layer(self.cell, num_inputs, self.num_hiddens, self.dtype)
+
+    def recurrence(self, params, inputs, state):
+        # sizes from the arrays: compiled code built around this serves every instance
+        if state is None:
+            state = self.cell.zero_state(self.ops, self.ops.shape(inputs)[1],
+                                         self.cell.num_hiddens(self.ops, params),
+                                         self.ops.dtype_name(inputs))
+        outputs, state = self.ops.cell_layer(self.cell, params, inputs, tuple(state))
+        return outputs, state[0] if len(state) == 1 else state
+
+
+class GRU(CellLayer, GRUScratch):
+    """The concise GRU on the framework's own layer (d2l.ai 10.2). Frameworks apply the reset
+    gate after the recurrent product (``reset="after"``, the default here); Keras offers
+    the book's ``"before"`` too."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, reset="after",
+                 dtype="float32", seed=None):
+        self.reset = reset
+        self.check_layer()
+        super().__init__(num_inputs, num_hiddens, sigma, reset=reset, dtype=dtype, seed=seed)
+
+
+class LazyGRU(GRU):
+    """The concise GRU where the framework's layer learns its input size: GRU(num_hiddens)."""
+
+    def __init__(self, num_hiddens, *, num_inputs=None, sigma=0.01, reset="after",
+                 dtype="float32", seed=None):
+        super().__init__(num_inputs, num_hiddens, sigma, reset=reset, dtype=dtype, seed=seed)
+
+
+class LSTM(CellLayer, LSTMScratch):
+    """The concise LSTM on the framework's own layer (d2l.ai 10.1): the book's function."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, dtype="float32", seed=None):
+        self.check_layer()
+        super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
+
+
+class LazyLSTM(LSTM):
+    """The concise LSTM where the framework's layer learns its input size: LSTM(num_hiddens)."""
+
+    def __init__(self, num_hiddens, *, num_inputs=None, sigma=0.01, dtype="float32",
+                 seed=None):
+        super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
 
 
 class RNNLMScratch(Model):
@@ -834,11 +909,12 @@ def bind(ops, Module, Classifier):
 
     def subclass(cls):
         base = Classifier if issubclass(cls, RNNLMScratch) else Module
-        name = "RNN" if cls is LazyRNN else cls.__name__
+        name = cls.__name__[4:] if cls.__name__.startswith("Lazy") else cls.__name__
         return type(name, (cls, base), {"ops": ops, "__module__": module, "__qualname__": name,
                                         "__doc__": cls.__doc__})
 
-    rnn = LazyRNN if ops.layer_learns_input_size else RNN
-    return (ops, *(subclass(cls) for cls in (MLP, RNNScratch, RNNLMScratch, rnn, RNNLM,
-                                             GRUScratch, LSTMScratch)),
-            *bind_functions(ops))
+    lazy = ops.layer_learns_input_size
+    concise = (LazyRNN, LazyGRU, LazyLSTM) if lazy else (RNN, GRU, LSTM)
+    models = (MLP, RNNScratch, RNNLMScratch, concise[0], RNNLM, GRUScratch, LSTMScratch,
+              *concise[1:])
+    return (ops, *(subclass(cls) for cls in models), *bind_functions(ops))

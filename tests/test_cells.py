@@ -9,6 +9,7 @@ from d2lrnn import bptt, cli, parity
 from d2lrnn.backend import BACKENDS
 from d2lrnn.cells import CELLS, lm_loss_and_grads
 from d2lrnn.data import TimeMachine
+from d2lrnn.cells.gru import gru_cell
 from d2lrnn.experiment import SCRATCH, build_lm
 from d2lrnn.numpy.ops import ops as numpy_ops
 from d2lrnn.train import fit
@@ -17,31 +18,37 @@ GATED = ("gru", "lstm")
 n, T, V, h = 3, 5, 7, 6  # every axis a different size
 
 
+# every function a model computes: the cells, and the GRU with the frameworks' reset
+VARIANTS = {"gru": CELLS["gru"], "gru-after": gru_cell("after"), "lstm": CELLS["lstm"],
+            "rnn": CELLS["rnn"]}
+
+
 def lm_inputs(cell, seed=0):
     """Seeded float64 weights (large enough that the gates saturate unevenly) and tokens."""
     rng = np.random.default_rng(seed)
-    params = {k: rng.normal(0, 0.5, s) for k, s in CELLS[cell].shapes(V, h).items()}
+    params = {k: rng.normal(0, 0.5, s) for k, s in VARIANTS[cell].shapes(V, h).items()}
     params.update(W_hq=rng.normal(0, 0.5, (h, V)), b_q=rng.normal(0, 0.5, V))
     return params, rng.integers(0, V, (n, T)), rng.integers(0, V, (n, T))
 
 
-@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("cell", list(VARIANTS))
 def test_reference_backward_matches_central_differences(cell):
     params, X, Y = lm_inputs(cell)
-    _, grads = lm_loss_and_grads(CELLS[cell], numpy_ops, params, X, Y)
+    cell = VARIANTS[cell]
+    _, grads = lm_loss_and_grads(cell, numpy_ops, params, X, Y)
     assert set(grads) == set(params)
     for name, value in params.items():
         numeric = np.zeros_like(value)
         for index in np.ndindex(value.shape):
             old = value[index]
             value[index] = old + 1e-5
-            up, _ = lm_loss_and_grads(CELLS[cell], numpy_ops, params, X, Y)
+            up, _ = lm_loss_and_grads(cell, numpy_ops, params, X, Y)
             value[index] = old - 1e-5
-            down, _ = lm_loss_and_grads(CELLS[cell], numpy_ops, params, X, Y)
+            down, _ = lm_loss_and_grads(cell, numpy_ops, params, X, Y)
             value[index] = old
             numeric[index] = (up - down) / 2e-5
         worst = np.abs(numeric - grads[name]).max() / np.abs(numeric).max()
-        assert worst <= parity.FINITE_DIFFERENCE_TOLERANCE, f"{cell} {name}: {worst:.1e}"
+        assert worst <= parity.FINITE_DIFFERENCE_TOLERANCE, f"{cell.key} {name}: {worst:.1e}"
 
 
 def test_the_generic_backward_agrees_with_the_rnn_one():
@@ -54,36 +61,53 @@ def test_the_generic_backward_agrees_with_the_rnn_one():
         np.testing.assert_allclose(grads[name], grads_rnn[name], rtol=0, atol=1e-15)
 
 
-def scratch_lm(d2l, cell, params, dtype):
-    lm = d2l.RNNLMScratch(getattr(d2l, SCRATCH[cell])(V, h, dtype=dtype), V)
+# (model kind, cell, GRU reset): the scratch models compute the book's functions, and the
+# frameworks' own layers the function they declare (Keras offers the book's GRU too)
+KINDS = [("scratch", "gru", "before"), ("scratch", "gru", "after"), ("scratch", "lstm", None),
+         ("concise", "gru", "after"), ("concise", "gru", "before"), ("concise", "lstm", None)]
+
+
+def the_lm(d2l, model, cell, reset, params, dtype):
+    lm = build_lm(d2l, model, V, h, dtype, cell=cell, reset=reset)
     lm.set_params(params)
     return lm
 
 
-@pytest.mark.parametrize("cell", GATED)
-def test_backend_matches_the_reference(d2l, cell, dtype):
-    params, X, Y = lm_inputs(cell, seed=1)
+def layer_or_skip(d2l, model, cell, reset):
+    variant = gru_cell(reset) if cell == "gru" else CELLS[cell]
+    if model == "concise" and not d2l.ops.has_cell_layer(variant):
+        with pytest.raises(TypeError, match="no layer of its own"):
+            build_lm(d2l, model, V, h, cell=cell, reset=reset)
+        pytest.skip(f"{d2l.ops.name} has no layer computing {variant.key}")
+    return variant
+
+
+@pytest.mark.parametrize("model, cell, reset", KINDS, ids=["-".join(map(str, k)) for k in KINDS])
+def test_backend_matches_the_reference(d2l, model, cell, reset, dtype):
+    variant = layer_or_skip(d2l, model, cell, reset)
+    params, X, Y = lm_inputs("gru-after" if variant.key == "gru-after" else cell, seed=1)
     inputs = {k: np.asarray(v, dtype).astype(np.float64) for k, v in params.items()}
     from d2lrnn import numpy as ref
 
-    expected_lm = scratch_lm(ref, cell, inputs, "float64")
+    expected_lm = the_lm(ref, "scratch", cell, reset, inputs, "float64")
     expected_loss, expected_grads = ref.loss_and_grads(expected_lm, X, Y)
-    lm = scratch_lm(d2l, cell, inputs, dtype)
+    lm = the_lm(d2l, model, cell, reset, inputs, dtype)
     loss, grads = d2l.loss_and_grads(lm, X, Y)
     bound = parity.TOLERANCE[dtype]
     assert abs(loss - expected_loss) <= bound * abs(expected_loss)
+    assert set(grads) == set(expected_grads)
     for name in expected_grads:
         assert parity.rel_diff(grads[name], expected_grads[name]) <= bound, name
     # the forward pass: every hidden state and the final state, as the book returns them
     onehot = np.eye(V)[X.T]
     outputs, state = lm.rnn(onehot.astype(dtype))
     ref_outputs, ref_state = expected_lm.rnn(onehot)
-    assert len(outputs) == T
-    got = np.stack([d2l.ops.to_numpy(H) for H in outputs])
+    got = np.stack([d2l.ops.to_numpy(H) for H in outputs])  # a list, or stacked (concise)
+    assert got.shape == (T, n, h)
     assert parity.rel_diff(got, np.stack(ref_outputs)) <= bound
     states = state if cell == "lstm" else (state,)
     ref_states = ref_state if cell == "lstm" else (ref_state,)
-    assert len(states) == len(CELLS[cell].state_names)
+    assert len(states) == len(variant.state_names)
     for s, r in zip(states, ref_states):
         assert parity.rel_diff(d2l.ops.to_numpy(s), r) <= bound
 
@@ -100,19 +124,22 @@ def small_book(tmp_path_factory):
 _reference = {}
 
 
-@pytest.mark.parametrize("cell", GATED)
+@pytest.mark.parametrize("model, cell, reset", KINDS, ids=["-".join(map(str, k)) for k in KINDS])
 @pytest.mark.parametrize("name", BACKENDS)
-def test_training_parity(name, cell, small_book):
+def test_training_parity(name, model, cell, reset, small_book):
     """50 SGD steps with clipping, float64: every backend takes the reference's steps."""
     d2l = load_or_skip(name)
-    if cell not in _reference:
+    layer_or_skip(d2l, model, cell, reset)
+    key = (cell, reset)
+    V_book = len(small_book.vocab)
+    if key not in _reference:
         from d2lrnn import numpy as ref
 
-        lm = build_lm(ref, "scratch", len(small_book.vocab), 12, "float64", seed=1, cell=cell)
-        _reference[cell] = np.array(fit(lm, small_book, epochs=1, lr=1.0, clip=1.0)[
+        lm = build_lm(ref, "scratch", V_book, 12, "float64", seed=1, cell=cell, reset=reset)
+        _reference[key] = np.array(fit(lm, small_book, epochs=1, lr=1.0, clip=1.0)[
             "step_loss"])
-    reference = _reference[cell]
-    lm = build_lm(d2l, "scratch", len(small_book.vocab), 12, "float64", seed=1, cell=cell)
+    reference = _reference[key]
+    lm = build_lm(d2l, model, V_book, 12, "float64", seed=1, cell=cell, reset=reset)
     losses = np.array(fit(lm, small_book, epochs=1, lr=1.0, clip=1.0)["step_loss"])
     assert losses.shape == reference.shape == (50,)
     assert reference[-1] < reference[0] - 0.3, "the reference must learn in these steps"
@@ -142,10 +169,14 @@ def test_the_book_classes_and_their_states(d2l):
         fit(lm, None, epochs=1, fast=True)
 
 
-@pytest.mark.parametrize("cell", GATED)
-def test_train_and_generate_a_cell_from_the_command_line(cell, tmp_path, capsys):
+@pytest.mark.parametrize("model, cell", [("scratch", "gru"), ("scratch", "lstm"),
+                                         ("concise", "gru")])
+def test_train_and_generate_a_cell_from_the_command_line(model, cell, tmp_path, capsys):
+    source = "torch" if model == "concise" else "numpy"
+    load_or_skip(source)
     out = tmp_path / "run"
-    assert cli.main(["train", "--cell", cell, "--corpus", str(synthetic_corpus(tmp_path)),
+    assert cli.main(["train", "--cell", cell, "--model", model, "--backend", source,
+                     "--corpus", str(synthetic_corpus(tmp_path)),
                      "--epochs", "2", "--batch-size", "32", "--num-steps", "8", "--hiddens",
                      "8", "--num-train", "128", "--num-val", "32", "--out", str(out),
                      "--quiet", "--json"]) == 0
@@ -161,3 +192,17 @@ def test_train_and_generate_a_cell_from_the_command_line(cell, tmp_path, capsys)
                          "--backend", backend, "--prefix", "the", "--num-preds", "20"]) == 0
         texts.add(capsys.readouterr().out.strip().splitlines()[-1])
     assert len(texts) == 1  # greedy text from the same GRU/LSTM weights, in every backend
+
+
+def test_the_two_grus_are_different_functions():
+    """Reset before (the book) and after (the frameworks) differ even with b_hh = 0: by more
+    than the float32 bound at the book's initial scale, and grossly at trained scales."""
+    rng = np.random.default_rng(0)
+    for sigma, at_least in ((0.01, 1e-5), (0.5, 0.05)):
+        params = {k: rng.normal(0, sigma, s) for k, s in gru_cell("after").shapes(4, h).items()}
+        params["b_hh"] = np.zeros(h)
+        X = rng.normal(0, 1, (T, n, 4))
+        book = {k: v for k, v in params.items() if k != "b_hh"}
+        before, _ = gru_cell("before").run(numpy_ops, book, X)
+        after, _ = gru_cell("after").run(numpy_ops, params, X)
+        assert parity.rel_diff(np.stack(after), np.stack(before)) > at_least

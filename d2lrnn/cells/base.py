@@ -30,6 +30,12 @@ class Cell:
         raise NotImplementedError(f"{type(self).__name__} has no hand-written backward step")
 
     # -- written once for every cell --------------------------------------------------------
+    @property
+    def key(self):
+        """The function this cell computes, by name ("gru-after" where a cell has
+        variants): what a framework's own layer is declared to compute."""
+        return self.name
+
     def param_names(self):
         return tuple(self.shapes(1, 1))
 
@@ -67,6 +73,12 @@ def gate_backward(ops, params, X, H, dA, suffix, grads):
     accumulate(grads, f"W_h{suffix}", ops.matmul(ops.transpose(H, (1, 0)), dA))
     accumulate(grads, f"b_{suffix}", ops.sum(dA, 0))
     return ops.matmul(dA, ops.transpose(params[f"W_h{suffix}"], (1, 0)))
+
+
+def gates_side_by_side(ops, params, prefix, gates):
+    """The parameters ``<prefix><g>`` for the gates ``g`` in a framework's order, joined
+    along the last axis (how fused layers keep them: e.g. W_xi, W_xf, ... -> (d, 4h))."""
+    return ops.concat([params[f"{prefix}{g}"] for g in gates], -1)
 
 
 def accumulate(grads, name, value):

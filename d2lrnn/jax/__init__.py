@@ -5,8 +5,8 @@ from ..book import DataModule, HyperParameters, ProgressBoard, add_to_class, che
 from ..data import TimeMachine
 from ..rnn import bind_functions
 from ..vocab import Vocab
-from .book import (MLP, RNN, Classifier, GRUScratch, LSTMScratch, Module, RNNLM, RNNLMScratch,
-                   RNNScratch, Trainer)
+from .book import (GRU, LSTM, MLP, RNN, Classifier, GRUScratch, LSTMScratch, Module, RNNLM,
+                   RNNLMScratch, RNNScratch, Trainer)
 from .ops import ops
 
 concat_demo, loss_and_grads = bind_functions(ops)

@@ -148,6 +148,8 @@ class _OwnParams:
 
     def check_fields(self):
         """The shared checks of the constructor arguments, on the dataclass fields."""
+        if isinstance(self, shared.CellLayer):
+            self.check_layer()
         if isinstance(self, shared.RNNLMScratch):
             self.check_args(self.vocab_size, self.lr, self.seed)
         elif isinstance(self, shared.RNNScratch):
@@ -218,6 +220,7 @@ class GRUScratch(_OwnParams, shared.GRUScratch, Module):
     num_inputs: int
     num_hiddens: int
     sigma: float = 0.01
+    reset: str = keyword("before")
     dtype: str = keyword("float32")
     seed: Optional[int] = keyword(None)
 
@@ -233,6 +236,27 @@ class LSTMScratch(_OwnParams, shared.LSTMScratch, Module):
 class RNN(_OwnParams, shared.LazyRNN, Module):
     """The concise RNN: Flax's own ``nn.RNN`` over a ``SimpleCell``, same parameters;
     ``RNN(num_hiddens)`` as the book's, the input size learnt at the first call."""
+
+    num_hiddens: int
+    num_inputs: Optional[int] = keyword(None)
+    sigma: float = keyword(0.01)
+    dtype: str = keyword("float32")
+    seed: Optional[int] = keyword(None)
+
+
+class GRU(_OwnParams, shared.LazyGRU, Module):
+    """The concise GRU: Flax's GRUCell under ``nn.RNN`` (the reset gate after the product)."""
+
+    num_hiddens: int
+    num_inputs: Optional[int] = keyword(None)
+    sigma: float = keyword(0.01)
+    reset: str = keyword("after")
+    dtype: str = keyword("float32")
+    seed: Optional[int] = keyword(None)
+
+
+class LSTM(_OwnParams, shared.LazyLSTM, Module):
+    """The concise LSTM: Flax's LSTMCell under ``nn.RNN``."""
 
     num_hiddens: int
     num_inputs: Optional[int] = keyword(None)

@@ -7,8 +7,8 @@ from ..vocab import Vocab
 from .book import Classifier, Module, Trainer
 from .ops import ops
 
-(ops, MLP, RNNScratch, RNNLMScratch, RNN, RNNLM, GRUScratch, LSTMScratch, concat_demo,
- loss_and_grads) = bind(ops, Module, Classifier)
+(ops, MLP, RNNScratch, RNNLMScratch, RNN, RNNLM, GRUScratch, LSTMScratch, GRU, LSTM,
+ concat_demo, loss_and_grads) = bind(ops, Module, Classifier)
 
 __all__ = [*BACKEND_API, *BOOK_API]
 
