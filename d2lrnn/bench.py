@@ -58,11 +58,17 @@ BENCH_COLUMNS = ("backend", "model", "path", "runs", "seconds", "s/epoch", "toke
                  "peak MB", "chars/s", "val ppl")
 
 
+def model_label(record):
+    """'scratch', 'concise', or with the cell where it is not the RNN: 'scratch GRU'."""
+    cell = record.get("cell", "rnn")
+    return record["model"] if cell == "rnn" else f"{record['model']} {cell.upper()}"
+
+
 def bench_rows(records):
     """One row per (backend, model, path): medians over its runs."""
     groups = {}
     for r in records:
-        groups.setdefault((r["backend"], r["model"], r.get("fast", False)), []).append(r)
+        groups.setdefault((r["backend"], model_label(r), r.get("fast", False)), []).append(r)
     rows = []
     for (backend, model, fast), runs in groups.items():
         ok = [r for r in runs if "error" not in r]
@@ -178,7 +184,7 @@ def compare_rows(records):
                       and (r["backend"], r["model"]) == REFERENCE), None)
     rows = []
     for r in records:
-        row = {"backend": r["backend"], "model": r["model"],
+        row = {"backend": r["backend"], "model": model_label(r),
                "path": "fast" if r.get("fast") else "plain"}
         if "error" in r:
             rows.append({**row, "error": r["error"]})
@@ -226,7 +232,7 @@ def compare_figure(records):
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.add_subplot()
     for i, r in enumerate(x for x in records if "error" not in x):
-        h, label = r["history"], f"{r['backend']} {r['model']}"
+        h, label = r["history"], f"{r['backend']} {model_label(r)}"
         ax.plot(h["epoch"], h["train_ppl"], color=f"C{i}", label=f"{label} train")
         ax.plot(h["epoch"], h["val_ppl"], color=f"C{i}", linestyle="--",
                 label=f"{label} validation")

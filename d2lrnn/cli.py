@@ -215,9 +215,9 @@ def _report(record):
 
 def _train_args(args):
     """The training flags a bench or compare passes on to each `d2lrnn train` run."""
-    flags = ["--epochs", args.epochs, "--batch-size", args.batch_size, "--num-steps",
-             args.num_steps, "--hiddens", args.hiddens, "--num-train", args.num_train,
-             "--num-val", args.num_val, "--lr", args.lr, "--clip", args.clip,
+    flags = ["--cell", args.cell, "--epochs", args.epochs, "--batch-size", args.batch_size,
+             "--num-steps", args.num_steps, "--hiddens", args.hiddens, "--num-train",
+             args.num_train, "--num-val", args.num_val, "--lr", args.lr, "--clip", args.clip,
              "--seed", args.seed, "--dtype", args.dtype]
     if args.corpus:
         flags += ["--corpus", args.corpus]
@@ -308,10 +308,6 @@ def build_parser():
     train.add_argument("--model", choices=MODELS, default="scratch",
                        help="scratch: the RNN written from the equations; concise: the "
                             "framework's own recurrent layer on the same weights")
-    train.add_argument("--cell", choices=list(CELLS), default="rnn",
-                       help="the recurrent cell: the section's RNN, the GRU (10.2) or the "
-                            "LSTM (10.1); GRU and LSTM train on the plain path (a concise GRU "
-                            "is the frameworks' own: the reset gate after the product)")
     _add_training_flags(train)
     train.add_argument("--plain", dest="fast", action="store_false",
                        help="run the book's code path step by step (the same numbers as the "
@@ -397,6 +393,10 @@ def _add_selection_flags(parser):
 
 
 def _add_training_flags(parser):
+    parser.add_argument("--cell", choices=list(CELLS), default="rnn",
+                        help="the recurrent cell: the section's RNN, the GRU (10.2) or the "
+                             "LSTM (10.1); GRU and LSTM train on the plain path (a concise "
+                             "GRU is the frameworks' own: the reset gate after the product)")
     parser.add_argument("--epochs", type=_positive, default=BOOK["epochs"],
                         help="passes over the training windows")
     parser.add_argument("--batch-size", type=_positive, default=BOOK["batch_size"],

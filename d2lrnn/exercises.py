@@ -77,3 +77,55 @@ def forward_seconds(lm, lengths, batch_size=32, repeats=3):
             runs.append(time.perf_counter() - start)
         seconds.append(float(np.median(runs)))
     return seconds
+
+
+# -- the gated cells (d2l.ai 10.1-10.2), from a model's weights --------------------------------
+
+def _cell_run(lm, vocab, text):
+    """The model's cell run in NumPy on its own weights over ``text``: (cell, params,
+    one-hot inputs (T, 1, V), states [state_1 .. state_T], caches)."""
+    from .numpy.ops import ops
+
+    cell = lm.rnn.cell if hasattr(lm.rnn, "cell") else _rnn_cell()
+    params = {k: v.astype(np.float64) for k, v in lm.get_params().items()}
+    inputs = np.eye(lm.vocab_size)[vocab[list(text)]][:, None, :]
+    state = cell.zero_state(ops, 1, lm.rnn.num_hiddens, "float64")
+    states, caches = [], []
+    for x in inputs:
+        state, cache = cell.step(ops, params, x, state)
+        states.append(state)
+        caches.append(cache)
+    return cell, params, states, caches
+
+
+def _rnn_cell():
+    from .cells import CELLS
+
+    return CELLS["rnn"]
+
+
+def gate_activations(lm, vocab, text):
+    """{gate name: (len(text), num_hiddens) values} of a GRU (reset R, update Z) or an LSTM
+    (input I, forget F, output O) reading ``text``, from the model's weights."""
+    cell, _, _, caches = _cell_run(lm, vocab, text)
+    where = {"gru": {"reset R": 2, "update Z": 3},
+             "lstm": {"input I": 3, "forget F": 4, "output O": 5}}[cell.name]
+    return {name: np.stack([c[i][0] for c in caches]) for name, i in where.items()}
+
+
+def state_gradient_norms_along(lm, vocab, text, lengths):
+    """‖∂(Σ H_T)/∂state_0‖ for T in ``lengths``, the model reading ``text`` from the state
+    it reached there: how much of the gradient survives T steps back. Any cell, by its
+    hand-written step backward (NumPy, on the model's weights)."""
+    from .numpy.ops import ops
+
+    cell, params, states, caches = _cell_run(lm, vocab, text)
+    norms = []
+    for T in lengths:
+        start = len(text) - T  # the last T steps of the text
+        dstate = tuple(np.ones_like(states[-1][0]) if i == 0 else np.zeros_like(s)
+                       for i, s in enumerate(states[-1]))
+        for t in range(len(text) - 1, start - 1, -1):
+            dstate = cell.step_backward(ops, params, caches[t], dstate, {})
+        norms.append(float(np.sqrt(sum((d ** 2).sum() for d in dstate))))
+    return norms

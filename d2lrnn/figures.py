@@ -89,3 +89,17 @@ def curve_figure(x, ys, xlabel, ylabel, title=None):
     if len(ys) > 1:
         ax.legend(fontsize=7)
     return fig
+
+
+def gates_figure(gates, text, units=12):
+    """Each gate's values over the characters of ``text`` (columns) for the first
+    ``units`` hidden units (rows), one panel per gate; 0 is closed, 1 open."""
+    fig = _figure((7, 1.2 + 1.3 * len(gates)))
+    axes = fig.subplots(len(gates), 1, squeeze=False)[:, 0]
+    for ax, (name, values) in zip(axes, gates.items()):
+        image = ax.imshow(values[:, :units].T, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+        ax.set_ylabel(name, fontsize=8)
+        ax.set_xticks(range(len(text)), list(text), fontsize=7)
+        ax.set_yticks([])
+    fig.colorbar(image, ax=list(axes), shrink=0.8)
+    return fig

@@ -13,7 +13,9 @@ from d2lrnn.backend import BACKENDS, is_installed
 CHAPTERS = sorted((Path(__file__).parent.parent / "chapters").glob("[0-9]*.py"))
 FIGURES = {"01_rnn": {"rnn_unrolled", "machine_untrained", "machine_trained"},
            "02_time_machine": {"time_machine_perplexity"},
-           "03_exercises": {"early_token", "gradient_norms", "cost_vs_length"}}
+           "03_exercises": {"early_token", "gradient_norms", "cost_vs_length"},
+           "04_gated_cells": {"cells_perplexity", "gru_gates", "lstm_gates",
+                              "cells_gradient_norms"}}
 
 
 def test_every_chapter_is_listed():
@@ -37,7 +39,7 @@ def test_chapter_runs(chapter, backend, tmp_path):
 def chapter_env(chapter, backend, figures):
     env = {**os.environ, "D2LRNN_BACKEND": backend, "D2LRNN_FAST": "1",
            "D2LRNN_FIGURES": str(figures), "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    if chapter.stem == "02_time_machine":
+    if chapter.stem in ("02_time_machine", "04_gated_cells"):
         env["D2LRNN_DATA"] = str(book_path().parent)
     return env
 
