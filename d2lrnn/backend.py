@@ -6,7 +6,7 @@ A backend is a subpackage ``d2lrnn.<name>`` with the same files as the others:
   framework (einops-style: ``asarray`` from NumPy, the op, ``to_numpy`` back), plus the
   framework's autograd behind :meth:`Ops.value_and_grad`;
 * ``__init__.py`` -- binds the models written once in :mod:`d2lrnn.rnn` to that adapter and
-  lists what it exports in ``__all__`` (the names in :data:`BACKEND_API`).
+  lists what it exports in ``__all__`` (the names in :data:`d2lrnn.rnn.BACKEND_API`).
 
 Nothing here imports a framework.
 """
@@ -22,10 +22,6 @@ BACKENDS = ("numpy", "torch", "jax", "tensorflow", "mxnet")
 # The module each backend needs, and the pip extra that installs it.
 _FRAMEWORK = {"numpy": "numpy", "torch": "torch", "jax": "jax",
               "tensorflow": "tensorflow", "mxnet": "mxnet"}
-
-# What every backend exports, in this order.
-BACKEND_API = ("ops", "MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "GRUScratch",
-               "LSTMScratch", "GRU", "LSTM", "concat_demo", "loss_and_grads")
 
 # The book's library surface, in every backend as well (d2lrnn.book and <backend>/book.py).
 BOOK_API = ("Module", "Classifier", "Trainer", "DataModule", "HyperParameters",

@@ -86,7 +86,7 @@ def _cell_run(lm, vocab, text):
     one-hot inputs (T, 1, V), states [state_1 .. state_T], caches)."""
     from .numpy.ops import ops
 
-    cell = lm.rnn.cell if hasattr(lm.rnn, "cell") else _rnn_cell()
+    cell = lm.rnn.cell
     params = {k: v.astype(np.float64) for k, v in lm.get_params().items()}
     inputs = np.eye(lm.vocab_size)[vocab[list(text)]][:, None, :]
     state = cell.zero_state(ops, 1, lm.rnn.num_hiddens, "float64")
@@ -96,12 +96,6 @@ def _cell_run(lm, vocab, text):
         states.append(state)
         caches.append(cache)
     return cell, params, states, caches
-
-
-def _rnn_cell():
-    from .cells import CELLS
-
-    return CELLS["rnn"]
 
 
 def gate_activations(lm, vocab, text):

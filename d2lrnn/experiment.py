@@ -2,6 +2,7 @@
 import time
 
 from .backend import load_backend
+from .cells import CELLS
 from .data import TimeMachine
 from .train import fit
 
@@ -19,11 +20,6 @@ def enable_jax_x64():
     jax.config.update("jax_enable_x64", True)
 
 
-# The scratch and the concise model of each cell (d2lrnn.cells), by the book's class names.
-SCRATCH = {"rnn": "RNNScratch", "gru": "GRUScratch", "lstm": "LSTMScratch"}
-CONCISE = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}
-
-
 def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.0,
              cell="rnn", reset=None):
     """The scratch or concise language model of backend ``d2l`` on ``cell``. A GRU's
@@ -31,14 +27,14 @@ def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.
     (concise)."""
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
-    if cell not in SCRATCH:
-        raise ValueError(f"cell must be one of {', '.join(SCRATCH)}, got {cell!r}")
-    names = SCRATCH if model == "scratch" else CONCISE
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
+    name = CELLS[cell].scratch_name if model == "scratch" else CELLS[cell].concise_name
     options = {}
     if cell == "gru":
         options["reset"] = reset or ("before" if model == "scratch" else "after")
-    rnn = getattr(d2l, names[cell])(num_inputs=vocab_size, num_hiddens=num_hiddens,
-                                    dtype=dtype, seed=seed, **options)
+    rnn = getattr(d2l, name)(num_inputs=vocab_size, num_hiddens=num_hiddens, dtype=dtype,
+                             seed=seed, **options)
     return d2l.RNNLMScratch(rnn, vocab_size, lr=lr, seed=seed + 1)
 
 

@@ -319,6 +319,7 @@ class RNNScratch(Model):
     """The RNN with hidden state, from scratch: H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h)."""
 
     param_names = ("W_xh", "W_hh", "b_h")
+    cell = cells.CELLS["rnn"]  # its step is written out here, as the section writes it
 
     def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, dtype="float32", seed=None):
         super().__init__()
@@ -902,19 +903,29 @@ def bind_functions(ops):
     return partial(concat_demo), partial(loss_and_grads)
 
 
+# The models every backend exports, in this order. Where a framework's layers learn their
+# input size at the first call, a concise model's Lazy<Name> variant stands in for it, with
+# the book's signature there (RNN(num_hiddens) in MXNet, TensorFlow and JAX).
+EXPORTED = ("MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "GRUScratch", "LSTMScratch",
+            "GRU", "LSTM")
+
+# What every backend module exports, in this order: its adapter, the models, two functions.
+BACKEND_API = ("ops", *EXPORTED, "concat_demo", "loss_and_grads")
+
+
 def bind(ops, Module, Classifier):
-    """The classes and functions of :data:`~d2lrnn.backend.BACKEND_API` for one backend,
-    built on that backend's book ``Module`` and ``Classifier``."""
+    """{name: class or function} of :data:`BACKEND_API` for one backend, the models built
+    on that backend's book ``Module`` and ``Classifier``."""
     module = type(ops).__module__.rsplit(".", 1)[0]
 
-    def subclass(cls):
+    def subclass(name):
+        cls = globals()[name]
+        if ops.layer_learns_input_size:
+            cls = globals().get(f"Lazy{name}", cls)
         base = Classifier if issubclass(cls, RNNLMScratch) else Module
-        name = cls.__name__[4:] if cls.__name__.startswith("Lazy") else cls.__name__
         return type(name, (cls, base), {"ops": ops, "__module__": module, "__qualname__": name,
                                         "__doc__": cls.__doc__})
 
-    lazy = ops.layer_learns_input_size
-    concise = (LazyRNN, LazyGRU, LazyLSTM) if lazy else (RNN, GRU, LSTM)
-    models = (MLP, RNNScratch, RNNLMScratch, concise[0], RNNLM, GRUScratch, LSTMScratch,
-              *concise[1:])
-    return (ops, *(subclass(cls) for cls in models), *bind_functions(ops))
+    concat, gradients = bind_functions(ops)
+    return {"ops": ops, **{name: subclass(name) for name in EXPORTED},
+            "concat_demo": concat, "loss_and_grads": gradients}

@@ -10,17 +10,16 @@ from d2lrnn.backend import BACKENDS
 from d2lrnn.cells import CELLS, lm_loss_and_grads
 from d2lrnn.data import TimeMachine
 from d2lrnn.cells.gru import gru_cell
-from d2lrnn.experiment import SCRATCH, build_lm
+from d2lrnn.experiment import build_lm
 from d2lrnn.numpy.ops import ops as numpy_ops
 from d2lrnn.train import fit
 
-GATED = ("gru", "lstm")
+GATED = tuple(name for name in CELLS if name != "rnn")  # every cell beyond the section's
 n, T, V, h = 3, 5, 7, 6  # every axis a different size
 
 
 # every function a model computes: the cells, and the GRU with the frameworks' reset
-VARIANTS = {"gru": CELLS["gru"], "gru-after": gru_cell("after"), "lstm": CELLS["lstm"],
-            "rnn": CELLS["rnn"]}
+VARIANTS = {**CELLS, "gru-after": gru_cell("after")}
 
 
 def lm_inputs(cell, seed=0):
@@ -63,8 +62,10 @@ def test_the_generic_backward_agrees_with_the_rnn_one():
 
 # (model kind, cell, GRU reset): the scratch models compute the book's functions, and the
 # frameworks' own layers the function they declare (Keras offers the book's GRU too)
-KINDS = [("scratch", "gru", "before"), ("scratch", "gru", "after"), ("scratch", "lstm", None),
-         ("concise", "gru", "after"), ("concise", "gru", "before"), ("concise", "lstm", None)]
+KINDS = [*((model, cell, None) for cell in GATED if cell != "gru"
+           for model in ("scratch", "concise")),
+         ("scratch", "gru", "before"), ("scratch", "gru", "after"), ("concise", "gru", "after"),
+         ("concise", "gru", "before")]
 
 
 def the_lm(d2l, model, cell, reset, params, dtype):

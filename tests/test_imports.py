@@ -8,7 +8,8 @@ import pytest
 
 import d2lrnn
 from d2lrnn import _legacy
-from d2lrnn.backend import BACKEND_API, BACKENDS, BOOK_API, is_installed
+from d2lrnn.backend import BACKENDS, BOOK_API, is_installed
+from d2lrnn.rnn import BACKEND_API
 
 FRAMEWORKS = ("torch", "jax", "jaxlib", "tensorflow", "mxnet")
 

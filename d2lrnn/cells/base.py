@@ -13,6 +13,8 @@ class Cell:
 
     name = None          # what --cell calls it
     section = None       # where the book defines it
+    scratch_name = None  # the book's class names: the model from scratch, the concise one
+    concise_name = None
     state_names = ("H",)  # the state tuple; its first entry is the output H_t
 
     def shapes(self, num_inputs, num_hiddens):

@@ -26,6 +26,7 @@ def gru_cell(reset="before"):
 
 class GRUCell(Cell):
     name = "gru"
+    scratch_name, concise_name = "GRUScratch", "GRU"
     section = "10.2 Gated Recurrent Units (GRU)"
 
     def __init__(self, reset="before"):

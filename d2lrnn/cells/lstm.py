@@ -11,6 +11,7 @@ GATES = (("i", "sigmoid"), ("f", "sigmoid"), ("o", "sigmoid"), ("c", "tanh"))
 
 class LSTMCell(Cell):
     name = "lstm"
+    scratch_name, concise_name = "LSTMScratch", "LSTM"
     section = "10.1 Long Short-Term Memory (LSTM)"
     state_names = ("H", "C")
 

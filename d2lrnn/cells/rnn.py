@@ -4,6 +4,7 @@ from .base import Cell, gate, gate_backward
 
 class RNNCell(Cell):
     name = "rnn"
+    scratch_name, concise_name = "RNNScratch", "RNN"
     section = "9.4 Recurrent Neural Networks"
 
     def shapes(self, num_inputs, num_hiddens):

@@ -1,14 +1,15 @@
 """JAX backend: the section's computations in JAX, differentiated by its own autograd; the
 models are Flax modules."""
-from ..backend import BACKEND_API, BOOK_API, BOOK_TENSOR_API
+from ..backend import BOOK_API, BOOK_TENSOR_API
 from ..book import DataModule, HyperParameters, ProgressBoard, add_to_class, check_len, check_shape
 from ..data import TimeMachine
-from ..rnn import bind_functions
+from ..rnn import BACKEND_API, bind_functions
 from ..vocab import Vocab
-from .book import (GRU, LSTM, MLP, RNN, Classifier, GRUScratch, LSTMScratch, Module, RNNLM,
-                   RNNLMScratch, RNNScratch, Trainer)
+from .book import MODELS, Classifier, Module, Trainer
 from .ops import ops
 
+# the section's models are Flax modules written in book.py: the names of BACKEND_API
+globals().update(MODELS)
 concat_demo, loss_and_grads = bind_functions(ops)
 
 __all__ = [*BACKEND_API, *BOOK_API]

@@ -348,6 +348,10 @@ class RNNLM(shared.RNNLM, RNNLMScratch):
     training: bool = True
 
 
+# The section's models, by the names every backend exports (d2lrnn.rnn.EXPORTED).
+MODELS = {cls.__name__: cls for cls in (MLP, RNNScratch, RNNLMScratch, RNN, RNNLM, GRUScratch,
+                                        LSTMScratch, GRU, LSTM)}
+
 _root_key = [jax.random.PRNGKey(0)]
 
 
