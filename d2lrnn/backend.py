@@ -236,11 +236,15 @@ class Ops(abc.ABC):
         return table[ids]
 
     def scan_tanh(self, P, state, W_hh):
-        """H_t = tanh(P_t + H_{t-1} W_hh) over the steps of ``P`` (T, n, h):
-        (stacked H (T, n, h), H_T). The plain loop unless the framework has a faster one."""
-        from .rnn import rnn_scan  # rnn imports this module
-
-        return rnn_scan(self, P, state, W_hh)
+        """H_t = tanh(P_t + H_{t-1} W_hh) over the steps of ``P`` (T, n, h): (9.4.5) with
+        the input term P_t = X_t W_xh + b_h already computed for every step. Returns the
+        stacked states (T, n, h) and H_T: the plain loop unless the framework has a faster
+        one (a fused kernel)."""
+        outputs = []
+        for t in range(self.shape(P)[0]):
+            state = self.activation("tanh")(self.affine(state, W_hh, P[t]))
+            outputs.append(state)
+        return self.stack(outputs, 0), state
 
     def affine(self, x, W, b):
         """x W + b over the last axis of ``x`` (``b``: a bias, or an array shaped as x W)."""
@@ -295,21 +299,11 @@ class Ops(abc.ABC):
             cache[key] = self.compile(build())
         return cache[key]
 
-    # How the fast path differentiates the scratch RNN: "autograd" (the framework's) or
-    # "bptt" (the hand-written backward pass of d2lrnn.bptt, in the framework's arrays),
+    # How the fast path differentiates the scratch RNN (d2lrnn.gradients): "autograd" (the
+    # framework's) or "bptt" (the hand-written backward pass of d2lrnn.bptt, in its arrays),
     # whichever measured faster; both give the reference's numbers (tests/test_parity.py).
     # The concise RNN is always differentiated by its framework.
     fast_grads = "autograd"
-
-    def fast_loss_and_grads(self, params, X, Y, fast_recurrence, by="autograd", weights=None):
-        """Loss and gradients of :func:`~d2lrnn.rnn.lm_loss_fast`, ``by`` autograd or bptt."""
-        from . import bptt
-        from .rnn import lm_loss_fast  # rnn imports this module
-
-        if by == "bptt":
-            return bptt.lm_loss_and_grads(self, params, X, Y, weights)
-        return self.value_and_grad(
-            lambda p: lm_loss_fast(self, p, X, Y, fast_recurrence, weights), params)
 
     # -- autograd -----------------------------------------------------------------------
     def value_and_grad(self, fn, params):
@@ -318,20 +312,14 @@ class Ops(abc.ABC):
         Returns ``(value, grads)``: the scalar value as a framework array and a dict with the
         same keys as ``params``, computed by the framework's own automatic differentiation.
         """
-        raise TypeError(f"the {self.name} backend has no automatic differentiation; "
-                        f"it differentiates the language model by hand (lm_loss_and_grads)")
+        raise TypeError(f"the {self.name} backend has no automatic differentiation; the "
+                        f"language model's gradients are written by hand there "
+                        f"(d2lrnn.gradients)")
 
-    def lm_loss(self, params, X, Y, recurrence):
-        """The language model's loss at ``params`` (no gradients)."""
-        from .rnn import lm_loss  # rnn imports this module
+    def value_and_grad_fn(self, fn):
+        """``params -> (fn(params), gradients)`` as one function (which can be compiled)."""
+        return lambda params: self.value_and_grad(fn, params)
 
-        return lm_loss(self, params, X, Y, recurrence)
-
-    def lm_loss_and_grads(self, params, X, Y, recurrence):
-        """The language model's loss and its gradients, as framework arrays.
-
-        ``recurrence(params, inputs, state)`` runs the RNN (see :mod:`d2lrnn.rnn`).
-        """
-        from .rnn import lm_loss  # rnn imports this module
-
-        return self.value_and_grad(lambda p: lm_loss(self, p, X, Y, recurrence), params)
+    # Whether the framework traces Python on every eager call (JAX): code that runs at every
+    # step is then compiled once per model kind (d2lrnn.gradients), or each step re-traces.
+    traces_eagerly = False

@@ -18,6 +18,7 @@ from pathlib import Path
 from ._files import atomic_write
 from .backend import available_backends, is_installed
 from .parity import TOLERANCE
+from .plot import save_figure
 
 REFERENCE = ("numpy", "scratch")  # the run every loss curve is measured against
 QUALITY_BAR = 7.3                 # validation perplexity the book's settings should reach
@@ -139,8 +140,6 @@ def bench_figure(rows):
 
 
 def write_outputs(out, stem, rows, columns, records, figure):
-    from .plot import save_figure
-
     out = Path(out)
     atomic_write(out / f"{stem}.md", (markdown_table(rows, columns) + "\n").encode())
     atomic_write(out / f"{stem}.csv", csv_table(rows, columns).encode())

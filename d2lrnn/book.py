@@ -10,6 +10,9 @@ import sys
 import numpy as np
 
 from . import ipython
+from .maths import cross_entropy
+from .plot import save_figure
+from .train import clip_gradients
 
 
 def add_to_class(Class):
@@ -129,8 +132,6 @@ class ProgressBoard(HyperParameters):
         return fig
 
     def save(self, path):
-        from .plot import save_figure
-
         save_figure(self.figure(), path)
 
 
@@ -193,8 +194,6 @@ class ClassifierMixin:
     and the accuracy of their argmax."""
 
     def loss(self, Y_hat, Y, averaged=True):
-        from .rnn import cross_entropy
-
         if not averaged:
             raise ValueError("these models report the mean loss only (averaged=True)")
         return cross_entropy(self.ops, Y_hat, Y)
@@ -316,6 +315,4 @@ class FunctionalTrainer(TrainerBase):
 
     def clip_gradients(self, grad_clip_val, grads):
         """The gradients scaled by θ/‖g‖ where their global norm exceeds θ."""
-        from .train import clip_gradients
-
         return clip_gradients(self.model.ops, grads, grad_clip_val)[0]

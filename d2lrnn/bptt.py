@@ -5,7 +5,7 @@ tested against (and they are checked against central differences). On some frame
 are also the fastest way to the same numbers (see ``Ops.fast_grads``): a few large products
 over all time steps replace autograd's per-step bookkeeping.
 """
-from .rnn import embed, pick_tokens, token_mean
+from .maths import embed, pick_tokens, token_mean
 
 
 def lm_loss_and_grads(ops, params, X, Y, weights=None):

@@ -9,23 +9,21 @@ Environment variables (all optional):
 import os
 from pathlib import Path
 
-import d2lrnn
+from .backend import load_backend
+from .experiment import enable_jax_x64
+from .plot import save_figure
 
 BACKEND = os.environ.get("D2LRNN_BACKEND", "numpy")
 FAST = os.environ.get("D2LRNN_FAST", "") not in ("", "0")
 FIGURES = Path(os.environ["D2LRNN_FIGURES"]) if os.environ.get("D2LRNN_FIGURES") else None
 
 if BACKEND == "jax":  # the exercises compute in float64, which JAX makes only in x64 mode
-    from d2lrnn.experiment import enable_jax_x64
-
     enable_jax_x64()
-d2l = d2lrnn.load_backend(BACKEND)
+d2l = load_backend(BACKEND)
 
 
 def show(fig, name):
     """Save ``fig`` under D2LRNN_FIGURES (if set) and return it, so a notebook displays it."""
     if FIGURES is not None:
-        from d2lrnn.plot import save_figure
-
         save_figure(fig, FIGURES / f"{name}.png")
     return fig

@@ -3,7 +3,8 @@ import time
 
 import numpy as np
 
-from .rnn import rnn_forward
+from .maths import rnn_forward
+from .numpy.ops import ops as numpy_ops
 
 
 def with_spectral_radius(matrix, radius):
@@ -84,8 +85,7 @@ def forward_seconds(lm, lengths, batch_size=32, repeats=3):
 def _cell_run(lm, vocab, text):
     """The model's cell run in NumPy on its own weights over ``text``: (cell, params,
     one-hot inputs (T, 1, V), states [state_1 .. state_T], caches)."""
-    from .numpy.ops import ops
-
+    ops = numpy_ops
     cell = lm.rnn.cell
     params = {k: v.astype(np.float64) for k, v in lm.get_params().items()}
     inputs = np.eye(lm.vocab_size)[vocab[list(text)]][:, None, :]
@@ -111,8 +111,7 @@ def state_gradient_norms_along(lm, vocab, text, lengths):
     """‖∂(Σ H_T)/∂state_0‖ for T in ``lengths``, the model reading ``text`` from the state
     it reached there: how much of the gradient survives T steps back. Any cell, by its
     hand-written step backward (NumPy, on the model's weights)."""
-    from .numpy.ops import ops
-
+    ops = numpy_ops
     cell, params, states, caches = _cell_run(lm, vocab, text)
     norms = []
     for T in lengths:

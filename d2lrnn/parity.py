@@ -11,6 +11,7 @@ import numpy as np
 
 from ._files import atomic_write
 from .backend import load_backend
+from .train import fast_gradients
 
 TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
 
@@ -109,8 +110,6 @@ def compute(backend, inputs, dtype="float64"):
 
 
 def _fast(d2l, lm_in, h, V, dtype):
-    from .train import fast_gradients
-
     ops, out = d2l.ops, {}
     kinds = [("fast", d2l.RNNScratch, d2l.RNNLMScratch)]
     if d2l.ops.has_rnn_layer:

@@ -12,6 +12,7 @@ from pathlib import Path
 from . import checkpoint, checks
 from .backend import BACKENDS, check_float_dtype
 from .cells import CELLS
+from .data import read_corpus
 from .experiment import BOOK, MODELS, train_run
 
 CHECKPOINT = f"checkpoint{checkpoint.EXTENSION}"
@@ -175,7 +176,5 @@ def train(out=None, *, overwrite=False, resume=False, on_step=None, on_epoch=Non
 def corpus_sha1(corpus):
     """The SHA-1 of the text a run trains on (as TimeMachine records it)."""
     import hashlib
-
-    from .data import read_corpus
 
     return hashlib.sha1(read_corpus(corpus).encode("utf-8")).hexdigest()

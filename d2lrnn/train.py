@@ -8,8 +8,8 @@ import time
 
 import numpy as np
 
-from . import checks
-from .rnn import lm_loss_fast
+from . import checks, gradients
+from .maths import lm_loss_fast
 
 
 class TrainingDiverged(ArithmeticError):
@@ -57,7 +57,8 @@ def fast_sgd_step(model, lr, clip):
     ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
 
     def step(params, X, Y, weights=None):
-        loss, grads = ops.fast_loss_and_grads(params, X, Y, recurrence, by, weights)
+        loss, grads = gradients.fast_loss_and_grads(ops, params, X, Y, recurrence, by,
+                                                     weights)
         with ops.no_grad():
             norm = sum(ops.sum(g * g) for g in grads.values()) ** 0.5
             rate = lr * clip / ops.maximum(norm, clip) if clip else lr  # clip_gradients
@@ -70,7 +71,7 @@ def fast_gradients(model):
     """``(params, X, Y) -> (loss, grads)`` of the fast path, compiled where possible."""
     ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
     return ops.cached(("grads", ops.kind(recurrence), by), lambda: lambda params, X, Y:
-                      ops.fast_loss_and_grads(params, X, Y, recurrence, by))
+                      gradients.fast_loss_and_grads(ops, params, X, Y, recurrence, by))
 
 
 def fast_loss(model):
@@ -101,7 +102,7 @@ def evaluate(model, batches, params=None, fast=False, batch_size=0):
     if fast:
         params = {name: ops.plain(value) for name, value in params.items()}
     loss_fn = fast_loss(model) if fast else (
-        lambda p, X, Y: ops.lm_loss(p, X, Y, model.rnn.recurrence))
+        lambda p, X, Y: gradients.lm_loss(ops, p, X, Y, model.rnn.recurrence))
     total, count = 0.0, 0
     with ops.no_grad():  # nothing to differentiate: autograd would only record
         for X, Y in batches:

@@ -123,22 +123,12 @@ class JaxOps(Ops):
     def value_and_grad(self, fn, params):
         return jax.value_and_grad(fn)(params)
 
+    def value_and_grad_fn(self, fn):
+        return jax.value_and_grad(fn)
+
     # JAX traces Python on every eager call; compiling the loss once per model kind keeps
-    # training from re-tracing at each step. A recurrence depends only on its class (the
-    # parameters come as arguments), so one compiled function serves every instance.
-    def lm_loss(self, params, X, Y, recurrence):
-        return self._compiled(recurrence, grads=False)(params, X, Y)
-
-    def lm_loss_and_grads(self, params, X, Y, recurrence):
-        return self._compiled(recurrence, grads=True)(params, X, Y)
-
-    def _compiled(self, recurrence, grads):
-        from ..rnn import lm_loss  # rnn imports the backend modules' parent
-
-        def loss(params, X, Y):
-            return lm_loss(self, params, X, Y, recurrence)
-        return self.cached(("lm_loss", self.kind(recurrence), grads),
-                           lambda: jax.value_and_grad(loss) if grads else loss)
+    # training from re-tracing at each step (d2lrnn.gradients).
+    traces_eagerly = True
 
 
 @functools.lru_cache(maxsize=None)

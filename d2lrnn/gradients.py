@@ -1,0 +1,46 @@
+"""How the language model's loss and gradients are computed, in one place: by the framework's
+autograd or by the backward pass written by hand (where the framework has none, or where it
+measured faster), compiled once per model kind where the framework traces Python at every
+eager call. The models (:mod:`d2lrnn.rnn`) and the training loop (:mod:`d2lrnn.train`) ask
+here; the array adapters (:class:`~d2lrnn.backend.Ops`) only declare what they offer.
+"""
+from . import bptt, cells
+from .maths import lm_loss as lm_loss_of, lm_loss_fast
+
+
+def lm_loss(ops, params, X, Y, recurrence):
+    """The language model's loss at ``params`` (no gradients); ``recurrence(params, inputs,
+    state)`` runs the RNN."""
+    def loss(params, X, Y):
+        return lm_loss_of(ops, params, X, Y, recurrence)
+
+    if ops.traces_eagerly:
+        loss = ops.cached(("lm_loss", ops.kind(recurrence)), lambda: loss)
+    return loss(params, X, Y)
+
+
+def lm_loss_and_grads(ops, params, X, Y, recurrence, cell=None):
+    """The loss and its gradient for every parameter, as framework arrays: autograd, or the
+    backward pass by hand where the framework has no autograd (``cell``'s step backward;
+    the section's RNN has its own, :mod:`d2lrnn.bptt`)."""
+    if not ops.has_autograd:
+        if cell is None or cell.name == "rnn":
+            return bptt.lm_loss_and_grads(ops, params, X, Y)
+        return cells.lm_loss_and_grads(cell, ops, params, X, Y)
+
+    def value_and_grad(params, X, Y):
+        return ops.value_and_grad_fn(lambda p: lm_loss_of(ops, p, X, Y, recurrence))(params)
+
+    if ops.traces_eagerly:
+        value_and_grad = ops.cached(("lm_loss_and_grads", ops.kind(recurrence)),
+                                    lambda: value_and_grad)
+    return value_and_grad(params, X, Y)
+
+
+def fast_loss_and_grads(ops, params, X, Y, fast_recurrence, by="autograd", weights=None):
+    """Loss and gradients of :func:`~d2lrnn.maths.lm_loss_fast`, ``by`` autograd or by the
+    hand-written backward pass ("bptt"): the fast path's, compiled with its step."""
+    if by == "bptt":
+        return bptt.lm_loss_and_grads(ops, params, X, Y, weights)
+    return ops.value_and_grad(
+        lambda p: lm_loss_fast(ops, p, X, Y, fast_recurrence, weights), params)
