@@ -41,6 +41,20 @@ class Cell:
     def param_names(self):
         return tuple(self.shapes(1, 1))
 
+    # The gates in the order of cuDNN's fused layers (which torch.nn and MXNet follow).
+    cudnn_gates = ()
+
+    def cudnn_weights(self, ops, params):
+        """The parameters packed as cuDNN's fused layers keep them: input weights (d, G h),
+        recurrent weights (h, G h), the input bias and the recurrent bias (G h each; the
+        recurrent one is zero unless the cell has a bias of its own inside a gate)."""
+        W_x, W_h, b = (gates_side_by_side(ops, params, prefix, self.cudnn_gates)
+                       for prefix in ("W_x", "W_h", "b_"))
+        return W_x, W_h, b, self.recurrent_bias(ops, b, params)
+
+    def recurrent_bias(self, ops, input_bias, params):
+        return input_bias * 0
+
     def zero_state(self, ops, batch_size, num_hiddens, dtype):
         return tuple(ops.zeros((batch_size, num_hiddens), dtype) for _ in self.state_names)
 

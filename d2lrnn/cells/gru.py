@@ -34,9 +34,17 @@ class GRUCell(Cell):
             raise ValueError(f"GRU: reset must be one of {RESETS}, got {reset!r}")
         self.reset = reset
 
+    cudnn_gates = ("r", "z", "h")
+
     @property
     def key(self):
         return f"gru-{self.reset}"
+
+    def recurrent_bias(self, ops, input_bias, params):
+        """cuDNN's GRU keeps b_hh, inside the reset, as the candidate's recurrent bias."""
+        zeros = input_bias * 0
+        h = ops.shape(params["b_h"])[0]
+        return ops.concat([zeros[:2 * h], params["b_hh"]], 0)
 
     def shapes(self, num_inputs, num_hiddens):
         shapes = {}

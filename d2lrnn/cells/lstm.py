@@ -14,6 +14,7 @@ class LSTMCell(Cell):
     scratch_name, concise_name = "LSTMScratch", "LSTM"
     section = "10.1 Long Short-Term Memory (LSTM)"
     state_names = ("H", "C")
+    cudnn_gates = ("i", "f", "c", "o")
 
     def shapes(self, num_inputs, num_hiddens):
         shapes = {}

@@ -3,7 +3,6 @@ import numpy as np
 
 from .. import _legacy
 from ..backend import Ops, import_framework
-from ..cells.base import gates_side_by_side
 
 _legacy.check_mxnet_importable()
 mx = import_framework("mxnet", "mxnet")
@@ -111,27 +110,18 @@ class MxnetOps(Ops):
                                  mode="rnn_tanh", state_outputs=True)
         return outputs, state[0]
 
-    # MXNet's fused GRU (cuDNN's) applies the reset gate after the recurrent product; gates
-    # in the order r, z, n (GRU) and i, f, g, o (LSTM); weights transposed, then biases.
+    # MXNet's fused GRU (cuDNN's) applies the reset gate after the recurrent product; the
+    # weights are packed as cuDNN's, transposed, in one flat vector.
     cell_layers = ("rnn", "gru-after", "lstm")
-    GATE_ORDER = {"gru": ("r", "z", "h"), "lstm": ("i", "f", "c", "o")}
 
     def cell_layer(self, cell, params, inputs, state):
         """The fused operator gluon.rnn.GRU and LSTM run, on a flat parameter vector."""
-        order = self.GATE_ORDER[cell.name]
-        W_x = gates_side_by_side(self, params, "W_x", order)
-        b = gates_side_by_side(self, params, "b_", order)
-        h = self.shape(W_x)[1] // len(order)
-        b_hh = mnp.zeros_like(b)
-        if cell.name == "gru":
-            b_hh = mnp.concatenate([b_hh[:2 * h], params["b_hh"]])
-        flat = mnp.concatenate([W_x.T.reshape(-1),
-                                gates_side_by_side(self, params, "W_h", order).T.reshape(-1),
-                                b, b_hh])
+        W_x, W_h, b_ih, b_hh = cell.cudnn_weights(self, params)
+        flat = mnp.concatenate([W_x.T.reshape(-1), W_h.T.reshape(-1), b_ih, b_hh])
         extra = {"state_cell": state[1][None]} if cell.name == "lstm" else {}
         outputs, *final = npx.rnn(data=inputs, parameters=flat, state=state[0][None],
-                                  state_size=h, num_layers=1, mode=cell.name,
-                                  state_outputs=True, **extra)
+                                  state_size=self.shape(W_h)[0], num_layers=1,
+                                  mode=cell.name, state_outputs=True, **extra)
         return outputs, tuple(s[0] for s in final)
 
     def parameter(self, x):

@@ -4,7 +4,6 @@ import functools
 import numpy as np
 
 from ..backend import Ops, import_framework
-from ..cells.base import gates_side_by_side
 
 torch = import_framework("torch", "torch")
 
@@ -100,24 +99,16 @@ class TorchOps(Ops):
         outputs, state = torch.func.functional_call(layer, weights, (inputs, state[None]))
         return outputs, state[0]
 
-    # torch.nn.GRU applies the reset gate after the recurrent product; its gates come in the
-    # order r, z, n (GRU) and i, f, g, o (LSTM), weights transposed.
+    # torch.nn.GRU applies the reset gate after the recurrent product; the weights are packed
+    # as cuDNN's (gates r, z, n and i, f, g, o), transposed.
     cell_layers = ("rnn", "gru-after", "lstm")
-    GATE_ORDER = {"gru": ("r", "z", "h"), "lstm": ("i", "f", "c", "o")}
 
     def cell_layer(self, cell, params, inputs, state):
         """torch.nn.GRU or torch.nn.LSTM, called functionally on the book's parameters."""
-        order = self.GATE_ORDER[cell.name]
-        W_x = gates_side_by_side(self, params, "W_x", order)
-        b = gates_side_by_side(self, params, "b_", order)
-        d, size = self.shape(W_x)
-        h = size // len(order)
-        b_hh = torch.zeros_like(b)
-        if cell.name == "gru":  # the bias inside the reset: n = tanh(.. + r * (H W + b_hh))
-            b_hh = torch.cat([b_hh[:2 * h], params["b_hh"]])
-        weights = {"weight_ih_l0": W_x.T,
-                   "weight_hh_l0": gates_side_by_side(self, params, "W_h", order).T,
-                   "bias_ih_l0": b, "bias_hh_l0": b_hh}
+        W_x, W_h, b_ih, b_hh = cell.cudnn_weights(self, params)
+        (d, size), h = self.shape(W_x), self.shape(W_h)[0]
+        weights = {"weight_ih_l0": W_x.T, "weight_hh_l0": W_h.T, "bias_ih_l0": b_ih,
+                   "bias_hh_l0": b_hh}
         layer = _torch_layer(cell.name.upper(), d, h, W_x.dtype)
         initial = tuple(s[None] for s in state)
         outputs, final = torch.func.functional_call(
