@@ -11,6 +11,9 @@ import numpy as np
 
 from ._files import atomic_write
 from .backend import load_backend
+from .cells import CELLS
+from .cells.gru import gru_cell
+from .experiment import build_lm
 from .train import fast_gradients
 
 TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
@@ -22,9 +25,25 @@ FINITE_DIFFERENCE_TOLERANCE = 1e-7
 # Small sizes that still exercise every axis: n, T, d, h, V all differ.
 SIZES = {"batch_size": 3, "num_steps": 5, "num_inputs": 4, "num_hiddens": 6, "vocab_size": 7}
 
+# The gated cells beyond the section (d2l.ai 10.1-10.2): each model kind's hidden states,
+# loss and gradients (all parameters' gradients in one vector, relative to the largest).
+# Scratch kinds are references; the frameworks' own layers are held to the function they
+# compute: the GRU with the reset gate after the product, or the book's (Keras offers both).
+CELL_KINDS = {"gru": ("scratch", "gru", "before", "gru"),
+              "gru_after": ("scratch", "gru", "after", "gru_after"),
+              "lstm": ("scratch", "lstm", None, "lstm"),
+              "gru_layer": ("concise", "gru", "after", "gru_after"),
+              "gru_before_layer": ("concise", "gru", "before", "gru"),
+              "lstm_layer": ("concise", "lstm", None, "lstm")}
+_CELL_PARTS = ("states", "loss", "grads")
+
 QUANTITIES = ("mlp_hidden", "mlp_output", "hidden_states", "final_state", "concat_separate",
               "concat_joined", "logits", "loss", "perplexity", "grad_W_xh", "grad_W_hh",
-              "grad_b_h", "grad_W_hq", "grad_b_q")
+              "grad_b_h", "grad_W_hq", "grad_b_q",
+              *(f"{kind}_{part}" for kind, (model, *_) in CELL_KINDS.items()
+                if model == "scratch" for part in _CELL_PARTS))
+CELL_LAYER_QUANTITIES = tuple(f"{kind}_{part}" for kind, (model, *_) in CELL_KINDS.items()
+                              if model == "concise" for part in _CELL_PARTS)
 
 # The fast path (d2lrnn.train.fast_gradients), compiled where the framework compiles, must
 # give the same loss and gradients: "fast" for RNNScratch, "fast_layer" for the framework's
@@ -33,7 +52,9 @@ _PLAIN = ("loss", "grad_W_xh", "grad_W_hh", "grad_b_h", "grad_W_hq", "grad_b_q")
 FAST_QUANTITIES = tuple(f"{kind}_{q}" for kind in ("fast", "fast_layer") for q in _PLAIN)
 REFERENCE_OF = {**{q: q for q in QUANTITIES},
                 **{f: f.split("_", 2)[-1] if f.startswith("fast_layer") else f[5:]
-                   for f in FAST_QUANTITIES}}
+                   for f in FAST_QUANTITIES},
+                **{f"{kind}_{part}": f"{CELL_KINDS[kind][3]}_{part}"
+                   for kind in CELL_KINDS for part in _CELL_PARTS}}
 
 
 def make_inputs(seed=0):
@@ -45,7 +66,7 @@ def make_inputs(seed=0):
     def normal(*shape, scale=0.5):  # weights large enough that tanh is not linear
         return rng.normal(0.0, scale, shape)
 
-    return {
+    inputs = {
         "mlp.X": normal(n, d, scale=1.0), "mlp.W_xh": normal(d, h), "mlp.b_h": normal(h),
         "mlp.W_hq": normal(h, V), "mlp.b_q": normal(V),
         "rnn.inputs": normal(T, n, d, scale=1.0), "rnn.state": normal(n, h),
@@ -56,6 +77,15 @@ def make_inputs(seed=0):
         "lm.W_xh": normal(V, h), "lm.W_hh": normal(h, h), "lm.b_h": normal(h),
         "lm.W_hq": normal(h, V), "lm.b_q": normal(V),
     }
+    for kind, (model, cell, reset, ref) in CELL_KINDS.items():  # drawn after the above
+        if model == "scratch":
+            shapes = {**_cell(cell, reset).shapes(V, h), "W_hq": (h, V), "b_q": (V,)}
+            inputs.update({f"{kind}.{name}": normal(*shape) for name, shape in shapes.items()})
+    return inputs
+
+
+def _cell(cell, reset):
+    return gru_cell(reset) if cell == "gru" else CELLS[cell]
 
 
 def rounded(inputs, dtype):
@@ -106,7 +136,25 @@ def compute(backend, inputs, dtype="float64"):
                              f"forward loss {out['loss']}")
     out.update({f"grad_{k}": g for k, g in grads.items()})
     out.update(_fast(d2l, lm_in, h, V, dtype))
+    out.update(_cells(d2l, inputs, lm_in, h, V, dtype))
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+
+
+def _cells(d2l, inputs, lm_in, h, V, dtype):
+    """The gated cells' quantities, scratch in every backend, layers where the framework's
+    own computes the cell."""
+    out = {}
+    for kind, (model, cell, reset, ref) in CELL_KINDS.items():
+        if model == "concise" and not d2l.ops.has_cell_layer(_cell(cell, reset)):
+            continue
+        lm = build_lm(d2l, model, V, h, dtype, cell=cell, reset=reset)
+        lm.set_params(_part(inputs, ref, dtype))
+        outputs, _ = lm.rnn(np.eye(V, dtype=dtype)[lm_in["X"].T])
+        loss, grads = d2l.loss_and_grads(lm, lm_in["X"], lm_in["Y"])
+        out[f"{kind}_states"] = np.stack([d2l.ops.to_numpy(H) for H in outputs])
+        out[f"{kind}_loss"] = np.asarray(loss)
+        out[f"{kind}_grads"] = np.concatenate([grads[k].ravel() for k in sorted(grads)])
+    return out
 
 
 def _fast(d2l, lm_in, h, V, dtype):
@@ -146,7 +194,7 @@ def compare(results, ref):
     if missing:
         raise KeyError(f"results lack {sorted(missing)}")
     return {q: rel_diff(results[q], ref[REFERENCE_OF[q]])
-            for q in QUANTITIES + FAST_QUANTITIES if q in results}
+            for q in QUANTITIES + FAST_QUANTITIES + CELL_LAYER_QUANTITIES if q in results}
 
 
 def parity_table(backends, dtypes=("float64", "float32"), seed=0):
@@ -167,7 +215,7 @@ def format_table(rows):
     diff = {(b, dt, q): (d, tol) for b, dt, q, d, tol in rows}
     lines = ["| quantity | " + " | ".join(f"{b} {dt}" for b, dt in columns) + " |",
              "|---|" + "---:|" * len(columns)]
-    for q in QUANTITIES + FAST_QUANTITIES:
+    for q in QUANTITIES + FAST_QUANTITIES + CELL_LAYER_QUANTITIES:
         lines.append(f"| {q} | " + " | ".join(f"{diff[b, dt, q][0]:.1e}" if (b, dt, q) in diff
                                               else "—" for b, dt in columns) + " |")
     verdicts = []
