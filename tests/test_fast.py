@@ -85,7 +85,7 @@ def test_fast_refuses_a_readers_own_model(d2l, tmp_path):
 
 
 def test_greedy_over_several_compiled_chunks_matches_the_book_loop(d2l):
-    from d2lrnn.rnn import GREEDY_CHUNK
+    from d2lrnn.generation import GREEDY_CHUNK
     from test_generation import VOCAB, book_predict, trained_like
 
     lm = trained_like(d2l)

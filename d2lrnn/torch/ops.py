@@ -106,7 +106,7 @@ class TorchOps(Ops):
     def cell_layer(self, cell, params, inputs, state):
         """torch.nn.GRU or torch.nn.LSTM, called functionally on the book's parameters."""
         W_x, W_h, b_ih, b_hh = cell.cudnn_weights(self, params)
-        (d, size), h = self.shape(W_x), self.shape(W_h)[0]
+        d, h = self.shape(W_x)[0], self.shape(W_h)[0]
         weights = {"weight_ih_l0": W_x.T, "weight_hh_l0": W_h.T, "bias_ih_l0": b_ih,
                    "bias_hh_l0": b_hh}
         layer = _torch_layer(cell.name.upper(), d, h, W_x.dtype)

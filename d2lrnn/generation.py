@@ -1,0 +1,137 @@
+"""Generating text with a language model (d2l.ai 9.5): greedy as the book, or sampled with a
+temperature, top-k and nucleus (top-p), the same in every backend for the same weights and
+seed. Greedy text from the section's models runs in compiled chunks; any other model (the
+gated cells', a reader's own) is called one character at a time."""
+import warnings
+
+import numpy as np
+
+from .maths import lm_forward_fast
+
+GREEDY_CHUNK = 32  # characters per call of the compiled greedy loop
+
+
+def check_sampling(num_preds, temperature, top_k, top_p):
+    """Check :meth:`RNNLMScratch.predict`'s arguments; True when they ask for sampling."""
+    if isinstance(num_preds, bool) or not isinstance(num_preds, (int, np.integer)) \
+            or num_preds < 0:
+        raise ValueError(f"predict: num_preds must be a whole number >= 0, got {num_preds!r}")
+    if not isinstance(temperature, (int, float, np.floating)) or not np.isfinite(temperature) \
+            or temperature < 0:
+        raise ValueError(f"predict: temperature must be a finite number >= 0 (0: greedy), got "
+                         f"{temperature!r}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
+                              or top_k < 1):
+        raise ValueError(f"predict: top_k must be a whole number >= 1, got {top_k!r}")
+    if top_p is not None and not (isinstance(top_p, (int, float, np.floating))
+                                  and 0 < top_p <= 1):
+        raise ValueError(f"predict: top_p must be a probability in (0, 1], got {top_p!r}")
+    if temperature == 0 and (top_k is not None or top_p is not None):
+        raise ValueError("predict: top_k and top_p choose among sampled characters; give a "
+                         "temperature > 0 as well (e.g. temperature=1)")
+    return temperature > 0
+
+
+def choose(logits, temperature, rng, top_k=None, top_p=None):
+    """The next token from float64 ``logits`` (V,): the argmax when ``temperature`` is 0,
+    else a draw from softmax(logits / temperature) restricted to the ``top_k`` largest
+    and to the smallest set of tokens whose probability reaches ``top_p``."""
+    if temperature == 0:
+        return int(np.argmax(logits))
+    z = logits / temperature
+    if top_k is not None and top_k < len(z):
+        z = np.where(z >= np.sort(z)[-top_k], z, -np.inf)
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    if top_p is not None and top_p < 1:
+        order = np.argsort(-p, kind="stable")
+        # keep each token until the ones before it already reach top_p
+        keep = np.cumsum(p[order]) - p[order] < top_p
+        kept = np.zeros_like(p)
+        kept[order[keep]] = p[order[keep]]
+        p = kept / kept.sum()
+    return int(rng.choice(len(p), p=p))
+
+
+def predict(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=None,
+            seed=None):
+    """Continue ``prefix`` by ``num_preds`` characters with the language model ``lm``
+    (d2l.ai section 9.5).
+
+    ``temperature=0`` picks the most likely character each step (greedy, as the book);
+    a positive temperature samples from softmax(O / temperature), among the ``top_k``
+    most likely characters and/or the smallest set whose probability reaches ``top_p``
+    (nucleus sampling), with a NumPy generator seeded by ``seed`` (the same choices in
+    every backend for the same weights). ``'<unk>'`` is never chosen. Characters of
+    ``prefix`` missing from ``vocab`` are read as ``'<unk>'``, with a warning.
+    """
+    sampling = check_sampling(num_preds, temperature, top_k, top_p)
+    if not prefix:
+        raise ValueError("predict: the prefix must hold at least one character")
+    if len(vocab) != lm.vocab_size:
+        raise ValueError(f"predict: the vocabulary has {len(vocab)} tokens but the model "
+                         f"was built for {lm.vocab_size}")
+    unknown = sorted({c for c in prefix if c not in vocab.token_to_idx})
+    if unknown:
+        warnings.warn(f"predict: {unknown} are not in the vocabulary; read as '<unk>'",
+                      stacklevel=3)
+    ops, rng = lm.ops, np.random.default_rng(seed)
+    step, params, state = generation_step(lm)
+
+    def feed(token, state):  # one token in -> the next token's logits, the new state
+        return step(params, ops.asarray([[token]], "int64"), state)
+
+    outputs = list(vocab[list(prefix)])
+    with ops.no_grad():
+        for token in outputs[:-1]:  # warm-up: read the prefix into the state
+            _, state = feed(token, state)
+        if not sampling and params is not None:  # the section's model, greedy
+            outputs += greedy(lm, params, outputs[-1], state, num_preds, vocab.unk)
+        for _ in range(num_preds - (len(outputs) - len(prefix))):
+            logits, state = feed(outputs[-1], state)
+            logits = ops.to_numpy(logits).astype(np.float64)
+            logits[vocab.unk] = -np.inf  # the reserved token is never generated
+            outputs.append(int(choose(logits, temperature, rng, top_k, top_p)))
+    return "".join(vocab.to_tokens(outputs))
+
+def greedy(lm, params, token, state, num_preds, unk):
+    """``num_preds`` greedy choices after ``token`` (never ``unk``), chosen in the
+    framework without a trip to Python per character: ``GREEDY_CHUNK`` steps per
+    (compiled) call."""
+    ops, recurrence = lm.ops, lm.fast_recurrence()
+
+    def chunk(params, token, state, mask):
+        chosen = []
+        for _ in range(GREEDY_CHUNK):
+            logits, state = lm_forward_fast(ops, params, token, state, recurrence)
+            token = ops.reshape(ops.argmax(logits + mask, -1), (1, 1))
+            chosen.append(token)
+        return ops.concat(chosen, 0), token, state
+
+    chunk = ops.cached(("greedy", ops.kind(recurrence)), lambda: chunk)
+    mask = np.zeros(lm.vocab_size)
+    mask[unk] = -np.inf
+    mask = ops.asarray(mask, lm.dtype)
+    token, chosen = ops.asarray([[token]], "int64"), []
+    while len(chosen) < num_preds:
+        ids, token, state = chunk(params, token, state, mask)
+        chosen.extend(int(i) for i in ops.to_numpy(ids).reshape(-1))
+    return chosen[:num_preds]
+
+def generation_step(lm):
+    """``step(params, one token id (1, 1), state) -> (logits (V,), state)``, its params
+    and H_0: the fast forward, compiled where the framework compiles, for the section's
+    models; a reader's own model is called as it is."""
+    ops = lm.ops
+    if not lm.runs_section_maths():
+        def step(params, x, state):
+            rnn_outputs, state = lm.rnn(ops.one_hot(x, lm.vocab_size, lm.dtype), state)
+            return lm.output_layer(rnn_outputs)[0, -1], state
+        return step, None, None
+    recurrence = lm.fast_recurrence()
+
+    def fast_step(params, x, state):
+        logits, state = lm_forward_fast(ops, params, x, state, recurrence)
+        return logits[0, 0], state
+    return (ops.cached(("generate", ops.kind(recurrence)), lambda: fast_step),
+            lm.book_params, ops.zeros((1, lm.rnn.num_hiddens), lm.dtype))
