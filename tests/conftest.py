@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-from _backends import REQUIRED, load_or_skip
+from _backends import REQUIRED, book_path, load_or_skip, synthetic_corpus
 from d2lrnn.backend import BACKENDS, is_installed
 
 
@@ -43,3 +43,16 @@ def d2l(request):
 @pytest.fixture(params=["float64", "float32"])
 def dtype(request):
     return request.param
+
+
+@pytest.fixture(scope="session")
+def small_book(tmp_path_factory):
+    """The book where D2LRNN_DATA has it (as in CI), else a synthetic text: 50 steps of 32
+    sequences of 16 characters, for the training-parity tests."""
+    from d2lrnn.data import TimeMachine
+
+    try:
+        corpus = book_path()
+    except pytest.skip.Exception:
+        corpus = synthetic_corpus(tmp_path_factory.mktemp("corpus"))
+    return TimeMachine(32, 16, num_train=50 * 32, num_val=64, corpus=corpus, seed=7)

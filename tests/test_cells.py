@@ -4,11 +4,10 @@ steps), the book's classes and signatures, and the command line's --cell."""
 import numpy as np
 import pytest
 
-from _backends import book_path, load_or_skip, synthetic_corpus
+from _backends import load_or_skip, synthetic_corpus
 from d2lrnn import bptt, cli, parity
 from d2lrnn.backend import BACKENDS
 from d2lrnn.cells import CELLS, lm_loss_and_grads
-from d2lrnn.data import TimeMachine
 from d2lrnn.cells.gru import gru_cell
 from d2lrnn.experiment import build_lm
 from d2lrnn.numpy.ops import ops as numpy_ops
@@ -111,15 +110,6 @@ def test_backend_matches_the_reference(d2l, model, cell, reset, dtype):
     assert len(states) == len(variant.state_names)
     for s, r in zip(states, ref_states):
         assert parity.rel_diff(d2l.ops.to_numpy(s), r) <= bound
-
-
-@pytest.fixture(scope="module")
-def small_book(tmp_path_factory):
-    try:
-        corpus = book_path()
-    except pytest.skip.Exception:
-        corpus = synthetic_corpus(tmp_path_factory.mktemp("corpus"))
-    return TimeMachine(32, 16, num_train=50 * 32, num_val=64, corpus=corpus, seed=7)
 
 
 _reference = {}

@@ -2,25 +2,14 @@
 import numpy as np
 import pytest
 
-from _backends import book_path, load_or_skip, synthetic_corpus
+from _backends import load_or_skip
 from d2lrnn import parity
 from d2lrnn.backend import BACKENDS
-from d2lrnn.data import TimeMachine
 from d2lrnn.experiment import build_lm
 from d2lrnn.train import clip_gradients, fit
 
 TRAINING_TOLERANCE = 1e-9  # float64, step by step over 50 steps (the issue's bound)
 STEPS = 50
-
-
-@pytest.fixture(scope="module")
-def small_book(tmp_path_factory):
-    """The book where D2LRNN_DATA has it (as in CI), else a synthetic text; 50 steps' worth."""
-    try:
-        corpus = book_path()
-    except pytest.skip.Exception:
-        corpus = synthetic_corpus(tmp_path_factory.mktemp("corpus"))
-    return TimeMachine(32, 16, num_train=STEPS * 32, num_val=64, corpus=corpus, seed=7)
 
 
 _reference = {}
