@@ -12,16 +12,38 @@ Nothing here imports a framework.
 """
 import abc
 import contextlib
+import dataclasses
 import importlib
 import importlib.util
 
 import numpy as np
 
-BACKENDS = ("numpy", "torch", "jax", "tensorflow", "mxnet")
 
-# The module each backend needs, and the pip extra that installs it.
-_FRAMEWORK = {"numpy": "numpy", "torch": "torch", "jax": "jax",
-              "tensorflow": "tensorflow", "mxnet": "mxnet"}
+@dataclasses.dataclass(frozen=True)
+class Declaration:
+    """A backend, declared once and without importing its framework: everything else that
+    names backends (the command line's choices, the benchmarks' model kinds, the tests'
+    lists) derives from these, and the tests check the rest (setup.py's extras, tox.ini's
+    environments, the README's tables, each backend's Ops) against them."""
+
+    name: str           # d2lrnn.<name>
+    framework: str      # the module it imports
+    extra: str          # the pip extra that installs the framework ("" for none)
+    autograd: bool      # differentiates by itself (NumPy's gradients are written by hand)
+    own_layers: bool    # the framework has recurrent layers of its own (concise models)
+    compiles: bool      # compiles whole steps (jax.jit, tf.function with XLA)
+
+
+DECLARATIONS = (
+    Declaration("numpy", "numpy", "", autograd=False, own_layers=False, compiles=False),
+    Declaration("torch", "torch", "torch", autograd=True, own_layers=True, compiles=False),
+    Declaration("jax", "jax", "jax", autograd=True, own_layers=True, compiles=True),
+    Declaration("tensorflow", "tensorflow", "tensorflow", autograd=True, own_layers=True,
+                compiles=True),
+    Declaration("mxnet", "mxnet", "mxnet", autograd=True, own_layers=True, compiles=False),
+)
+DECLARED = {d.name: d for d in DECLARATIONS}
+BACKENDS = tuple(DECLARED)
 
 # The book's library surface, in every backend as well (d2lrnn.book and <backend>/book.py).
 BOOK_API = ("Module", "Classifier", "Trainer", "DataModule", "HyperParameters",
@@ -58,7 +80,7 @@ def load_backend(name):
 def is_installed(name):
     """Whether the framework behind backend ``name`` can be found, without importing it."""
     _check_name(name)
-    return importlib.util.find_spec(_FRAMEWORK[name]) is not None
+    return importlib.util.find_spec(DECLARED[name].framework) is not None
 
 
 def available_backends():

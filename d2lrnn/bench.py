@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from ._files import atomic_write
-from .backend import available_backends, is_installed
+from .backend import DECLARED, available_backends, is_installed
 from .parity import TOLERANCE
 from .plot import save_figure
 
@@ -25,8 +25,8 @@ QUALITY_BAR = 7.3                 # validation perplexity the book's settings sh
 
 
 def model_kinds(backend):
-    """Model kinds a backend has: NumPy has no recurrent layer of its own."""
-    return ("scratch",) if backend == "numpy" else ("scratch", "concise")
+    """Model kinds a backend has: concise ones where its framework has layers of its own."""
+    return ("scratch", "concise") if DECLARED[backend].own_layers else ("scratch",)
 
 
 def run_record(backend, model, train_args):

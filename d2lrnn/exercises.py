@@ -26,7 +26,7 @@ def state_gradient_norm(d2l, W_hh, num_steps, batch_size=1, seed=0):
     params = {"W_xh": ops.asarray(np.zeros((1, h)), "float64"),
               "W_hh": ops.asarray(W_hh, "float64"), "b_h": ops.asarray(np.zeros(h), "float64")}
     inputs = ops.asarray(np.zeros((num_steps, batch_size, 1)), "float64")
-    if ops.name == "numpy":
+    if not ops.has_autograd:
         states, _ = rnn_forward(ops, params, inputs, H0)
         grad = np.ones((batch_size, h))
         for H_t in reversed(states):  # ∂H_t/∂H_{t-1} = diag(1 - H_t²) W_hh, transposed
