@@ -207,8 +207,10 @@ class MLP(_OwnParams, shared.MLP, Module):
     seed: Optional[int] = keyword(None)
 
 
+class _Scratch(Module):
+    """The fields of the models from scratch: the book's (num_inputs, num_hiddens, sigma),
+    then dtype and seed by keyword."""
 
-class RNNScratch(_OwnParams, shared.RNNScratch, Module):
     num_inputs: int
     num_hiddens: int
     sigma: float = 0.01
@@ -216,53 +218,42 @@ class RNNScratch(_OwnParams, shared.RNNScratch, Module):
     seed: Optional[int] = keyword(None)
 
 
-class GRUScratch(_OwnParams, shared.GRUScratch, Module):
-    num_inputs: int
+class _Layer(Module):
+    """The fields of the concise models: num_hiddens as the book's (the input size is learnt
+    at the first call), the rest by keyword."""
+
     num_hiddens: int
-    sigma: float = 0.01
+    num_inputs: Optional[int] = keyword(None)
+    sigma: float = keyword(0.01)
+    dtype: str = keyword("float32")
+    seed: Optional[int] = keyword(None)
+
+
+class RNNScratch(_OwnParams, shared.RNNScratch, _Scratch):
+    pass
+
+
+class GRUScratch(_OwnParams, shared.GRUScratch, _Scratch):
     reset: str = keyword("before")
-    dtype: str = keyword("float32")
-    seed: Optional[int] = keyword(None)
 
 
-class LSTMScratch(_OwnParams, shared.LSTMScratch, Module):
-    num_inputs: int
-    num_hiddens: int
-    sigma: float = 0.01
-    dtype: str = keyword("float32")
-    seed: Optional[int] = keyword(None)
+class LSTMScratch(_OwnParams, shared.LSTMScratch, _Scratch):
+    pass
 
 
-class RNN(_OwnParams, shared.LazyRNN, Module):
+class RNN(_OwnParams, shared.LazyRNN, _Layer):
     """The concise RNN: Flax's own ``nn.RNN`` over a ``SimpleCell``, same parameters;
     ``RNN(num_hiddens)`` as the book's, the input size learnt at the first call."""
 
-    num_hiddens: int
-    num_inputs: Optional[int] = keyword(None)
-    sigma: float = keyword(0.01)
-    dtype: str = keyword("float32")
-    seed: Optional[int] = keyword(None)
 
-
-class GRU(_OwnParams, shared.LazyGRU, Module):
+class GRU(_OwnParams, shared.LazyGRU, _Layer):
     """The concise GRU: Flax's GRUCell under ``nn.RNN`` (the reset gate after the product)."""
 
-    num_hiddens: int
-    num_inputs: Optional[int] = keyword(None)
-    sigma: float = keyword(0.01)
     reset: str = keyword("after")
-    dtype: str = keyword("float32")
-    seed: Optional[int] = keyword(None)
 
 
-class LSTM(_OwnParams, shared.LazyLSTM, Module):
+class LSTM(_OwnParams, shared.LazyLSTM, _Layer):
     """The concise LSTM: Flax's LSTMCell under ``nn.RNN``."""
-
-    num_hiddens: int
-    num_inputs: Optional[int] = keyword(None)
-    sigma: float = keyword(0.01)
-    dtype: str = keyword("float32")
-    seed: Optional[int] = keyword(None)
 
 
 class RNNLMScratch(_OwnParams, shared.RNNLMScratch, Classifier):
