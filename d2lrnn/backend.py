@@ -5,8 +5,8 @@ A backend is a subpackage ``d2lrnn.<name>`` with the same files as the others:
 * ``ops.py`` -- an adapter from the few array operations the section needs to the
   framework (einops-style: ``asarray`` from NumPy, the op, ``to_numpy`` back), plus the
   framework's autograd behind :meth:`Ops.value_and_grad`;
-* ``__init__.py`` -- binds the models written once in :mod:`d2lrnn.rnn` to that adapter and
-  lists what it exports in ``__all__`` (the names in :data:`d2lrnn.rnn.BACKEND_API`).
+* ``__init__.py`` -- binds the models written once (:mod:`d2lrnn.models`) to that adapter and
+  lists what it exports in ``__all__`` (the names in :data:`d2lrnn.models.BACKEND_API`).
 
 Nothing here imports a framework.
 """
@@ -244,6 +244,17 @@ class Ops(abc.ABC):
     def prepare_cell_layer(self, cell, num_inputs, num_hiddens, dtype):
         """Make whatever the framework's layer needs before any code is compiled."""
 
+    def cell_layer_stack(self, cell, layers, inputs, states):
+        """The framework's own layers for ``cell``, one per level of a deep network, each
+        level's outputs the next one's inputs (what a framework's multi-layer RNN computes):
+        ``layers`` a list of each level's parameters, ``states`` one state tuple per level
+        -> (outputs (T, n, h), [final state tuple of each level])."""
+        finals = []
+        for params, state in zip(layers, states):
+            inputs, final = self.cell_layer(cell, params, inputs, state)
+            finals.append(final)
+        return inputs, finals
+
     @property
     def has_rnn_layer(self):
         return type(self).rnn_layer is not Ops.rnn_layer
@@ -252,7 +263,7 @@ class Ops(abc.ABC):
         """sum(x²) as a Python float."""
         return float((self.to_numpy(x).astype(np.float64) ** 2).sum())
 
-    # -- the fast path (d2lrnn.rnn.lm_loss_fast) -------------------------------------------
+    # -- the fast path (d2lrnn.maths.lm_loss_fast) -------------------------------------------
     def embedding(self, table, ids):
         """Rows ``table[ids]``, which is ``one_hot(ids) @ table`` without the product."""
         return table[ids]
@@ -306,13 +317,12 @@ class Ops(abc.ABC):
     @staticmethod
     def kind(recurrence):
         """What a compiled function built around ``recurrence`` depends on: the class of the
-        model it is a method of and the function of its cell (the parameters come as
+        model it is a method of and the network of cells it runs (the parameters come as
         arguments, and the sizes from them), not the instance."""
         owner = getattr(recurrence, "__self__", None)
         if owner is None:
             return recurrence
-        cell = getattr(owner, "cell", None)
-        return type(owner), recurrence.__func__, getattr(cell, "key", None)
+        return type(owner), recurrence.__func__, getattr(owner, "network", None)
 
     def cached(self, key, build):
         """``self.compile(build())``, built once per ``key``: compiling costs seconds."""

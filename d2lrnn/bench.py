@@ -60,9 +60,11 @@ BENCH_COLUMNS = ("backend", "model", "path", "runs", "seconds", "s/epoch", "toke
 
 
 def model_label(record):
-    """'scratch', 'concise', or with the cell where it is not the RNN: 'scratch GRU'."""
-    cell = record.get("cell", "rnn")
-    return record["model"] if cell == "rnn" else f"{record['model']} {cell.upper()}"
+    """'scratch', 'concise', or with the cell where it is not the RNN ('scratch GRU') and
+    the layers where there are several ('scratch GRU x2')."""
+    cell, layers = record.get("cell", "rnn"), record.get("layers", 1)
+    name = record["model"] if cell == "rnn" else f"{record['model']} {cell.upper()}"
+    return name if layers == 1 else f"{name} x{layers}"
 
 
 def bench_rows(records):

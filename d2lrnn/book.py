@@ -143,10 +143,25 @@ class ModuleMixin:
     plot_train_per_epoch = 2
     plot_valid_per_epoch = 1
 
+    @classmethod
+    def framework_class(cls, shared, name, module, ops):
+        """The class this backend exports as ``name``: the model written once (``shared``)
+        on this framework's Module."""
+        return type(name, (shared, cls), {"ops": ops, "__module__": module,
+                                          "__qualname__": name, "__doc__": shared.__doc__})
+
     def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
         super().__init__()
         self.plot_train_per_epoch = plot_train_per_epoch
         self.plot_valid_per_epoch = plot_valid_per_epoch
+
+    def make_part(self, cls, *args, **kwargs):
+        """A model that is part of this one (a layer of a deep RNN)."""
+        return cls(*args, **kwargs)
+
+    def part_list(self, parts):
+        """Parts held in a list, where the framework finds their parameters."""
+        return list(parts)
 
     def loss(self, y_hat, y):
         raise NotImplementedError(f"{type(self).__name__} has no loss: define "

@@ -12,7 +12,7 @@ def lm_loss_and_grads(ops, params, X, Y, weights=None):
     """Loss and gradients of the language model's mean cross-entropy, from H_0 = 0.
 
     X, Y: token ids (n, T); ``weights`` (n,) keeps sequences, as in
-    :func:`~d2lrnn.rnn.lm_loss_fast`. Returns ``(loss, grads)`` keyed by parameter name.
+    :func:`~d2lrnn.maths.lm_loss_fast`. Returns ``(loss, grads)`` keyed by parameter name.
     """
     W_hh, W_hq = params["W_hh"], params["W_hq"]
     (n, T), V, h = ops.shape(X), ops.shape(W_hq)[1], ops.shape(W_hh)[0]

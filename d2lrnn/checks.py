@@ -81,16 +81,20 @@ def available_memory():
     return int(psutil.virtual_memory().available)
 
 
-def training_memory(batch_size, num_steps, num_hiddens, vocab_size, num_windows, dtype):
+def training_memory(batch_size, num_steps, num_hiddens, vocab_size, num_windows, dtype,
+                    layers=1):
     """An estimate in bytes of what training a configuration needs at its peak: the corpus
     windows (int64 inputs and targets), the parameters with their gradients, and the
     activations of one minibatch (one-hot inputs, hidden states, logits and their
-    gradients, a few copies of each as autograd keeps them)."""
+    gradients, a few copies of each as autograd keeps them); an LSTM's four gates are
+    within the factors, ``layers`` multiplies what each layer adds."""
     item = np.dtype(dtype).itemsize
     windows = 2 * num_windows * num_steps * 8
-    params = 3 * (vocab_size * num_hiddens + num_hiddens * num_hiddens + num_hiddens
-                  + num_hiddens * vocab_size + vocab_size) * item
-    activations = 6 * batch_size * num_steps * (2 * vocab_size + 2 * num_hiddens) * item
+    params = 3 * (vocab_size * num_hiddens + layers * (2 * num_hiddens * num_hiddens
+                                                        + num_hiddens)
+                  + num_hiddens * vocab_size + vocab_size) * 4 * item
+    activations = 6 * batch_size * num_steps * (2 * vocab_size + 2 * layers * num_hiddens
+                                                ) * 4 * item
     return windows + params + activations
 
 

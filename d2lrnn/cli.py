@@ -7,8 +7,8 @@ from pathlib import Path
 
 from .backend import BACKENDS, FLOAT_DTYPES, available_backends, load_backend
 from .cells import CELLS
-from .cells.gru import gru_cell
 from .experiment import BOOK, MODELS, enable_jax_x64
+from .modern import cell_named
 
 
 def _enable_jax_x64(backends, dtypes):
@@ -109,9 +109,11 @@ def cmd_train(args):
         save_figure(perplexity_figure(history, f"{hparams['backend']} {hparams['model']}"),
                     Path(out) / "perplexity.png")
     path = "fast path" if hparams["fast"] else "plain path (the book's code, step by step)"
-    if hparams["cell"] != "rnn" and "--plain" not in args.argv:
-        print(f"note: the fast path covers the RNN cell; the {hparams['cell'].upper()} trained "
-              f"on the plain path", file=sys.stderr)
+    if (hparams["cell"] != "rnn" or hparams["layers"] > 1) and "--plain" not in args.argv:
+        what = (f"{hparams['layers']}-layer " if hparams["layers"] > 1 else "") + \
+            hparams["cell"].upper()
+        print(f"note: the fast path covers one RNN layer; the {what} trained on the plain "
+              f"path", file=sys.stderr)
     print(f"train perplexity {summary['train_ppl']:.2f} ({bits(summary['train_ppl']):.3f} "
           f"bits/char), validation perplexity {summary['val_ppl']:.2f} "
           f"({bits(summary['val_ppl']):.3f} bits/char); {summary['seconds']:.1f} s on the "
@@ -126,7 +128,8 @@ def cmd_train(args):
 
 
 # The training settings (runs.DEFAULTS) and the command-line options that carry them.
-TRAIN_SETTINGS = {"backend": "backend", "model": "model", "cell": "cell", "epochs": "epochs",
+TRAIN_SETTINGS = {"backend": "backend", "model": "model", "cell": "cell", "layers": "layers",
+                  "epochs": "epochs",
                   "batch_size": "batch_size", "num_steps": "num_steps",
                   "num_hiddens": "hiddens", "lr": "lr", "clip": "clip", "seed": "seed",
                   "corpus": "corpus", "dtype": "dtype", "whole_book": "whole_book",
@@ -215,8 +218,8 @@ def _report(record):
 
 def _train_args(args):
     """The training flags a bench or compare passes on to each `d2lrnn train` run."""
-    flags = ["--cell", args.cell, "--epochs", args.epochs, "--batch-size", args.batch_size,
-             "--num-steps", args.num_steps, "--hiddens", args.hiddens, "--num-train",
+    flags = ["--cell", args.cell, "--layers", args.layers, "--epochs", args.epochs,
+             "--batch-size", args.batch_size, "--num-steps", args.num_steps, "--hiddens", args.hiddens, "--num-train",
              args.num_train, "--num-val", args.num_val, "--lr", args.lr, "--clip", args.clip,
              "--seed", args.seed, "--dtype", args.dtype]
     if args.corpus:
@@ -234,13 +237,13 @@ def cmd_generate(args):
     d2l = load_backend(args.backend)
     model, cell = hparams.get("model", "scratch"), hparams.get("cell", "rnn")
     reset = hparams.get("cell_key", "").partition("-")[2] or None  # a GRU's variant
-    if model == "concise" and not d2l.ops.has_cell_layer(CELLS[cell] if cell != "gru" else
-                                                         gru_cell(reset)):
+    if model == "concise" and not d2l.ops.has_cell_layer(cell_named(cell, reset or "after")):
         model = "scratch"  # the same weights and the same function, from scratch
         print(f"note: {args.backend} has no layer of its own for this {cell.upper()}; "
               f"running the scratch model on the same weights", file=sys.stderr)
+    layers = hparams.get("layers", 1)
     lm = build_lm(d2l, model, len(vocab), params["W_hq"].shape[0], dtype, cell=cell,
-                  reset=reset)
+                  reset=reset, layers=layers)
     lm.set_params(params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -397,6 +400,9 @@ def _add_training_flags(parser):
                         help="the recurrent cell: the section's RNN, the GRU (10.2) or the "
                              "LSTM (10.1); GRU and LSTM train on the plain path (a concise "
                              "GRU is the frameworks' own: the reset gate after the product)")
+    parser.add_argument("--layers", type=_positive, default=1,
+                        help="recurrent layers, each one's outputs the next one's inputs (the "
+                             "deep RNN of 10.3); more than one trains on the plain path")
     parser.add_argument("--epochs", type=_positive, default=BOOK["epochs"],
                         help="passes over the training windows")
     parser.add_argument("--batch-size", type=_positive, default=BOOK["batch_size"],

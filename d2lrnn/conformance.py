@@ -35,9 +35,10 @@ FRAMEWORKS = ("torch", "mxnet", "tensorflow", "jax")
 
 # What the RNN sections define, and the bases they build on (d2l 1.0: 3.2 HyperParameters,
 # Module, DataModule, Trainer, ProgressBoard; 4.3 Classifier; 6.7 the device helpers the
-# Trainer uses; 9.2-9.3 TimeMachine, Vocab; 9.5-9.6 the models; check_len, check_shape).
+# Trainer uses; 9.2-9.3 TimeMachine, Vocab; 9.5-9.6 the models; check_len, check_shape), and
+# the one model of the modern RNN sections the library keeps (10.3's multilayer GRU).
 CLASSES = ("HyperParameters", "ProgressBoard", "Module", "DataModule", "Trainer", "Classifier",
-           "TimeMachine", "Vocab", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM")
+           "TimeMachine", "Vocab", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "GRU")
 FUNCTIONS = ("add_to_class", "check_len", "check_shape", "cpu", "gpu", "num_gpus", "try_gpu",
              "try_all_gpus", "get_key")
 # The module-level aliases (the book's tensor helpers) follow this line in each file.
@@ -48,9 +49,14 @@ NOT_HELPERS = ("nn_Module",)
 _OUT_OF_SCOPE = "outside the RNN sections: the book uses it in chapter {} only"
 
 # Intended differences: {(framework, name): reason}. "*" stands for every framework.
+_SAME_FORWARD = ("the deep GRU's forward takes (inputs, H) as every model's here (and the "
+                 "book's RNN.forward); the book's {} GRU names them (X, state). The book "
+                 "passes them by position, which works the same")
 DEVIATIONS = {
     ("*", "DataModule.get_tensorloader"): _OUT_OF_SCOPE.format("3 (synthetic regression)"),
     ("*", "Classifier.layer_summary"): _OUT_OF_SCOPE.format("7 (LeNet)"),
+    ("tensorflow", "GRU.forward"): _SAME_FORWARD.format("TensorFlow"),
+    ("jax", "GRU.__call__"): _SAME_FORWARD.format("JAX"),
 }
 
 

@@ -119,6 +119,6 @@ def state_gradient_norms_along(lm, vocab, text, lengths):
         dstate = tuple(np.ones_like(states[-1][0]) if i == 0 else np.zeros_like(s)
                        for i, s in enumerate(states[-1]))
         for t in range(len(text) - 1, start - 1, -1):
-            dstate = cell.step_backward(ops, params, caches[t], dstate, {})
+            dstate, _ = cell.step_backward(ops, params, caches[t], dstate, {})
         norms.append(float(np.sqrt(sum((d ** 2).sum() for d in dstate))))
     return norms

@@ -21,8 +21,9 @@ def enable_jax_x64():
 
 
 def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.0,
-             cell="rnn", reset=None):
-    """The scratch or concise language model of backend ``d2l`` on ``cell``. A GRU's
+             cell="rnn", reset=None, layers=1):
+    """The scratch or concise language model of backend ``d2l`` on ``cell``, ``layers``
+    deep (the book's StackedRNNScratch, or the concise GRU/LSTM(num_layers=...)). A GRU's
     ``reset`` defaults to the book's "before" (scratch) or the frameworks' "after"
     (concise)."""
     if model not in MODELS:
@@ -33,8 +34,18 @@ def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.
     options = {}
     if cell == "gru":
         options["reset"] = reset or ("before" if model == "scratch" else "after")
-    rnn = getattr(d2l, name)(num_inputs=vocab_size, num_hiddens=num_hiddens, dtype=dtype,
-                             seed=seed, **options)
+    if layers > 1 and model == "scratch":
+        rnn = d2l.StackedRNNScratch(vocab_size, num_hiddens, layers, cell=cell, dtype=dtype,
+                                    seed=seed, **options)
+    elif layers > 1:
+        if cell == "rnn":
+            raise ValueError("the book's concise RNN is one layer: for layers > 1 use the "
+                             "scratch model (StackedRNNScratch) or a concise GRU or LSTM")
+        rnn = getattr(d2l, name)(num_inputs=vocab_size, num_hiddens=num_hiddens,
+                                 num_layers=layers, dtype=dtype, seed=seed, **options)
+    else:
+        rnn = getattr(d2l, name)(num_inputs=vocab_size, num_hiddens=num_hiddens, dtype=dtype,
+                                 seed=seed, **options)
     return d2l.RNNLMScratch(rnn, vocab_size, lr=lr, seed=seed + 1)
 
 
@@ -43,7 +54,8 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
               num_hiddens=BOOK["num_hiddens"], lr=BOOK["lr"], clip=BOOK["clip"], seed=0,
               corpus=None, dtype="float32", whole_book=False, num_train=BOOK["num_train"],
               num_val=BOOK["num_val"], max_steps=None, num_preds=50, on_step=None,
-              on_epoch=None, fast=False, resume=None, on_saved_epoch=None, cell="rnn"):
+              on_epoch=None, fast=False, resume=None, on_saved_epoch=None, cell="rnn",
+              layers=1):
     """Train and sample; returns (summary, model, data, history, hparams).
 
     ``on_saved_epoch(model, data, hparams, state)`` is called after every epoch (to write a
@@ -53,11 +65,12 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
     d2l = load_backend(backend)
     data = TimeMachine(batch_size, num_steps, num_train, num_val, corpus=corpus,
                        whole_book=whole_book, seed=seed)
-    lm = build_lm(d2l, model, len(data.vocab), num_hiddens, dtype, seed, lr, cell)
-    hparams = {"model": model, "cell": cell, "cell_key": lm.rnn.cell.key if hasattr(
-                   lm.rnn, "cell") else "rnn", "backend": backend, "dtype": dtype, "num_hiddens": num_hiddens,
-               "vocab_size": len(data.vocab), "batch_size": batch_size,
-               "num_steps": num_steps, "lr": lr, "clip": clip, "epochs": epochs, "seed": seed,
+    lm = build_lm(d2l, model, len(data.vocab), num_hiddens, dtype, seed, lr, cell,
+                  layers=layers)
+    hparams = {"model": model, "cell": cell, "layers": layers,
+               "cell_key": lm.rnn.network.layers[0].cell.key, "backend": backend,
+               "dtype": dtype, "num_hiddens": num_hiddens, "vocab_size": len(data.vocab),
+               "batch_size": batch_size, "num_steps": num_steps, "lr": lr, "clip": clip, "epochs": epochs, "seed": seed,
                "fast": fast, "corpus": None if corpus is None else str(corpus),
                "corpus_sha1": data.sha1, "whole_book": whole_book, "num_train": num_train,
                "num_val": num_val}
@@ -72,7 +85,8 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
                   on_epoch=on_epoch, fast=fast, resume=state, on_saved_epoch=saver)
     wall = time.perf_counter() - start
     summary = {
-        "backend": backend, "model": model, "cell": cell, "fast": fast, "epochs": len(history["epoch"]),
+        "backend": backend, "model": model, "cell": cell, "layers": layers, "fast": fast,
+        "epochs": len(history["epoch"]),
         "dtype": dtype, "train_ppl": history["train_ppl"][-1],
         "val_ppl": history["val_ppl"][-1], "seconds": history["train_seconds"],
         "wall_seconds": wall, "tokens_per_s": history["tokens"] / history["train_seconds"],

@@ -19,14 +19,14 @@ def lm_loss(ops, params, X, Y, recurrence):
     return loss(params, X, Y)
 
 
-def lm_loss_and_grads(ops, params, X, Y, recurrence, cell=None):
+def lm_loss_and_grads(ops, params, X, Y, recurrence, network=None):
     """The loss and its gradient for every parameter, as framework arrays: autograd, or the
-    backward pass by hand where the framework has no autograd (``cell``'s step backward;
-    the section's RNN has its own, :mod:`d2lrnn.bptt`)."""
+    backward pass by hand where the framework has no autograd (the step backward of the
+    cells of ``network``; the section's one-layer RNN has its own, :mod:`d2lrnn.bptt`)."""
     if not ops.has_autograd:
-        if cell is None or cell.name == "rnn":
+        if network is None or network == cells.Network.single(cells.CELLS["rnn"]):
             return bptt.lm_loss_and_grads(ops, params, X, Y)
-        return cells.lm_loss_and_grads(cell, ops, params, X, Y)
+        return cells.lm_loss_and_grads(network, ops, params, X, Y)
 
     def value_and_grad(params, X, Y):
         return ops.value_and_grad_fn(lambda p: lm_loss_of(ops, p, X, Y, recurrence))(params)

@@ -5,15 +5,16 @@ The tolerances live here, once. A difference is relative to the reference's scal
 entries are near zero. float32 results are compared with the float64 reference computed on
 the same float32-rounded inputs, so the bound measures each framework's own rounding.
 """
+import collections
 import io
 
 import numpy as np
 
 from ._files import atomic_write
 from .backend import load_backend
-from .cells import CELLS
-from .cells.gru import gru_cell
+from .cells import Network
 from .experiment import build_lm
+from .modern import cell_named
 from .train import fast_gradients
 
 TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
@@ -25,25 +26,47 @@ FINITE_DIFFERENCE_TOLERANCE = 1e-7
 # Small sizes that still exercise every axis: n, T, d, h, V all differ.
 SIZES = {"batch_size": 3, "num_steps": 5, "num_inputs": 4, "num_hiddens": 6, "vocab_size": 7}
 
-# The gated cells beyond the section (d2l.ai 10.1-10.2): each model kind's hidden states,
-# loss and gradients (all parameters' gradients in one vector, relative to the largest).
-# Scratch kinds are references; the frameworks' own layers are held to the function they
-# compute: the GRU with the reset gate after the product, or the book's (Keras offers both).
-CELL_KINDS = {"gru": ("scratch", "gru", "before", "gru"),
-              "gru_after": ("scratch", "gru", "after", "gru_after"),
-              "lstm": ("scratch", "lstm", None, "lstm"),
-              "gru_layer": ("concise", "gru", "after", "gru_after"),
-              "gru_before_layer": ("concise", "gru", "before", "gru"),
-              "lstm_layer": ("concise", "lstm", None, "lstm")}
+
+
+class Kind(collections.namedtuple("Kind", "model cell reset ref layers bidirectional",
+                                  defaults=(1, False))):
+    """A model of the modern RNN sections in the parity table: scratch or concise, its cell
+    (a GRU's reset gate), the scratch kind it is held to (``ref``), its wiring."""
+
+    def network(self):
+        cell = cell_named(self.cell, self.reset or "before")
+        if self.bidirectional:
+            return Network.bidirectional(cell)
+        return Network.single(cell) if self.layers == 1 else Network.stacked(cell, self.layers)
+
+
+# The modern RNN sections (d2l.ai 10.1-10.4): each model kind's hidden states, loss and
+# gradients (all parameters' gradients in one vector, relative to the largest). Scratch
+# kinds are references; the frameworks' own layers are held to the function they compute:
+# the GRU with the reset gate after the product, or the book's (Keras offers both).
+CELL_KINDS = {"gru": Kind("scratch", "gru", "before", "gru"),
+              "gru_after": Kind("scratch", "gru", "after", "gru_after"),
+              "lstm": Kind("scratch", "lstm", None, "lstm"),
+              "gru_layer": Kind("concise", "gru", "after", "gru_after"),
+              "gru_before_layer": Kind("concise", "gru", "before", "gru"),
+              "lstm_layer": Kind("concise", "lstm", None, "lstm"),
+              "deep_rnn": Kind("scratch", "rnn", None, "deep_rnn", 3),
+              "deep_gru": Kind("scratch", "gru", "before", "deep_gru", 2),
+              "deep_gru_after": Kind("scratch", "gru", "after", "deep_gru_after", 2),
+              "deep_lstm": Kind("scratch", "lstm", None, "deep_lstm", 2),
+              "bi_rnn": Kind("scratch", "rnn", None, "bi_rnn", 1, True),
+              "bi_lstm": Kind("scratch", "lstm", None, "bi_lstm", 1, True),
+              "deep_gru_layer": Kind("concise", "gru", "after", "deep_gru_after", 2),
+              "deep_lstm_layer": Kind("concise", "lstm", None, "deep_lstm", 2)}
 _CELL_PARTS = ("states", "loss", "grads")
 
 QUANTITIES = ("mlp_hidden", "mlp_output", "hidden_states", "final_state", "concat_separate",
               "concat_joined", "logits", "loss", "perplexity", "grad_W_xh", "grad_W_hh",
               "grad_b_h", "grad_W_hq", "grad_b_q",
-              *(f"{kind}_{part}" for kind, (model, *_) in CELL_KINDS.items()
-                if model == "scratch" for part in _CELL_PARTS))
-CELL_LAYER_QUANTITIES = tuple(f"{kind}_{part}" for kind, (model, *_) in CELL_KINDS.items()
-                              if model == "concise" for part in _CELL_PARTS)
+              *(f"{name}_{part}" for name, kind in CELL_KINDS.items()
+                if kind.model == "scratch" for part in _CELL_PARTS))
+CELL_LAYER_QUANTITIES = tuple(f"{name}_{part}" for name, kind in CELL_KINDS.items()
+                              if kind.model == "concise" for part in _CELL_PARTS)
 
 # The fast path (d2lrnn.train.fast_gradients), compiled where the framework compiles, must
 # give the same loss and gradients: "fast" for RNNScratch, "fast_layer" for the framework's
@@ -53,8 +76,8 @@ FAST_QUANTITIES = tuple(f"{kind}_{q}" for kind in ("fast", "fast_layer") for q i
 REFERENCE_OF = {**{q: q for q in QUANTITIES},
                 **{f: f.split("_", 2)[-1] if f.startswith("fast_layer") else f[5:]
                    for f in FAST_QUANTITIES},
-                **{f"{kind}_{part}": f"{CELL_KINDS[kind][3]}_{part}"
-                   for kind in CELL_KINDS for part in _CELL_PARTS}}
+                **{f"{name}_{part}": f"{kind.ref}_{part}"
+                   for name, kind in CELL_KINDS.items() for part in _CELL_PARTS}}
 
 
 def make_inputs(seed=0):
@@ -77,15 +100,13 @@ def make_inputs(seed=0):
         "lm.W_xh": normal(V, h), "lm.W_hh": normal(h, h), "lm.b_h": normal(h),
         "lm.W_hq": normal(h, V), "lm.b_q": normal(V),
     }
-    for kind, (model, cell, reset, ref) in CELL_KINDS.items():  # drawn after the above
-        if model == "scratch":
-            shapes = {**_cell(cell, reset).shapes(V, h), "W_hq": (h, V), "b_q": (V,)}
-            inputs.update({f"{kind}.{name}": normal(*shape) for name, shape in shapes.items()})
+    for name, kind in CELL_KINDS.items():  # drawn after the above, in this order
+        if kind.model == "scratch":
+            network = kind.network()
+            shapes = {**network.shapes(V, h), "W_hq": (network.num_outputs(h), V),
+                      "b_q": (V,)}
+            inputs.update({f"{name}.{k}": normal(*shape) for k, shape in shapes.items()})
     return inputs
-
-
-def _cell(cell, reset):
-    return gru_cell(reset) if cell == "gru" else CELLS[cell]
 
 
 def rounded(inputs, dtype):
@@ -144,16 +165,21 @@ def _cells(d2l, inputs, lm_in, h, V, dtype):
     """The gated cells' quantities, scratch in every backend, layers where the framework's
     own computes the cell."""
     out = {}
-    for kind, (model, cell, reset, ref) in CELL_KINDS.items():
-        if model == "concise" and not d2l.ops.has_cell_layer(_cell(cell, reset)):
+    for name, kind in CELL_KINDS.items():
+        if kind.model == "concise" and not d2l.ops.has_cell_layer(
+                kind.network().layers[0].cell):
             continue
-        lm = build_lm(d2l, model, V, h, dtype, cell=cell, reset=reset)
-        lm.set_params(_part(inputs, ref, dtype))
+        if kind.bidirectional:
+            lm = d2l.RNNLMScratch(d2l.BiRNNScratch(V, h, cell=kind.cell, dtype=dtype), V)
+        else:
+            lm = build_lm(d2l, kind.model, V, h, dtype, cell=kind.cell, reset=kind.reset,
+                          layers=kind.layers)
+        lm.set_params(_part(inputs, kind.ref, dtype))
         outputs, _ = lm.rnn(np.eye(V, dtype=dtype)[lm_in["X"].T])
         loss, grads = d2l.loss_and_grads(lm, lm_in["X"], lm_in["Y"])
-        out[f"{kind}_states"] = np.stack([d2l.ops.to_numpy(H) for H in outputs])
-        out[f"{kind}_loss"] = np.asarray(loss)
-        out[f"{kind}_grads"] = np.concatenate([grads[k].ravel() for k in sorted(grads)])
+        out[f"{name}_states"] = np.stack([d2l.ops.to_numpy(H) for H in outputs])
+        out[f"{name}_loss"] = np.asarray(loss)
+        out[f"{name}_grads"] = np.concatenate([grads[k].ravel() for k in sorted(grads)])
     return out
 
 

@@ -9,7 +9,6 @@ import numpy as np
 
 from . import cells, checks, generation, gradients
 from .backend import ACTIVATIONS, check_float_dtype
-from .cells.gru import gru_cell
 from .maths import cross_entropy, embed, mlp_forward, output_layer, rnn_forward, zero_state
 
 # -- checking what users pass in ---------------------------------------------------------
@@ -95,20 +94,48 @@ class Model:
     """
 
     ops = None  # the backend's adapter, set by bind()
-    param_names = ()
+    family = None  # {name: class} of the models bound to the same backend, set by bind()
+    param_names = ()  # every parameter, by the book's names (a part's behind its prefix)
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
-    def _init_params(self, shapes, sigma, dtype, seed):
-        for name, value in draw(shapes, sigma, self.dtype, seed).items():
+    def submodels(self):
+        """(prefix, model) pairs: the models whose parameters this one holds too, named
+        behind the prefix (a language model's RNN: none; a deep RNN's layers: ``rnns.0.``)."""
+        return ()
+
+
+    def made(self):
+        """What follows setting the constructor's arguments as attributes, in every backend
+        (a Flax module's ``__post_init__`` runs it too): check them, draw the parameters."""
+        self.validate()
+        self.draw_params()
+
+    def validate(self):
+        """Refuse arguments that are not what the model takes, naming them."""
+
+    def draw_params(self):
+        """Make the parameters, where their shapes are known."""
+
+    def initial_arrays(self):
+        """The parameters' first values as NumPy arrays: N(0, σ²) weights, zero biases."""
+        return draw(self.shapes(), self.sigma, self.dtype, self.seed)
+
+    def _init_params(self):
+        for name, value in self.initial_arrays().items():
             setattr(self, name, self.ops.parameter(self.ops.asarray(value, self.dtype)))
 
     @property
     def book_params(self):
         """The framework arrays, by the book's names (not `params`: Gluon has that)."""
         self.require_built()
-        return {name: getattr(self, name) for name in self.param_names}
+        found = {}
+        for prefix, model in self.submodels():
+            found.update({prefix + name: value for name, value in
+                          getattr(model, "book_params", {}).items()})
+        return {name: found[name] if name in found else getattr(self, name)
+                for name in self.param_names}
 
     def require_built(self):
         """Raise a clear error where the parameters do not exist yet."""
@@ -149,7 +176,17 @@ class Model:
             self._set_param(name, self.ops.asarray(value, self.dtype))
 
     def _set_param(self, name, value):
+        for prefix, model in self.submodels():
+            if name.startswith(prefix) and name[len(prefix):] in model.param_names:
+                return model._set_param(name[len(prefix):], value)
+        return self._set_own_param(name, value)
+
+    def _set_own_param(self, name, value):
         self.ops.assign(self, name, value)
+
+    def _set_field(self, name, value):
+        """Set an attribute that the constructor set (a Flax module's fields are frozen)."""
+        setattr(self, name, value)
 
 
 class MLP(Model):
@@ -161,17 +198,19 @@ class MLP(Model):
                  dtype="float32", seed=None):
         super().__init__()
         self.num_inputs, self.num_hiddens, self.num_outputs = num_inputs, num_hiddens, num_outputs
-        self.phi, self.dtype, self.sigma, self.seed = phi, check_float_dtype(dtype), sigma, seed
-        self.check_args()
-        self._init_params(self.shapes(), sigma, self.dtype, seed)
+        self.phi, self.dtype, self.sigma, self.seed = phi, dtype, sigma, seed
+        self.made()
 
-    def check_args(self):
-        """Refuse sizes that are not positive whole numbers, and the like, naming them."""
+    def validate(self):
+        self._set_field("dtype", check_float_dtype(self.dtype))
         for name in ("num_inputs", "num_hiddens", "num_outputs"):
             checks.whole(getattr(self, name), name, "MLP")
         check_common(self, "MLP")
         if self.phi not in ACTIVATIONS:
             raise ValueError(f"MLP: phi must be one of {ACTIVATIONS}, got {self.phi!r}")
+
+    def draw_params(self):
+        self._init_params()
 
     def shapes(self):
         return {"W_xh": (self.num_inputs, self.num_hiddens), "b_h": (self.num_hiddens,),
@@ -193,33 +232,43 @@ class RNNScratch(Model):
 
     param_names = ("W_xh", "W_hh", "b_h")
     cell = cells.CELLS["rnn"]  # its step is written out here, as the section writes it
+    has_fast_path = True  # d2lrnn.train's fast path computes this model
+
+    @property
+    def network(self):
+        """The cells this model runs (:class:`~d2lrnn.cells.Network`): one tanh layer."""
+        return cells.Network.single(self.cell)
+
+    @property
+    def num_outputs(self):
+        """The width of each step's output: num_hiddens."""
+        return self.num_hiddens
 
     def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, dtype="float32", seed=None):
         super().__init__()
-        self.num_hiddens, self.sigma, self.seed = num_hiddens, sigma, seed
-        self.dtype = check_float_dtype(dtype)
-        self.num_inputs = None
-        self.check_args(num_inputs)
-        if num_inputs is not None:
-            self.build(num_inputs)
+        self.num_inputs, self.num_hiddens, self.sigma, self.seed = (num_inputs, num_hiddens,
+                                                                    sigma, seed)
+        self.dtype = dtype
+        self.made()
 
-    def check_args(self, num_inputs=None):
-        """Refuse sizes that are not positive whole numbers, and the like, naming them."""
+    def validate(self):
         where = type(self).__name__
-        if num_inputs is not None:
-            checks.whole(num_inputs, "num_inputs", where)
+        self._set_field("dtype", check_float_dtype(self.dtype))
+        if self.num_inputs is not None:
+            checks.whole(self.num_inputs, "num_inputs", where)
         checks.whole(self.num_hiddens, "num_hiddens", where)
         check_common(self, where)
+
+    def draw_params(self):
+        if self.num_inputs is not None:
+            self.build(self.num_inputs)
 
     def build(self, num_inputs):
         """Draw the parameters for inputs of ``num_inputs`` features. Done at construction
         when the size is given; else (the book's ``RNN(num_hiddens)`` in MXNet, TensorFlow
         and JAX) by the language model, which knows its vocabulary, or at the first call."""
         self._set_field("num_inputs", num_inputs)
-        self._init_params(self.shapes(), self.sigma, self.dtype, self.seed)
-
-    def _set_field(self, name, value):
-        setattr(self, name, value)
+        self._init_params()
 
     @property
     def built(self):
@@ -260,18 +309,22 @@ class RNNScratch(Model):
     def initial_state(self, state, batch_size):
         """The state as the recurrence takes it (H; a tuple for cells), checked: zeros where
         ``state`` is None; an array, or the book's tuple of arrays."""
-        names = self.state_names
+        return self.packed_state(self.checked_state(self.state_names, state, batch_size))
+
+    def checked_state(self, names, state, batch_size, where=""):
+        """A state of the arrays ``names`` (each (batch_size, num_hiddens)) as a list,
+        checked and converted; zeros where ``state`` is None."""
         if state is not None and not isinstance(state, (tuple, list)):
             state = (state,)
+        where = f"{type(self).__name__}.forward{where}"
         if state is not None and len(state) != len(names):
-            raise ValueError(f"{type(self).__name__}.forward: the state is ({', '.join(names)}): "
+            raise ValueError(f"{where}: the state is ({', '.join(names)}): "
                              f"{len(names)} array(s), got {len(state)}")
-        state = [self.ops.zeros((batch_size, self.num_hiddens), self.dtype)
-                 if state is None else as_input(
-                     self.ops, value, f"{type(self).__name__}.forward state {name}",
-                     [("batch_size", batch_size), ("num_hiddens", self.num_hiddens)],
-                     self.dtype) for name, value in zip(names, state or names)]
-        return self.packed_state(state)
+        return [self.ops.zeros((batch_size, self.num_hiddens), self.dtype)
+                if state is None else as_input(
+                    self.ops, value, f"{where} state {name}",
+                    [("batch_size", batch_size), ("num_hiddens", self.num_hiddens)],
+                    self.dtype) for name, value in zip(names, state or names)]
 
     def packed_state(self, state):
         """The list of state arrays as :meth:`recurrence` takes it: H alone here."""
@@ -338,142 +391,28 @@ class LazyRNN(RNN):
         super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
 
 
-class CellScratch(RNNScratch):
-    """A recurrent network from scratch on one cell of :mod:`d2lrnn.cells`: the cell's
-    parameters as attributes with the book's names, its step run over time. ``forward``
-    returns ([H_1 .. H_T], the final state: H, or the tuple (H, C) of an LSTM)."""
-
-    cell = None  # a d2lrnn.cells.Cell
-
-    @property
-    def param_names(self):
-        return self.cell.param_names()
-
-    @property
-    def state_names(self):
-        return self.cell.state_names
-
-    def shapes(self):
-        return self.cell.shapes(self.num_inputs, self.num_hiddens)
-
-    def packed_state(self, state):
-        return tuple(state)
-
-    def recurrence(self, params, inputs, state):
-        outputs, state = self.cell.run(self.ops, params, inputs, state)
-        return outputs, state[0] if len(state) == 1 else state
-
-
-class GRUScratch(CellScratch):
-    """The GRU from scratch (d2l.ai 10.2): reset and update gates. ``reset="before"``
-    applies the reset gate before the recurrent product, as the book's equations;
-    ``"after"`` as PyTorch, Flax, MXNet and Keras' default layers do (one more bias,
-    ``b_hh``)."""
-
-    def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, reset="before",
-                 dtype="float32", seed=None):
-        self.reset = reset
-        gru_cell(reset)  # checks it
-        super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
-
-    @property
-    def cell(self):
-        return gru_cell(self.reset)
-
-    def forward(self, inputs, H=None):
-        """inputs (num_steps, batch_size, num_inputs) -> ([H_1 .. H_T], H_T)."""
-        return super().forward(inputs, H)
-
-
-class LSTMScratch(CellScratch):
-    """The LSTM from scratch (d2l.ai 10.1): input, forget and output gates, a memory cell."""
-
-    cell = cells.CELLS["lstm"]
-
-    def forward(self, inputs, H_C=None):
-        """inputs (num_steps, batch_size, num_inputs) -> ([H_1 .. H_T], (H_T, C_T))."""
-        return super().forward(inputs, H_C)
-
-
-class CellLayer:
-    """What makes a concise model of a cell: the framework's own layer (torch.nn.GRU and
-    LSTM, Keras, Flax, MXNet's fused operator) run on the same parameters. ``forward``
-    returns the stacked outputs (num_steps, batch_size, num_hiddens) and the final state."""
-
-    def check_layer(self):
-        if not self.ops.has_cell_layer(self.cell):
-            offered = ", ".join(sorted(self.ops.cell_layers)) or "none"
-            raise TypeError(f"the {self.ops.name} backend has no layer of its own computing "
-                            f"the {self.cell.key} cell (its layers: {offered}); use the "
-                            f"scratch model")
-
-    def build(self, num_inputs):
-        super().build(num_inputs)
-        self.ops.prepare_cell_layer(self.cell, num_inputs, self.num_hiddens, self.dtype)
-
-    def recurrence(self, params, inputs, state):
-        # sizes from the arrays: compiled code built around this serves every instance
-        if state is None:
-            state = self.cell.zero_state(self.ops, self.ops.shape(inputs)[1],
-                                         self.cell.num_hiddens(self.ops, params),
-                                         self.ops.dtype_name(inputs))
-        outputs, state = self.ops.cell_layer(self.cell, params, inputs, tuple(state))
-        return outputs, state[0] if len(state) == 1 else state
-
-
-class GRU(CellLayer, GRUScratch):
-    """The concise GRU on the framework's own layer (d2l.ai 10.2). Frameworks apply the reset
-    gate after the recurrent product (``reset="after"``, the default here); Keras offers
-    the book's ``"before"`` too."""
-
-    def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, reset="after",
-                 dtype="float32", seed=None):
-        self.reset = reset
-        self.check_layer()
-        super().__init__(num_inputs, num_hiddens, sigma, reset=reset, dtype=dtype, seed=seed)
-
-
-class LazyGRU(GRU):
-    """The concise GRU where the framework's layer learns its input size: GRU(num_hiddens)."""
-
-    def __init__(self, num_hiddens, *, num_inputs=None, sigma=0.01, reset="after",
-                 dtype="float32", seed=None):
-        super().__init__(num_inputs, num_hiddens, sigma, reset=reset, dtype=dtype, seed=seed)
-
-
-class LSTM(CellLayer, LSTMScratch):
-    """The concise LSTM on the framework's own layer (d2l.ai 10.1): the book's function."""
-
-    def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, dtype="float32", seed=None):
-        self.check_layer()
-        super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
-
-
-class LazyLSTM(LSTM):
-    """The concise LSTM where the framework's layer learns its input size: LSTM(num_hiddens)."""
-
-    def __init__(self, num_hiddens, *, num_inputs=None, sigma=0.01, dtype="float32",
-                 seed=None):
-        super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
-
-
 class RNNLMScratch(Model):
     """The character-level language model: one-hot tokens -> RNN -> O_t = H_t W_hq + b_q."""
 
     def __init__(self, rnn, vocab_size, lr=0.01, *, seed=None):
         super().__init__()
-        self.check_args(vocab_size, lr, seed)
-        self._check_rnn(rnn, vocab_size)
         self.rnn, self.vocab_size, self.lr, self.seed = rnn, vocab_size, lr, seed
-        self.dtype = getattr(rnn, "dtype", "float32")  # a reader's RNN may not say
+        self.made()
+
+    def validate(self):
+        where = type(self).__name__
+        checks.whole(self.vocab_size, "vocab_size", where)
+        checks.real(self.lr, "lr", where, above=0)
+        if self.seed is not None:
+            checks.whole(self.seed, "seed", where, least=0)
+        self._check_rnn(self.rnn, self.vocab_size)
+
+    def draw_params(self):
         self.init_params()
 
-    def check_args(self, vocab_size, lr, seed):
-        where = type(self).__name__
-        checks.whole(vocab_size, "vocab_size", where)
-        checks.real(lr, "lr", where, above=0)
-        if seed is not None:
-            checks.whole(seed, "seed", where, least=0)
+    @property
+    def dtype(self):
+        return getattr(self.rnn, "dtype", "float32")  # a reader's RNN may not say
 
     def _check_rnn(self, rnn, vocab_size):
         if getattr(rnn, "ops", None) is not self.ops:
@@ -488,23 +427,26 @@ class RNNLMScratch(Model):
                              f"({vocab_size})")
 
     def output_shapes(self):
-        return {"W_hq": (self.rnn.num_hiddens, self.vocab_size), "b_q": (self.vocab_size,)}
+        """W_hq takes the RNN's outputs: num_hiddens wide, twice that for a bidirectional
+        RNN (its ``num_outputs``)."""
+        width = getattr(self.rnn, "num_outputs", None) or self.rnn.num_hiddens
+        return {"W_hq": (width, self.vocab_size), "b_q": (self.vocab_size,)}
 
     def init_params(self):
-        """The output layer W_hq (h×V) and b_q (V), as the RNN's σ and dtype."""
-        self._init_params(self.output_shapes(), self.rnn.sigma, self.rnn.dtype, self.seed)
+        """The output layer W_hq (h×V) and b_q (V), as the RNN's σ and dtype (the book's
+        hook: a reader's model makes its own output layer here)."""
+        self._init_params()
+
+    def initial_arrays(self):
+        return draw(self.output_shapes(), self.rnn.sigma, self.dtype, self.seed)
 
     @property
     def param_names(self):
-        """The RNN's parameters (those of its cell), then the output layer's."""
+        """The RNN's parameters (those of its cells), then the output layer's."""
         return (*getattr(self.rnn, "param_names", ()), "W_hq", "b_q")
 
-    @property
-    def book_params(self):
-        return {**self.rnn.book_params, "W_hq": self.W_hq, "b_q": self.b_q}
-
-    def _set_param(self, name, value):
-        self.ops.assign(self.rnn if name in self.rnn.param_names else self, name, value)
+    def submodels(self):
+        return (("", self.rnn),)
 
     def tokens(self, X, where):
         """Check token ids (batch_size, num_steps) and convert them."""
@@ -551,7 +493,7 @@ class RNNLMScratch(Model):
         """Loss and gradients at ``params`` (framework arrays; X, Y already converted): the
         framework's autograd, or where it has none (NumPy) the backward pass by hand."""
         return gradients.lm_loss_and_grads(self.ops, params, X, Y, self.rnn.recurrence,
-                                           getattr(self.rnn, "cell", None))
+                                           getattr(self.rnn, "network", None))
 
     def fast_recurrence(self):
         """The RNN's fast time loop (params, ids (T, n), H_0) -> (states (T, n, h), H_T).
@@ -559,8 +501,8 @@ class RNNLMScratch(Model):
         Only the section's models have one (a reader's own forward or output layer is not
         what it computes); the result depends on the class alone, so compiled code built
         around it serves every instance."""
-        if isinstance(self.rnn, CellScratch):
-            raise TypeError(f"the fast path covers the RNN cell; a {type(self.rnn).__name__} "
+        if not getattr(self.rnn, "has_fast_path", False):
+            raise TypeError(f"the fast path covers one RNN layer; a {type(self.rnn).__name__} "
                             f"trains on the plain path (fast=False)")
         if not self.runs_section_maths():
             raise TypeError(f"the fast path computes the section's RNNScratch or RNN and its "
@@ -652,31 +594,3 @@ def bind_functions(ops):
         return bound
 
     return partial(concat_demo), partial(loss_and_grads)
-
-
-# The models every backend exports, in this order. Where a framework's layers learn their
-# input size at the first call, a concise model's Lazy<Name> variant stands in for it, with
-# the book's signature there (RNN(num_hiddens) in MXNet, TensorFlow and JAX).
-EXPORTED = ("MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "GRUScratch", "LSTMScratch",
-            "GRU", "LSTM")
-
-# What every backend module exports, in this order: its adapter, the models, two functions.
-BACKEND_API = ("ops", *EXPORTED, "concat_demo", "loss_and_grads")
-
-
-def bind(ops, Module, Classifier):
-    """{name: class or function} of :data:`BACKEND_API` for one backend, the models built
-    on that backend's book ``Module`` and ``Classifier``."""
-    module = type(ops).__module__.rsplit(".", 1)[0]
-
-    def subclass(name):
-        cls = globals()[name]
-        if ops.layer_learns_input_size:
-            cls = globals().get(f"Lazy{name}", cls)
-        base = Classifier if issubclass(cls, RNNLMScratch) else Module
-        return type(name, (cls, base), {"ops": ops, "__module__": module, "__qualname__": name,
-                                        "__doc__": cls.__doc__})
-
-    concat, gradients = bind_functions(ops)
-    return {"ops": ops, **{name: subclass(name) for name in EXPORTED},
-            "concat_demo": concat, "loss_and_grads": gradients}

@@ -19,7 +19,8 @@ CHECKPOINT = f"checkpoint{checkpoint.EXTENSION}"
 LOCK = ".d2lrnn.lock"
 
 # What defines a run, with the book's defaults; a checkpoint keeps them all.
-DEFAULTS = {"backend": "numpy", "model": "scratch", "cell": "rnn", "epochs": BOOK["epochs"],
+DEFAULTS = {"backend": "numpy", "model": "scratch", "cell": "rnn", "layers": 1,
+            "epochs": BOOK["epochs"],
             "batch_size": BOOK["batch_size"], "num_steps": BOOK["num_steps"],
             "num_hiddens": BOOK["num_hiddens"], "lr": BOOK["lr"], "clip": BOOK["clip"],
             "seed": 0, "corpus": None, "dtype": "float32", "whole_book": False,
@@ -48,8 +49,14 @@ def check_settings(settings):
     if s["cell"] not in CELLS:
         raise checks.BadArgument(f"--cell must be one of {', '.join(CELLS)}, got "
                                  f"{s['cell']!r}")
-    if s["cell"] != "rnn":
-        s["fast"] = False  # the fast path covers the RNN cell; the others run the plain one
+    s["layers"] = checks.whole(s["layers"], "--layers")
+    if s["layers"] > 1 and s["cell"] == "rnn" and s["model"] == "concise":
+        raise checks.BadArgument("--layers > 1 needs --model scratch (the book's "
+                                 "StackedRNNScratch) or a concise --cell gru / lstm (the book "
+                                 "library's GRU(num_layers=...)): the book's concise RNN is "
+                                 "one layer")
+    if s["cell"] != "rnn" or s["layers"] > 1:
+        s["fast"] = False  # the fast path covers one RNN layer; the others run the plain one
     for name in ("epochs", "batch_size", "num_steps", "num_hiddens", "num_train"):
         s[name] = checks.whole(s[name], option(name))
     s["num_val"] = checks.whole(s["num_val"], option("num_val"), least=0)
@@ -66,7 +73,7 @@ def check_memory(s):
     vocab_size = 28  # letters, the space and <unk>: what the book's preprocessing leaves
     batch = min(s["batch_size"], windows)
     need = checks.training_memory(batch, s["num_steps"], s["num_hiddens"], vocab_size,
-                                  windows, s["dtype"])
+                                  windows, s["dtype"], layers=s["layers"])
     checks.fits_in_memory(need, f"training with --batch-size {s['batch_size']}, --num-steps "
                                 f"{s['num_steps']}, --hiddens {s['num_hiddens']}",
                           "--batch-size, --num-steps, --hiddens or --num-train / --num-val")

@@ -49,11 +49,11 @@ def sgd_step(model, params, X, Y, lr, clip):
 
 def fast_sgd_step(model, lr, clip):
     """:func:`sgd_step` built for speed, with the same numbers: the loss by
-    :func:`~d2lrnn.rnn.lm_loss_fast`, the clipping and the update done on the framework's
+    :func:`~d2lrnn.maths.lm_loss_fast`, the clipping and the update done on the framework's
     arrays (nothing goes back to Python mid-step), and the whole step compiled where the
     framework compiles (jax.jit, tf.function). Returns ``step(params, X, Y, weights=None)
     -> ([loss, gradient norm], new params)``: the two numbers in one array, read back with
-    one transfer; ``weights`` as in :func:`~d2lrnn.rnn.lm_loss_fast`."""
+    one transfer; ``weights`` as in :func:`~d2lrnn.maths.lm_loss_fast`."""
     ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
 
     def step(params, X, Y, weights=None):
@@ -75,7 +75,7 @@ def fast_gradients(model):
 
 
 def fast_loss(model):
-    """``loss(params, X, Y, weights=None)`` by :func:`~d2lrnn.rnn.lm_loss_fast`, compiled
+    """``loss(params, X, Y, weights=None)`` by :func:`~d2lrnn.maths.lm_loss_fast`, compiled
     where possible."""
     ops, recurrence = model.ops, model.fast_recurrence()
     return ops.cached(("loss", ops.kind(recurrence)), lambda: lambda params, X, Y, weights=None:

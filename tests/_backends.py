@@ -48,3 +48,46 @@ def synthetic_corpus(folder, words=4000, seed=0):
     path = folder / "synthetic.txt"
     path.write_text(text.replace(" of ", ", of ").replace(" we ", "; We "), encoding="utf-8")
     return path
+
+
+def assert_matches_central_differences(network, params, X, Y, what):
+    """The hand-written backward of the language model on ``network`` (a cell, or a network
+    of cells) against central differences of its loss, parameter by parameter."""
+    import numpy as np
+
+    from d2lrnn.cells import lm_loss_and_grads
+    from d2lrnn.numpy.ops import ops
+    from d2lrnn.parity import FINITE_DIFFERENCE_TOLERANCE
+
+    _, grads = lm_loss_and_grads(network, ops, params, X, Y)
+    assert set(grads) == set(params)
+    for name, value in params.items():
+        numeric = np.zeros_like(value)
+        for index in np.ndindex(value.shape):
+            old = value[index]
+            value[index] = old + 1e-5
+            up, _ = lm_loss_and_grads(network, ops, params, X, Y)
+            value[index] = old - 1e-5
+            down, _ = lm_loss_and_grads(network, ops, params, X, Y)
+            value[index] = old
+            numeric[index] = (up - down) / 2e-5
+        worst = np.abs(numeric - grads[name]).max() / np.abs(numeric).max()
+        assert worst <= FINITE_DIFFERENCE_TOLERANCE, f"{what} {name}: {worst:.1e}"
+
+
+def texts_generated_everywhere(checkpoint, capsys):
+    """The greedy text ``d2lrnn generate`` continues "the" with from ``checkpoint``, in every
+    backend installed here: a set (one text where they all agree)."""
+    from d2lrnn import cli
+    from d2lrnn.backend import BACKENDS
+
+    texts = set()
+    for backend in BACKENDS:
+        try:
+            load_or_skip(backend)
+        except pytest.skip.Exception:
+            continue
+        assert cli.main(["generate", "--checkpoint", str(checkpoint), "--backend", backend,
+                         "--prefix", "the", "--num-preds", "20"]) == 0
+        texts.add(capsys.readouterr().out.strip().splitlines()[-1])
+    return texts

@@ -4,7 +4,8 @@ steps), the book's classes and signatures, and the command line's --cell."""
 import numpy as np
 import pytest
 
-from _backends import load_or_skip, synthetic_corpus
+from _backends import (assert_matches_central_differences, load_or_skip, synthetic_corpus,
+                       texts_generated_everywhere)
 from d2lrnn import bptt, cli, parity
 from d2lrnn.backend import BACKENDS
 from d2lrnn.cells import CELLS, lm_loss_and_grads
@@ -32,21 +33,7 @@ def lm_inputs(cell, seed=0):
 @pytest.mark.parametrize("cell", list(VARIANTS))
 def test_reference_backward_matches_central_differences(cell):
     params, X, Y = lm_inputs(cell)
-    cell = VARIANTS[cell]
-    _, grads = lm_loss_and_grads(cell, numpy_ops, params, X, Y)
-    assert set(grads) == set(params)
-    for name, value in params.items():
-        numeric = np.zeros_like(value)
-        for index in np.ndindex(value.shape):
-            old = value[index]
-            value[index] = old + 1e-5
-            up, _ = lm_loss_and_grads(cell, numpy_ops, params, X, Y)
-            value[index] = old - 1e-5
-            down, _ = lm_loss_and_grads(cell, numpy_ops, params, X, Y)
-            value[index] = old
-            numeric[index] = (up - down) / 2e-5
-        worst = np.abs(numeric - grads[name]).max() / np.abs(numeric).max()
-        assert worst <= parity.FINITE_DIFFERENCE_TOLERANCE, f"{cell.key} {name}: {worst:.1e}"
+    assert_matches_central_differences(VARIANTS[cell], params, X, Y, VARIANTS[cell].key)
 
 
 def test_the_generic_backward_agrees_with_the_rnn_one():
@@ -156,7 +143,7 @@ def test_the_book_classes_and_their_states(d2l):
         lstm(X, H)
     lm = d2l.RNNLMScratch(d2l.LSTMScratch(7, 5), vocab_size=7)
     assert set(lm.get_params()) == {*lstm.param_names, "W_hq", "b_q"}
-    with pytest.raises(TypeError, match="fast path covers the RNN cell"):
+    with pytest.raises(TypeError, match="fast path covers one RNN layer"):
         fit(lm, None, epochs=1, fast=True)
 
 
@@ -172,16 +159,8 @@ def test_train_and_generate_a_cell_from_the_command_line(model, cell, tmp_path, 
                      "8", "--num-train", "128", "--num-val", "32", "--out", str(out),
                      "--quiet", "--json"]) == 0
     captured = capsys.readouterr()
-    assert "plain path" in captured.out and "fast path covers the RNN cell" in captured.err
-    texts = set()
-    for backend in BACKENDS:
-        try:
-            load_or_skip(backend)
-        except pytest.skip.Exception:
-            continue
-        assert cli.main(["generate", "--checkpoint", str(out / "checkpoint.safetensors"),
-                         "--backend", backend, "--prefix", "the", "--num-preds", "20"]) == 0
-        texts.add(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "plain path" in captured.out and "fast path covers one RNN layer" in captured.err
+    texts = texts_generated_everywhere(out / "checkpoint.safetensors", capsys)
     assert len(texts) == 1  # greedy text from the same GRU/LSTM weights, in every backend
 
 

@@ -9,7 +9,7 @@ import pytest
 import d2lrnn
 from d2lrnn import _legacy
 from d2lrnn.backend import BACKENDS, BOOK_API, is_installed
-from d2lrnn.rnn import BACKEND_API
+from d2lrnn.models import BACKEND_API
 
 FRAMEWORKS = ("torch", "jax", "jaxlib", "tensorflow", "mxnet")
 

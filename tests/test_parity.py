@@ -30,8 +30,8 @@ def test_backend_matches_the_reference(name, dtype):
         q for q in parity.FAST_QUANTITIES if layer or not q.startswith("fast_layer")}
     # and every framework layer the backend declares for the gated cells
     ops = load_or_skip(name).ops
-    declared = {kind for kind, (model, cell, reset, _) in parity.CELL_KINDS.items()
-                if model == "concise" and ops.has_cell_layer(parity._cell(cell, reset))}
+    declared = {name for name, kind in parity.CELL_KINDS.items() if kind.model == "concise"
+                and ops.has_cell_layer(kind.network().layers[0].cell)}
     assert {q.rsplit("_", 1)[0] for q in parity.CELL_LAYER_QUANTITIES if q in computed} == \
         declared
     diffs = parity.compare(computed, REFERENCE[dtype])

@@ -4,7 +4,8 @@ cell instances, in a fixed order."""
 import importlib
 import pkgutil
 
-from .base import Cell, lm_loss_and_grads
+from .base import Cell
+from .network import Layer, Network, lm_loss_and_grads
 
 
 def _discover():
@@ -21,4 +22,4 @@ def _discover():
 
 CELLS = _discover()
 
-__all__ = ["CELLS", "Cell", "lm_loss_and_grads"]
+__all__ = ["CELLS", "Cell", "Layer", "Network", "lm_loss_and_grads"]

@@ -1,7 +1,7 @@
 """A recurrent cell is one unit: its parameters (the book's names and shapes), its state (a
 tuple), its step written once against the array adapter (:class:`~d2lrnn.backend.Ops`), and
-its step backward, from which :func:`lm_loss_and_grads` makes NumPy's reference gradients
-(checked against central differences) for any cell.
+its step backward, from which :mod:`d2lrnn.cells.network` makes NumPy's reference
+gradients (checked against central differences) for any cell, in any number of layers.
 
 A new cell is one file in this folder with one :class:`Cell` subclass: it is found by
 discovery (``d2lrnn.cells.CELLS``) and every model, backend and command takes it.
@@ -28,8 +28,14 @@ class Cell:
 
     def step_backward(self, ops, params, cache, dstate, grads):
         """From dLoss/d(new state) (a tuple like the state), add this step's parameter
-        gradients into ``grads`` and return dLoss/d(previous state)."""
+        gradients into ``grads`` and return (dLoss/d(previous state), dLoss/dX_t): the
+        input's gradient is what a layer below receives in a deep network."""
         raise NotImplementedError(f"{type(self).__name__} has no hand-written backward step")
+
+    def options(self):
+        """The keyword arguments that make this cell's scratch model compute it (a GRU's
+        reset gate)."""
+        return {}
 
     # -- written once for every cell --------------------------------------------------------
     @property
@@ -62,16 +68,21 @@ class Cell:
         """The hidden size, read from the parameters (the first one maps inputs to H)."""
         return ops.shape(next(iter(params.values())))[1]
 
-    def run(self, ops, params, inputs, state=None):
-        """The cell over the steps of ``inputs`` (T, n, d): ([H_1 .. H_T], final state);
-        ``state`` None starts from zeros."""
+    def run(self, ops, params, inputs, state=None, reverse=False, caches=None):
+        """The cell over the steps of ``inputs`` ((T, n, d), or a list of T (n, d) arrays):
+        ([H_1 .. H_T], final state); ``state`` None starts from zeros. ``reverse`` runs from
+        the last step to the first (the outputs keep the inputs' order); ``caches``, a list,
+        receives each step's cache, in the order the steps ran."""
+        steps = len(inputs) if isinstance(inputs, (list, tuple)) else ops.shape(inputs)[0]
         if state is None:
-            state = self.zero_state(ops, ops.shape(inputs)[1], self.num_hiddens(ops, params),
-                                    ops.dtype_name(inputs))
-        outputs = []
-        for t in range(ops.shape(inputs)[0]):
-            state, _ = self.step(ops, params, inputs[t], state)
-            outputs.append(state[0])
+            state = self.zero_state(ops, ops.shape(inputs[0])[0], self.num_hiddens(ops, params),
+                                    ops.dtype_name(inputs[0]))
+        outputs = [None] * steps
+        for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+            state, cache = self.step(ops, params, inputs[t], state)
+            outputs[t] = state[0]
+            if caches is not None:
+                caches.append(cache)
         return outputs, state
 
 
@@ -84,11 +95,12 @@ def gate(ops, params, X, H, suffix, activation):
 
 def gate_backward(ops, params, X, H, dA, suffix, grads):
     """The gradients of a gate's pre-activation A = X W_x + H W_h + b given dA: added into
-    ``grads``; returns what reaches H (dA W_h^T)."""
+    ``grads``; returns what reaches H and X (dA W_h^T, dA W_x^T)."""
     accumulate(grads, f"W_x{suffix}", ops.matmul(ops.transpose(X, (1, 0)), dA))
     accumulate(grads, f"W_h{suffix}", ops.matmul(ops.transpose(H, (1, 0)), dA))
     accumulate(grads, f"b_{suffix}", ops.sum(dA, 0))
-    return ops.matmul(dA, ops.transpose(params[f"W_h{suffix}"], (1, 0)))
+    return (ops.matmul(dA, ops.transpose(params[f"W_h{suffix}"], (1, 0))),
+            ops.matmul(dA, ops.transpose(params[f"W_x{suffix}"], (1, 0))))
 
 
 def gates_side_by_side(ops, params, prefix, gates):
@@ -99,34 +111,3 @@ def gates_side_by_side(ops, params, prefix, gates):
 
 def accumulate(grads, name, value):
     grads[name] = value if name not in grads else grads[name] + value
-
-
-def lm_loss_and_grads(cell, ops, params, X, Y):
-    """The language model's mean cross-entropy on token ids X, Y (n, T), from a zero state,
-    and its gradient for every parameter, by back-propagation through time written out with
-    the cell's step backward (d2l.ai 9.7): NumPy's reference, for any cell."""
-    (n, T), V = ops.shape(X), ops.shape(params["W_hq"])[1]
-    dtype = ops.dtype_name(params["W_hq"])
-    inputs = ops.one_hot(ops.transpose(X, (1, 0)), V, dtype)       # (T, n, V)
-    state = cell.zero_state(ops, n, cell.num_hiddens(ops, params), dtype)
-    caches, outputs = [], []
-    for t in range(T):
-        state, cache = cell.step(ops, params, inputs[t], state)
-        caches.append(cache)
-        outputs.append(state[0])
-    H = ops.stack(outputs, 0)                                       # (T, n, h)
-    O = ops.affine(H, params["W_hq"], params["b_q"])                # (T, n, V)
-    log_p = ops.log_softmax(O)
-    targets = ops.one_hot(ops.transpose(Y, (1, 0)), V, dtype)
-    loss = -ops.sum(log_p * targets) / (n * T)
-    dO = (ops.softmax(O, log_p) - targets) / (n * T)
-    h = ops.shape(H)[-1]
-    grads = {"W_hq": ops.matmul(ops.transpose(ops.reshape(H, (-1, h)), (1, 0)),
-                                ops.reshape(dO, (-1, V))),
-             "b_q": ops.sum(ops.reshape(dO, (-1, V)), 0)}
-    dH = ops.matmul(dO, ops.transpose(params["W_hq"], (1, 0)))     # what O_t sends to H_t
-    dstate = tuple(ops.zeros((n, h), dtype) for _ in cell.state_names)
-    for t in range(T - 1, -1, -1):
-        dstate = (dstate[0] + dH[t], *dstate[1:])
-        dstate = cell.step_backward(ops, params, caches[t], dstate, grads)
-    return loss, {name: grads[name] for name in params}

@@ -40,6 +40,9 @@ class GRUCell(Cell):
     def key(self):
         return f"gru-{self.reset}"
 
+    def options(self):
+        return {"reset": self.reset}
+
     def recurrent_bias(self, ops, input_bias, params):
         """cuDNN's GRU keeps b_hh, inside the reset, as the candidate's recurrent bias."""
         zeros = input_bias * 0
@@ -78,6 +81,7 @@ class GRUCell(Cell):
         dA_h = dH * (1 - Z) * (1 - H_tilde * H_tilde)
         accumulate(grads, "W_xh", ops.matmul(ops.transpose(X, (1, 0)), dA_h))
         accumulate(grads, "b_h", ops.sum(dA_h, 0))
+        dX = ops.matmul(dA_h, ops.transpose(params["W_xh"], (1, 0)))
         W_hh_T = ops.transpose(params["W_hh"], (1, 0))
         if self.reset == "before":  # inner = R ⊙ H_prev
             accumulate(grads, "W_hh", ops.matmul(ops.transpose(inner, (1, 0)), dA_h))
@@ -92,9 +96,10 @@ class GRUCell(Cell):
             dR = dA_h * inner
         dA_r = dR * R * (1 - R)
         dA_z = dZ * Z * (1 - Z)
-        dH_prev = dH_prev + gate_backward(ops, params, X, H_prev, dA_r, "r", grads)
-        dH_prev = dH_prev + gate_backward(ops, params, X, H_prev, dA_z, "z", grads)
-        return (dH_prev,)
+        for dA, g in ((dA_r, "r"), (dA_z, "z")):
+            to_H, to_X = gate_backward(ops, params, X, H_prev, dA, g, grads)
+            dH_prev, dX = dH_prev + to_H, dX + to_X
+        return (dH_prev,), dX
 
 
 _CELLS = {reset: GRUCell(reset) for reset in RESETS}

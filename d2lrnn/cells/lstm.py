@@ -36,8 +36,8 @@ class LSTMCell(Cell):
         dC = dC + dH * O * (1 - tanh_C * tanh_C)
         dA = {"i": dC * C_tilde * I * (1 - I), "f": dC * C_prev * F * (1 - F),
               "o": dH * tanh_C * O * (1 - O), "c": dC * I * (1 - C_tilde * C_tilde)}
-        dH_prev = None
+        dH_prev = dX = 0
         for g, _ in GATES:
-            part = gate_backward(ops, params, X, H_prev, dA[g], g, grads)
-            dH_prev = part if dH_prev is None else dH_prev + part
-        return (dH_prev, dC * F)
+            to_H, to_X = gate_backward(ops, params, X, H_prev, dA[g], g, grads)
+            dH_prev, dX = dH_prev + to_H, dX + to_X
+        return (dH_prev, dC * F), dX

@@ -19,4 +19,5 @@ class RNNCell(Cell):
     def step_backward(self, ops, params, cache, dstate, grads):
         X, H_prev, H = cache
         dA = dstate[0] * (1 - H * H)  # tanh' = 1 - tanh²
-        return (gate_backward(ops, params, X, H_prev, dA, "h", grads),)
+        dH_prev, dX = gate_backward(ops, params, X, H_prev, dA, "h", grads)
+        return (dH_prev,), dX

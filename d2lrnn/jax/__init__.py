@@ -3,14 +3,13 @@ models are Flax modules."""
 from ..backend import BOOK_API, BOOK_TENSOR_API
 from ..book import DataModule, HyperParameters, ProgressBoard, add_to_class, check_len, check_shape
 from ..data import TimeMachine
-from ..rnn import BACKEND_API, bind_functions
+from ..models import BACKEND_API, bind
 from ..vocab import Vocab
-from .book import MODELS, Classifier, Module, Trainer
+from .book import Classifier, Module, Trainer
 from .ops import ops
 
-# the section's models are Flax modules written in book.py: the names of BACKEND_API
-globals().update(MODELS)
-concat_demo, loss_and_grads = bind_functions(ops)
+# the models, bound to this backend's ops and Module (as Flax modules): the names of BACKEND_API
+globals().update(bind(ops, Module, Classifier))
 
 __all__ = [*BACKEND_API, *BOOK_API]
 

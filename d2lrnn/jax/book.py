@@ -8,12 +8,13 @@ in every backend, so that ``model(X)``, ``get_params`` and ``set_params`` work w
 ``apply`` like the other backends.
 """
 import dataclasses
-from typing import Any, Optional
+import inspect
+from typing import Any
 
 import numpy as np
 
 from .. import rnn as shared
-from ..backend import check_float_dtype, import_framework
+from ..backend import import_framework
 from ..book import (HyperParameters, ModuleMixin, TrainerBase, accuracy, device_helpers,
                     method_helper)
 from ..train import clip_gradients as clip_by_global_norm
@@ -27,6 +28,13 @@ class Module(nn.Module, ModuleMixin, HyperParameters):
     a module of this package runs on its own copy of its parameters."""
 
     ops = ops
+
+    @classmethod
+    def framework_class(cls, shared_class, name, module, ops):
+        """A Flax module: the constructor's parameters of the class written once are its
+        fields (in order; keyword-only ones by keyword), and it keeps a copy of its
+        parameters (:class:`OwnParams`)."""
+        return framework_class(cls, shared_class, name, module, ops)
 
     def __call__(self, *args, **kwargs):
         if self.scope is None and hasattr(self, "own_params"):
@@ -126,13 +134,18 @@ class TrainState(struct.PyTreeNode):
         return self.replace(step=self.step + 1, params=self.tx.update(self.params, grads))
 
 
-# -- the section's models as Flax modules -----------------------------------------------------
+# -- the models written once (d2lrnn.rnn, d2lrnn.modern), as Flax modules ---------------------
 
 
-class _OwnParams:
-    """A Flax module that also keeps its own copy of its parameters (by the book's names)."""
+class OwnParams:
+    """What makes a model written once a Flax module here (see :meth:`Module.framework_class`):
+    its constructor's arguments become the dataclass's fields, and it keeps a copy of its
+    parameters by the book's names, drawn by NumPy from ``seed`` as in every backend, so that
+    ``model(X)``, ``get_params`` and ``set_params`` work without ``apply``. Inside ``apply``
+    (the book's Trainer) its parameters are Flax's."""
 
     ops = ops  # ahead of the shared classes' placeholder in the method order
+    layers_as_parts = False  # a deep RNN holds its layers' parameters by prefixed names
 
     def __post_init__(self):
         if isinstance(self.parent, (int, float)):  # e.g. RNN(28, 32): 32 lands on Flax's parent
@@ -142,27 +155,13 @@ class _OwnParams:
                             f"argument(s) ({', '.join(fields)}), as the book's; pass the "
                             f"others by keyword")
         super().__post_init__()
-        self.check_fields()
-        if "dtype" in self.__dataclass_fields__:
-            ops.asarray(np.zeros(0), check_float_dtype(self.dtype))  # float64 needs x64 mode
-
-    def check_fields(self):
-        """The shared checks of the constructor arguments, on the dataclass fields."""
-        if isinstance(self, shared.CellLayer):
-            self.check_layer()
-        if isinstance(self, shared.RNNLMScratch):
-            self.check_args(self.vocab_size, self.lr, self.seed)
-        elif isinstance(self, shared.RNNScratch):
-            self.check_args(self.num_inputs)
-        else:
-            self.check_args()
+        self.made()
+        if isinstance(getattr(self, "dtype", None), str):
+            ops.asarray(np.zeros(0), self.dtype)  # float64 needs x64 mode: say so now
 
     def setup(self):
         for name, value in self.initial_arrays().items():
             setattr(self, name, self.param(name, lambda key, v=value: jnp.asarray(v)))
-
-    def initial_arrays(self):
-        return shared.draw(self.shapes(), self.sigma, self.dtype, self.seed)
 
     def own_params(self):
         """The parameter tree used outside ``apply`` (drawn on first use)."""
@@ -172,133 +171,43 @@ class _OwnParams:
         return self.__dict__["_own"]
 
     def load_tree(self, tree):
-        self.own_params().update({k: tree[k] for k in self.param_names if k in tree})
+        own = self.own_params()
+        own.update({k: tree[k] for k in self.param_names if k in tree and k in own})
 
     def _set_field(self, name, value):  # a Flax module's fields are frozen after __init__
         object.__setattr__(self, name, value)
 
-    def _init_params(self, shapes, sigma, dtype, seed):
+    def _init_params(self):
         self.__dict__.pop("_own", None)  # drawn from the fields at first use
 
     @property
     def book_params(self):
         self.require_built()
-        if self.scope is None:
-            return dict(self.own_params())
-        return {name: getattr(self, name) for name in self.param_names}
+        found = {}
+        for prefix, model in self.submodels():
+            found.update({prefix + k: v for k, v in getattr(model, "book_params", {}).items()})
+        own = self.own_params() if self.scope is None else None
+        return {name: found[name] if name in found else own[name] if own is not None
+                else getattr(self, name) for name in self.param_names}
 
-    def _set_param(self, name, value):
+    def _set_own_param(self, name, value):
         self.own_params()[name] = value
 
 
-def keyword(default):
-    """A field given by keyword only, after the book's fields (as ``*, dtype, seed`` in the
-    other backends)."""
-    return dataclasses.field(default=default, kw_only=True)
-
-
-class MLP(_OwnParams, shared.MLP, Module):
-    num_inputs: int
-    num_hiddens: int
-    num_outputs: int
-    sigma: float = 0.01
-    phi: str = keyword("tanh")
-    dtype: str = keyword("float32")
-    seed: Optional[int] = keyword(None)
-
-
-class _Scratch(Module):
-    """The fields of the models from scratch: the book's (num_inputs, num_hiddens, sigma),
-    then dtype and seed by keyword."""
-
-    num_inputs: int
-    num_hiddens: int
-    sigma: float = 0.01
-    dtype: str = keyword("float32")
-    seed: Optional[int] = keyword(None)
-
-
-class _Layer(Module):
-    """The fields of the concise models: num_hiddens as the book's (the input size is learnt
-    at the first call), the rest by keyword."""
-
-    num_hiddens: int
-    num_inputs: Optional[int] = keyword(None)
-    sigma: float = keyword(0.01)
-    dtype: str = keyword("float32")
-    seed: Optional[int] = keyword(None)
-
-
-class RNNScratch(_OwnParams, shared.RNNScratch, _Scratch):
-    pass
-
-
-class GRUScratch(_OwnParams, shared.GRUScratch, _Scratch):
-    reset: str = keyword("before")
-
-
-class LSTMScratch(_OwnParams, shared.LSTMScratch, _Scratch):
-    pass
-
-
-class RNN(_OwnParams, shared.LazyRNN, _Layer):
-    """The concise RNN: Flax's own ``nn.RNN`` over a ``SimpleCell``, same parameters;
-    ``RNN(num_hiddens)`` as the book's, the input size learnt at the first call."""
-
-
-class GRU(_OwnParams, shared.LazyGRU, _Layer):
-    """The concise GRU: Flax's GRUCell under ``nn.RNN`` (the reset gate after the product)."""
-
-    reset: str = keyword("after")
-
-
-class LSTM(_OwnParams, shared.LazyLSTM, _Layer):
-    """The concise LSTM: Flax's LSTMCell under ``nn.RNN``."""
-
-
-class RNNLMScratch(_OwnParams, shared.RNNLMScratch, Classifier):
-    """The language model as a Flax module: fields ``rnn``, ``vocab_size``, ``lr``."""
-
-    rnn: Any
-    vocab_size: int
-    lr: float = 0.01
-    seed: Optional[int] = keyword(None)
-
-    def __post_init__(self):
-        super().__post_init__()
-        self._check_rnn(self.rnn, self.vocab_size)
-
-    @property
-    def dtype(self):
-        return getattr(self.rnn, "dtype", "float32")
-
-    @property
-    def sigma(self):
-        return self.rnn.sigma
-
-    def shapes(self):
-        return self.output_shapes()
+class LanguageModel:
+    """The language models' Flax side: their RNN is a submodule (its parameters under
+    ``"rnn"``), and the book's JAX training steps call ``loss(params, X, Y, state)``."""
 
     def own_params(self):
-        tree = _OwnParams.own_params(self)
+        tree = OwnParams.own_params(self)
         if hasattr(self.rnn, "own_params"):
             tree["rnn"] = self.rnn.own_params()
         return tree
 
     def load_tree(self, tree):
-        _OwnParams.load_tree(self, tree)
+        OwnParams.load_tree(self, tree)
         if hasattr(self.rnn, "load_tree") and "rnn" in tree:
             self.rnn.load_tree(tree["rnn"])
-
-    @property
-    def book_params(self):
-        own = ({"W_hq": self.own_params()["W_hq"], "b_q": self.own_params()["b_q"]}
-               if self.scope is None else {"W_hq": self.W_hq, "b_q": self.b_q})
-        return {**self.rnn.book_params, **own}
-
-    def _set_param(self, name, value):
-        owner = self.rnn if name in self.rnn.param_names else self
-        _OwnParams._set_param(owner, name, value)
 
     def loss(self, *args, **kwargs):
         """``loss(Y_hat, Y)`` as in every backend, or the Flax form ``loss(params, X, Y,
@@ -332,16 +241,37 @@ class RNNLMScratch(_OwnParams, shared.RNNLMScratch, Classifier):
         return shared.RNNLMScratch.predict(self, prefix, num_preds, vocab, **kwargs)
 
 
-class RNNLM(shared.RNNLM, RNNLMScratch):
-    """The concise language model (the book's name): give it an :class:`RNN`.
-    ``training`` is the book's field (passed on to its RNN; this one has no dropout)."""
-
-    training: bool = True
+# Fields the book's JAX classes have beyond the constructor written once: {class: {field:
+# default}} (RNNLM's ``training``, passed on to its RNN; these have no dropout).
+BOOK_FIELDS = {"RNNLM": {"training": True}}
 
 
-# The section's models, by the names every backend exports (d2lrnn.rnn.EXPORTED).
-MODELS = {cls.__name__: cls for cls in (MLP, RNNScratch, RNNLMScratch, RNN, RNNLM, GRUScratch,
-                                        LSTMScratch, GRU, LSTM)}
+def _fields(shared_class, name):
+    """A Flax dataclass's annotations and defaults from the constructor of the class written
+    once: its parameters in order, keyword-only ones as keyword-only fields."""
+    annotations, defaults, kinds = {}, {}, inspect.Parameter
+    parameters = list(inspect.signature(shared_class.__init__).parameters.values())[1:]
+    extra = [inspect.Parameter(n, kinds.POSITIONAL_OR_KEYWORD, default=d)
+             for n, d in BOOK_FIELDS.get(name, {}).items()]
+    positional = [p for p in parameters if p.kind is kinds.POSITIONAL_OR_KEYWORD]
+    for p in positional + extra + [p for p in parameters if p.kind is kinds.KEYWORD_ONLY]:
+        annotations[p.name] = Any
+        if p.kind is kinds.KEYWORD_ONLY:
+            defaults[p.name] = dataclasses.field(default=p.default, kw_only=True)
+        elif p.default is not p.empty:
+            defaults[p.name] = p.default
+    return annotations, defaults
+
+
+def framework_class(base, shared_class, name, module, ops):
+    """The Flax module this backend exports as ``name`` (see :meth:`Module.framework_class`)."""
+    annotations, defaults = _fields(shared_class, name)
+    mixins = (LanguageModel, OwnParams) if issubclass(shared_class, shared.RNNLMScratch) \
+        else (OwnParams,)
+    return type(name, (*mixins, shared_class, base),
+                {"__annotations__": annotations, **defaults, "ops": ops, "__module__": module,
+                 "__qualname__": name, "__doc__": shared_class.__doc__})
+
 
 _root_key = [jax.random.PRNGKey(0)]
 

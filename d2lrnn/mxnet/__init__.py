@@ -2,7 +2,7 @@
 from ..backend import BOOK_API, BOOK_TENSOR_API
 from ..book import DataModule, HyperParameters, ProgressBoard, add_to_class, check_len, check_shape
 from ..data import TimeMachine
-from ..rnn import BACKEND_API, bind
+from ..models import BACKEND_API, bind
 from ..vocab import Vocab
 from .book import Classifier, Module, Trainer
 from .ops import ops

@@ -20,8 +20,8 @@ class Module(ModuleMixin, gluon.nn.Block, HyperParameters):
         for value in list(vars(self).values()):
             if isinstance(value, mnp.ndarray):
                 params.append(value)
-            elif isinstance(value, Module):
-                params.extend(value.get_scratch_params())
+            for part in _parts(value):
+                params.extend(part.get_scratch_params())
         return params
 
     def set_scratch_params_device(self, device):
@@ -32,8 +32,8 @@ class Module(ModuleMixin, gluon.nn.Block, HyperParameters):
                 moved = value.as_in_ctx(device)
                 moved.attach_grad()
                 setattr(self, name, moved)
-            elif isinstance(value, Module):
-                value.set_scratch_params_device(device)
+            for part in _parts(value):
+                part.set_scratch_params_device(device)
 
     def parameters(self):
         """Gluon's ParameterDict if the model has Gluon parameters, else the list of its
@@ -46,6 +46,15 @@ class Module(ModuleMixin, gluon.nn.Block, HyperParameters):
         if isinstance(params, list):
             return SGD(params, self.lr)
         return gluon.Trainer(params, "sgd", {"learning_rate": self.lr})
+
+
+def _parts(value):
+    """The modules held in an attribute: itself, or those of a list (a deep RNN's layers)."""
+    if isinstance(value, Module):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, Module)]
+    return []
 
 
 class SGD(HyperParameters):

@@ -16,6 +16,9 @@ class Module(ModuleMixin, nn.Module, HyperParameters):
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.lr)
 
+    def part_list(self, parts):
+        return nn.ModuleList(parts)
+
     def apply_init(self, inputs, init=None):
         """Run ``forward`` once on ``inputs`` (lazy layers take their shapes), then apply
         ``init`` to every submodule of ``self.net``."""

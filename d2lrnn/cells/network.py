@@ -1,0 +1,146 @@
+"""Cells in layers (d2l.ai 10.3 Deep Recurrent Neural Networks, 10.4 Bidirectional Recurrent
+Neural Networks), written once against the array adapter.
+
+A network is a stack of levels, bottom to top. A level is one layer (a cell run forward in
+time) or two: the second runs over the reversed sequence and the two outputs stand side by
+side, as in a bidirectional RNN. Each level's outputs are the next level's inputs. A layer's
+parameters keep its cell's names behind a prefix: ``rnns.0.W_xh`` as the book's
+``StackedRNNScratch`` holds them, ``f_rnn.`` and ``b_rnn.`` as its ``BiRNNScratch``; a
+single layer has none. The backward pass is the cells' step backward, level by level: NumPy's
+reference gradients for any network (checked against central differences).
+"""
+import dataclasses
+
+from .base import Cell
+
+
+@dataclasses.dataclass(frozen=True)
+class Layer:
+    """A cell in a network: its parameters' prefix and its direction in time."""
+
+    cell: Cell
+    prefix: str = ""
+    reverse: bool = False
+
+    def params(self, params):
+        """This layer's parameters, by its cell's names, from the network's."""
+        return {name: params[self.prefix + name] for name in self.cell.param_names()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Network:
+    """Levels of layers, bottom to top (hashable: compiled code is keyed by it)."""
+
+    levels: tuple
+
+    @classmethod
+    def single(cls, cell):
+        return cls(((Layer(cell),),))
+
+    @classmethod
+    def stacked(cls, cell, num_layers):
+        """``num_layers`` layers of ``cell``, parameters ``rnns.<i>.<name>`` (d2l.ai 10.3)."""
+        return cls(tuple((Layer(cell, f"rnns.{i}."),) for i in range(num_layers)))
+
+    @classmethod
+    def bidirectional(cls, cell):
+        """One forward and one backward layer, ``f_rnn.<name>`` and ``b_rnn.<name>``."""
+        return cls(((Layer(cell, "f_rnn."), Layer(cell, "b_rnn.", reverse=True)),))
+
+    @property
+    def layers(self):
+        return tuple(layer for level in self.levels for layer in level)
+
+    def shapes(self, num_inputs, num_hiddens):
+        """{prefixed parameter name: shape} of every layer, bottom to top."""
+        shapes = {}
+        for level in self.levels:
+            for layer in level:
+                shapes.update({layer.prefix + name: shape for name, shape in
+                               layer.cell.shapes(num_inputs, num_hiddens).items()})
+            num_inputs = num_hiddens * len(level)
+        return shapes
+
+    def num_outputs(self, num_hiddens):
+        """The width of the top level's outputs."""
+        return num_hiddens * len(self.levels[-1])
+
+    def run(self, ops, params, inputs, states=None, caches=None):
+        """``inputs`` ((T, n, d) or a list of T (n, d) arrays) through every level: ([top
+        outputs of each step], [final state tuple of each layer]). ``states``: one state
+        tuple per layer, or None for zeros; ``caches``, a dict, receives each layer's step
+        caches (as :meth:`Cell.run` records them), keyed by layer."""
+        steps = list(inputs) if isinstance(inputs, (list, tuple)) else [
+            inputs[t] for t in range(ops.shape(inputs)[0])]
+        states = list(states) if states is not None else [None] * len(self.layers)
+        finals, index = [], 0
+        for level in self.levels:
+            outputs = []
+            for layer in level:
+                record = caches.setdefault(layer, []) if caches is not None else None
+                out, final = layer.cell.run(ops, layer.params(params), steps, states[index],
+                                            layer.reverse, record)
+                outputs.append(out)
+                finals.append(final)
+                index += 1
+            steps = outputs[0] if len(outputs) == 1 else [
+                ops.concat(list(side_by_side), -1) for side_by_side in zip(*outputs)]
+        return steps, finals
+
+
+def as_network(cell_or_network):
+    return (Network.single(cell_or_network) if isinstance(cell_or_network, Cell)
+            else cell_or_network)
+
+
+def lm_loss_and_grads(network, ops, params, X, Y):
+    """The language model's mean cross-entropy on token ids X, Y (n, T), from zero states,
+    and its gradient for every parameter, by back-propagation through time written out with
+    the cells' step backward (d2l.ai 9.7): NumPy's reference, for any cell in any network
+    (a :class:`Network`, or one cell)."""
+    network = as_network(network)
+    (n, T), V = ops.shape(X), ops.shape(params["W_hq"])[1]
+    dtype = ops.dtype_name(params["W_hq"])
+    inputs = ops.one_hot(ops.transpose(X, (1, 0)), V, dtype)       # (T, n, V)
+    caches = {}
+    outputs, _ = network.run(ops, params, inputs, caches=caches)
+    H = ops.stack(outputs, 0)                                       # (T, n, h_top)
+    O = ops.affine(H, params["W_hq"], params["b_q"])                # (T, n, V)
+    log_p = ops.log_softmax(O)
+    targets = ops.one_hot(ops.transpose(Y, (1, 0)), V, dtype)
+    loss = -ops.sum(log_p * targets) / (n * T)
+    dO = (ops.softmax(O, log_p) - targets) / (n * T)
+    width = ops.shape(H)[-1]
+    grads = {"W_hq": ops.matmul(ops.transpose(ops.reshape(H, (-1, width)), (1, 0)),
+                                ops.reshape(dO, (-1, V))),
+             "b_q": ops.sum(ops.reshape(dO, (-1, V)), 0)}
+    dH = ops.matmul(dO, ops.transpose(params["W_hq"], (1, 0)))     # what O_t sends to H_t
+    d_outputs = [dH[t] for t in range(T)]
+    for level in reversed(network.levels):
+        d_inputs = None
+        h = ops.shape(d_outputs[0])[-1] // len(level)
+        for j, layer in enumerate(level):
+            mine = d_outputs if len(level) == 1 else [d[:, j * h:(j + 1) * h] for d in d_outputs]
+            d_x = layer_backward(ops, layer, params, caches[layer], mine, grads)
+            d_inputs = d_x if d_inputs is None else [a + b for a, b in zip(d_inputs, d_x)]
+        d_outputs = d_inputs
+    return loss, {name: grads[name] for name in params}
+
+
+def layer_backward(ops, layer, params, caches, d_outputs, grads):
+    """Back through one layer's steps: its parameters' gradients added into ``grads`` (by
+    their prefixed names); returns dLoss/d(input) of each step, in time order."""
+    cell, own = layer.cell, layer.params(params)
+    T = len(d_outputs)
+    n, h = ops.shape(d_outputs[0])
+    dtype = ops.dtype_name(d_outputs[0])
+    dstate = tuple(ops.zeros((n, h), dtype) for _ in cell.state_names)
+    order = list(range(T - 1, -1, -1)) if layer.reverse else list(range(T))  # as they ran
+    d_inputs, layer_grads = [None] * T, {}
+    for k in range(T - 1, -1, -1):
+        t = order[k]
+        dstate = (dstate[0] + d_outputs[t], *dstate[1:])
+        dstate, d_inputs[t] = cell.step_backward(ops, own, caches[k], dstate, layer_grads)
+    for name, value in layer_grads.items():
+        grads[layer.prefix + name] = value
+    return d_inputs

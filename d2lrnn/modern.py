@@ -1,0 +1,376 @@
+"""The modern recurrent networks (d2l.ai chapter 10), written once for every backend: the GRU
+and the LSTM from scratch and on each framework's own layers (10.1, 10.2), deep networks
+(10.3) and bidirectional ones (10.4) of any cell. Generic over an
+:class:`~d2lrnn.backend.Ops` adapter, as the section's models in :mod:`d2lrnn.rnn`; the cells
+and the way layers are wired are :mod:`d2lrnn.cells`.
+"""
+import numpy as np
+
+from . import checks
+from .cells import CELLS, Network
+from .cells.gru import gru_cell
+from .rnn import RNNScratch, draw
+
+
+def cell_named(name, reset="before"):
+    """The cell called ``name`` (``"rnn"``, ``"gru"``, ``"lstm"``, ...); a GRU applies its
+    reset gate ``before`` the recurrent product (the book) or ``after`` (the frameworks)."""
+    if name not in CELLS:
+        raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {name!r}")
+    return gru_cell(reset) if name == "gru" else CELLS[name]
+
+
+def part_seed(seed, index):
+    """The seed of a model's ``index``-th layer, from the model's own (None stays None): each
+    layer draws from a stream of its own, the same in every backend."""
+    if seed is None:
+        return None
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+class CellScratch(RNNScratch):
+    """A recurrent network from scratch on the cells of :mod:`d2lrnn.cells`, run as its
+    :attr:`network` wires them.
+
+    One layer (``GRUScratch``, ``LSTMScratch``) keeps its parameters as attributes with the
+    book's names; ``forward`` returns ([H_1 .. H_T], the final state: H, or the tuple (H, C)
+    of an LSTM). Several layers (``StackedRNNScratch``, ``BiRNNScratch``, a deep concise
+    model) are each a model of their own (``rnns[i]``; ``f_rnn`` and ``b_rnn``) as the book
+    holds them, their parameters named behind the layer's prefix (``rnns.0.W_xh``), and the
+    state holds one entry per layer.
+    """
+
+    cell = None  # a d2lrnn.cells.Cell
+    has_fast_path = False  # the fast path computes the section's RNN only
+    stack_outputs = False  # forward returns the list [H_1 .. H_T], as the book's scratch RNN
+    # Whether the layers of a multi-layer network are models of their own (the book's way),
+    # or this model holds all their parameters by the prefixed names (Flax, where a module's
+    # parameters live outside it, sets this to False).
+    layers_as_parts = True
+
+    @property
+    def network(self):
+        return Network.single(self.cell)
+
+    @property
+    def layered(self):
+        """Whether the network has several layers (or one behind a prefix)."""
+        layers = self.network.layers
+        return len(layers) > 1 or layers[0].prefix != ""
+
+    @property
+    def param_names(self):
+        return tuple(self.network.shapes(1, 1))
+
+    @property
+    def state_names(self):
+        return self.network.layers[0].cell.state_names
+
+    @property
+    def num_outputs(self):
+        return self.network.num_outputs(self.num_hiddens)
+
+    def shapes(self):
+        """The parameters this model holds itself: all of them, unless its layers are
+        models of their own."""
+        if self.layered and self.layers_as_parts:
+            return {}
+        return self.network.shapes(self.num_inputs, self.num_hiddens)
+
+    def _init_params(self):
+        if self.layered and self.layers_as_parts:
+            return self._build_parts()
+        return super()._init_params()
+
+    def initial_arrays(self):
+        """Every parameter's first value as NumPy arrays: each layer drawn as that layer's
+        own model draws it (:func:`part_seed`), so that both ways of holding the layers
+        start from the same numbers."""
+        if not self.layered:
+            return super().initial_arrays()
+        arrays, width, index = {}, self.num_inputs, 0
+        for level in self.network.levels:
+            for layer in level:
+                drawn = draw(layer.cell.shapes(width, self.num_hiddens), self.sigma,
+                             self.dtype, part_seed(self.seed, index))
+                arrays.update({layer.prefix + name: value for name, value in drawn.items()})
+                index += 1
+            width = self.num_hiddens * len(level)
+        return arrays
+
+    def _build_parts(self):
+        """Make each layer a scratch model of its cell, named as the book names them."""
+        width, index, lists = self.num_inputs, 0, {}
+        for level in self.network.levels:
+            for layer in level:
+                part = self.make_part(self.family[layer.cell.scratch_name], width,
+                                      self.num_hiddens, self.sigma, dtype=self.dtype,
+                                      seed=part_seed(self.seed, index),
+                                      **layer.cell.options())
+                name, _, position = layer.prefix.rstrip(".").partition(".")
+                if position:
+                    lists.setdefault(name, []).append(part)
+                else:
+                    self._set_field(name, part)
+                index += 1
+            width = self.num_hiddens * len(level)
+        for name, parts in lists.items():
+            self._set_field(name, self.part_list(parts))
+
+    def part(self, prefix):
+        """The layer model behind ``prefix`` ("rnns.1." is ``self.rnns[1]``)."""
+        name, _, position = prefix.rstrip(".").partition(".")
+        value = getattr(self, name)
+        return value[int(position)] if position else value
+
+    def submodels(self):
+        if not (self.layered and self.layers_as_parts and self.built):
+            return ()
+        return tuple((layer.prefix, self.part(layer.prefix)) for layer in self.network.layers)
+
+    def packed_state(self, state):
+        return tuple(state)
+
+    def initial_state(self, state, batch_size):
+        if not self.layered:
+            return super().initial_state(state, batch_size)
+        layers = self.network.layers
+        if state is None:
+            state = [None] * len(layers)
+        if not isinstance(state, (list, tuple)) or len(state) != len(layers):
+            got = len(state) if isinstance(state, (list, tuple)) else type(state).__name__
+            raise ValueError(f"{type(self).__name__}.forward: the state holds one entry per "
+                             f"layer ({len(layers)}: {self.state_description()}), got {got}")
+        return [tuple(self.checked_state(layer.cell.state_names, entry, batch_size,
+                                         f" layer {layer.prefix.rstrip('.')}"))
+                for layer, entry in zip(layers, state)]
+
+    def state_description(self):
+        one = "H" if len(self.state_names) == 1 else f"({', '.join(self.state_names)})"
+        return ", ".join(f"{layer.prefix.rstrip('.')} {one}" for layer in self.network.layers)
+
+    def recurrence(self, params, inputs, state):
+        if not self.layered:
+            cell = self.network.layers[0].cell
+            outputs, final = cell.run(self.ops, params, inputs, state)
+            return outputs, self.book_state(final)
+        outputs, finals = self.network.run(self.ops, params, inputs, state)
+        if self.stack_outputs:
+            outputs = self.ops.stack(outputs, 0)
+        return outputs, self.book_states(finals)
+
+    @staticmethod
+    def book_state(state):
+        """A cell's state tuple as the book returns it: H alone, or (H, C)."""
+        return state[0] if len(state) == 1 else tuple(state)
+
+    def book_states(self, finals):
+        """The final state of every layer, as the book's deep RNN returns them (a list)."""
+        return [self.book_state(final) for final in finals]
+
+
+class GRUScratch(CellScratch):
+    """The GRU from scratch (d2l.ai 10.2): reset and update gates. ``reset="before"``
+    applies the reset gate before the recurrent product, as the book's equations;
+    ``"after"`` as PyTorch, Flax, MXNet and Keras' default layers do (one more bias,
+    ``b_hh``)."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, reset="before",
+                 dtype="float32", seed=None):
+        self.reset = reset
+        super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
+
+    def validate(self):
+        gru_cell(self.reset)  # checks it
+        super().validate()
+
+    @property
+    def cell(self):
+        return gru_cell(self.reset)
+
+    def forward(self, inputs, H=None):
+        """inputs (num_steps, batch_size, num_inputs) -> ([H_1 .. H_T], H_T)."""
+        return super().forward(inputs, H)
+
+
+class LSTMScratch(CellScratch):
+    """The LSTM from scratch (d2l.ai 10.1): input, forget and output gates, a memory cell."""
+
+    cell = CELLS["lstm"]
+
+    def forward(self, inputs, H_C=None):
+        """inputs (num_steps, batch_size, num_inputs) -> ([H_1 .. H_T], (H_T, C_T))."""
+        return super().forward(inputs, H_C)
+
+
+class LayersOfCell(CellScratch):
+    """What a network of several layers of one named cell has: ``cell`` is the cell's name
+    ("rnn", "gru", "lstm"; a GRU's ``reset`` as in :class:`GRUScratch`)."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma, *, cell, reset, dtype, seed):
+        self.cell, self.reset = cell, reset
+        super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
+
+    def validate(self):
+        cell_named(self.cell, self.reset)  # checks them
+        super().validate()
+
+    @property
+    def unit(self):
+        """The :class:`~d2lrnn.cells.Cell` every layer runs."""
+        return cell_named(self.cell, self.reset)
+
+
+class StackedRNNScratch(LayersOfCell):
+    """A deep RNN from scratch (d2l.ai 10.3): ``num_layers`` layers, each one's hidden states
+    the next one's inputs; layer ``i`` is ``rnns[i]``, an ``RNNScratch`` (or a
+    ``GRUScratch``, an ``LSTMScratch`` with ``cell=``). ``forward(inputs, Hs)`` returns the
+    top layer's hidden states stacked (num_steps, batch_size, num_hiddens) and the final
+    state of every layer (a list)."""
+
+    stack_outputs = True
+
+    def __init__(self, num_inputs, num_hiddens, num_layers, sigma=0.01, *, cell="rnn",
+                 reset="before", dtype="float32", seed=None):
+        self.num_layers = num_layers
+        super().__init__(num_inputs, num_hiddens, sigma, cell=cell, reset=reset, dtype=dtype,
+                         seed=seed)
+
+    def validate(self):
+        checks.whole(self.num_layers, "num_layers", type(self).__name__)
+        super().validate()
+
+    @property
+    def network(self):
+        return Network.stacked(self.unit, self.num_layers)
+
+    def forward(self, inputs, Hs=None):
+        return super().forward(inputs, Hs)
+
+
+class BiRNNScratch(LayersOfCell):
+    """A bidirectional RNN from scratch (d2l.ai 10.4): ``f_rnn`` reads the sequence forward,
+    ``b_rnn`` backward, and each step's output is their two hidden states side by side.
+    Outputs are ``num_outputs`` = 2 ``num_hiddens`` wide, which the language model's output
+    layer takes (the book doubles ``num_hiddens`` itself; here it stays what was given).
+    The state is the pair (f_H, b_H)."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, cell="rnn", reset="before",
+                 dtype="float32", seed=None):
+        super().__init__(num_inputs, num_hiddens, sigma, cell=cell, reset=reset, dtype=dtype,
+                         seed=seed)
+
+    @property
+    def network(self):
+        return Network.bidirectional(self.unit)
+
+    def book_states(self, finals):
+        return tuple(self.book_state(final) for final in finals)
+
+    def forward(self, inputs, Hs=None):
+        return super().forward(inputs, Hs)
+
+
+class CellLayer:
+    """What makes a concise model of a cell: the framework's own layer (torch.nn.GRU and
+    LSTM, Keras, Flax, MXNet's fused operator) run on the same parameters, ``num_layers``
+    deep (layer ``i`` then ``rnns[i]``, as in :class:`StackedRNNScratch`). ``forward``
+    returns the stacked outputs (num_steps, batch_size, num_hiddens) and the final state
+    (one per layer, in a list, when there are several)."""
+
+    def check_layer(self):
+        if not self.ops.has_cell_layer(self.cell):
+            offered = ", ".join(sorted(self.ops.cell_layers)) or "none"
+            raise TypeError(f"the {self.ops.name} backend has no layer of its own computing "
+                            f"the {self.cell.key} cell (its layers: {offered}); use the "
+                            f"scratch model")
+
+    def validate(self):
+        self.check_layer()
+        self.check_depth()
+        super().validate()
+
+    def check_depth(self):
+        where = type(self).__name__
+        checks.whole(self.num_layers, "num_layers", where)
+        checks.real(self.dropout, "dropout", where, least=0)
+        if self.dropout:
+            raise ValueError(f"{where}: dropout between layers is not offered (every model "
+                             f"here computes a deterministic function, held to the NumPy "
+                             f"reference); pass dropout=0, the book's default")
+
+    @property
+    def network(self):
+        if self.num_layers == 1:
+            return Network.single(self.cell)
+        return Network.stacked(self.cell, self.num_layers)
+
+    def build(self, num_inputs):
+        super().build(num_inputs)
+        for i in range(self.num_layers):
+            self.ops.prepare_cell_layer(self.cell, num_inputs if i == 0 else self.num_hiddens,
+                                        self.num_hiddens, self.dtype)
+
+    def recurrence(self, params, inputs, state):
+        # sizes from the arrays: compiled code built around this serves every instance
+        layers = self.network.layers
+        if state is None:
+            zeros = self.cell.zero_state(self.ops, self.ops.shape(inputs)[1],
+                                         self.cell.num_hiddens(self.ops, layers[0].params(
+                                             params)), self.ops.dtype_name(inputs))
+            state = [zeros] * len(layers) if self.layered else zeros
+        if not self.layered:
+            outputs, final = self.ops.cell_layer(self.cell, params, inputs, tuple(state))
+            return outputs, self.book_state(final)
+        outputs, finals = self.ops.cell_layer_stack(
+            self.cell, [layer.params(params) for layer in layers], inputs,
+            [tuple(s) for s in state])
+        return outputs, self.book_states(finals)
+
+
+class GRU(CellLayer, GRUScratch):
+    """The concise GRU on the framework's own layer (d2l.ai 10.2), ``num_layers`` deep as the
+    book library's GRU (10.3). Frameworks apply the reset gate after the recurrent product
+    (``reset="after"``, the default here); Keras offers the book's ``"before"`` too."""
+
+    def __init__(self, num_inputs, num_hiddens, num_layers=1, dropout=0, sigma=0.01, *,
+                 reset="after", dtype="float32", seed=None):
+        self.reset, self.num_layers, self.dropout = reset, num_layers, dropout
+        super().__init__(num_inputs, num_hiddens, sigma, reset=reset, dtype=dtype, seed=seed)
+
+    def forward(self, inputs, H=None, training=None):
+        """inputs (num_steps, batch_size, num_inputs) -> (outputs (num_steps, batch_size,
+        num_hiddens), final state: H, or a list of one H per layer). ``training`` is taken
+        for the book's JAX GRU, which passes it (no dropout here: it changes nothing)."""
+        return super().forward(inputs, H)
+
+
+class LazyGRU(GRU):
+    """The concise GRU where the framework's layer learns its input size:
+    ``GRU(num_hiddens, num_layers=1, dropout=0)``."""
+
+    def __init__(self, num_hiddens, num_layers=1, dropout=0, *, num_inputs=None, sigma=0.01,
+                 reset="after", dtype="float32", seed=None):
+        super().__init__(num_inputs, num_hiddens, num_layers, dropout, sigma, reset=reset,
+                         dtype=dtype, seed=seed)
+
+
+class LSTM(CellLayer, LSTMScratch):
+    """The concise LSTM on the framework's own layer (d2l.ai 10.1): the book's function,
+    ``num_layers`` deep."""
+
+    def __init__(self, num_inputs, num_hiddens, num_layers=1, dropout=0, sigma=0.01, *,
+                 dtype="float32", seed=None):
+        self.num_layers, self.dropout = num_layers, dropout
+        super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
+
+
+class LazyLSTM(LSTM):
+    """The concise LSTM where the framework's layer learns its input size:
+    ``LSTM(num_hiddens, num_layers=1, dropout=0)``."""
+
+    def __init__(self, num_hiddens, num_layers=1, dropout=0, *, num_inputs=None, sigma=0.01,
+                 dtype="float32", seed=None):
+        super().__init__(num_inputs, num_hiddens, num_layers, dropout, sigma, dtype=dtype,
+                         seed=seed)
+
