@@ -31,6 +31,9 @@ def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
     name = CELLS[cell].scratch_name if model == "scratch" else CELLS[cell].concise_name
+    if name is None:
+        raise TypeError(f"the {d2l.ops.name} backend has no layer of its own for the {cell} "
+                        f"cell (no framework here has one): use the scratch model")
     options = {}
     if cell == "gru":
         options["reset"] = reset or ("before" if model == "scratch" else "after")

@@ -1,12 +1,18 @@
 """The models every backend exports, bound to one backend: the section's (:mod:`d2lrnn.rnn`)
 and chapter 10's (:mod:`d2lrnn.modern`), each put on that backend's book ``Module``."""
 from . import modern, rnn
+from .cells import CELLS
 
-# The models every backend exports, in this order. Where a framework's layers learn their
-# input size at the first call, a concise model's Lazy<Name> variant stands in for it, with
-# the book's signature there (RNN(num_hiddens) in MXNet, TensorFlow and JAX).
-EXPORTED = ("MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "GRUScratch", "LSTMScratch",
-            "GRU", "LSTM", "StackedRNNScratch", "BiRNNScratch")
+# The models every backend exports, in this order: the section's (9.4-9.6), each cell's
+# scratch and concise models by the book's names (found by discovery: a new cell's appear
+# here), the deep and bidirectional networks (10.3, 10.4). Where a framework's layers learn
+# their input size at the first call, a concise model's Lazy<Name> variant stands in for
+# it, with the book's signature there (RNN(num_hiddens) in MXNet, TensorFlow and JAX).
+EXPORTED = tuple(dict.fromkeys([
+    "MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM",
+    *(name for cell in CELLS.values() for name in (cell.scratch_name, cell.concise_name)
+      if name),
+    "StackedRNNScratch", "BiRNNScratch"]))
 
 # What every backend module exports, in this order: its adapter, the models, two functions.
 BACKEND_API = ("ops", *EXPORTED, "concat_demo", "loss_and_grads")

@@ -373,4 +373,3 @@ class LazyLSTM(LSTM):
                  dtype="float32", seed=None):
         super().__init__(num_inputs, num_hiddens, num_layers, dropout, sigma, dtype=dtype,
                          seed=seed)
-

@@ -1,12 +1,42 @@
 """Which backends this env holds, and must hold."""
+import configparser
 import importlib
 import os
+from pathlib import Path
 
 import pytest
 
-from d2lrnn.backend import is_installed
+from d2lrnn.backend import DECLARATIONS, is_installed
 
-REQUIRED = [name for name in os.environ.get("D2LRNN_REQUIRE", "").split(",") if name]
+TOX_INI = Path(__file__).parent.parent / "tox.ini"
+
+
+def installed_by_tox(env, tox_ini=TOX_INI):
+    """The backends whose framework tox env ``env`` installs, from the declarations: those
+    whose pip extra the env names, or a dependency named after the framework
+    (``tensorflow-cpu``); NumPy's always."""
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(tox_ini)
+    section = tox[f"testenv:{env}"] if tox.has_section(f"testenv:{env}") else tox["testenv"]
+    extras = {e.strip() for e in section.get("extras", tox["testenv"].get("extras", ""))
+              .replace("\n", ",").split(",") if e.strip()}
+    deps = section.get("deps", "").split()
+    return [d.name for d in DECLARATIONS if not d.extra or d.extra in extras
+            or any(dep.startswith(d.framework) for dep in deps)]
+
+
+def required_backends(environ=os.environ):
+    """The backends this env must hold, so that a broken install fails instead of skipping:
+    those ``D2LRNN_REQUIRE`` names (a comma-separated list), else in a tox env those it
+    installs (:func:`installed_by_tox`), else none."""
+    if "D2LRNN_REQUIRE" in environ:
+        return [name for name in environ["D2LRNN_REQUIRE"].split(",") if name]
+    if environ.get("TOX_ENV_NAME"):
+        return installed_by_tox(environ["TOX_ENV_NAME"])
+    return []
+
+
+REQUIRED = required_backends()
 
 
 def load_or_skip(name):

@@ -1,7 +1,8 @@
 """Shared fixtures: one parametrised ``backend`` that skips frameworks this env lacks.
 
-``D2LRNN_REQUIRE`` (set by each tox env) names the frameworks the env is meant to hold; if
-one of them cannot be imported the whole run stops with an error instead of skipping.
+In a tox env, the frameworks that env installs (derived from tox.ini and the backends'
+declarations; ``D2LRNN_REQUIRE`` overrides) must import: if one of them cannot, the whole
+run stops with an error instead of skipping.
 """
 import importlib
 
@@ -18,7 +19,8 @@ def pytest_configure(config):
         jax.config.update("jax_enable_x64", True)
     unknown = sorted(set(REQUIRED) - set(BACKENDS))
     if unknown:
-        raise pytest.UsageError(f"D2LRNN_REQUIRE names unknown backends {unknown}")
+        raise pytest.UsageError(f"the required backends {unknown} are not declared (see "
+                                f"d2lrnn.backend.DECLARATIONS)")
     broken = []
     for name in REQUIRED:
         try:

@@ -3,10 +3,10 @@ declarations is checked against them here: the backend folders, setup.py's extra
 environments, the README's tables, and what each backend's Ops says of itself."""
 import configparser
 import importlib.metadata
-import re
 from pathlib import Path
 
 import d2lrnn
+from _backends import installed_by_tox, required_backends
 from d2lrnn.backend import BACKENDS, DECLARATIONS, DECLARED, Ops
 
 ROOT = Path(__file__).parent.parent
@@ -23,15 +23,22 @@ def test_every_extra_is_in_setup_py():
     assert {d.extra for d in DECLARATIONS if d.extra} <= extras
 
 
-def test_every_backend_has_its_tox_env_and_every_env_requires_declared_backends():
+def test_every_backend_has_its_tox_env_which_must_hold_it():
     tox = configparser.ConfigParser(interpolation=None)
     tox.read(ROOT / "tox.ini")
     envs = {s.split(":", 1)[1] for s in tox.sections() if s.startswith("testenv:")}
     assert set(BACKENDS) <= envs
-    for env in envs:
-        required = re.search(r"D2LRNN_REQUIRE = ([\w,]+)", tox[f"testenv:{env}"]["set_env"])
-        assert required, f"tox env {env} names no D2LRNN_REQUIRE"
-        assert set(required.group(1).split(",")) <= set(BACKENDS), env
+    for name in BACKENDS:  # derived from the env's extras and deps: each env requires its own
+        assert installed_by_tox(name) == ["numpy"] + ([name] if name != "numpy" else []), name
+    assert installed_by_tox("legacy") == list(BACKENDS)  # all five in one process
+    assert installed_by_tox("modern") == ["numpy", "torch", "jax", "tensorflow"]
+    assert "D2LRNN_REQUIRE" not in (ROOT / "tox.ini").read_text()  # derived, not written
+
+
+def test_required_backends_follow_the_env():
+    assert required_backends({"D2LRNN_REQUIRE": "numpy,torch"}) == ["numpy", "torch"]
+    assert required_backends({"TOX_ENV_NAME": "mxnet"}) == ["numpy", "mxnet"]
+    assert required_backends({}) == []
 
 
 def test_the_readme_has_a_row_per_backend_env():
@@ -46,3 +53,15 @@ def test_each_backend_is_what_it_declares(d2l):
     assert ops.has_rnn_layer == declared.own_layers
     assert (type(ops).compile is not Ops.compile) == declared.compiles
     assert d2l.__name__ == f"d2lrnn.{declared.name}"
+
+
+def test_every_backend_makes_its_models_one_way(d2l):
+    """Each exported model is the class written once (d2lrnn.rnn, d2lrnn.modern) on the
+    backend's own Module, made by models.bind: JAX's Flax dataclasses included."""
+    from d2lrnn.models import EXPORTED, shared_class
+
+    for name in EXPORTED:
+        cls = getattr(d2l, name)
+        assert issubclass(cls, shared_class(name, d2l.ops)), name
+        assert cls.__module__ == d2l.__name__ and cls.__name__ == name
+        assert cls.family[name] is cls  # a deep model makes its layers in the same backend
