@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import importlib
 import importlib.util
+import warnings
 
 import numpy as np
 
@@ -61,6 +62,13 @@ BOOK_TENSOR_API = ("abs", "arange", "argmax", "astype", "batch_matmul", "concat"
                    "try_all_gpus")
 
 FLOAT_DTYPES = ("float32", "float64")
+
+# What --device and find_device() take: "gpu" is any accelerator, "auto" the first one.
+DEVICE_KINDS = ("auto", "cpu", "cuda", "mps", "gpu")
+
+
+class DeviceWarning(UserWarning):
+    """A device was asked for that this framework does not have here: computing on the CPU."""
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
@@ -118,10 +126,91 @@ class Ops(abc.ABC):
 
     name = None  # the backend's name, one of BACKENDS
 
+    # -- devices ------------------------------------------------------------------------
+    # Where the arrays this adapter makes are made: a device of the framework, or None for
+    # the framework's own default (the CPU for PyTorch and MXNet; the first GPU for JAX and
+    # TensorFlow where they have one). Models compute inside ``on(their device)``.
+    device = None
+
+    def accelerators(self):
+        """The accelerators this framework can compute on here: [(kind, device)], kind
+        "cuda" or "mps" (what PyTorch calls them; the others' GPUs are "cuda")."""
+        return []
+
+    def cpu_device(self):
+        """The framework's CPU device."""
+        return "cpu"
+
+    def device_of(self, x):
+        """The device an array lives on."""
+        return self.cpu_device()
+
+    def to_device(self, x, device):
+        """A copy of ``x`` on ``device`` (``x`` itself if it is there already)."""
+        return x
+
+    def device_name(self, device):
+        """A short name: "cpu", "cuda:0", "mps"."""
+        return "cpu"
+
+    def device_scope(self, device):
+        """The framework's own context placing new arrays on ``device``."""
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def on(self, device):
+        """Make arrays on ``device`` inside the block (None: leave the placement as it is)."""
+        if device is None:
+            yield
+            return
+        previous, self.device = self.device, device
+        try:
+            with self.device_scope(device):
+                yield
+        finally:
+            self.device = previous
+
+    def has_float64(self, device):
+        """Whether ``device`` computes in float64 (Apple's MPS does not)."""
+        return True
+
+    def find_device(self, spec="auto"):
+        """The device ``spec`` names: "auto" (the first accelerator, else the CPU), "cpu",
+        "cuda", "cuda:1", "mps" or "gpu" (any accelerator). Where this framework has no such
+        device here, the CPU, with a warning that names what was asked and what there is."""
+        kind, colon, index = str(spec).partition(":")
+        if kind not in DEVICE_KINDS or (colon and not (index.isdigit()
+                                                       and kind in ("cuda", "gpu"))):
+            raise ValueError(f"device must be one of {', '.join(DEVICE_KINDS)} (cuda and gpu "
+                             f"may name an index: cuda:1), got {spec!r}")
+        if kind == "cpu":
+            return self.cpu_device()
+        found = [device for k, device in self.accelerators() if kind in ("auto", "gpu", k)]
+        number = int(index or 0)
+        if number < len(found):
+            return found[number]
+        if kind != "auto":
+            seen = ", ".join(self.device_name(d) for _, d in self.accelerators()) or "none"
+            warnings.warn(f"{self.name}: no {spec} device here (accelerators seen: {seen}"
+                          f"{self.missing_accelerator_hint()}); computing on the CPU",
+                          DeviceWarning, stacklevel=2)
+        return self.cpu_device()
+
+    def missing_accelerator_hint(self):
+        """Why this framework may see no accelerator here (a CPU-only build, ...)."""
+        return ""
+
+    def full_precision(self):
+        """Make float32 matrix products exact on accelerators (no TF32, which JAX,
+        TensorFlow and PyTorch's cuDNN use by default on NVIDIA GPUs) and prefer the
+        framework's deterministic kernels: what the parity bounds need. Global for the
+        framework; the package calls it for parity, compare and training."""
+
     # -- conversion ---------------------------------------------------------------------
     @abc.abstractmethod
     def asarray(self, array, dtype):
-        """A framework array holding ``array`` (NumPy or nested lists) as ``dtype``."""
+        """A framework array holding ``array`` (NumPy or nested lists) as ``dtype``, on
+        :attr:`device` (the framework's default where None)."""
 
     @abc.abstractmethod
     def to_numpy(self, x):

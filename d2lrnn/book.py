@@ -6,10 +6,12 @@ Each framework's ``book.py`` adds its ``Module``, ``Classifier`` and ``Trainer``
 import collections
 import inspect
 import sys
+import warnings
 
 import numpy as np
 
 from . import ipython
+from .backend import DeviceWarning
 from .maths import cross_entropy
 from .plot import save_figure
 from .train import clip_gradients
@@ -155,6 +157,10 @@ class ModuleMixin:
         self.plot_train_per_epoch = plot_train_per_epoch
         self.plot_valid_per_epoch = plot_valid_per_epoch
 
+    def framework_device(self):
+        """Where the framework keeps this module's parameters (None where it keeps none)."""
+        return None
+
     def make_part(self, cls, *args, **kwargs):
         """A model that is part of this one (a layer of a deep RNN)."""
         return cls(*args, **kwargs)
@@ -256,8 +262,28 @@ class TrainerBase(HyperParameters):
     and ``clip_gradients`` with the book's signature for that framework.
     """
 
+    ops = None  # the framework's array adapter, set by each framework's Trainer
+
     def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
         self.save_hyperparameters()
+        self.gpus = self.find_gpus(num_gpus)
+
+    def find_gpus(self, num_gpus):
+        """The book's ``[gpu(i) for i in range(min(num_gpus, num_gpus()))]`` (PyTorch's
+        accelerators: CUDA, then Apple's MPS), with a warning where there are fewer than
+        asked: training then runs on what there is (the CPU where there is none)."""
+        found = [device for _, device in self.ops.accelerators()][:num_gpus]
+        if num_gpus > len(found):
+            where = ", ".join(self.ops.device_name(d) for d in found) or "the CPU"
+            warnings.warn(f"Trainer(num_gpus={num_gpus}): {self.ops.name} sees {len(found)} "
+                          f"GPU(s) here{self.ops.missing_accelerator_hint()}; training on "
+                          f"{where}", DeviceWarning, stacklevel=3)
+        return found
+
+    @property
+    def device(self):
+        """Where this trainer computes: its first GPU, or None (where the model is)."""
+        return self.gpus[0] if self.gpus else None
 
     def prepare_data(self, data):
         self.train_dataloader = data.train_dataloader()
@@ -275,8 +301,15 @@ class TrainerBase(HyperParameters):
         self.prepare_model(model)
         self.optim = self.configure_optimizer(model)
         self.epoch = self.train_batch_idx = self.val_batch_idx = 0
-        for self.epoch in range(self.max_epochs):
-            self.fit_epoch()
+        with self.ops.on(self.device):
+            for self.epoch in range(self.max_epochs):
+                self.fit_epoch()
+
+    def place_model(self, model):
+        """Move the model to the trainer's GPU, as the book's Trainer does with num_gpus=1:
+        ``model.to(gpu)`` where the framework has it, our ``place`` elsewhere."""
+        if self.device is not None and hasattr(model, "place"):
+            model.place(self.device)
 
     def configure_optimizer(self, model):
         return model.configure_optimizers()
@@ -312,8 +345,13 @@ class FunctionalTrainer(TrainerBase):
     def configure_optimizer(self, model):
         return None
 
+    def prepare_model(self, model):
+        super().prepare_model(model)
+        self.place_model(model)
+
     def prepare_batch(self, batch):
-        return [self.model.ops.asarray(a, "int64") for a in batch]
+        with self.ops.on(self.model.device):
+            return [self.ops.asarray(a, "int64") for a in batch]
 
     def train_batch(self, batch):
         model = self.model

@@ -29,12 +29,24 @@ def cmd_parity(args):
 
     backends = args.backends or available_backends()
     _enable_jax_x64(backends, args.dtypes)
-    rows = parity_table(backends, args.dtypes, args.seed)
+    rows = parity_table(backends, args.dtypes, args.seed, args.device)
     print(format_table(rows))
     failed = [(b, dt, q, d) for b, dt, q, d, tol in rows if not d <= tol]
     for backend, dtype, quantity, diff in failed:
         print(f"OUT OF BOUND: {backend} {dtype} {quantity}: {diff:.2e}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def cmd_doctor(args):
+    from . import doctor
+
+    if args.backend:  # one backend, checked in this process (doctor runs each this way)
+        result = doctor.check_backend(args.backend)
+        print(json.dumps(result) if args.json else doctor.report([result]))
+        return 0 if result["ok"] else 1
+    results, code = doctor.doctor(args.backends or BACKENDS)
+    print(json.dumps(results) if args.json else doctor.report(results))
+    return code
 
 
 def cmd_train(args):
@@ -50,18 +62,22 @@ def cmd_train(args):
     out = args.resume or args.out
     if args.resume and args.out and Path(args.out) != Path(args.resume):
         raise runs.checks.BadArgument("--resume DIR continues the run in DIR: drop --out")
-    progress = {"epoch": 0}
+    progress = {"epoch": 0, "device": ""}
+
+    def on_start(hparams):
+        progress["device"] = f" on {hparams['device']}"
 
     class LazyBar:  # shown once training starts: checks that refuse the run print alone
         bar = None
 
         def __getattr__(self, name):
             if LazyBar.bar is None:
-                total, initial, desc = args.epochs, 0, f"{args.backend} {args.model}"
+                total, initial = args.epochs, 0
+                desc = f"{args.backend} {args.model}{progress['device']}"
                 if args.resume:  # the run's own settings, from the checkpoint resumed
                     saved, (_, state), _ = runs.resume_settings(out, settings.get("epochs"))
                     total, initial = saved["epochs"], state["epoch"]
-                    desc = f"{saved['backend']} {saved['model']}"
+                    desc = f"{saved['backend']} {saved['model']}{progress['device']}"
                     progress["epoch"] = initial
                 LazyBar.bar = tqdm(total=total, initial=initial, unit="epoch",
                                    file=sys.stderr, disable=args.quiet, desc=desc)
@@ -81,7 +97,7 @@ def cmd_train(args):
     try:
         summary, lm, data, history, hparams = runs.train(
             out, overwrite=args.overwrite, resume=bool(args.resume), on_step=on_step,
-            on_epoch=on_epoch, **settings)
+            on_epoch=on_epoch, device=args.device, on_start=on_start, **settings)
     except TrainingDiverged as err:
         close(LazyBar.bar)
         print(f"d2lrnn: {err}", file=sys.stderr)
@@ -117,7 +133,7 @@ def cmd_train(args):
     print(f"train perplexity {summary['train_ppl']:.2f} ({bits(summary['train_ppl']):.3f} "
           f"bits/char), validation perplexity {summary['val_ppl']:.2f} "
           f"({bits(summary['val_ppl']):.3f} bits/char); {summary['seconds']:.1f} s on the "
-          f"{path}, {summary['tokens_per_s']:,.0f} tokens/s")
+          f"{path} on {summary['device']}, {summary['tokens_per_s']:,.0f} tokens/s")
     for prefix, text in summary["samples"].items():
         print(f"{prefix!r} -> {text!r}")
     if out:
@@ -219,9 +235,9 @@ def _report(record):
 def _train_args(args):
     """The training flags a bench or compare passes on to each `d2lrnn train` run."""
     flags = ["--cell", args.cell, "--layers", args.layers, "--epochs", args.epochs,
-             "--batch-size", args.batch_size, "--num-steps", args.num_steps, "--hiddens", args.hiddens, "--num-train",
-             args.num_train, "--num-val", args.num_val, "--lr", args.lr, "--clip", args.clip,
-             "--seed", args.seed, "--dtype", args.dtype]
+             "--batch-size", args.batch_size, "--num-steps", args.num_steps, "--hiddens",
+             args.hiddens, "--num-train", args.num_train, "--num-val", args.num_val, "--lr", args.lr, "--clip", args.clip,
+             "--seed", args.seed, "--dtype", args.dtype, "--device", args.device]
     if args.corpus:
         flags += ["--corpus", args.corpus]
     return [str(f) for f in flags]
@@ -242,9 +258,10 @@ def cmd_generate(args):
         print(f"note: {args.backend} has no layer of its own for this {cell.upper()}; "
               f"running the scratch model on the same weights", file=sys.stderr)
     layers = hparams.get("layers", 1)
-    lm = build_lm(d2l, model, len(vocab), params["W_hq"].shape[0], dtype, cell=cell,
-                  reset=reset, layers=layers)
-    lm.set_params(params)
+    with d2l.ops.on(d2l.ops.find_device(args.device)):  # a checkpoint loads onto any device
+        lm = build_lm(d2l, model, len(vocab), params["W_hq"].shape[0], dtype, cell=cell,
+                      reset=reset, layers=layers)
+        lm.set_params(params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         text = lm.predict(args.prefix, args.num_preds, vocab, temperature=args.temperature,
@@ -303,7 +320,17 @@ def build_parser():
     parity.add_argument("--dtypes", nargs="+", choices=FLOAT_DTYPES,
                         default=["float64", "float32"], help="float types to compare in")
     parity.add_argument("--seed", type=int, default=0, help="seed of the golden inputs")
+    _add_device_flag(parity)
     parity.set_defaults(run=cmd_parity)
+
+    doctor = command("doctor", "check every backend: installed or not, its version, its "
+                               "devices, float64, and a short parity check on each device "
+                               "(exit code 1 when something installed is broken)")
+    doctor.add_argument("--backends", nargs="+", choices=BACKENDS,
+                        help="backends to check (default: every one, installed or not)")
+    doctor.add_argument("--backend", choices=BACKENDS, help=argparse.SUPPRESS)  # one, here
+    doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
+    doctor.set_defaults(run=cmd_doctor)
 
     train = command("train", "train the character-level language model on The Time Machine",
                     epilog=TRAIN_EPILOG)
@@ -351,6 +378,7 @@ def build_parser():
                           help="seed of the sampling (the same text in every backend)")
     generate.add_argument("--dtype", choices=FLOAT_DTYPES,
                           help="float type to compute in (default: the checkpoint's)")
+    _add_device_flag(generate)
     generate.set_defaults(run=cmd_generate)
 
     bench = command("bench", "time training and generation for every backend and model kind "
@@ -395,7 +423,27 @@ def _add_selection_flags(parser):
                         help="model kinds to run")
 
 
+def _add_device_flag(parser):
+    parser.add_argument("--device", type=_device, default="auto",
+                        help="where to compute: auto (the first accelerator the framework "
+                             "sees, else the CPU), cpu, cuda (cuda:1, ...), mps (Apple "
+                             "silicon, PyTorch) or gpu (any accelerator); a device the "
+                             "framework lacks here falls back to the CPU with a warning")
+
+
+def _device(text):
+    from .backend import DEVICE_KINDS
+
+    kind, colon, index = text.partition(":")
+    if kind not in DEVICE_KINDS or (colon and not (index.isdigit()
+                                                   and kind in ("cuda", "gpu"))):
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(DEVICE_KINDS)} (cuda "
+                                          f"and gpu may take an index: cuda:1), got {text!r}")
+    return text
+
+
 def _add_training_flags(parser):
+    _add_device_flag(parser)
     parser.add_argument("--cell", choices=list(CELLS), default="rnn",
                         help="the recurrent cell: the section's RNN, the GRU (10.2) or the "
                              "LSTM (10.1); GRU and LSTM train on the plain path (a concise "
@@ -473,6 +521,12 @@ def _non_negative(text):
     return _whole_number(text, 0)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one line a user reads (a missing device, a character not in the
+    vocabulary), not a source location."""
+    print(f"d2lrnn: warning: {message}", file=sys.stderr)
+
+
 def main(argv=None):
     from .checkpoint import CheckpointError
     from .data import CorpusError
@@ -481,7 +535,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:
-        return args.run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.run(args)
     except (ImportError, CorpusError, CheckpointError, ValueError, TypeError, KeyError) as err:
         # what the user can fix: a missing framework, the corpus, a checkpoint, an argument
         print(f"d2lrnn: {err}", file=sys.stderr)

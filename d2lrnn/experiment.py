@@ -58,38 +58,45 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
               corpus=None, dtype="float32", whole_book=False, num_train=BOOK["num_train"],
               num_val=BOOK["num_val"], max_steps=None, num_preds=50, on_step=None,
               on_epoch=None, fast=False, resume=None, on_saved_epoch=None, cell="rnn",
-              layers=1):
+              layers=1, device="auto", on_start=None):
     """Train and sample; returns (summary, model, data, history, hparams).
 
     ``on_saved_epoch(model, data, hparams, state)`` is called after every epoch (to write a
-    checkpoint); ``resume=(params, state)`` continues a run from such a checkpoint."""
+    checkpoint); ``resume=(params, state)`` continues a run from such a checkpoint. The
+    model is made and trains on ``device`` (see ``Ops.find_device``), with float32 products
+    at full precision; ``on_start(hparams)`` is called before the first step."""
     if backend == "jax" and dtype == "float64":
         enable_jax_x64()
     d2l = load_backend(backend)
+    where = d2l.ops.find_device(device)
+    d2l.ops.full_precision()
     data = TimeMachine(batch_size, num_steps, num_train, num_val, corpus=corpus,
                        whole_book=whole_book, seed=seed)
-    lm = build_lm(d2l, model, len(data.vocab), num_hiddens, dtype, seed, lr, cell,
-                  layers=layers)
+    with d2l.ops.on(where):  # the parameters are made there; fit and predict follow them
+        lm = build_lm(d2l, model, len(data.vocab), num_hiddens, dtype, seed, lr, cell,
+                      layers=layers)
     hparams = {"model": model, "cell": cell, "layers": layers,
                "cell_key": lm.rnn.network.layers[0].cell.key, "backend": backend,
                "dtype": dtype, "num_hiddens": num_hiddens, "vocab_size": len(data.vocab),
-               "batch_size": batch_size, "num_steps": num_steps, "lr": lr, "clip": clip, "epochs": epochs, "seed": seed,
-               "fast": fast, "corpus": None if corpus is None else str(corpus),
+               "batch_size": batch_size, "num_steps": num_steps, "lr": lr, "clip": clip,
+               "epochs": epochs, "seed": seed, "fast": fast, "corpus": None if corpus is None else str(corpus),
                "corpus_sha1": data.sha1, "whole_book": whole_book, "num_train": num_train,
-               "num_val": num_val}
+               "num_val": num_val, "device": d2l.ops.device_name(where)}
     state = None
     if resume is not None:
         params, state = resume
         lm.set_params(params)
     saver = (None if on_saved_epoch is None else
              lambda epoch_state: on_saved_epoch(lm, data, hparams, epoch_state))
+    if on_start:
+        on_start(hparams)
     start = time.perf_counter()
     history = fit(lm, data, epochs, lr=lr, clip=clip, max_steps=max_steps, on_step=on_step,
                   on_epoch=on_epoch, fast=fast, resume=state, on_saved_epoch=saver)
     wall = time.perf_counter() - start
     summary = {
         "backend": backend, "model": model, "cell": cell, "layers": layers, "fast": fast,
-        "epochs": len(history["epoch"]),
+        "device": hparams["device"], "epochs": len(history["epoch"]),
         "dtype": dtype, "train_ppl": history["train_ppl"][-1],
         "val_ppl": history["val_ppl"][-1], "seconds": history["train_seconds"],
         "wall_seconds": wall, "tokens_per_s": history["tokens"] / history["train_seconds"],

@@ -223,15 +223,29 @@ def compare(results, ref):
             for q in QUANTITIES + FAST_QUANTITIES + CELL_LAYER_QUANTITIES if q in results}
 
 
-def parity_table(backends, dtypes=("float64", "float32"), seed=0):
-    """Rows (backend, dtype, quantity, difference, tolerance) for every backend given."""
+def parity_table(backends, dtypes=("float64", "float32"), seed=0, device="cpu"):
+    """Rows (backend, dtype, quantity, difference, tolerance) for every backend given, each
+    computing on ``device`` ("cpu", "auto", "cuda", ...; see ``Ops.find_device``) with float32
+    products at full precision. A backend computing elsewhere than on the CPU is named with
+    its device ("torch (cuda:0)"); float64 is left out on a device without it (MPS)."""
     inputs = make_inputs(seed)
+    places = {}
+    for backend in backends:
+        ops = load_backend(backend).ops
+        places[backend] = ops.find_device(device)
+        ops.full_precision()
     rows = []
     for dtype in dtypes:
         ref = reference(inputs, dtype)
         for backend in backends:
-            diffs = compare(compute(backend, rounded(inputs, dtype), dtype), ref)
-            rows += [(backend, dtype, q, d, TOLERANCE[dtype]) for q, d in diffs.items()]
+            ops, where = load_backend(backend).ops, places[backend]
+            if not ops.has_float64(where) and dtype == "float64":
+                continue
+            with ops.on(where):
+                diffs = compare(compute(backend, rounded(inputs, dtype), dtype), ref)
+            name = ops.device_name(where)
+            label = backend if name == "cpu" else f"{backend} ({name})"
+            rows += [(label, dtype, q, d, TOLERANCE[dtype]) for q, d in diffs.items()]
     return rows
 
 

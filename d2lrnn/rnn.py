@@ -4,11 +4,12 @@ of 10.1-10.2): generic over an :class:`~d2lrnn.backend.Ops` adapter, with the ma
 """
 import collections.abc
 import functools
+import warnings
 
 import numpy as np
 
 from . import cells, checks, generation, gradients
-from .backend import ACTIVATIONS, check_float_dtype
+from .backend import ACTIVATIONS, DeviceWarning, check_float_dtype
 from .maths import cross_entropy, embed, mlp_forward, output_layer, rnn_forward, zero_state
 
 # -- checking what users pass in ---------------------------------------------------------
@@ -86,6 +87,16 @@ def check_common(model, where):
         checks.whole(model.seed, "seed", where, least=0)
 
 
+def on_model_device(method):
+    """Run a model's method on the device its parameters are on: the arrays it makes (inputs
+    converted from NumPy, zero states, one-hot vectors) are made there."""
+    @functools.wraps(method)
+    def on_device(self, *args, **kwargs):
+        with self.ops.on(self.device):
+            return method(self, *args, **kwargs)
+    return on_device
+
+
 class Model:
     """Parameters held as named attributes (as in the book), viewed as a dict by name.
 
@@ -97,8 +108,40 @@ class Model:
     family = None  # {name: class} of the models bound to the same backend, set by bind()
     param_names = ()  # every parameter, by the book's names (a part's behind its prefix)
 
+    @on_model_device
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
+
+    @property
+    def device(self):
+        """The device this model's parameters are on (where the adapter makes arrays now,
+        before it has any)."""
+        try:
+            first = next(iter(self.book_params.values()), None)
+        except (RuntimeError, AttributeError):  # not built yet, or a reader's part
+            first = None
+        if first is not None:
+            return self.ops.device_of(first)
+        found = self.framework_device()  # a reader's model: its framework's parameters
+        return found if found is not None else self.ops.device or self.ops.cpu_device()
+
+    def place(self, device):
+        """Move every parameter to ``device`` (a device of the framework, as ``d2l.gpu()``
+        or ``d2l.cpu()`` give): PyTorch's ``model.to(device)``, in every backend."""
+        for _, model in self.submodels():
+            if isinstance(model, Model):
+                model.place(device)
+        inherited = {prefix + name for prefix, model in self.submodels()
+                     for name in getattr(model, "param_names", ())}
+        with self.ops.on(device):
+            for name, value in self.book_params.items():
+                if name not in inherited:
+                    self._replace_param(name, self.ops.to_device(value, device))
+        return self
+
+    def _replace_param(self, name, value):
+        """Put a new parameter holding ``value`` in place of ``name`` (on value's device)."""
+        setattr(self, name, self.ops.parameter(value))
 
     def submodels(self):
         """(prefix, model) pairs: the models whose parameters this one holds too, named
@@ -477,6 +520,7 @@ class RNNLMScratch(Model):
         loss = self.loss(self(*batch[:-1]), batch[-1])
         self.plot("ppl", self.ops.exp(loss), train=False)
 
+    @on_model_device
     def loss(self, Y_hat, Y):
         """Mean cross-entropy of logits ``Y_hat`` against target ids ``Y``."""
         Y = self.tokens(Y, "RNNLMScratch.loss targets")
@@ -529,10 +573,18 @@ class RNNLMScratch(Model):
                 top_p=None, seed=None):
         """Continue ``prefix`` by ``num_preds`` characters (d2l.ai section 9.5): greedy by
         default, as the book, or sampled (:func:`d2lrnn.generation.predict` does it).
-        ``device`` is accepted for the book's signature (these models compute where their
-        parameters are)."""
-        return generation.predict(self, prefix, num_preds, vocab, temperature=temperature,
-                                  top_k=top_k, top_p=top_p, seed=seed)
+        The model computes on the device its parameters are on; ``device`` is the book's
+        argument, where the book's model should be (a warning says so if it is not)."""
+        if device is not None and self.ops.device_name(device) != self.ops.device_name(
+                self.device):  # the book's device where the model is: quiet
+            warnings.warn(f"predict: the model's parameters are on "
+                          f"{self.ops.device_name(self.device)}, not on "
+                          f"{self.ops.device_name(device)}: computing where they are (move "
+                          f"the model first to compute on {self.ops.device_name(device)})",
+                          DeviceWarning, stacklevel=2)
+        with self.ops.on(self.device):
+            return generation.predict(self, prefix, num_preds, vocab, temperature=temperature,
+                                      top_k=top_k, top_p=top_p, seed=seed)
 
 class RNNLM(RNNLMScratch):
     """The concise language model (the book's name): give it an :class:`RNN`."""
@@ -577,12 +629,14 @@ def loss_and_grads(ops, model, X, Y):
     Returns ``(loss, grads)``: a float and a dict of NumPy arrays keyed by the book's
     parameter names, computed by the framework's own autograd (by hand in NumPy).
     """
-    X = model.tokens(X, "loss_and_grads inputs")
-    Y = model.tokens(Y, "loss_and_grads targets")
-    if ops.shape(X) != ops.shape(Y):
-        raise ValueError(f"loss_and_grads: inputs {ops.shape(X)} and targets {ops.shape(Y)} "
-                         f"must have the same shape (batch_size, num_steps)")
-    value, grads = model.loss_and_grads_fn(model.book_params, X, Y)
+    with ops.on(model.device):
+        X = model.tokens(X, "loss_and_grads inputs")
+        Y = model.tokens(Y, "loss_and_grads targets")
+        if ops.shape(X) != ops.shape(Y):
+            raise ValueError(f"loss_and_grads: inputs {ops.shape(X)} and targets "
+                             f"{ops.shape(Y)} must have the same shape (batch_size, "
+                             f"num_steps)")
+        value, grads = model.loss_and_grads_fn(model.book_params, X, Y)
     return float(ops.to_numpy(value)), {k: ops.to_numpy(g) for k, g in grads.items()}
 
 

@@ -142,12 +142,12 @@ def resume_settings(folder, epochs=None):
 
 
 def train(out=None, *, overwrite=False, resume=False, on_step=None, on_epoch=None,
-          num_preds=50, **settings):
-    """Train with ``settings`` (see :data:`DEFAULTS`), writing a checkpoint into ``out``
-    after every epoch. An ``out`` that holds a checkpoint is refused unless ``overwrite``
-    (start again) or ``resume`` (continue it; then the run's own settings are used, and
-    only ``epochs`` may be given, to train further). Returns what
-    :func:`~d2lrnn.experiment.train_run` returns."""
+          num_preds=50, device="auto", on_start=None, **settings):
+    """Train with ``settings`` (see :data:`DEFAULTS`) on ``device``, writing a checkpoint
+    into ``out`` after every epoch. An ``out`` that holds a checkpoint is refused unless
+    ``overwrite`` (start again) or ``resume`` (continue it; then the run's own settings are
+    used, and only ``epochs`` may be given, to train further; the device may be another).
+    Returns what :func:`~d2lrnn.experiment.train_run` returns."""
     if overwrite and resume:
         raise checks.BadArgument("--overwrite starts the run again and --resume continues "
                                  "it: give one of them")
@@ -168,7 +168,8 @@ def train(out=None, *, overwrite=False, resume=False, on_step=None, on_epoch=Non
     settings = check_settings(settings)
     check_memory(settings)
     if out is None:
-        return train_run(**settings, on_step=on_step, on_epoch=on_epoch, num_preds=num_preds)
+        return train_run(**settings, on_step=on_step, on_epoch=on_epoch, num_preds=num_preds,
+                         device=device, on_start=on_start)
     folder = RunFolder(out)
     with folder:
         if folder.checkpoint.exists() and not (overwrite or resume):
@@ -177,7 +178,8 @@ def train(out=None, *, overwrite=False, resume=False, on_step=None, on_epoch=Non
                 f"changed. Continue it with --resume {folder.path}, replace it with "
                 f"--overwrite, or choose another --out folder")
         return train_run(**settings, on_step=on_step, on_epoch=on_epoch, resume=start,
-                         on_saved_epoch=folder.save, num_preds=num_preds)
+                         on_saved_epoch=folder.save, num_preds=num_preds, device=device,
+                         on_start=on_start)
 
 
 def corpus_sha1(corpus):

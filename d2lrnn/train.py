@@ -138,6 +138,13 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
     seed and the epoch). A non-finite loss, gradient norm or parameter raises
     :class:`TrainingDiverged`.
     """
+    with model.ops.on(model.device):  # batches and states are made where the model is
+        return _fit(model, data, epochs, lr, clip, max_steps, on_step, on_epoch, fast, resume,
+                    on_saved_epoch)
+
+
+def _fit(model, data, epochs, lr, clip, max_steps, on_step, on_epoch, fast, resume,
+         on_saved_epoch):
     ops = model.ops
     lr = checks.real(model.lr if lr is None else lr, "lr", "fit", above=0)
     clip = checks.real(clip, "clip", "fit", least=0)

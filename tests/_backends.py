@@ -121,3 +121,28 @@ def texts_generated_everywhere(checkpoint, capsys):
                          "--prefix", "the", "--num-preds", "20"]) == 0
         texts.add(capsys.readouterr().out.strip().splitlines()[-1])
     return texts
+
+
+def test_devices():
+    """The devices the parity and training-parity tests run on: "cpu" always, and "gpu"
+    where a backend this env holds (those loaded by conftest) sees an accelerator."""
+    import sys
+
+    for name in REQUIRED:
+        backend = sys.modules.get(f"d2lrnn.{name}")
+        if backend is not None and backend.ops.accelerators():
+            return ["cpu", "gpu"]
+    return ["cpu"]
+
+
+def on_test_device(d2l, device):
+    """A context computing on ``device`` ("cpu", or "gpu": this backend's first accelerator,
+    with float32 products at full precision), or a skip where the backend has none."""
+    ops = d2l.ops
+    if device == "cpu":
+        return ops.on(ops.cpu_device())
+    found = ops.accelerators()
+    if not found:
+        pytest.skip(f"{ops.name} sees no accelerator here")
+    ops.full_precision()
+    return ops.on(found[0][1])

@@ -8,7 +8,7 @@ import importlib
 
 import pytest
 
-from _backends import REQUIRED, book_path, load_or_skip, synthetic_corpus
+from _backends import REQUIRED, book_path, load_or_skip, synthetic_corpus, test_devices
 from d2lrnn.backend import BACKENDS, is_installed
 
 
@@ -58,3 +58,9 @@ def small_book(tmp_path_factory):
     except pytest.skip.Exception:
         corpus = synthetic_corpus(tmp_path_factory.mktemp("corpus"))
     return TimeMachine(32, 16, num_train=50 * 32, num_val=64, corpus=corpus, seed=7)
+
+
+def pytest_generate_tests(metafunc):
+    """A test that takes ``device`` runs on every device present: the CPU always."""
+    if "device" in metafunc.fixturenames:
+        metafunc.parametrize("device", test_devices())

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from _backends import load_or_skip
+from _backends import load_or_skip, on_test_device
 from d2lrnn import cli, parity
 from d2lrnn.backend import BACKENDS
 
@@ -13,17 +13,21 @@ INPUTS, REFERENCE = parity.read_golden(GOLDEN)
 _results = {}
 
 
-def results(name, dtype):
-    """One backend's quantities on the golden inputs (computed once per run)."""
-    if (name, dtype) not in _results:
+def results(name, dtype, device="cpu"):
+    """One backend's quantities on the golden inputs, on ``device`` (computed once per run)."""
+    if (name, dtype, device) not in _results:
         d2l = load_or_skip(name)
-        _results[name, dtype] = parity.compute(d2l, parity.rounded(INPUTS, dtype), dtype)
-    return _results[name, dtype]
+        with on_test_device(d2l, device):
+            if dtype == "float64" and not d2l.ops.has_float64(d2l.ops.device):
+                pytest.skip(f"{name} computes no float64 on {device}")
+            _results[name, dtype, device] = parity.compute(
+                d2l, parity.rounded(INPUTS, dtype), dtype)
+    return _results[name, dtype, device]
 
 
 @pytest.mark.parametrize("name", BACKENDS)
-def test_backend_matches_the_reference(name, dtype):
-    computed = results(name, dtype)
+def test_backend_matches_the_reference(name, dtype, device):
+    computed = results(name, dtype, device)
     # the fast path is in the comparison: scratch always, the framework's layer where any
     layer = load_or_skip(name).ops.has_rnn_layer
     assert {q for q in parity.FAST_QUANTITIES if q in computed} == {

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from _backends import load_or_skip
+from _backends import load_or_skip, on_test_device
 from d2lrnn import parity
 from d2lrnn.backend import BACKENDS
 from d2lrnn.experiment import build_lm
@@ -27,13 +27,16 @@ def reference_losses(data):
 @pytest.mark.parametrize("fast", [False, True], ids=["plain", "fast"])
 @pytest.mark.parametrize("model", ["scratch", "concise"])
 @pytest.mark.parametrize("name", BACKENDS)
-def test_training_parity(name, model, fast, small_book):
-    # the fast path (compiled where the framework compiles) takes the reference's steps too
+def test_training_parity(name, model, fast, small_book, device):
+    # the fast path (compiled where the framework compiles) takes the reference's steps too,
+    # on every device present
     d2l = load_or_skip(name)
     if model == "concise" and not d2l.ops.has_rnn_layer:
         pytest.skip(f"{name} has no recurrent layer of its own")
-    lm = build_lm(d2l, model, len(small_book.vocab), 16, "float64", seed=1)
-    losses = np.array(fit(lm, small_book, epochs=1, lr=1.0, clip=1.0, fast=fast)["step_loss"])
+    with on_test_device(d2l, device):
+        lm = build_lm(d2l, model, len(small_book.vocab), 16, "float64", seed=1)
+        losses = np.array(fit(lm, small_book, epochs=1, lr=1.0, clip=1.0, fast=fast)[
+            "step_loss"])
     ref = np.array(reference_losses(small_book))
     assert losses.shape == ref.shape == (STEPS,)
     assert ref[-1] < ref[0] - 0.3, "the reference must actually learn in these steps"

@@ -77,21 +77,28 @@ class Classifier(Module):
 class Trainer(TrainerBase):
     """Flax training: parameters in ``self.state`` (a TrainState), SGD, clipping."""
 
+    ops = ops
+
     def fit(self, model, data, key=None):
         self.prepare_data(data)
         self.prepare_model(model)
         self.optim = model.configure_optimizers()
-        dummy = self.prepare_batch(next(iter(self.train_dataloader)))[:-1]
-        params = model.apply_init(dummy, key=key if key is not None else get_key())["params"]
-        self.state = TrainState(step=0, apply_fn=model.apply, params=params, tx=self.optim)
-        self.epoch = self.train_batch_idx = self.val_batch_idx = 0
-        for self.epoch in range(self.max_epochs):
-            self.fit_epoch()
+        with ops.on(self.device):  # num_gpus=1: the parameters are made on the GPU too
+            dummy = self.prepare_batch(next(iter(self.train_dataloader)))[:-1]
+            params = model.apply_init(dummy, key=key if key is not None else get_key())[
+                "params"]
+            self.state = TrainState(step=0, apply_fn=model.apply, params=params,
+                                    tx=self.optim)
+            self.epoch = self.train_batch_idx = self.val_batch_idx = 0
+            for self.epoch in range(self.max_epochs):
+                self.fit_epoch()
         if hasattr(model, "load_tree"):  # the model's own copy follows the trained state
             model.load_tree(self.state.params)
 
     def prepare_batch(self, batch):
-        return [ops.asarray(a, "int64") for a in batch]
+        """The batch as JAX arrays, put on the trainer's GPU (the book's ``d2l.to``)."""
+        batch = [ops.asarray(a, "int64") for a in batch]
+        return [jax.device_put(a, self.device) for a in batch] if self.gpus else batch
 
     def train_batch(self, batch):
         _, grads = self.model.training_step(self.state.params, batch, self.state)
@@ -193,6 +200,8 @@ class OwnParams:
     def _set_own_param(self, name, value):
         self.own_params()[name] = value
 
+    _replace_param = _set_own_param  # moving to a device: JAX arrays carry theirs
+
 
 class LanguageModel:
     """The language models' Flax side: their RNN is a submodule (its parameters under
@@ -235,7 +244,10 @@ class LanguageModel:
 
     def predict(self, prefix, num_preds, vocab, params=None, **kwargs):
         """As every backend's; ``params`` (e.g. ``trainer.state.params``) as the book passes
-        them in JAX, else the model's own copy."""
+        them in JAX, else the model's own copy (a device there, as the other frameworks'
+        books pass, is taken as the device)."""
+        if isinstance(params, jax.Device):
+            return shared.RNNLMScratch.predict(self, prefix, num_preds, vocab, params, **kwargs)
         if params is not None and self.scope is None:
             return self.bind({"params": params}).predict(prefix, num_preds, vocab, **kwargs)
         return shared.RNNLMScratch.predict(self, prefix, num_preds, vocab, **kwargs)

@@ -13,16 +13,51 @@ class JaxOps(Ops):
     name = "jax"
     layer_learns_input_size = True  # flax.linen.SimpleCell(features): shapes from the first input
 
+    def accelerators(self):
+        found = []
+        for platform, kind in (("gpu", "cuda"), ("METAL", "mps")):  # CUDA/ROCm; jax-metal
+            try:
+                found += [(kind, d) for d in jax.devices(platform)]
+            except RuntimeError:  # no such backend in this jaxlib
+                pass
+        return found
+
+    def missing_accelerator_hint(self):
+        return "; JAX sees GPUs with its CUDA plugin: pip install \"jax[cuda12]\""
+
+    def cpu_device(self):
+        return jax.devices("cpu")[0]
+
+    def device_of(self, x):
+        return next(iter(x.devices())) if self.is_concrete(x) else self.device
+
+    def to_device(self, x, device):
+        return jax.device_put(x, device)
+
+    def device_name(self, device):
+        kind = {"gpu": "cuda", "cpu": "cpu"}.get(device.platform, device.platform.lower())
+        return f"{kind}:{device.id}" if kind != "cpu" or device.id else "cpu"
+
+    def device_scope(self, device):
+        return jax.default_device(device)
+
+    def full_precision(self):
+        # float32 products on GPUs use TF32 unless the precision is "highest"; XLA's
+        # deterministic kernels are chosen by XLA_FLAGS=--xla_gpu_deterministic_ops=true,
+        # which must be set before JAX starts (the package does not set it)
+        jax.config.update("jax_default_matmul_precision", "highest")
+
     def asarray(self, array, dtype):
         array, dtype = np.asarray(array), np.dtype(dtype)
         if dtype.itemsize == 8 and not jax.config.read("jax_enable_x64"):
             if dtype.kind in "iu":  # token ids: 32 bits are plenty
-                return jnp.asarray(array, dtype=np.int32)
-            raise TypeError(
-                f"JAX makes {dtype} arrays only with 64-bit mode on: call "
-                "jax.config.update('jax_enable_x64', True) (or set JAX_ENABLE_X64=1) before "
-                "creating any array, or use dtype='float32'")
-        return jnp.asarray(array, dtype=dtype)
+                dtype = np.dtype(np.int32)
+            else:
+                raise TypeError(
+                    f"JAX makes {dtype} arrays only with 64-bit mode on: call "
+                    "jax.config.update('jax_enable_x64', True) (or set JAX_ENABLE_X64=1) "
+                    "before creating any array, or use dtype='float32'")
+        return jnp.asarray(array, dtype=dtype)  # on the device of on()'s jax.default_device
 
     def is_concrete(self, x):
         return not isinstance(x, jax.core.Tracer)

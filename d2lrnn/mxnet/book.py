@@ -35,6 +35,13 @@ class Module(ModuleMixin, gluon.nn.Block, HyperParameters):
             for part in _parts(value):
                 part.set_scratch_params_device(device)
 
+    def framework_device(self):
+        scratch = self.get_scratch_params()
+        if scratch:
+            return scratch[0].ctx
+        gluon_params = list(self.collect_params().values())
+        return gluon_params[0].list_ctx()[0] if gluon_params else None
+
     def parameters(self):
         """Gluon's ParameterDict if the model has Gluon parameters, else the list of its
         scratch arrays (the two shapes the book's MXNet code expects)."""
@@ -73,16 +80,23 @@ class Classifier(ClassifierMixin, Module):
 
 
 class Trainer(TrainerBase):
-    """Minibatch training under ``autograd.record`` with gradient clipping."""
+    """Minibatch training under ``autograd.record`` with gradient clipping; with
+    ``num_gpus=1`` the model's parameters and every batch go to the first GPU, as the
+    book's."""
+
+    ops = ops
 
     def prepare_batch(self, batch):
-        return [mnp.array(a, dtype=a.dtype) for a in batch]
+        return [mnp.array(a, dtype=a.dtype, ctx=self.device) for a in batch]
 
     def prepare_model(self, model):
         for param in model.get_scratch_params():
             if param.grad is None:  # a reader's arrays: attach gradients, as the book does
                 param.attach_grad()
         super().prepare_model(model)
+        if self.gpus:  # the book's way: Gluon's parameters, then the scratch arrays
+            model.collect_params().reset_ctx(self.gpus[0])
+            model.set_scratch_params_device(self.gpus[0])
 
     def train_batch(self, batch):
         with mx.autograd.record():

@@ -14,9 +14,35 @@ class MxnetOps(Ops):
     name = "mxnet"
     layer_learns_input_size = True  # gluon.rnn.RNN(hidden_size): the input size is inferred
 
+    def accelerators(self):
+        return [("cuda", mx.gpu(i)) for i in range(mx.context.num_gpus())]
+
+    def missing_accelerator_hint(self):
+        if not mx.runtime.Features().is_enabled("CUDA"):
+            return ("; this MXNet is a CPU-only build. MXNet 1.9.1 was the last release: its "
+                    "GPU builds (mxnet-cu112 and older) need CUDA 11.2 or older, which "
+                    "current GPUs and drivers no longer match")
+        return ""
+
+    def cpu_device(self):
+        return mx.cpu()
+
+    def device_of(self, x):
+        return x.ctx
+
+    def to_device(self, x, device):
+        return x.as_in_ctx(device)
+
+    def device_name(self, device):
+        return "cpu" if device.device_type == "cpu" and not device.device_id else \
+            f"{'cuda' if device.device_type == 'gpu' else device.device_type}:{device.device_id}"
+
+    def device_scope(self, device):
+        return device  # an mx.Context is the scope that places new arrays
+
     def asarray(self, array, dtype):
         # mx.np.array keeps float64 only when the dtype is given (see ENVIRONMENT.md).
-        return mnp.array(np.asarray(array), dtype=dtype)
+        return mnp.array(np.asarray(array), dtype=dtype, ctx=self.device)
 
     def to_numpy(self, x):
         return x.asnumpy()
@@ -37,7 +63,7 @@ class MxnetOps(Ops):
         return mnp.stack(xs, axis)
 
     def zeros(self, shape, dtype):
-        return mnp.zeros(shape, dtype=dtype)
+        return mnp.zeros(shape, dtype=dtype, ctx=self.device)
 
     def one_hot(self, ids, depth, dtype):
         return npx.one_hot(ids, depth, dtype=dtype)
@@ -73,7 +99,7 @@ class MxnetOps(Ops):
 
     def sum(self, x, axis=None):
         if axis == 0 and x.ndim == 2:  # a product with ones: ~8x faster than the reduction
-            return mnp.matmul(mnp.ones((1, x.shape[0]), dtype=x.dtype), x)[0]
+            return mnp.matmul(mnp.ones((1, x.shape[0]), dtype=x.dtype, ctx=x.ctx), x)[0]
         return x.sum(axis)
 
     def scan_tanh(self, P, state, W_hh):
@@ -82,8 +108,9 @@ class MxnetOps(Ops):
         if P.shape[0] == 1:
             return super().scan_tanh(P, state, W_hh)
         h = self.shape(W_hh)[0]
-        zeros = mnp.zeros((h,), dtype=W_hh.dtype)
-        flat = mnp.concatenate([mnp.eye(h, dtype=W_hh.dtype).reshape(-1), W_hh.T.reshape(-1),
+        zeros = mnp.zeros((h,), dtype=W_hh.dtype, ctx=W_hh.ctx)
+        flat = mnp.concatenate([mnp.eye(h, dtype=W_hh.dtype, ctx=W_hh.ctx).reshape(-1),
+                                W_hh.T.reshape(-1),
                                 zeros, zeros])
         outputs, state = npx.rnn(data=P, parameters=flat, state=state[None], state_size=h,
                                  num_layers=1, mode="rnn_tanh", state_outputs=True)

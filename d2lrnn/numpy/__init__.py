@@ -11,3 +11,8 @@ from .ops import ops
 globals().update(bind(ops, Module, Classifier))
 
 __all__ = [*BACKEND_API, *BOOK_API]
+
+# The book's device functions (the CPU only).
+from .book import cpu, gpu, num_gpus, try_all_gpus, try_gpu  # noqa: E402
+
+__all__ += ["cpu", "gpu", "num_gpus", "try_all_gpus", "try_gpu"]

@@ -1,7 +1,7 @@
 """The book's library surface in NumPy, which has no module class and no autograd: ``Module``
 is a plain class, and the ``Trainer`` trains the section's language models with their
 hand-written gradients (the training loop of :mod:`d2lrnn.train`)."""
-from ..book import ClassifierMixin, FunctionalTrainer, PlainModule
+from ..book import ClassifierMixin, FunctionalTrainer, PlainModule, device_helpers
 from .ops import ops
 
 
@@ -15,3 +15,23 @@ class Classifier(ClassifierMixin, Module):
 
 class Trainer(FunctionalTrainer):
     """Minibatch SGD with gradient clipping, for models with ``loss_and_grads_fn``."""
+
+    ops = ops
+
+
+# The book's device functions, so that its code (predict(..., d2l.try_gpu()),
+# Trainer(num_gpus=1)) runs on the reference too: NumPy computes on the CPU.
+def num_gpus():
+    return 0
+
+
+def cpu():
+    return ops.cpu_device()
+
+
+def gpu(i=0):
+    raise RuntimeError(f"NumPy computes on the CPU only: there is no gpu({i}); use "
+                       f"try_gpu(), which gives the CPU, or a framework's backend")
+
+
+try_gpu, try_all_gpus = device_helpers(gpu, cpu, num_gpus)

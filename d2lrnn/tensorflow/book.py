@@ -46,6 +46,9 @@ class Module(ModuleMixin, tf.Module, HyperParameters):
     def configure_optimizers(self):
         return SGD(self.lr)
 
+    def framework_device(self):
+        return next((ops.device_of(v) for v in self.trainable_variables), None)
+
 
 class SGD:
     """Plain SGD: ``apply_gradients`` as a Keras optimizer, on any variables."""
@@ -63,10 +66,19 @@ class Classifier(ClassifierMixin, Module):
 
 
 class Trainer(TrainerBase):
-    """Minibatch training with tf.GradientTape and gradient clipping."""
+    """Minibatch training with tf.GradientTape and gradient clipping; with ``num_gpus=1``
+    training runs under the first GPU's ``tf.device`` (where a reader's Keras layers make
+    their variables) and the section's models move there."""
+
+    ops = ops
 
     def prepare_batch(self, batch):
-        return [tf.constant(a) for a in batch]
+        with ops.on(self.device):
+            return [tf.constant(a) for a in batch]
+
+    def prepare_model(self, model):
+        super().prepare_model(model)
+        self.place_model(model)
 
     def train_batch(self, batch):
         with tf.GradientTape() as tape:

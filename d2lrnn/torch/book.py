@@ -19,6 +19,9 @@ class Module(ModuleMixin, nn.Module, HyperParameters):
     def part_list(self, parts):
         return nn.ModuleList(parts)
 
+    def framework_device(self):
+        return next((p.device for p in self.parameters()), None)
+
     def apply_init(self, inputs, init=None):
         """Run ``forward`` once on ``inputs`` (lazy layers take their shapes), then apply
         ``init`` to every submodule of ``self.net``."""
@@ -32,10 +35,19 @@ class Classifier(ClassifierMixin, Module):
 
 
 class Trainer(TrainerBase):
-    """Minibatch training with the model's optimizer and gradient clipping."""
+    """Minibatch training with the model's optimizer and gradient clipping; with
+    ``num_gpus=1`` the model and every batch go to the first GPU (CUDA, else Apple's MPS),
+    as the book's."""
+
+    ops = ops
 
     def prepare_batch(self, batch):
-        return [torch.as_tensor(a) for a in batch]
+        return [torch.as_tensor(a, device=self.device) for a in batch]
+
+    def prepare_model(self, model):
+        super().prepare_model(model)
+        if self.gpus:
+            model.to(self.gpus[0])
 
     def train_batch(self, batch):
         self.model.train()
@@ -61,11 +73,14 @@ class Trainer(TrainerBase):
 
 
 def num_gpus():
-    return torch.cuda.device_count()
+    """CUDA GPUs, or Apple silicon's MPS where there are none (what try_gpu() offers)."""
+    return len(ops.accelerators())
 
 
 def gpu(i=0):
-    return torch.device(f"cuda:{i}")
+    """GPU ``i``: CUDA's, else Apple's MPS (the book's library knows only ``cuda:i``)."""
+    found = ops.accelerators()
+    return found[i][1] if i < len(found) else torch.device(f"cuda:{i}")
 
 
 def cpu():

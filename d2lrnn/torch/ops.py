@@ -12,14 +12,53 @@ class TorchOps(Ops):
     name = "torch"
     layer_learns_input_size = False  # torch.nn.RNN(input_size, hidden_size)
 
+    def accelerators(self):
+        found = [("cuda", torch.device(f"cuda:{i}")) for i in range(torch.cuda.device_count())]
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():  # Apple silicon
+            found.append(("mps", torch.device("mps")))
+        return found
+
+    def missing_accelerator_hint(self):
+        if torch.version.cuda is None and not torch.backends.mps.is_built():
+            return f"; this PyTorch ({torch.__version__}) is a CPU-only build"
+        return ""
+
+    def cpu_device(self):
+        return torch.device("cpu")
+
+    def device_of(self, x):
+        return x.device
+
+    def to_device(self, x, device):
+        return x.to(device)
+
+    def device_name(self, device):
+        device = torch.device(device)
+        return device.type if device.index is None else f"{device.type}:{device.index}"
+
+    def has_float64(self, device):
+        return torch.device(device).type != "mps"
+
+    def full_precision(self):
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+        torch.set_float32_matmul_precision("highest")
+
     def asarray(self, array, dtype):
-        return torch.as_tensor(np.asarray(array), dtype=getattr(torch, dtype))
+        return torch.as_tensor(np.asarray(array), dtype=getattr(torch, dtype),
+                               device=self.device)
 
     def to_numpy(self, x):
         return x.detach().cpu().numpy().copy()
 
     def is_tensor(self, x):
         return isinstance(x, torch.Tensor)
+
+    def is_concrete(self, x):
+        return x.device.type != "meta"  # the meta device holds shapes, no values
 
     def matmul(self, a, b):
         return torch.matmul(a, b)
@@ -31,12 +70,12 @@ class TorchOps(Ops):
         return torch.stack(xs, axis)
 
     def zeros(self, shape, dtype):
-        return torch.zeros(shape, dtype=getattr(torch, dtype))
+        return torch.zeros(shape, dtype=getattr(torch, dtype), device=self.device)
 
     def one_hot(self, ids, depth, dtype):
         ids = ids.long()
-        return torch.zeros((*ids.shape, depth), dtype=getattr(torch, dtype)).scatter_(
-            -1, ids[..., None], 1.0)
+        return torch.zeros((*ids.shape, depth), dtype=getattr(torch, dtype),
+                           device=ids.device).scatter_(-1, ids[..., None], 1.0)
 
     def pick(self, logits, ids):
         return logits.gather(1, ids.long()[:, None])[:, 0]

@@ -1,0 +1,213 @@
+"""Devices: the book's GPU calls, placement of every array on the model's device, the
+fallback to the CPU with a warning, --device, and d2lrnn doctor.
+
+No accelerator is needed: a second device is made where the framework can make one on the
+CPU (JAX's virtual host devices, TensorFlow's logical CPUs, MXNet's cpu(1), PyTorch's 'meta'
+device), so that an array made on the default device instead of the model's shows."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from _backends import load_or_skip, synthetic_corpus
+from d2lrnn import cli, doctor, parity
+from d2lrnn.backend import BACKENDS, DeviceWarning
+
+
+def test_find_device_falls_back_to_the_cpu_with_a_warning(d2l):
+    ops = d2l.ops
+    cpu = ops.device_name(ops.cpu_device())
+    assert ops.device_name(ops.find_device("cpu")) == cpu
+    if ops.accelerators():
+        pytest.skip("this machine has an accelerator: nothing falls back")
+    assert ops.device_name(ops.find_device("auto")) == cpu  # auto: no warning
+    for spec in ("cuda", "cuda:1", "mps", "gpu"):
+        with pytest.warns(DeviceWarning, match=f"no {spec} device here.*computing on the CPU"):
+            assert ops.device_name(ops.find_device(spec)) == cpu
+    for bad in ("tpu", "cuda:x", "cuda:"):
+        with pytest.raises(ValueError, match="device"):
+            ops.find_device(bad)
+
+
+def test_the_books_device_calls(d2l):
+    assert d2l.num_gpus() == len(d2l.ops.accelerators())
+    if d2l.ops.name == "tensorflow":  # the book's try_gpu() is a scope to build models in
+        with d2l.try_gpu():
+            model = d2l.RNNScratch(3, 2)
+        expected = "GPU" if d2l.num_gpus() else "CPU"
+        assert expected in model.W_xh.device
+        return  # the book's TensorFlow trainer takes no GPUs
+    if d2l.num_gpus() == 0:  # the book: try_gpu() is the CPU where there is no GPU
+        assert d2l.ops.device_name(d2l.try_gpu()) == "cpu" and len(d2l.try_all_gpus()) == 1
+    if not d2l.ops.accelerators():
+        with pytest.warns(DeviceWarning, match=r"Trainer\(num_gpus=1\).*training on the CPU"):
+            trainer = d2l.Trainer(max_epochs=1, num_gpus=1)
+        assert trainer.gpus == []
+
+
+def test_predict_says_when_the_model_is_elsewhere(d2l):
+    vocab = d2l.Vocab(list("abcde"))
+    lm = d2l.RNNLMScratch(d2l.RNNScratch(len(vocab), 8, seed=0), len(vocab))
+    assert len(lm.predict("ab", 3, vocab, d2l.try_gpu())) == 5  # the model's device: quiet
+    if d2l.ops.name == "numpy":
+        return
+    other = {"torch": lambda: __import__("torch").device("meta"),
+             "jax": lambda: None, "tensorflow": lambda: "/device:GPU:7",
+             "mxnet": lambda: __import__("mxnet").cpu(3)}[d2l.ops.name]()
+    if other is not None:
+        with pytest.warns(DeviceWarning, match="computing where they are"):
+            lm.predict("ab", 3, vocab, other)
+
+
+# A script per framework that makes a second device on the CPU, builds, trains (fast and
+# plain) and generates there, and prints where every parameter and output ended.
+PLACEMENT = {
+    "jax": """
+        import os
+        os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+        import jax
+        from d2lrnn import jax as d2l
+        other = jax.devices("cpu")[1]
+    """,
+    "tensorflow": """
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from d2lrnn import tensorflow as d2l
+        other = tf.config.list_logical_devices("CPU")[1].name
+    """,
+    "mxnet": """
+        import mxnet as mx
+        from d2lrnn import mxnet as d2l
+        other = mx.cpu(1)
+    """,
+}
+PLACEMENT_CHECK = """
+    import json, sys
+    import numpy as np
+    from d2lrnn.data import TimeMachine
+    from d2lrnn.train import fit
+    ops = d2l.ops
+    data = TimeMachine(16, 8, num_train=64, num_val=16, corpus=sys.argv[1], seed=0)
+    V = len(data.vocab)
+    seen = {}
+    with ops.on(other):
+        for kind, rnn in (("scratch", d2l.RNNScratch(V, 8, seed=0)),
+                          ("concise", d2l.RNN(num_inputs=V, num_hiddens=8, seed=0)
+                           if ops.has_rnn_layer else None),
+                          ("gru", d2l.GRUScratch(V, 8, seed=0)),
+                          ("deep", d2l.StackedRNNScratch(V, 8, 2, seed=0))):
+            if rnn is None:
+                continue
+            lm = d2l.RNNLMScratch(rnn, V, lr=1)
+            for fast in ((True, False) if kind in ("scratch", "concise") else (False,)):
+                fit(lm, data, epochs=1, fast=fast, max_steps=2)
+            names = {ops.device_name(ops.device_of(v)) for v in lm.book_params.values()}
+            logits = lm(np.zeros((2, 3), dtype=np.int64))
+            names.add(ops.device_name(ops.device_of(logits)))
+            lm.predict("the", 5, data.vocab)
+            seen[kind] = sorted(names)
+    default = d2l.RNNLMScratch(d2l.RNNScratch(V, 8, seed=0), V)  # outside: the default
+    seen["default"] = sorted({ops.device_name(ops.device_of(v))
+                              for v in default.book_params.values()})
+    default.place(other)  # moved, as model.to(device) in PyTorch
+    seen["placed"] = sorted({ops.device_name(ops.device_of(v))
+                             for v in default.book_params.values()})
+    seen["other"] = ops.device_name(other)
+    print(json.dumps(seen))
+"""
+
+
+@pytest.mark.parametrize("name", sorted(PLACEMENT))
+def test_every_array_is_made_on_the_models_device(name, tmp_path):
+    load_or_skip(name)
+    script = textwrap.dedent(PLACEMENT[name]) + textwrap.dedent(PLACEMENT_CHECK)
+    corpus = synthetic_corpus(tmp_path)
+    done = subprocess.run([sys.executable, "-c", script, str(corpus)], capture_output=True,
+                          text=True, timeout=600,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    other = seen.pop("other")
+    assert other != "cpu"  # a second device, really
+    assert seen.pop("default") == ["cpu"]
+    for kind, names in seen.items():
+        assert names == [other], f"{name} {kind}: arrays on {names}, the model on {other}"
+
+
+def test_a_torch_model_moved_with_to_makes_its_arrays_there():
+    """PyTorch's meta device computes shapes only: an input, state or one-hot vector made
+    on the CPU would meet the model's meta weights and fail."""
+    d2l = load_or_skip("torch")
+    import torch
+
+    for rnn in (d2l.RNNScratch(5, 4, seed=0), d2l.GRUScratch(5, 4, seed=0),
+                d2l.StackedRNNScratch(5, 4, 2, cell="lstm", seed=0), d2l.RNN(5, 4, seed=0)):
+        lm = d2l.RNNLMScratch(rnn, 5).to(torch.device("meta"))
+        assert lm.device.type == "meta"
+        logits = lm(np.zeros((2, 3), dtype=np.int64))
+        assert logits.device.type == "meta" and tuple(logits.shape) == (2, 3, 5)
+        assert lm.loss(logits, np.zeros((2, 3), dtype=np.int64)).device.type == "meta"
+    with d2l.ops.on(torch.device("meta")):  # made there, as under the book's device scope
+        assert d2l.RNNScratch(5, 4).W_xh.device.type == "meta"
+
+
+def test_train_on_a_missing_device_warns_and_runs_on_the_cpu(tmp_path, capsys):
+    assert cli.main(["train", "--device", "cuda", "--corpus", str(synthetic_corpus(tmp_path)),
+                     "--epochs", "1", "--batch-size", "16", "--num-steps", "8", "--hiddens",
+                     "8", "--num-train", "64", "--num-val", "16", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "d2lrnn: warning: numpy: no cuda device here" in captured.err
+    assert "computing on the CPU" in captured.err
+    assert "fast path on cpu," in captured.out
+    with pytest.raises(SystemExit):  # refused by the parser, with the choices
+        cli.main(["train", "--device", "tpu"])
+    assert "expected one of auto, cpu, cuda, mps, gpu" in capsys.readouterr().err
+
+
+def test_parity_on_a_device(capsys):
+    assert cli.main(["parity", "--backends", "numpy", "--device", "cpu", "--dtypes",
+                     "float32"]) == 0
+    assert "| numpy float32 |" in capsys.readouterr().out
+
+
+def test_doctor_reports_every_backend(capsys):
+    code = cli.main(["doctor", "--json"])
+    results = json.loads(capsys.readouterr().out)
+    assert [r["backend"] for r in results] == list(BACKENDS)
+    installed = [r for r in results if r["installed"]]
+    assert installed and all(r["ok"] for r in installed) and code == 0
+    for r in installed:
+        cpu = r["devices"][0]
+        assert cpu["device"] == "cpu" and cpu["ok"]
+        assert cpu["float32"] <= parity.TOLERANCE["float32"]
+        assert cpu["float64"] <= parity.TOLERANCE["float64"]
+    for r in results:
+        if not r["installed"]:
+            assert r["install"] == f'pip install "d2lrnn[{r["backend"]}]"'
+    assert cli.main(["doctor", "--backends", "numpy"]) == 0
+    assert "everything installed works" in capsys.readouterr().out
+
+
+def test_doctor_fails_on_a_broken_backend(monkeypatch, capsys):
+    def broken(name):
+        return {"backend": name, "installed": True, "ok": False,
+                "error": "ImportError: libcudart.so.12: cannot open shared object file"}
+
+    monkeypatch.setattr(doctor, "run_check", broken)
+    assert cli.main(["doctor", "--backends", "torch"]) == 1
+    out = capsys.readouterr().out
+    assert "BROKEN" in out and "libcudart" in out
+
+
+def test_doctor_finds_a_result_out_of_bound(monkeypatch):
+    load_or_skip("torch")
+    assert doctor.check_backend("torch")["ok"] is True
+    monkeypatch.setitem(parity.TOLERANCE, "float32", 0.0)  # torch's 3e-7 is now too much
+    assert doctor.check_backend("torch")["ok"] is False
+    assert doctor.check_backend("numpy")["ok"] is True  # the reference is 0 from itself
