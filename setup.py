@@ -14,6 +14,9 @@ extras = {
     "jax": ["jax>=0.4.30", "jaxlib>=0.4.30", "flax>=0.8"],
     "tensorflow": ["tensorflow>=2.16"],
     "mxnet": ["mxnet==1.9.1", "numpy>=1.23,<1.24"],
+    # the NumPy backend's fused kernel (its fast path, and d2lrnn bench's measure of the
+    # machine's limit)
+    "numba": ["numba>=0.59"],
     "test": ["pytest>=8", "jupytext>=1.14", "pytest-examples>=0.0.15", "import-linter>=2.1"],
     # open chapters/ as notebooks: jupytext pairs the .py sources with .ipynb files
     "notebooks": ["jupytext>=1.14", "notebook>=6"],

@@ -421,10 +421,20 @@ class Ops(abc.ABC):
         return cache[key]
 
     # How the fast path differentiates the scratch RNN (d2lrnn.gradients): "autograd" (the
-    # framework's) or "bptt" (the hand-written backward pass of d2lrnn.bptt, in its arrays),
-    # whichever measured faster; both give the reference's numbers (tests/test_parity.py).
-    # The concise RNN is always differentiated by its framework.
+    # framework's), "bptt" (the hand-written backward pass of d2lrnn.bptt, in its arrays) or
+    # "fused" (a kernel of the backend's own: fused_loss_and_grads), whichever measured
+    # faster; all give the reference's numbers (tests/test_parity.py). The concise RNN is
+    # always differentiated by its framework.
     fast_grads = "autograd"
+
+    def fused_loss_and_grads(self, params, X, Y):
+        """The section's language model's loss and gradients in one fused kernel (where
+        ``fast_grads`` is "fused")."""
+        raise TypeError(f"the {self.name} backend has no fused kernel")
+
+    def fused_loss(self, params, X, Y):
+        """Its loss alone, fused likewise."""
+        raise TypeError(f"the {self.name} backend has no fused kernel")
 
     # -- autograd -----------------------------------------------------------------------
     def value_and_grad(self, fn, params):

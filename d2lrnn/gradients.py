@@ -8,6 +8,14 @@ from . import bptt, cells
 from .maths import lm_loss as lm_loss_of, lm_loss_fast
 
 
+def fast_loss(ops, params, X, Y, fast_recurrence, by="autograd", weights=None):
+    """The fast path's loss alone (validation): :func:`~d2lrnn.maths.lm_loss_fast`, or the
+    backend's fused kernel where it differentiates with one."""
+    if by == "fused":
+        return ops.fused_loss(params, X, Y)
+    return lm_loss_fast(ops, params, X, Y, fast_recurrence, weights)
+
+
 def lm_loss(ops, params, X, Y, recurrence):
     """The language model's loss at ``params`` (no gradients); ``recurrence(params, inputs,
     state)`` runs the RNN."""
@@ -38,8 +46,11 @@ def lm_loss_and_grads(ops, params, X, Y, recurrence, network=None):
 
 
 def fast_loss_and_grads(ops, params, X, Y, fast_recurrence, by="autograd", weights=None):
-    """Loss and gradients of :func:`~d2lrnn.maths.lm_loss_fast`, ``by`` autograd or by the
-    hand-written backward pass ("bptt"): the fast path's, compiled with its step."""
+    """Loss and gradients of :func:`~d2lrnn.maths.lm_loss_fast`, ``by`` autograd, by the
+    hand-written backward pass ("bptt") or by the backend's fused kernel ("fused"): the fast
+    path's, compiled with its step."""
+    if by == "fused":
+        return ops.fused_loss_and_grads(params, X, Y)
     if by == "bptt":
         return bptt.lm_loss_and_grads(ops, params, X, Y, weights)
     return ops.value_and_grad(

@@ -9,7 +9,6 @@ import time
 import numpy as np
 
 from . import checks, gradients
-from .maths import lm_loss_fast
 
 
 class TrainingDiverged(ArithmeticError):
@@ -77,9 +76,10 @@ def fast_gradients(model):
 def fast_loss(model):
     """``loss(params, X, Y, weights=None)`` by :func:`~d2lrnn.maths.lm_loss_fast`, compiled
     where possible."""
-    ops, recurrence = model.ops, model.fast_recurrence()
-    return ops.cached(("loss", ops.kind(recurrence)), lambda: lambda params, X, Y, weights=None:
-                      lm_loss_fast(ops, params, X, Y, recurrence, weights))
+    ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
+    return ops.cached(("loss", ops.kind(recurrence), by), lambda: lambda params, X, Y,
+                      weights=None: gradients.fast_loss(ops, params, X, Y, recurrence, by,
+                                                        weights))
 
 
 def batch_arrays(model, X, Y, batch_size, fast):

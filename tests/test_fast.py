@@ -4,6 +4,9 @@ Its loss and gradients are in the parity table (tests/test_parity.py) and its tr
 steps in the training-parity test (tests/test_training.py); this file checks that those
 checks can fail, and the fast path's edges.
 """
+import importlib.util
+import os
+
 import numpy as np
 import pytest
 
@@ -37,17 +40,23 @@ def test_fast_gradients_equal_the_plain_ones(d2l):
 
 def test_a_wrong_fast_path_is_caught(d2l, monkeypatch):
     # a recurrence that forgets a little of H_{t-1}: the parity comparison must see it
+    # (in the time loop, or in the fused kernel where the backend takes one)
     ops = d2l.ops
-    honest = type(ops).scan_tanh
+    honest, honest_fused = type(ops).scan_tanh, type(ops).fused_loss_and_grads
 
     def leaky(self, P, state, W_hh):
         return honest(self, P, state, W_hh * 0.999)
+
+    def leaky_fused(self, params, X, Y):
+        return honest_fused(self, {**params, "W_hh": params["W_hh"] * 0.999}, X, Y)
     monkeypatch.setattr(type(ops), "scan_tanh", leaky)
+    monkeypatch.setattr(type(ops), "fused_loss_and_grads", leaky_fused)
     monkeypatch.setitem(ops.__dict__, "_cache", {})  # nothing compiled before the fault
     lm, X, Y = small_lm(d2l)
     _, grads = fast_gradients(lm)(lm.book_params, ops.asarray(X, "int64"),
                                   ops.asarray(Y, "int64"))
     monkeypatch.setattr(type(ops), "scan_tanh", honest)
+    monkeypatch.setattr(type(ops), "fused_loss_and_grads", honest_fused)
     monkeypatch.setitem(ops.__dict__, "_cache", {})
     _, ref_grads = d2l.loss_and_grads(lm, X, Y)
     assert parity.rel_diff(ops.to_numpy(grads["W_hh"]), ref_grads["W_hh"]) > \
@@ -117,3 +126,38 @@ def test_a_shorter_last_batch_gives_the_reference_numbers(d2l, model, tmp_path):
     assert len(fast["step_loss"]) == 8 and worst <= 1e-9
     for key in ("train_ppl", "val_ppl"):
         assert fast[key] == pytest.approx(reference[key], rel=1e-9)
+
+
+@pytest.mark.parametrize("n", [1, 63, 64, 130])
+def test_the_fused_kernel_computes_the_reference(n, dtype):
+    """NumPy's fast path where Numba is installed: forward and backward fused, groups of 64
+    sequences side by side (padded), split between threads; the reference's numbers within
+    the parity bounds, for batches that fill no group, one, and part of a third."""
+    pytest.importorskip("numba")
+    from d2lrnn import bptt
+    from d2lrnn.numpy import fused
+    from d2lrnn.numpy.ops import ops as numpy_ops
+
+    rng = np.random.default_rng(n)
+    V, h, T = 28, 32, 7
+    params = {"W_xh": (V, h), "W_hh": (h, h), "b_h": (h,), "W_hq": (h, V), "b_q": (V,)}
+    params = {k: rng.normal(0, 0.3, s).astype(dtype) for k, s in params.items()}
+    X, Y = rng.integers(0, V, (n, T)), rng.integers(0, V, (n, T))
+    ref_loss, ref_grads = bptt.lm_loss_and_grads(
+        numpy_ops, {k: v.astype(np.float64) for k, v in params.items()}, X, Y)
+    loss, grads = fused.loss_and_grads(params, X, Y)
+    bound = parity.TOLERANCE[dtype]
+    assert loss.dtype == dtype and abs(float(loss) - ref_loss) <= bound * ref_loss
+    assert abs(float(fused.loss(params, X, Y)) - ref_loss) <= bound * ref_loss
+    for name, ref in ref_grads.items():
+        assert grads[name].dtype == dtype
+        assert parity.rel_diff(grads[name], ref) <= bound, name
+
+
+def test_numpy_trains_with_the_fused_kernel_where_numba_is(monkeypatch):
+    from d2lrnn import numpy as d2l
+
+    has = importlib.util.find_spec("numba") is not None
+    assert d2l.ops.fast_grads == ("fused" if has else "bptt")
+    if os.environ.get("TOX_ENV_NAME") in ("numpy", "modern", "legacy"):
+        assert has, "this tox env installs the numba extra: the fused kernel must be tested"

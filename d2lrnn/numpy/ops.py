@@ -1,4 +1,6 @@
 """NumPy: the plain reference every other backend is tested against."""
+import importlib.util
+
 import numpy as np
 
 from ..backend import Ops
@@ -53,7 +55,26 @@ class NumpyOps(Ops):
     def exp(self, x):
         return np.exp(x)
 
-    fast_grads = "bptt"  # NumPy has no autograd: d2lrnn.gradients goes by hand
+    @property
+    def fast_grads(self):
+        """NumPy has no autograd: by hand, in the fused kernel where Numba is installed (4x
+        faster than the reference's products here: d2lrnn bench), else as the reference."""
+        return "fused" if has_numba() else "bptt"
+
+    def fused_loss_and_grads(self, params, X, Y):
+        from . import fused  # imports Numba: only when the fast path runs
+
+        return fused.loss_and_grads(params, X, Y)
+
+    def fused_loss(self, params, X, Y):
+        from . import fused
+
+        return fused.loss(params, X, Y)
+
+
+def has_numba():
+    """Whether Numba is installed (found, not imported: it takes half a second)."""
+    return importlib.util.find_spec("numba") is not None
 
 
 ops = NumpyOps()
