@@ -200,6 +200,15 @@ class Ops(abc.ABC):
         """Why this framework may see no accelerator here (a CPU-only build, ...)."""
         return ""
 
+    def choose_threads(self):
+        """Set the framework's CPU threads for the fast path, where that choice is the
+        package's to make: ``d2lrnn train`` calls it, owning its process (a reader's ``fit``
+        leaves the framework's settings alone)."""
+
+    def threads(self):
+        """How this framework uses the CPU's cores now, in a few words (for d2lrnn bench)."""
+        return ""
+
     def full_precision(self):
         """Make float32 matrix products exact on accelerators (no TF32, which JAX,
         TensorFlow and PyTorch's cuDNN use by default on NVIDIA GPUs) and prefer the

@@ -70,6 +70,7 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
     d2l = load_backend(backend)
     where = d2l.ops.find_device(device)
     d2l.ops.full_precision()
+    d2l.ops.choose_threads()
     data = TimeMachine(batch_size, num_steps, num_train, num_val, corpus=corpus,
                        whole_book=whole_book, seed=seed)
     with d2l.ops.on(where):  # the parameters are made there; fit and predict follow them
@@ -81,7 +82,8 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
                "batch_size": batch_size, "num_steps": num_steps, "lr": lr, "clip": clip,
                "epochs": epochs, "seed": seed, "fast": fast, "corpus": None if corpus is None else str(corpus),
                "corpus_sha1": data.sha1, "whole_book": whole_book, "num_train": num_train,
-               "num_val": num_val, "device": d2l.ops.device_name(where)}
+               "num_val": num_val, "device": d2l.ops.device_name(where),
+               "threads": d2l.ops.threads()}
     state = None
     if resume is not None:
         params, state = resume

@@ -61,6 +61,13 @@ class NumpyOps(Ops):
         faster than the reference's products here: d2lrnn bench), else as the reference."""
         return "fused" if has_numba() else "bptt"
 
+    def threads(self):
+        if not has_numba():
+            return "NumPy's BLAS threads"
+        from . import fused
+
+        return f"{fused.threads()} Numba threads, one slice of the batch each"
+
     def fused_loss_and_grads(self, params, X, Y):
         from . import fused  # imports Numba: only when the fast path runs
 
