@@ -377,6 +377,15 @@ class Ops(abc.ABC):
             outputs.append(state)
         return self.stack(outputs, 0), state
 
+    def scan(self, body, carry, xs):
+        """``body(carry, x_t) -> (carry, y_t)`` over the leading axis of the arrays of the
+        dict ``xs``: (final carry, the y_t stacked). A loop here; lax.scan in JAX."""
+        ys = []
+        for t in range(self.shape(next(iter(xs.values())))[0]):
+            carry, y = body(carry, {k: v[t] for k, v in xs.items()})
+            ys.append(y)
+        return carry, self.stack(ys, 0)
+
     def affine(self, x, W, b):
         """x W + b over the last axis of ``x`` (``b``: a bias, or an array shaped as x W)."""
         return self.matmul(x, W) + b

@@ -125,11 +125,9 @@ def cmd_train(args):
         save_figure(perplexity_figure(history, f"{hparams['backend']} {hparams['model']}"),
                     Path(out) / "perplexity.png")
     path = "fast path" if hparams["fast"] else "plain path (the book's code, step by step)"
-    if (hparams["cell"] != "rnn" or hparams["layers"] > 1) and "--plain" not in args.argv:
-        what = (f"{hparams['layers']}-layer " if hparams["layers"] > 1 else "") + \
-            hparams["cell"].upper()
-        print(f"note: the fast path covers one RNN layer; the {what} trained on the plain "
-              f"path", file=sys.stderr)
+    if hparams["layers"] > 1 and "--plain" not in args.argv:
+        print(f"note: the fast path covers one recurrent layer; the {hparams['layers']}-layer "
+              f"{hparams['cell'].upper()} trained on the plain path", file=sys.stderr)
     print(f"train perplexity {summary['train_ppl']:.2f} ({bits(summary['train_ppl']):.3f} "
           f"bits/char), validation perplexity {summary['val_ppl']:.2f} "
           f"({bits(summary['val_ppl']):.3f} bits/char); {summary['seconds']:.1f} s on the "

@@ -45,10 +45,14 @@ def lm_loss_and_grads(ops, params, X, Y, recurrence, network=None):
     return value_and_grad(params, X, Y)
 
 
-def fast_loss_and_grads(ops, params, X, Y, fast_recurrence, by="autograd", weights=None):
+def fast_loss_and_grads(ops, params, X, Y, fast_recurrence, by="autograd", weights=None,
+                        network=None):
     """Loss and gradients of :func:`~d2lrnn.maths.lm_loss_fast`, ``by`` autograd, by the
-    hand-written backward pass ("bptt") or by the backend's fused kernel ("fused"): the fast
-    path's, compiled with its step."""
+    hand-written backward pass ("bptt": the RNN's; "cells": the step backward of the cells
+    of ``network``) or by the backend's fused kernel ("fused"): the fast path's, compiled
+    with its step."""
+    if by == "cells":
+        return cells.lm_loss_and_grads(network, ops, params, X, Y)
     if by == "fused":
         return ops.fused_loss_and_grads(params, X, Y)
     if by == "bptt":

@@ -100,7 +100,7 @@ def lm_loss_fast(ops, params, X, Y, fast_recurrence, weights=None):
     ``weights`` (n,): 1 for the batch's sequences, 0 for padding. Compiling frameworks pad
     the last, shorter batch so that one compiled shape serves every batch; the padding adds
     exact zeros to every sum, so the numbers are those of the unpadded batch."""
-    state = ops.zeros((ops.shape(X)[0], ops.shape(params["W_hh"])[0]),
+    state = ops.zeros((ops.shape(X)[0], ops.shape(params["W_hq"])[0]),
                       ops.dtype_name(params["W_hq"]))
     logits, _ = lm_forward_fast(ops, params, ops.transpose(X, (1, 0)), state, fast_recurrence)
     log_p = ops.log_softmax(logits)

@@ -41,7 +41,6 @@ class CellScratch(RNNScratch):
     """
 
     cell = None  # a d2lrnn.cells.Cell
-    has_fast_path = False  # the fast path computes the section's RNN only
     stack_outputs = False  # forward returns the list [H_1 .. H_T], as the book's scratch RNN
     # Whether the layers of a multi-layer network are models of their own (the book's way),
     # or this model holds all their parameters by the prefixed names (Flax, where a module's
@@ -51,6 +50,20 @@ class CellScratch(RNNScratch):
     @property
     def network(self):
         return Network.single(self.cell)
+
+    @property
+    def has_fast_path(self):
+        """One layer has one (its input terms looked up); several train on the plain path."""
+        return not self.layered
+
+    @property
+    def fast_grads(self):
+        """Autograd where the framework has it; NumPy's reference backward of the cells."""
+        return "autograd" if self.ops.has_autograd else "cells"
+
+    def fast_recurrence(self, params, X_tm, state):
+        """The fast path's time loop from token ids (T, n) (see ``Cell.run_fast``)."""
+        return self.network.layers[0].cell.run_fast(self.ops, params, X_tm, state)
 
     @property
     def layered(self):
@@ -310,6 +323,17 @@ class CellLayer:
         for i in range(self.num_layers):
             self.ops.prepare_cell_layer(self.cell, num_inputs if i == 0 else self.num_hiddens,
                                         self.num_hiddens, self.dtype)
+
+    fast_grads = "autograd"  # the framework's layer, differentiated by the framework
+
+    def fast_recurrence(self, params, X_tm, state):
+        """The framework's layer on one-hot inputs (one layer: a deep one trains plain)."""
+        W_x = params["W_x" + self.cell.gates()[0]]  # (vocabulary, hidden): one-hot inputs
+        inputs = self.ops.one_hot(X_tm, self.ops.shape(W_x)[0], self.ops.dtype_name(W_x))
+        if not isinstance(state, tuple):
+            state = (state, *(self.ops.zeros(self.ops.shape(state), self.ops.dtype_name(state))
+                              for _ in self.cell.state_names[1:]))
+        return self.ops.cell_layer(self.cell, params, inputs, state)
 
     def recurrence(self, params, inputs, state):
         # sizes from the arrays: compiled code built around this serves every instance

@@ -546,8 +546,9 @@ class RNNLMScratch(Model):
         what it computes); the result depends on the class alone, so compiled code built
         around it serves every instance."""
         if not getattr(self.rnn, "has_fast_path", False):
-            raise TypeError(f"the fast path covers one RNN layer; a {type(self.rnn).__name__} "
-                            f"trains on the plain path (fast=False)")
+            raise TypeError(f"the fast path covers one recurrent layer; a "
+                            f"{type(self.rnn).__name__} of several trains on the plain path "
+                            f"(fast=False)")
         if not self.runs_section_maths():
             raise TypeError(f"the fast path computes the section's RNNScratch or RNN and its "
                             f"output layer; this {type(self).__name__} (rnn: "
@@ -556,11 +557,12 @@ class RNNLMScratch(Model):
         return self.rnn.fast_recurrence
 
     def runs_section_maths(self):
-        """Whether this model computes exactly the section's equations (no reader overrides)."""
+        """Whether this model computes exactly this package's equations: its RNN is one of
+        the package's models, and neither it nor this model has methods of a reader's."""
         rnn = type(self.rnn)
-        return (issubclass(rnn, RNNScratch)
-                and rnn.forward in (RNNScratch.forward, RNN.forward)
-                and rnn.recurrence in (RNNScratch.recurrence, RNN.recurrence)
+        return (issubclass(rnn, RNNScratch) and self.rnn.has_fast_path
+                and all(_ours(getattr(rnn, name)) for name in ("forward", "recurrence",
+                                                               "fast_recurrence"))
                 and type(self).forward is RNNLMScratch.forward
                 and type(self).output_layer in (RNNLMScratch.output_layer, RNNLM.output_layer))
 
@@ -585,6 +587,11 @@ class RNNLMScratch(Model):
         with self.ops.on(self.device):
             return generation.predict(self, prefix, num_preds, vocab, temperature=temperature,
                                       top_k=top_k, top_p=top_p, seed=seed)
+
+def _ours(method):
+    """Whether a method is written in this package (a reader's subclass may override it)."""
+    return getattr(method, "__module__", "").startswith("d2lrnn.")
+
 
 class RNNLM(RNNLMScratch):
     """The concise language model (the book's name): give it an :class:`RNN`."""

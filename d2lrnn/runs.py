@@ -55,8 +55,8 @@ def check_settings(settings):
                                  "StackedRNNScratch) or a concise --cell gru / lstm (the book "
                                  "library's GRU(num_layers=...)): the book's concise RNN is "
                                  "one layer")
-    if s["cell"] != "rnn" or s["layers"] > 1:
-        s["fast"] = False  # the fast path covers one RNN layer; the others run the plain one
+    if s["layers"] > 1:
+        s["fast"] = False  # the fast path covers one layer; deeper models run the plain one
     for name in ("epochs", "batch_size", "num_steps", "num_hiddens", "num_train"):
         s[name] = checks.whole(s[name], option(name))
     s["num_val"] = checks.whole(s["num_val"], option("num_val"), least=0)

@@ -54,10 +54,11 @@ def fast_sgd_step(model, lr, clip):
     -> ([loss, gradient norm], new params)``: the two numbers in one array, read back with
     one transfer; ``weights`` as in :func:`~d2lrnn.maths.lm_loss_fast`."""
     ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
+    network = model.rnn.network
 
     def step(params, X, Y, weights=None):
         loss, grads = gradients.fast_loss_and_grads(ops, params, X, Y, recurrence, by,
-                                                     weights)
+                                                     weights, network)
         with ops.no_grad():
             norm = sum(ops.sum(g * g) for g in grads.values()) ** 0.5
             rate = lr * clip / ops.maximum(norm, clip) if clip else lr  # clip_gradients
@@ -69,8 +70,10 @@ def fast_sgd_step(model, lr, clip):
 def fast_gradients(model):
     """``(params, X, Y) -> (loss, grads)`` of the fast path, compiled where possible."""
     ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
+    network = model.rnn.network
     return ops.cached(("grads", ops.kind(recurrence), by), lambda: lambda params, X, Y:
-                      gradients.fast_loss_and_grads(ops, params, X, Y, recurrence, by))
+                      gradients.fast_loss_and_grads(ops, params, X, Y, recurrence, by,
+                                                    network=network))
 
 
 def fast_loss(model):

@@ -12,7 +12,7 @@ from d2lrnn.cells import CELLS, lm_loss_and_grads
 from d2lrnn.cells.gru import gru_cell
 from d2lrnn.experiment import build_lm
 from d2lrnn.numpy.ops import ops as numpy_ops
-from d2lrnn.train import fit
+from d2lrnn.train import fast_gradients, fit
 
 GATED = tuple(name for name in CELLS if name != "rnn")  # every cell beyond the section's
 n, T, V, h = 3, 5, 7, 6  # every axis a different size
@@ -102,9 +102,18 @@ def test_backend_matches_the_reference(d2l, model, cell, reset, dtype):
 _reference = {}
 
 
-@pytest.mark.parametrize("model, cell, reset", KINDS, ids=["-".join(map(str, k)) for k in KINDS])
+# the fast path (compiled where the framework compiles) for a scratch and a concise model of
+# each gated cell; the plain path for every kind
+TRAINED = [(*kind, False) for kind in KINDS] + [
+    ("scratch", "gru", "before", True), ("scratch", "lstm", None, True),
+    ("concise", "gru", "after", True), ("concise", "lstm", None, True)]
+
+
+@pytest.mark.parametrize("model, cell, reset, fast", TRAINED,
+                         ids=["-".join(map(str, k[:3])) + ("-fast" if k[3] else "")
+                              for k in TRAINED])
 @pytest.mark.parametrize("name", BACKENDS)
-def test_training_parity(name, model, cell, reset, small_book):
+def test_training_parity(name, model, cell, reset, fast, small_book):
     """50 SGD steps with clipping, float64: every backend takes the reference's steps."""
     d2l = load_or_skip(name)
     layer_or_skip(d2l, model, cell, reset)
@@ -118,7 +127,8 @@ def test_training_parity(name, model, cell, reset, small_book):
             "step_loss"])
     reference = _reference[key]
     lm = build_lm(d2l, model, V_book, 12, "float64", seed=1, cell=cell, reset=reset)
-    losses = np.array(fit(lm, small_book, epochs=1, lr=1.0, clip=1.0)["step_loss"])
+    losses = np.array(fit(lm, small_book, epochs=1, lr=1.0, clip=1.0, fast=fast)[
+        "step_loss"])
     assert losses.shape == reference.shape == (50,)
     assert reference[-1] < reference[0] - 0.3, "the reference must learn in these steps"
     worst = np.max(np.abs(losses - reference) / np.abs(reference))
@@ -143,8 +153,28 @@ def test_the_book_classes_and_their_states(d2l):
         lstm(X, H)
     lm = d2l.RNNLMScratch(d2l.LSTMScratch(7, 5), vocab_size=7)
     assert set(lm.get_params()) == {*lstm.param_names, "W_hq", "b_q"}
-    with pytest.raises(TypeError, match="fast path covers one RNN layer"):
-        fit(lm, None, epochs=1, fast=True)
+    deep = d2l.RNNLMScratch(d2l.StackedRNNScratch(7, 5, 2, cell="lstm"), vocab_size=7)
+    with pytest.raises(TypeError, match="fast path covers one recurrent layer"):
+        fit(deep, None, epochs=1, fast=True)
+
+
+@pytest.mark.parametrize("model, cell, reset", KINDS, ids=["-".join(map(str, k)) for k in KINDS])
+def test_the_fast_path_computes_the_reference(d2l, model, cell, reset, dtype):
+    """The fast path's loss and gradients (the input terms looked up, compiled where the
+    framework compiles) are the reference's, for every cell, scratch and concise."""
+    layer_or_skip(d2l, model, cell, reset)
+    params, X, Y = lm_inputs("gru-after" if (cell, reset) == ("gru", "after") else cell, 2)
+    inputs = {k: np.asarray(v, dtype).astype(np.float64) for k, v in params.items()}
+    from d2lrnn import numpy as ref
+
+    _, expected = ref.loss_and_grads(the_lm(ref, "scratch", cell, reset, inputs, "float64"),
+                                     X, Y)
+    lm = the_lm(d2l, model, cell, reset, inputs, dtype)
+    loss, grads = fast_gradients(lm)(lm.book_params, d2l.ops.asarray(X, "int64"),
+                                     d2l.ops.asarray(Y, "int64"))
+    for name, value in expected.items():
+        assert parity.rel_diff(d2l.ops.to_numpy(grads[name]), value) <= \
+            parity.TOLERANCE[dtype], name
 
 
 @pytest.mark.parametrize("model, cell", [("scratch", "gru"), ("scratch", "lstm"),
@@ -159,7 +189,7 @@ def test_train_and_generate_a_cell_from_the_command_line(model, cell, tmp_path, 
                      "8", "--num-train", "128", "--num-val", "32", "--out", str(out),
                      "--quiet", "--json"]) == 0
     captured = capsys.readouterr()
-    assert "plain path" in captured.out and "fast path covers one RNN layer" in captured.err
+    assert "fast path on cpu" in captured.out  # one layer of any cell: the fast path
     texts = texts_generated_everywhere(out / "checkpoint.safetensors", capsys)
     assert len(texts) == 1  # greedy text from the same GRU/LSTM weights, in every backend
 

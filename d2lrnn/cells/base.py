@@ -68,6 +68,26 @@ class Cell:
         """The hidden size, read from the parameters (the first one maps inputs to H)."""
         return ops.shape(next(iter(params.values())))[1]
 
+    def gates(self):
+        """The suffixes of the cell's input weights (W_x<suffix>), in the book's order."""
+        return tuple(name[3:] for name in self.param_names() if name.startswith("W_x"))
+
+    def run_fast(self, ops, params, X_tm, state):
+        """The fast path's time loop from token ids (T, n): each gate's input term looked
+        up for every step at once, then the steps. ``state``: the state tuple, or H alone
+        (the others start at zero). Returns (stacked H (T, n, h), final state tuple)."""
+        if not isinstance(state, tuple):
+            state = (state, *(ops.zeros(ops.shape(state), ops.dtype_name(state))
+                              for _ in self.state_names[1:]))
+        terms = {g: ops.embedding(params[f"W_x{g}"], X_tm) + params[f"b_{g}"]
+                 for g in self.gates()}
+
+        def body(state, terms_t):
+            state, _ = self.step(ops, params, LookedUp(terms_t), state)
+            return state, state[0]
+        state, outputs = ops.scan(body, state, terms)
+        return outputs, state
+
     def run(self, ops, params, inputs, state=None, reverse=False, caches=None):
         """The cell over the steps of ``inputs`` ((T, n, d), or a list of T (n, d) arrays):
         ([H_1 .. H_T], final state); ``state`` None starts from zeros. ``reverse`` runs from
@@ -86,11 +106,26 @@ class Cell:
         return outputs, state
 
 
+class LookedUp:
+    """A step's inputs given as token ids (the fast path): X_t W_x + b for each gate was
+    looked up for every step at once (rows of W_x: X_t is one-hot), so a step adds only its
+    recurrent product. ``terms[suffix]`` is this step's (n, h)."""
+
+    def __init__(self, terms):
+        self.terms = terms
+
+
+def input_term(ops, params, X, suffix):
+    """X W_x<suffix> + b_<suffix>: computed, or looked up already (:class:`LookedUp`)."""
+    if isinstance(X, LookedUp):
+        return X.terms[suffix]
+    return ops.matmul(X, params[f"W_x{suffix}"]) + params[f"b_{suffix}"]
+
+
 def gate(ops, params, X, H, suffix, activation):
     """act(X W_x<suffix> + H W_h<suffix> + b_<suffix>): one gate of a cell."""
-    return ops.activation(activation)(ops.matmul(X, params[f"W_x{suffix}"])
-                                      + ops.matmul(H, params[f"W_h{suffix}"])
-                                      + params[f"b_{suffix}"])
+    return ops.activation(activation)(input_term(ops, params, X, suffix)
+                                      + ops.matmul(H, params[f"W_h{suffix}"]))
 
 
 def gate_backward(ops, params, X, H, dA, suffix, grads):

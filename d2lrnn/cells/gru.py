@@ -11,7 +11,7 @@ after the product, with a bias of their own inside (``reset="after"``, one more 
 ``b_hh``): H̃_t = tanh(X_t W_xh + b_h + R_t ⊙ (H_{t-1} W_hh + b_hh)). Another function:
 the package offers both, each held to its own reference.
 """
-from .base import Cell, accumulate, gate, gate_backward
+from .base import Cell, accumulate, gate, gate_backward, input_term
 
 RESETS = ("before", "after")
 
@@ -68,8 +68,7 @@ class GRUCell(Cell):
         else:
             inner = ops.matmul(H_prev, params["W_hh"]) + params["b_hh"]  # the product first
             recurrent = R * inner
-        H_tilde = ops.activation("tanh")(ops.matmul(X_t, params["W_xh"]) + recurrent
-                                         + params["b_h"])
+        H_tilde = ops.activation("tanh")(input_term(ops, params, X_t, "h") + recurrent)
         H = Z * H_prev + (1 - Z) * H_tilde
         return (H,), (X_t, H_prev, R, Z, inner, H_tilde)
 
