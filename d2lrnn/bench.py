@@ -15,6 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import machine
 from ._files import atomic_write
 from .backend import DECLARED, available_backends, is_installed
 from .parity import TOLERANCE
@@ -55,8 +56,8 @@ def check_backends(backends):
 
 # -- bench -----------------------------------------------------------------------------------
 
-BENCH_COLUMNS = ("backend", "model", "path", "runs", "seconds", "s/epoch", "tokens/s",
-                 "peak MB", "chars/s", "val ppl")
+BENCH_COLUMNS = ("backend", "model", "path", "runs", "seconds", "x fused", "s/epoch",
+                 "tokens/s", "peak MB", "chars/s", "val ppl", "how", "threads")
 
 
 def model_label(record):
@@ -78,6 +79,10 @@ def bench_rows(records):
         row = {"backend": backend, "model": model, "path": "fast" if fast else "plain",
                "runs": len(ok)}
         if ok:
+            settings = ok[0].get("settings", {})
+            row.update({"how": settings.get("strategy", ""),
+                        "threads": settings.get("threads", "")})
+        if ok:
             def median(key):
                 return statistics.median(r[key] for r in ok)
             row.update({"seconds": median("wall_seconds"),
@@ -88,6 +93,12 @@ def bench_rows(records):
         else:
             row["error"] = runs[0]["error"]
         rows.append(row)
+    fused = [r for r in rows if r.get("how") == "fused" and r["backend"] == "numpy"
+             and "seconds" in r]
+    for row in rows:  # the fused kernel's time in the same run: this machine's limit
+        same = [f for f in fused if f["model"] == row["model"]]
+        if same and "seconds" in row:
+            row["x fused"] = row["seconds"] / same[0]["seconds"]
     return rows
 
 
@@ -143,7 +154,8 @@ def bench_figure(rows):
 
 def write_outputs(out, stem, rows, columns, records, figure):
     out = Path(out)
-    atomic_write(out / f"{stem}.md", (markdown_table(rows, columns) + "\n").encode())
+    atomic_write(out / f"{stem}.md", (f"Measured on {machine.line()}.\n\n"
+                                      + markdown_table(rows, columns) + "\n").encode())
     atomic_write(out / f"{stem}.csv", csv_table(rows, columns).encode())
     atomic_write(out / f"{stem}.json", json.dumps(records, indent=1).encode())
     save_figure(figure, out / f"{stem}.png")

@@ -174,13 +174,14 @@ def write_record(path, summary, lm, data, history, hparams):
     """The run's JSON record, as bench and compare read it (see d2lrnn.bench)."""
     import resource
 
+    from . import machine
     from ._files import atomic_write
     from .experiment import generation_speed
 
     # ru_maxrss: the process's peak resident memory, in KiB on Linux (bytes on macOS)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     peak_mb = peak / 2**20 if sys.platform == "darwin" else peak / 2**10
-    record = {**summary, "peak_mb": peak_mb,
+    record = {**summary, "peak_mb": peak_mb, "machine": machine.describe(),
               "generate_chars_per_s": generation_speed(lm, data.vocab),
               "settings": {**hparams, "corpus_sha1": data.sha1},
               "history": history}
@@ -198,6 +199,9 @@ def cmd_bench(args):
     records = bench.bench(backends, args.models, args.paths, args.repeats, train_args,
                           seed=args.seed, on_record=_report)
     rows = bench.bench_rows(records)
+    from . import machine
+
+    print(f"measured on {machine.line()}")
     print(bench.markdown_table(rows, bench.BENCH_COLUMNS))
     if args.out:
         files = bench.write_outputs(args.out, "bench", rows, bench.BENCH_COLUMNS, records,

@@ -8,13 +8,10 @@ own, so that a framework that crashes while loading is reported instead of endin
 """
 import json
 import os
-import platform
 import subprocess
 import sys
 
-import numpy as np
-
-from . import parity
+from . import machine, parity
 from .backend import BACKENDS, DECLARED, is_installed, load_backend
 
 # How long one backend's check may take (a cold import of TensorFlow takes a few seconds).
@@ -114,23 +111,10 @@ def run_check(name):
     return json.loads(lines[-1])
 
 
-def machine():
-    """One line about this machine: Python, NumPy, the CPU, its cores."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            cpu = next((line.split(":", 1)[1].strip() for line in info
-                        if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return (f"Python {platform.python_version()}, numpy {np.__version__}, {cpu} "
-            f"({os.cpu_count()} cores), {platform.system()}")
-
-
 def report(results):
     """The doctor's table: a line per backend and device."""
     bounds = " / ".join(f"{parity.TOLERANCE[d]:g}" for d in ("float32", "float64"))
-    lines = [machine(), "",
+    lines = [machine.line(), "",
              f"{'backend':<11} {'status':<8} {'version':<10} {'device':<8} {'float64':<8} "
              f"parity float32 / float64 (bounds {bounds})"]
     for r in results:

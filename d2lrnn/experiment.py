@@ -83,7 +83,8 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
                "epochs": epochs, "seed": seed, "fast": fast, "corpus": None if corpus is None else str(corpus),
                "corpus_sha1": data.sha1, "whole_book": whole_book, "num_train": num_train,
                "num_val": num_val, "device": d2l.ops.device_name(where),
-               "threads": d2l.ops.threads()}
+               "threads": d2l.ops.threads(),
+               "strategy": lm.rnn.fast_grads if fast else "plain"}
     state = None
     if resume is not None:
         params, state = resume

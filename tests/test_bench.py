@@ -43,6 +43,23 @@ def test_bench_medians_over_runs():
     assert row["seconds"] == 2.0 and row["s/epoch"] == 1.0 and row["runs"] == 3
 
 
+def test_bench_measures_every_row_against_the_fused_kernel():
+    def run(backend, seconds, how, model="scratch"):
+        return {"backend": backend, "model": model, "fast": True, "wall_seconds": seconds,
+                "tokens_per_s": 1.0, "peak_mb": 1.0, "generate_chars_per_s": 1.0,
+                "val_ppl": 7.0, "history": {"epoch_seconds": [1.0]},
+                "settings": {"strategy": how, "threads": "2 threads"}}
+
+    rows = bench.bench_rows([run("numpy", 4.0, "fused"), run("torch", 10.0, "fused"),
+                             run("jax", 6.0, "bptt"), run("jax", 9.0, "autograd", "concise")])
+    ratio = {(r["backend"], r["model"]): r.get("x fused") for r in rows}
+    assert ratio == {("numpy", "scratch"): 1.0, ("torch", "scratch"): 2.5,
+                     ("jax", "scratch"): 1.5, ("jax", "concise"): None}  # no fused concise
+    assert rows[0]["how"] == "fused" and rows[0]["threads"] == "2 threads"
+    without = bench.bench_rows([run("numpy", 4.0, "bptt"), run("torch", 10.0, "fused")])
+    assert all("x fused" not in r for r in without)  # no Numba: nothing to measure against
+
+
 def test_compare_agrees_across_every_backend_here(task, tmp_path, capsys):
     out = tmp_path / "compare"
     backends = available_backends()
