@@ -200,10 +200,11 @@ class Ops(abc.ABC):
         """Why this framework may see no accelerator here (a CPU-only build, ...)."""
         return ""
 
-    def choose_threads(self):
-        """Set the framework's CPU threads for the fast path, where that choice is the
-        package's to make: ``d2lrnn train`` calls it, owning its process (a reader's ``fit``
-        leaves the framework's settings alone)."""
+    def choose_threads(self, strategy):
+        """Set the framework's CPU threads for training by ``strategy`` (a model's
+        ``fast_grads``, or "plain"), where that choice is the package's to make: ``d2lrnn
+        train`` calls it, owning its process (a reader's ``fit`` leaves the framework's
+        settings alone). The frameworks' own choice (every core) unless a backend says."""
 
     def threads(self):
         """How this framework uses the CPU's cores now, in a few words (for d2lrnn bench)."""

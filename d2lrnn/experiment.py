@@ -70,7 +70,6 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
     d2l = load_backend(backend)
     where = d2l.ops.find_device(device)
     d2l.ops.full_precision()
-    d2l.ops.choose_threads()
     data = TimeMachine(batch_size, num_steps, num_train, num_val, corpus=corpus,
                        whole_book=whole_book, seed=seed)
     with d2l.ops.on(where):  # the parameters are made there; fit and predict follow them
@@ -83,7 +82,6 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
                "epochs": epochs, "seed": seed, "fast": fast, "corpus": None if corpus is None else str(corpus),
                "corpus_sha1": data.sha1, "whole_book": whole_book, "num_train": num_train,
                "num_val": num_val, "device": d2l.ops.device_name(where),
-               "threads": d2l.ops.threads(),
                "strategy": lm.rnn.fast_grads if fast else "plain"}
     state = None
     if resume is not None:
@@ -91,6 +89,8 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
         lm.set_params(params)
     saver = (None if on_saved_epoch is None else
              lambda epoch_state: on_saved_epoch(lm, data, hparams, epoch_state))
+    d2l.ops.choose_threads(hparams["strategy"])
+    hparams["threads"] = d2l.ops.threads()
     if on_start:
         on_start(hparams)
     start = time.perf_counter()

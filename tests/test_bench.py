@@ -54,7 +54,10 @@ def test_bench_measures_every_row_against_the_fused_kernel():
                              run("jax", 6.0, "bptt"), run("jax", 9.0, "autograd", "concise")])
     ratio = {(r["backend"], r["model"]): r.get("x fused") for r in rows}
     assert ratio == {("numpy", "scratch"): 1.0, ("torch", "scratch"): 2.5,
-                     ("jax", "scratch"): 1.5, ("jax", "concise"): None}  # no fused concise
+                     ("jax", "scratch"): 1.5, ("jax", "concise"): 2.25}  # the same model
+    gru = bench.bench_rows([run("numpy", 4.0, "fused"),
+                            {**run("jax", 9.0, "autograd"), "cell": "gru"}])
+    assert "x fused" not in gru[1]  # another model than the kernel's
     assert rows[0]["how"] == "fused" and rows[0]["threads"] == "2 threads"
     without = bench.bench_rows([run("numpy", 4.0, "bptt"), run("torch", 10.0, "fused")])
     assert all("x fused" not in r for r in without)  # no Numba: nothing to measure against

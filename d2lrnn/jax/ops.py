@@ -41,6 +41,9 @@ class JaxOps(Ops):
     def device_scope(self, device):
         return jax.default_device(device)
 
+    def threads(self):
+        return f"XLA's CPU thread pool ({jax.local_device_count('cpu')} device)"
+
     def full_precision(self):
         # float32 products on GPUs use TF32 unless the precision is "highest"; XLA's
         # deterministic kernels are chosen by XLA_FLAGS=--xla_gpu_deterministic_ops=true,

@@ -48,6 +48,10 @@ class TensorflowOps(Ops):
     def device_scope(self, device):
         return tf.device(_named(device))
 
+    def threads(self):
+        intra = tf.config.threading.get_intra_op_parallelism_threads() or "all cores"
+        return f"intra-op threads: {intra}"
+
     def full_precision(self):
         tf.config.experimental.enable_tensor_float_32_execution(False)
 

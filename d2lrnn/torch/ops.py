@@ -115,14 +115,16 @@ class TorchOps(Ops):
     # ~25% faster than autograd through the Python time loop.
     fast_grads = "fused"
 
-    def choose_threads(self):
-        torch.set_num_threads(1)  # one per forked part (fused.py says why)
+    def choose_threads(self, strategy):
+        if strategy == "fused":
+            torch.set_num_threads(1)  # one per forked part (fused.py says why)
 
     def threads(self):
         from . import fused
 
-        return (f"{fused.parts()} parts forked x {torch.get_num_threads()} intra-op "
-                f"thread(s)")
+        intra = f"{torch.get_num_threads()} intra-op thread(s)"
+        return f"{fused.parts()} parts forked x {intra}" if torch.get_num_threads() == 1 \
+            else intra
 
     def fused_loss_and_grads(self, params, X, Y):
         from . import fused  # TorchScript compiles it at the first call
