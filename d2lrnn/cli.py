@@ -1,7 +1,9 @@
 """The ``d2lrnn`` command (also ``python -m d2lrnn``)."""
 import argparse
 import json
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -87,6 +89,16 @@ def cmd_train(args):
 
     def on_step(step, loss):
         bar.set_postfix(step=step, ppl=f"{perplexity(loss):.2f}", refresh=False)
+        if progress.get("interrupted"):  # Ctrl-C: stop here, between two steps
+            raise KeyboardInterrupt
+
+    def interrupt(signum, frame):
+        # Ctrl-C asks to stop at the next step: a compiled kernel (Numba, XLA) is not left
+        # in the middle, where the interruption surfaced as another error. A second Ctrl-C
+        # stops at once.
+        if progress.get("interrupted"):
+            raise KeyboardInterrupt
+        progress["interrupted"] = True
 
     def on_epoch(record):
         progress["epoch"] = record["epoch"]
@@ -94,6 +106,8 @@ def cmd_train(args):
                         val_ppl=f"{record['val_ppl']:.2f}")
         bar.update(1)
 
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous_handler = signal.signal(signal.SIGINT, interrupt) if main_thread else None
     try:
         summary, lm, data, history, hparams = runs.train(
             out, overwrite=args.overwrite, resume=bool(args.resume), on_step=on_step,
@@ -116,6 +130,9 @@ def cmd_train(args):
                      "" if out else " (no --out)"))
         print(f"\ninterrupted in epoch {done + 1}; {where}", file=sys.stderr)
         return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous_handler)
     close(LazyBar.bar)
     if args.record:
         write_record(args.record, summary, lm, data, history, hparams)
