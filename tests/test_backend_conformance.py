@@ -106,7 +106,9 @@ def test_declared_capabilities(d2l):
     # the book's concise RNN signature follows the framework's layer
     first = list(inspect.signature(d2l.RNN.__init__).parameters)[1]
     assert first == ("num_hiddens" if ops.layer_learns_input_size else "num_inputs")
-    assert ops.fast_grads in ("autograd", "bptt")
+    assert ops.fast_grads in ("autograd", "bptt", "fused")
+    if ops.fast_grads == "fused":  # a backend that says so has its kernel
+        assert type(ops).fused_loss_and_grads is not Ops.fused_loss_and_grads
     assert set(ops.pad_last_batch) <= {"autograd", "bptt"}
     if ops.traces_eagerly:  # code run at every step must then be compiled
         assert type(ops).compile is not Ops.compile
