@@ -40,8 +40,7 @@ models = {"RNN": d2l.RNNScratch(V, 32, seed=0), "GRU": d2l.GRUScratch(V, 32, see
 lms, histories = {}, {}
 for name, rnn in models.items():
     lms[name] = d2l.RNNLMScratch(rnn, V, seed=1)
-    histories[name] = fit(lms[name], data, epochs=epochs, lr=1.0, clip=1.0,
-                          fast=(name == "RNN"))
+    histories[name] = fit(lms[name], data, epochs=epochs, lr=1.0, clip=1.0, fast=True)
     print(f"{name}: validation perplexity {histories[name]['val_ppl'][-1]:.2f}")
 show(figures.curve_figure(range(1, epochs + 1), {n: h["val_ppl"] for n, h in histories.items()},
                           "epoch", "validation perplexity"), "cells_perplexity")
