@@ -255,8 +255,8 @@ def _train_args(args):
     """The training flags a bench or compare passes on to each `d2lrnn train` run."""
     flags = ["--cell", args.cell, "--layers", args.layers, "--epochs", args.epochs,
              "--batch-size", args.batch_size, "--num-steps", args.num_steps, "--hiddens",
-             args.hiddens, "--num-train", args.num_train, "--num-val", args.num_val, "--lr", args.lr, "--clip", args.clip,
-             "--seed", args.seed, "--dtype", args.dtype, "--device", args.device]
+             args.hiddens, "--num-train", args.num_train, "--num-val", args.num_val, "--lr",
+             args.lr, "--clip", args.clip, "--seed", args.seed, "--dtype", args.dtype, "--device", args.device]
     if args.corpus:
         flags += ["--corpus", args.corpus]
     return [str(f) for f in flags]

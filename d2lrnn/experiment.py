@@ -79,8 +79,8 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
                "cell_key": lm.rnn.network.layers[0].cell.key, "backend": backend,
                "dtype": dtype, "num_hiddens": num_hiddens, "vocab_size": len(data.vocab),
                "batch_size": batch_size, "num_steps": num_steps, "lr": lr, "clip": clip,
-               "epochs": epochs, "seed": seed, "fast": fast, "corpus": None if corpus is None else str(corpus),
-               "corpus_sha1": data.sha1, "whole_book": whole_book, "num_train": num_train,
+               "epochs": epochs, "seed": seed, "fast": fast,
+               "corpus": None if corpus is None else str(corpus), "corpus_sha1": data.sha1, "whole_book": whole_book, "num_train": num_train,
                "num_val": num_val, "device": d2l.ops.device_name(where),
                "strategy": lm.rnn.fast_grads if fast else "plain"}
     state = None
