@@ -330,10 +330,8 @@ class CellLayer:
         """The framework's layer on one-hot inputs (one layer: a deep one trains plain)."""
         W_x = params["W_x" + self.cell.gates()[0]]  # (vocabulary, hidden): one-hot inputs
         inputs = self.ops.one_hot(X_tm, self.ops.shape(W_x)[0], self.ops.dtype_name(W_x))
-        if not isinstance(state, tuple):
-            state = (state, *(self.ops.zeros(self.ops.shape(state), self.ops.dtype_name(state))
-                              for _ in self.cell.state_names[1:]))
-        return self.ops.cell_layer(self.cell, params, inputs, state)
+        return self.ops.cell_layer(self.cell, params, inputs,
+                                   self.cell.full_state(self.ops, state))
 
     def recurrence(self, params, inputs, state):
         # sizes from the arrays: compiled code built around this serves every instance

@@ -72,13 +72,19 @@ class Cell:
         """The suffixes of the cell's input weights (W_x<suffix>), in the book's order."""
         return tuple(name[3:] for name in self.param_names() if name.startswith("W_x"))
 
+    def full_state(self, ops, state):
+        """The state tuple from a tuple, or from H alone (the others start at zero: the fast
+        path begins from H_0 = 0 for every cell)."""
+        if isinstance(state, tuple):
+            return state
+        return (state, *(ops.zeros(ops.shape(state), ops.dtype_name(state))
+                         for _ in self.state_names[1:]))
+
     def run_fast(self, ops, params, X_tm, state):
         """The fast path's time loop from token ids (T, n): each gate's input term looked
         up for every step at once, then the steps. ``state``: the state tuple, or H alone
-        (the others start at zero). Returns (stacked H (T, n, h), final state tuple)."""
-        if not isinstance(state, tuple):
-            state = (state, *(ops.zeros(ops.shape(state), ops.dtype_name(state))
-                              for _ in self.state_names[1:]))
+        (see :meth:`full_state`). Returns (stacked H (T, n, h), final state tuple)."""
+        state = self.full_state(ops, state)
         terms = {g: ops.embedding(params[f"W_x{g}"], X_tm) + params[f"b_{g}"]
                  for g in self.gates()}
 
