@@ -4,8 +4,8 @@ steps), the book's classes and signatures, and the command line's --cell."""
 import numpy as np
 import pytest
 
-from _backends import (assert_matches_central_differences, load_or_skip, synthetic_corpus,
-                       texts_generated_everywhere)
+from _backends import (assert_matches_central_differences, load_or_skip, on_test_device,
+                       synthetic_corpus, texts_generated_everywhere)
 from d2lrnn import bptt, cli, parity
 from d2lrnn.backend import BACKENDS
 from d2lrnn.cells import CELLS, lm_loss_and_grads
@@ -70,7 +70,12 @@ def layer_or_skip(d2l, model, cell, reset):
 
 
 @pytest.mark.parametrize("model, cell, reset", KINDS, ids=["-".join(map(str, k)) for k in KINDS])
-def test_backend_matches_the_reference(d2l, model, cell, reset, dtype):
+def test_backend_matches_the_reference(d2l, model, cell, reset, dtype, device):
+    with on_test_device(d2l, device):
+        _matches_the_reference(d2l, model, cell, reset, dtype)
+
+
+def _matches_the_reference(d2l, model, cell, reset, dtype):
     variant = layer_or_skip(d2l, model, cell, reset)
     params, X, Y = lm_inputs("gru-after" if variant.key == "gru-after" else cell, seed=1)
     inputs = {k: np.asarray(v, dtype).astype(np.float64) for k, v in params.items()}
@@ -113,8 +118,9 @@ TRAINED = [(*kind, False) for kind in KINDS] + [
                          ids=["-".join(map(str, k[:3])) + ("-fast" if k[3] else "")
                               for k in TRAINED])
 @pytest.mark.parametrize("name", BACKENDS)
-def test_training_parity(name, model, cell, reset, fast, small_book):
-    """50 SGD steps with clipping, float64: every backend takes the reference's steps."""
+def test_training_parity(name, model, cell, reset, fast, small_book, device):
+    """50 SGD steps with clipping, float64: every backend takes the reference's steps, on
+    every device present."""
     d2l = load_or_skip(name)
     layer_or_skip(d2l, model, cell, reset)
     key = (cell, reset)
@@ -126,9 +132,10 @@ def test_training_parity(name, model, cell, reset, fast, small_book):
         _reference[key] = np.array(fit(lm, small_book, epochs=1, lr=1.0, clip=1.0)[
             "step_loss"])
     reference = _reference[key]
-    lm = build_lm(d2l, model, V_book, 12, "float64", seed=1, cell=cell, reset=reset)
-    losses = np.array(fit(lm, small_book, epochs=1, lr=1.0, clip=1.0, fast=fast)[
-        "step_loss"])
+    with on_test_device(d2l, device):
+        lm = build_lm(d2l, model, V_book, 12, "float64", seed=1, cell=cell, reset=reset)
+        losses = np.array(fit(lm, small_book, epochs=1, lr=1.0, clip=1.0, fast=fast)[
+            "step_loss"])
     assert losses.shape == reference.shape == (50,)
     assert reference[-1] < reference[0] - 0.3, "the reference must learn in these steps"
     worst = np.max(np.abs(losses - reference) / np.abs(reference))
@@ -159,9 +166,10 @@ def test_the_book_classes_and_their_states(d2l):
 
 
 @pytest.mark.parametrize("model, cell, reset", KINDS, ids=["-".join(map(str, k)) for k in KINDS])
-def test_the_fast_path_computes_the_reference(d2l, model, cell, reset, dtype):
+def test_the_fast_path_computes_the_reference(d2l, model, cell, reset, dtype, device):
     """The fast path's loss and gradients (the input terms looked up, compiled where the
-    framework compiles) are the reference's, for every cell, scratch and concise."""
+    framework compiles) are the reference's, for every cell, scratch and concise, on every
+    device present."""
     layer_or_skip(d2l, model, cell, reset)
     params, X, Y = lm_inputs("gru-after" if (cell, reset) == ("gru", "after") else cell, 2)
     inputs = {k: np.asarray(v, dtype).astype(np.float64) for k, v in params.items()}
@@ -169,9 +177,10 @@ def test_the_fast_path_computes_the_reference(d2l, model, cell, reset, dtype):
 
     _, expected = ref.loss_and_grads(the_lm(ref, "scratch", cell, reset, inputs, "float64"),
                                      X, Y)
-    lm = the_lm(d2l, model, cell, reset, inputs, dtype)
-    loss, grads = fast_gradients(lm)(lm.book_params, d2l.ops.asarray(X, "int64"),
-                                     d2l.ops.asarray(Y, "int64"))
+    with on_test_device(d2l, device):
+        lm = the_lm(d2l, model, cell, reset, inputs, dtype)
+        loss, grads = fast_gradients(lm)(lm.book_params, d2l.ops.asarray(X, "int64"),
+                                         d2l.ops.asarray(Y, "int64"))
     for name, value in expected.items():
         assert parity.rel_diff(d2l.ops.to_numpy(grads[name]), value) <= \
             parity.TOLERANCE[dtype], name

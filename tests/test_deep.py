@@ -5,8 +5,8 @@ command line's --layers."""
 import numpy as np
 import pytest
 
-from _backends import (assert_matches_central_differences, load_or_skip, synthetic_corpus,
-                       texts_generated_everywhere)
+from _backends import (assert_matches_central_differences, load_or_skip, on_test_device,
+                       synthetic_corpus, texts_generated_everywhere)
 from d2lrnn import cli, parity
 from d2lrnn.backend import BACKENDS
 from d2lrnn.cells import Network
@@ -95,8 +95,13 @@ def concise_or_skip(d2l, model, cell, layers):
 
 
 @pytest.mark.parametrize("model, cell, layers", KINDS, ids=IDS)
-def test_backend_matches_the_reference(d2l, model, cell, layers, dtype):
+def test_backend_matches_the_reference(d2l, model, cell, layers, dtype, device):
     concise_or_skip(d2l, model, cell, layers)
+    with on_test_device(d2l, device):
+        _matches_the_reference(d2l, model, cell, layers, dtype)
+
+
+def _matches_the_reference(d2l, model, cell, layers, dtype):
     expected_lm = reference_lm(model, cell, layers)
     rng = np.random.default_rng(3)
     params = {k: rng.normal(0, 0.5, v.shape).astype(dtype).astype(np.float64)
@@ -144,9 +149,9 @@ _reference = {}
 @pytest.mark.parametrize("model, cell, layers", [("stacked", "gru", 2), ("bi", "rnn", 1),
                                                  ("concise", "lstm", 2)])
 @pytest.mark.parametrize("name", BACKENDS)
-def test_training_parity(name, model, cell, layers, small_book):
+def test_training_parity(name, model, cell, layers, small_book, device):
     """50 SGD steps with clipping, float64, through two layers: every backend takes the
-    reference's steps."""
+    reference's steps, on every device present."""
     d2l = load_or_skip(name)
     concise_or_skip(d2l, model, cell, layers)
     vocab = len(small_book.vocab)
@@ -170,7 +175,9 @@ def test_training_parity(name, model, cell, layers, small_book):
         _reference[key] = np.array(fit(lm, small_book, epochs=1, lr=1.0, clip=1.0)[
             "step_loss"])
     reference = _reference[key]
-    losses = np.array(fit(lm_of(d2l), small_book, epochs=1, lr=1.0, clip=1.0)["step_loss"])
+    with on_test_device(d2l, device):
+        losses = np.array(fit(lm_of(d2l), small_book, epochs=1, lr=1.0, clip=1.0)[
+            "step_loss"])
     assert losses.shape == reference.shape == (50,)
     assert reference[-1] < reference[0] - 0.2, "the reference must learn in these steps"
     worst = np.max(np.abs(losses - reference) / np.abs(reference))
