@@ -48,7 +48,14 @@ BACKENDS = tuple(DECLARED)
 
 # The book's library surface, in every backend as well (d2lrnn.book and <backend>/book.py).
 BOOK_API = ("Module", "Classifier", "Trainer", "DataModule", "HyperParameters",
-            "ProgressBoard", "add_to_class", "check_shape", "check_len", "TimeMachine", "Vocab")
+            "ProgressBoard", "add_to_class", "check_shape", "check_len", "TimeMachine", "Vocab",
+            # the book's general helpers the RNN chapters call: figures (2.4), files (5.7)
+            "plot", "set_figsize", "set_axes", "use_svg_display", "plt", "download", "extract",
+            "DATA_URL", "DATA_HUB")
+
+# What the RNN chapters take from the book's earlier ones beyond that, in each framework that
+# has autograd (9.1 trains a linear regression of section 3.5).
+BOOK_FRAMEWORK_API = ("LinearRegression",)
 
 # The tensor helpers and device functions the book's library defines as d2l.<name> (d2l 1.0.3,
 # the union over its four frameworks), in each of the four frameworks here; a few add their
@@ -94,6 +101,16 @@ def is_installed(name):
 def available_backends():
     """Backends whose framework is installed (found, not imported)."""
     return [name for name in BACKENDS if is_installed(name)]
+
+
+def ops_of(array):
+    """The adapter of the backend whose framework made ``array`` (NumPy's for NumPy arrays
+    and anything else). Imports nothing new: the framework is loaded if the array exists."""
+    root = type(array).__module__.partition(".")[0]
+    for declared in DECLARATIONS:
+        if root == declared.framework or (declared.name == "jax" and root == "jaxlib"):
+            return load_backend(declared.name).ops
+    return load_backend("numpy").ops
 
 
 def import_framework(module, extra):
@@ -240,6 +257,10 @@ class Ops(abc.ABC):
 
     def shape(self, x):
         return tuple(int(s) for s in x.shape)
+
+    def take_rows(self, x, rows):
+        """``x[rows]`` for a 1-D NumPy array of row numbers (a minibatch of a data set)."""
+        return x[rows]
 
     # -- maths --------------------------------------------------------------------------
     @abc.abstractmethod

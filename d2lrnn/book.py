@@ -11,9 +11,10 @@ import warnings
 import numpy as np
 
 from . import ipython
-from .backend import DeviceWarning
+from .backend import DeviceWarning, ops_of
 from .maths import cross_entropy
-from .plot import save_figure
+from .downloads import DATA_HUB, DATA_URL, download, extract  # noqa: F401 - the book's
+from .plot import plot, plt, save_figure, set_axes, set_figsize, use_svg_display  # noqa: F401
 from .train import clip_gradients
 
 
@@ -241,6 +242,9 @@ def accuracy(ops, Y_hat, Y, averaged=True):
 class DataModule(HyperParameters):
     """Data with ``train_dataloader()`` and ``val_dataloader()``, as the book's."""
 
+    root = "../data"  # where the book's cells download to (DataModule(root=...))
+    num_workers = 4
+
     def __init__(self, root="../data", num_workers=4):
         self.save_hyperparameters()
 
@@ -252,6 +256,47 @@ class DataModule(HyperParameters):
 
     def val_dataloader(self):
         return self.get_dataloader(train=False)
+
+    def get_tensorloader(self, tensors, train, indices=slice(0, None)):
+        """Minibatches of ``self.batch_size`` rows of ``tensors`` (arrays of any framework,
+        or NumPy, with as many rows each), the rows ``indices`` selects: shuffled on every
+        pass when ``train``, in order otherwise; each batch a tuple of the same kind of
+        arrays (d2l.ai 3.3)."""
+        batch_size = getattr(self, "batch_size", None)
+        if batch_size is None:
+            raise AttributeError(f"{type(self).__name__}.get_tensorloader: set self.batch_size "
+                                 f"first (e.g. save_hyperparameters() of an __init__ taking "
+                                 f"batch_size)")
+        return TensorLoader([t[indices] for t in tensors], batch_size, shuffle=train)
+
+
+class TensorLoader:
+    """Minibatches of rows of the same arrays, as ``DataModule.get_tensorloader`` makes them:
+    the arrays' own kind out (PyTorch, TensorFlow, JAX, MXNet or NumPy), ``len()`` batches
+    per pass, the last one shorter where the rows do not divide evenly."""
+
+    def __init__(self, tensors, batch_size, shuffle):
+        tensors = [t if hasattr(t, "shape") else np.asarray(t) for t in tensors]
+        sizes = {int(t.shape[0]) for t in tensors}
+        if len(sizes) != 1:
+            raise ValueError(f"get_tensorloader: the arrays must have as many rows each, got "
+                             f"{sorted(sizes)}")
+        self.tensors, self.batch_size, self.shuffle = tensors, int(batch_size), shuffle
+        self.num_rows = sizes.pop()
+        self.rng = np.random.default_rng()
+
+    def __len__(self):
+        return -(-self.num_rows // self.batch_size)
+
+    def __iter__(self):
+        if not self.shuffle:
+            for start in range(0, self.num_rows, self.batch_size):
+                yield tuple(t[start:start + self.batch_size] for t in self.tensors)
+            return
+        order = self.rng.permutation(self.num_rows)
+        for start in range(0, self.num_rows, self.batch_size):
+            rows = order[start:start + self.batch_size]
+            yield tuple(ops_of(t).take_rows(t, rows) for t in self.tensors)
 
 
 class TrainerBase(HyperParameters):

@@ -36,11 +36,16 @@ FRAMEWORKS = ("torch", "mxnet", "tensorflow", "jax")
 # What the RNN sections define, and the bases they build on (d2l 1.0: 3.2 HyperParameters,
 # Module, DataModule, Trainer, ProgressBoard; 4.3 Classifier; 6.7 the device helpers the
 # Trainer uses; 9.2-9.3 TimeMachine, Vocab; 9.5-9.6 the models; check_len, check_shape), and
-# the one model of the modern RNN sections the library keeps (10.3's multilayer GRU).
+# the one model of the modern RNN sections the library keeps (10.3's multilayer GRU), and
+# 3.5's linear regression, which 9.1 trains.
 CLASSES = ("HyperParameters", "ProgressBoard", "Module", "DataModule", "Trainer", "Classifier",
-           "TimeMachine", "Vocab", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "GRU")
+           "TimeMachine", "Vocab", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "GRU",
+           "LinearRegression")
+# The functions, with what the RNN sections take from earlier chapters: the figures (2.4; 9.1
+# and 9.2 draw with d2l.plot) and the files (5.7; 9.2 downloads the corpus with d2l.download).
 FUNCTIONS = ("add_to_class", "check_len", "check_shape", "cpu", "gpu", "num_gpus", "try_gpu",
-             "try_all_gpus", "get_key")
+             "try_all_gpus", "get_key", "plot", "set_figsize", "set_axes", "use_svg_display",
+             "download", "extract")
 # The module-level aliases (the book's tensor helpers) follow this line in each file.
 ALIAS_MARKER = "# Alias defined in config.ini"
 # Aliases that name framework classes rather than helpers a notebook calls.
@@ -53,7 +58,6 @@ _SAME_FORWARD = ("the deep GRU's forward takes (inputs, H) as every model's here
                  "book's RNN.forward); the book's {} GRU names them (X, state). The book "
                  "passes them by position, which works the same")
 DEVIATIONS = {
-    ("*", "DataModule.get_tensorloader"): _OUT_OF_SCOPE.format("3 (synthetic regression)"),
     ("*", "Classifier.layer_summary"): _OUT_OF_SCOPE.format("7 (LeNet)"),
     ("tensorflow", "GRU.forward"): _SAME_FORWARD.format("TensorFlow"),
     ("jax", "GRU.__call__"): _SAME_FORWARD.format("JAX"),

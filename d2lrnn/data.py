@@ -6,19 +6,20 @@ corpus is downloaded once from the book's data host, checked against its SHA-1 a
 passed directly.
 """
 import hashlib
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 
 from . import checks
+from .backend import ops_of
 from .book import DataModule
+from .downloads import DATA_URL, cache_dir, sha1_of
 from .vocab import Vocab
 
-URL = "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt"
-SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
 FILENAME = "timemachine.txt"
+URL = DATA_URL + FILENAME
+SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
 
 
 class CorpusError(RuntimeError):
@@ -27,17 +28,7 @@ class CorpusError(RuntimeError):
 
 def data_dir():
     """Where the corpus is looked for and cached: ``$D2LRNN_DATA``, else the user cache."""
-    if os.environ.get("D2LRNN_DATA"):
-        return Path(os.environ["D2LRNN_DATA"]).expanduser()
-    import pooch
-
-    return Path(pooch.os_cache("d2lrnn"))
-
-
-def sha1_of(path):
-    import pooch
-
-    return pooch.file_hash(str(path), alg="sha1")
+    return cache_dir()
 
 
 def download_timemachine(folder=None):
@@ -103,7 +94,13 @@ class TimeMachine(DataModule):
     As the book: the first ``num_train`` windows train, the next ``num_val`` validate;
     ``whole_book=True`` trains on every window but the last ``num_val``. Training windows
     are shuffled every epoch by a generator seeded with (``seed``, epoch).
+
+    Every method works on what the book's own ``__init__`` sets too (a reader may replace it
+    with ``add_to_class``, as section 9.3 does): ``X`` and ``Y`` may be any framework's arrays.
     """
+
+    corpus = None  # a local text file instead of the book (our __init__'s corpus=)
+    seed = 0       # of the training batches' order
 
     def __init__(self, batch_size, num_steps, num_train=10000, num_val=5000, *, corpus=None,
                  whole_book=False, seed=0, vocab=None):
@@ -157,9 +154,10 @@ class TimeMachine(DataModule):
     def train_batches(self, epoch=0):
         """Shuffled (X, Y) minibatches of the training windows; the last one may be short."""
         order = np.random.default_rng([self.seed, epoch]).permutation(self.num_train)
+        take = ops_of(self.X).take_rows
         for start in range(0, self.num_train, self.batch_size):
             idx = order[start:start + self.batch_size]
-            yield self.X[idx], self.Y[idx]
+            yield take(self.X, idx), take(self.Y, idx)
 
     def val_batches(self):
         """(X, Y) minibatches of the validation windows, in order."""

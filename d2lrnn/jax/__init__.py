@@ -1,17 +1,19 @@
 """JAX backend: the section's computations in JAX, differentiated by its own autograd; the
 models are Flax modules."""
-from ..backend import BOOK_API, BOOK_TENSOR_API
-from ..book import DataModule, HyperParameters, ProgressBoard, add_to_class, check_len, check_shape
+from ..backend import BOOK_API, BOOK_FRAMEWORK_API, BOOK_TENSOR_API
+from ..book import (DATA_HUB, DATA_URL, DataModule, HyperParameters, ProgressBoard, add_to_class,
+                    check_len, check_shape, download, extract, plot, plt, set_axes, set_figsize,
+                    use_svg_display)
 from ..data import TimeMachine
 from ..models import BACKEND_API, bind
 from ..vocab import Vocab
-from .book import Classifier, Module, Trainer
+from .book import Classifier, LinearRegression, Module, Trainer
 from .ops import ops
 
 # the models, bound to this backend's ops and Module (as Flax modules): the names of BACKEND_API
 globals().update(bind(ops, Module, Classifier))
 
-__all__ = [*BACKEND_API, *BOOK_API]
+__all__ = [*BACKEND_API, *BOOK_API, *BOOK_FRAMEWORK_API]
 
 # The array helpers and device functions the book calls as d2l.<name>.
 from .book import (abs, arange, argmax, astype, batch_matmul, concat, cos, cosh,  # noqa: E402

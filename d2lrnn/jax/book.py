@@ -51,19 +51,28 @@ class Module(nn.Module, ModuleMixin, HyperParameters):
         return SGD(self.lr)
 
     def training_step(self, params, batch, state):
-        loss, grads = jax.value_and_grad(self.loss, has_aux=True)(params, batch[:-1],
-                                                                 batch[-1], state)
-        self.plot("loss", loss[0], train=True)
+        """The loss ``loss(params, X, y, state)`` and its gradients at ``params``."""
+        loss, grads = jax.value_and_grad(self.loss)(params, batch[:-1], batch[-1], state)
+        self.plot("loss", loss, train=True)
         return loss, grads
 
     def validation_step(self, params, batch, state):
-        loss, _ = self.loss(params, batch[:-1], batch[-1], state)
-        self.plot("loss", loss, train=False)
+        self.plot("loss", self.loss(params, batch[:-1], batch[-1], state), train=False)
 
 
 class Classifier(Module):
     """A model whose loss is the mean cross-entropy of its logits: ``loss(params, X, Y,
     state)`` returns ``(loss, {})`` as the book's JAX classifier (the dict: updated state)."""
+
+    def training_step(self, params, batch, state):
+        (loss, aux), grads = jax.value_and_grad(self.loss, has_aux=True)(
+            params, batch[:-1], batch[-1], state)
+        self.plot("loss", loss, train=True)
+        return (loss, aux), grads
+
+    def validation_step(self, params, batch, state):
+        loss, _ = self.loss(params, batch[:-1], batch[-1], state)
+        self.plot("loss", loss, train=False)
 
     def loss(self, params, X, Y, state, averaged=True):
         Y_hat = state.apply_fn({"params": params}, *X)
@@ -72,6 +81,29 @@ class Classifier(Module):
     def accuracy(self, params, X, Y, state, averaged=True):
         """The fraction of predictions (argmax of the logits) equal to the labels ``Y``."""
         return accuracy(ops, state.apply_fn({"params": params}, *X), Y, averaged)
+
+
+class LinearRegression(Module):
+    """Linear regression on Flax's layer (d2l.ai 3.5), as section 9.1 trains it: one output of
+    a ``Dense`` layer (its input size taken at ``init``), weights from N(0, 0.01²), half the
+    squared error averaged (optax's ``l2_loss``); the parameters live in
+    ``trainer.state.params``."""
+
+    lr: float
+
+    def setup(self):
+        self.net = nn.Dense(1, kernel_init=nn.initializers.normal(0.01))
+
+    def forward(self, X):
+        return self.net(X)
+
+    def loss(self, params, X, y, state):
+        y_hat = state.apply_fn({"params": params}, *X)
+        return jnp.mean(0.5 * (y_hat - y) ** 2)
+
+    def get_w_b(self, state):
+        net = state.params["net"]
+        return net["kernel"], net["bias"]
 
 
 class Trainer(TrainerBase):
@@ -96,8 +128,9 @@ class Trainer(TrainerBase):
             model.load_tree(self.state.params)
 
     def prepare_batch(self, batch):
-        """The batch as JAX arrays, put on the trainer's GPU (the book's ``d2l.to``)."""
-        batch = [ops.asarray(a, "int64") for a in batch]
+        """The batch as JAX arrays (of the batch's own dtype), put on the trainer's GPU (the
+        book's ``d2l.to``)."""
+        batch = [jnp.asarray(a) for a in batch]
         return [jax.device_put(a, self.device) for a in batch] if self.gpus else batch
 
     def train_batch(self, batch):

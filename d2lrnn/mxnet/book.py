@@ -79,6 +79,30 @@ class Classifier(ClassifierMixin, Module):
     """A model whose loss is the mean cross-entropy of its logits."""
 
 
+class LinearRegression(Module):
+    """Linear regression on Gluon's layer (d2l.ai 3.5), as section 9.1 trains it: one output
+    of a ``Dense`` layer (its input size taken at the first call), weights from N(0, 0.01²),
+    half the squared error (Gluon's ``L2Loss``), averaged."""
+
+    def __init__(self, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = gluon.nn.Dense(1)
+        self.net.initialize(mx.init.Normal(sigma=0.01))
+
+    def forward(self, X):
+        return self.net(X)
+
+    def loss(self, y_hat, y):
+        return gluon.loss.L2Loss()(y_hat, y).mean()
+
+    def configure_optimizers(self):
+        return gluon.Trainer(self.collect_params(), "sgd", {"learning_rate": self.lr})
+
+    def get_w_b(self):
+        return self.net.weight.data(), self.net.bias.data()
+
+
 class Trainer(TrainerBase):
     """Minibatch training under ``autograd.record`` with gradient clipping; with
     ``num_gpus=1`` the model's parameters and every batch go to the first GPU, as the

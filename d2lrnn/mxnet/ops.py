@@ -55,6 +55,9 @@ class MxnetOps(Ops):
     def is_tensor(self, x):
         return isinstance(x, mnp.ndarray)
 
+    def take_rows(self, x, rows):
+        return x[mnp.array(rows, dtype="int64", ctx=x.ctx)]
+
     def dtype_name(self, x):
         return np.dtype(x.dtype).name
 

@@ -1,6 +1,8 @@
 """NumPy backend: the reference, with back-propagation through time written by hand."""
 from ..backend import BOOK_API
-from ..book import DataModule, HyperParameters, ProgressBoard, add_to_class, check_len, check_shape
+from ..book import (DATA_HUB, DATA_URL, DataModule, HyperParameters, ProgressBoard, add_to_class,
+                    check_len, check_shape, download, extract, plot, plt, set_axes, set_figsize,
+                    use_svg_display)
 from ..data import TimeMachine
 from ..models import BACKEND_API, bind
 from ..vocab import Vocab

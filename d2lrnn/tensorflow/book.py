@@ -65,6 +65,27 @@ class Classifier(ClassifierMixin, Module):
     """A model whose loss is the mean cross-entropy of its logits."""
 
 
+class LinearRegression(Module):
+    """Linear regression on Keras' layer (d2l.ai 3.5), as section 9.1 trains it: one output
+    of a ``Dense`` layer (its input size taken at the first call), weights from N(0, 0.01²),
+    the mean squared error."""
+
+    def __init__(self, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = tf.keras.layers.Dense(
+            1, kernel_initializer=tf.keras.initializers.RandomNormal(stddev=0.01))
+
+    def forward(self, X):
+        return self.net(X)
+
+    def loss(self, y_hat, y):
+        return tf.reduce_mean(tf.square(tf.cast(y, y_hat.dtype) - y_hat))
+
+    def get_w_b(self):
+        return self.net.kernel, self.net.bias
+
+
 class Trainer(TrainerBase):
     """Minibatch training with tf.GradientTape and gradient clipping; with ``num_gpus=1``
     training runs under the first GPU's ``tf.device`` (where a reader's Keras layers make
@@ -73,8 +94,8 @@ class Trainer(TrainerBase):
     ops = ops
 
     def prepare_batch(self, batch):
-        with ops.on(self.device):
-            return [tf.constant(a) for a in batch]
+        with ops.on(self.device):  # NumPy batches, or tensors (a reader's get_tensorloader)
+            return [tf.identity(tf.convert_to_tensor(a)) for a in batch]
 
     def prepare_model(self, model):
         super().prepare_model(model)

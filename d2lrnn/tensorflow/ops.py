@@ -64,6 +64,9 @@ class TensorflowOps(Ops):
     def is_tensor(self, x):
         return tf.is_tensor(x) or isinstance(x, tf.Variable)
 
+    def take_rows(self, x, rows):
+        return tf.gather(x, rows)
+
     def dtype_name(self, x):
         return x.dtype.name
 

@@ -34,6 +34,34 @@ class Classifier(ClassifierMixin, Module):
     """A model whose loss is the mean cross-entropy of its logits."""
 
 
+class LinearRegression(Module):
+    """Linear regression on PyTorch's layer (d2l.ai 3.5), as section 9.1 trains it: one
+    output of a ``LazyLinear`` (its input size taken at the first call), weights drawn from
+    N(0, 0.01²) and a zero bias once that size is known, the mean squared error."""
+
+    def __init__(self, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.LazyLinear(1)
+
+    def forward(self, X):
+        if isinstance(self.net.weight, nn.parameter.UninitializedParameter):
+            self.net.initialize_parameters(X)  # the input size is now known: draw as the book
+            with torch.no_grad():
+                self.net.weight.normal_(0, 0.01)
+                self.net.bias.fill_(0)
+        return self.net(X)
+
+    def loss(self, y_hat, y):
+        return nn.functional.mse_loss(y_hat, y)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), self.lr)
+
+    def get_w_b(self):
+        return self.net.weight.data, self.net.bias.data
+
+
 class Trainer(TrainerBase):
     """Minibatch training with the model's optimizer and gradient clipping; with
     ``num_gpus=1`` the model and every batch go to the first GPU (CUDA, else Apple's MPS),

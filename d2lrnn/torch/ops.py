@@ -57,6 +57,9 @@ class TorchOps(Ops):
     def is_tensor(self, x):
         return isinstance(x, torch.Tensor)
 
+    def take_rows(self, x, rows):
+        return x[torch.as_tensor(rows, device=x.device)]
+
     def is_concrete(self, x):
         return x.device.type != "meta"  # the meta device holds shapes, no values
 
