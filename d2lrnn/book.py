@@ -170,6 +170,22 @@ class ModuleMixin:
         """Parts held in a list, where the framework finds their parameters."""
         return list(parts)
 
+    # -- the book's concise models on the framework's layers (9.6, and chapter 10's GRU,
+    # LSTM): what RNN and RNNLM do with a reader's RNN, in each framework's own way
+
+    def layer_forward(self, inputs, H=None):
+        """The book's ``RNN.forward``: the framework's layer in ``self.rnn`` on ``inputs``
+        (num_steps, batch_size, num_inputs) from the state ``H`` -> (outputs, state)."""
+        raise NotImplementedError(f"{type(self).__name__}: define forward(self, inputs, "
+                                  f"H=None) (the {self.ops.name} backend has no layer of "
+                                  f"the book's to run)")
+
+    def make_linear(self, units):
+        """``self.linear``: the framework's dense layer of ``units`` outputs, its input size
+        learnt at the first call (the book's concise RNNLM's output layer)."""
+        raise TypeError(f"the {self.ops.name} backend has no dense layer of its own: the "
+                        f"output layer of a reader's RNN is W_hq, b_q (RNNLMScratch)")
+
     def loss(self, y_hat, y):
         raise NotImplementedError(f"{type(self).__name__} has no loss: define "
                                   f"loss(self, y_hat, y) (or derive from d2l.Classifier)")

@@ -97,6 +97,33 @@ def on_model_device(method):
     return on_device
 
 
+def is_ours(method):
+    """Whether a method is written in this package (a reader's subclass, or add_to_class, may
+    replace it); a method the class does not have is nobody's."""
+    return method is None or getattr(method, "__module__", "").startswith("d2lrnn.")
+
+
+def computes_package_maths(cls):
+    """Whether every computing method of class ``cls`` is the package's own."""
+    return all(is_ours(getattr(cls, name, None)) for name in cls.computing)
+
+
+def made_by_package(model):
+    """Whether the package's constructor made ``model``'s parameters (a reader's subclass
+    may bypass it, as the book's ``class LSTM(d2l.RNN)`` does)."""
+    return isinstance(model, Model) and bool(vars(model).get("_made"))
+
+
+def is_package_model(model):
+    """Whether ``model`` computes this package's equations on the parameters its constructor
+    made: one of the package's models, not a reader's class built on one the book's way (the
+    book's ``class LSTM(d2l.RNN)`` calls ``d2l.Module.__init__`` and keeps a framework layer
+    in ``self.rnn``; a Flax subclass brings its own ``__call__``) nor one whose computing
+    methods a reader replaced. Only such models have the package's extras: parameters by the
+    book's names (get_params, checkpoints), its gradients and its fast path."""
+    return made_by_package(model) and computes_package_maths(type(model))
+
+
 class Model:
     """Parameters held as named attributes (as in the book), viewed as a dict by name.
 
@@ -107,6 +134,8 @@ class Model:
     ops = None  # the backend's adapter, set by bind()
     family = None  # {name: class} of the models bound to the same backend, set by bind()
     param_names = ()  # every parameter, by the book's names (a part's behind its prefix)
+    # The methods by which a model computes (see is_package_model).
+    computing = ("__call__", "forward", "setup")
 
     @on_model_device
     def __call__(self, *args, **kwargs):
@@ -116,10 +145,12 @@ class Model:
     def device(self):
         """The device this model's parameters are on (where the adapter makes arrays now,
         before it has any)."""
-        try:
-            first = next(iter(self.book_params.values()), None)
-        except (RuntimeError, AttributeError):  # not built yet, or a reader's part
-            first = None
+        first = None
+        if is_package_model(self):
+            try:
+                first = next(iter(self.book_params.values()), None)
+            except RuntimeError:  # not built yet (its input size is learnt at the first call)
+                first = None
         if first is not None:
             return self.ops.device_of(first)
         found = self.framework_device()  # a reader's model: its framework's parameters
@@ -154,6 +185,7 @@ class Model:
         (a Flax module's ``__post_init__`` runs it too): check them, draw the parameters."""
         self.validate()
         self.draw_params()
+        self._set_field("_made", True)  # the package's constructor ran (is_package_model)
 
     def validate(self):
         """Refuse arguments that are not what the model takes, naming them."""
@@ -276,6 +308,7 @@ class RNNScratch(Model):
     param_names = ("W_xh", "W_hh", "b_h")
     cell = cells.CELLS["rnn"]  # its step is written out here, as the section writes it
     has_fast_path = True  # d2lrnn.train's fast path computes this model
+    computing = (*Model.computing, "recurrence", "fast_recurrence")
 
     @property
     def network(self):
@@ -408,7 +441,13 @@ class RNN(RNNScratch):
 
     def forward(self, inputs, H=None, training=None):
         """inputs (num_steps, batch_size, num_inputs) -> (stacked H (num_steps, batch_size,
-        num_hiddens), H_T); ``H`` is H_0 (zeros when not given), as the book names it."""
+        num_hiddens), H_T); ``H`` is H_0 (zeros when not given), as the book names it.
+
+        A reader's subclass built as the book builds its GRU (10.2: ``d2l.Module.__init__``,
+        the framework's layer in ``self.rnn``, no forward of its own) runs that layer as the
+        book's ``RNN.forward`` does in its framework."""
+        if not is_package_model(self):
+            return self.layer_forward(inputs, H)
         return super().forward(inputs, H, training)
 
     def recurrence(self, params, inputs, state):
@@ -435,7 +474,17 @@ class LazyRNN(RNN):
 
 
 class RNNLMScratch(Model):
-    """The character-level language model: one-hot tokens -> RNN -> O_t = H_t W_hq + b_q."""
+    """The character-level language model: one-hot tokens -> RNN -> O_t = H_t W_hq + b_q.
+
+    The RNN is one of the package's models, or a reader's own (a ``d2l.Module`` with
+    ``num_hiddens``, as the book's chapter 10 passes its GRUs and LSTMs): the model then runs
+    it as it is, with W_hq drawn from the RNN's ``sigma`` (0.01 where it has none), as the
+    book's, and the package's extras that need its equations say so."""
+
+    computing = (*Model.computing, "one_hot", "output_layer", "init_params")
+    # With a reader's RNN, whether the output layer is the framework's own dense layer (the
+    # book's concise RNNLM) rather than W_hq, b_q.
+    framework_output_layer = False
 
     def __init__(self, rnn, vocab_size, lr=0.01, *, seed=None):
         super().__init__()
@@ -457,39 +506,91 @@ class RNNLMScratch(Model):
     def dtype(self):
         return getattr(self.rnn, "dtype", "float32")  # a reader's RNN may not say
 
+    @property
+    def runs_readers_rnn(self):
+        """Whether the RNN is a reader's own (see :func:`is_package_model`)."""
+        return not is_package_model(self.rnn)
+
+    @property
+    def uses_framework_output(self):
+        """Whether the output layer is the framework's dense layer ``self.linear``."""
+        return self.framework_output_layer and self.runs_readers_rnn
+
     def _check_rnn(self, rnn, vocab_size):
-        if getattr(rnn, "ops", None) is not self.ops:
-            raise TypeError(f"{type(self).__name__}: rnn must be a model of the {self.ops.name} "
-                            f"backend (RNNScratch, RNN or your own d2l.Module), got "
+        where = type(self).__name__
+        theirs = getattr(rnn, "ops", None)
+        if not callable(rnn) or (theirs is not None and theirs is not self.ops):
+            raise TypeError(f"{where}: rnn must be a model of the {self.ops.name} backend "
+                            f"(RNNScratch, RNN or your own d2l.Module), got "
                             f"{type(rnn).__module__}.{type(rnn).__name__}")
+        if not is_package_model(rnn):
+            if not self.uses_framework_output and getattr(rnn, "num_hiddens", None) is None:
+                raise TypeError(f"{where}: your {type(rnn).__name__} has no num_hiddens, the "
+                                f"width of W_hq: save it in its __init__ "
+                                f"(self.save_hyperparameters())")
+            return
         if isinstance(rnn, RNNScratch) and not rnn.built:
             rnn.build(vocab_size)  # one-hot tokens: the RNN's input size is vocab_size
         if isinstance(rnn, RNNScratch) and rnn.num_inputs != vocab_size:
-            raise ValueError(f"{type(self).__name__}: the RNN takes one-hot tokens, so its "
+            raise ValueError(f"{where}: the RNN takes one-hot tokens, so its "
                              f"num_inputs ({rnn.num_inputs}) must equal vocab_size "
                              f"({vocab_size})")
 
     def output_shapes(self):
         """W_hq takes the RNN's outputs: num_hiddens wide, twice that for a bidirectional
-        RNN (its ``num_outputs``)."""
+        RNN (its ``num_outputs``); nothing where the framework's layer is the output."""
+        if self.uses_framework_output:
+            return {}
         width = getattr(self.rnn, "num_outputs", None) or self.rnn.num_hiddens
         return {"W_hq": (width, self.vocab_size), "b_q": (self.vocab_size,)}
 
     def init_params(self):
         """The output layer W_hq (h×V) and b_q (V), as the RNN's σ and dtype (the book's
-        hook: a reader's model makes its own output layer here)."""
-        self._init_params()
+        hook: a reader's model makes its own output layer here); with a reader's RNN in the
+        concise model, the framework's dense layer as the book's."""
+        if self.uses_framework_output:
+            self.make_linear(self.vocab_size)
+        else:
+            self._init_params()
 
     def initial_arrays(self):
-        return draw(self.output_shapes(), self.rnn.sigma, self.dtype, self.seed)
+        return draw(self.output_shapes(), getattr(self.rnn, "sigma", 0.01), self.dtype,
+                    self.seed)
 
     @property
     def param_names(self):
         """The RNN's parameters (those of its cells), then the output layer's."""
-        return (*getattr(self.rnn, "param_names", ()), "W_hq", "b_q")
+        rnn = self.rnn.param_names if not self.runs_readers_rnn else ()
+        return (*rnn, *self.output_shapes())
 
     def submodels(self):
-        return (("", self.rnn),)
+        return (("", self.rnn),) if not self.runs_readers_rnn else ()
+
+    def require_package_maths(self, what):
+        """Raise a clear error where ``what`` needs the package's equations and this model
+        (or its RNN) runs code of a reader's."""
+        if is_package_model(self) and not self.runs_readers_rnn:
+            return
+        mine = self if not is_package_model(self) else self.rnn
+        if what in ("get_params", "set_params"):
+            advice = "its parameters are its framework's (model.parameters() in PyTorch, " \
+                     "trainer.state.params in JAX, ...)"
+        elif self.ops.has_autograd:
+            advice = "train it with d2l.Trainer, as the book does, which runs your code"
+        else:
+            advice = (f"the {self.ops.name} backend has no autograd to differentiate your "
+                      f"code: use torch, jax, tensorflow or mxnet")
+        raise TypeError(f"{what} computes the package's own equations (RNNScratch, RNN, "
+                        f"GRUScratch, ...); this {type(self).__name__} runs your own "
+                        f"{type(mine).__name__}: {advice}")
+
+    def get_params(self):
+        self.require_package_maths("get_params")
+        return super().get_params()
+
+    def set_params(self, params):
+        self.require_package_maths("set_params")
+        return super().set_params(params)
 
     def tokens(self, X, where):
         """Check token ids (batch_size, num_steps) and convert them."""
@@ -536,6 +637,7 @@ class RNNLMScratch(Model):
     def loss_and_grads_fn(self, params, X, Y):
         """Loss and gradients at ``params`` (framework arrays; X, Y already converted): the
         framework's autograd, or where it has none (NumPy) the backward pass by hand."""
+        self.require_package_maths("loss_and_grads")
         return gradients.lm_loss_and_grads(self.ops, params, X, Y, self.rnn.recurrence,
                                            getattr(self.rnn, "network", None))
 
@@ -545,26 +647,18 @@ class RNNLMScratch(Model):
         Only the section's models have one (a reader's own forward or output layer is not
         what it computes); the result depends on the class alone, so compiled code built
         around it serves every instance."""
-        if not getattr(self.rnn, "has_fast_path", False):
+        self.require_package_maths("the fast path")
+        if not self.runs_section_maths():
             raise TypeError(f"the fast path covers one recurrent layer; a "
                             f"{type(self.rnn).__name__} of several trains on the plain path "
                             f"(fast=False)")
-        if not self.runs_section_maths():
-            raise TypeError(f"the fast path computes the section's RNNScratch or RNN and its "
-                            f"output layer; this {type(self).__name__} (rnn: "
-                            f"{type(self.rnn).__name__}) has its own: train it without "
-                            f"fast=True")
         return self.rnn.fast_recurrence
 
     def runs_section_maths(self):
-        """Whether this model computes exactly this package's equations: its RNN is one of
-        the package's models, and neither it nor this model has methods of a reader's."""
-        rnn = type(self.rnn)
-        return (issubclass(rnn, RNNScratch) and self.rnn.has_fast_path
-                and all(_ours(getattr(rnn, name)) for name in ("forward", "recurrence",
-                                                               "fast_recurrence"))
-                and type(self).forward is RNNLMScratch.forward
-                and type(self).output_layer in (RNNLMScratch.output_layer, RNNLM.output_layer))
+        """Whether this model computes exactly this package's equations: it and its RNN are
+        the package's models (:func:`is_package_model`), the RNN one with a fast path."""
+        return (is_package_model(self) and is_package_model(self.rnn)
+                and isinstance(self.rnn, RNNScratch) and self.rnn.has_fast_path)
 
     def assign(self, params):
         """Set parameters from framework arrays of the right dtype (no checks, no copies)."""
@@ -588,16 +682,19 @@ class RNNLMScratch(Model):
             return generation.predict(self, prefix, num_preds, vocab, temperature=temperature,
                                       top_k=top_k, top_p=top_p, seed=seed)
 
-def _ours(method):
-    """Whether a method is written in this package (a reader's subclass may override it)."""
-    return getattr(method, "__module__", "").startswith("d2lrnn.")
-
-
 class RNNLM(RNNLMScratch):
-    """The concise language model (the book's name): give it an :class:`RNN`."""
+    """The concise language model (the book's name): give it an :class:`RNN`, or a reader's
+    RNN on the framework's layers (chapter 10's ``GRU``, ``LSTM``), which then gets the
+    framework's dense layer as its output layer, as the book's."""
+
+    framework_output_layer = True
 
     def output_layer(self, hiddens):
         """Stacked hidden states (T, n, h) -> logits (n, T, V), by (9.4.6)."""
+        if self.uses_framework_output:
+            if isinstance(hiddens, (list, tuple)):
+                hiddens = self.ops.stack(hiddens, 0)
+            return self.ops.transpose(self.linear(hiddens), (1, 0, 2))
         return output_layer(self.ops, self.book_params, hiddens)
 
 

@@ -37,7 +37,7 @@ class Module(nn.Module, ModuleMixin, HyperParameters):
         return framework_class(cls, shared_class, name, module, ops)
 
     def __call__(self, *args, **kwargs):
-        if self.scope is None and hasattr(self, "own_params"):
+        if self.scope is None and shared.made_by_package(self):
             return self.apply({"params": self.own_params()}, *args, **kwargs)
         return self.forward(*args, **kwargs)
 
@@ -124,7 +124,7 @@ class Trainer(TrainerBase):
             self.epoch = self.train_batch_idx = self.val_batch_idx = 0
             for self.epoch in range(self.max_epochs):
                 self.fit_epoch()
-        if hasattr(model, "load_tree"):  # the model's own copy follows the trained state
+        if shared.made_by_package(model):  # its own copy follows the trained state
             model.load_tree(self.state.params)
 
     def prepare_batch(self, batch):
@@ -200,6 +200,8 @@ class OwnParams:
             ops.asarray(np.zeros(0), self.dtype)  # float64 needs x64 mode: say so now
 
     def setup(self):
+        if not (shared.made_by_package(self) and shared.is_ours(type(self).__call__)):
+            return  # a reader's Flax subclass with a __call__ of its own makes its own
         for name, value in self.initial_arrays().items():
             setattr(self, name, self.param(name, lambda key, v=value: jnp.asarray(v)))
 
@@ -240,15 +242,24 @@ class LanguageModel:
     """The language models' Flax side: their RNN is a submodule (its parameters under
     ``"rnn"``), and the book's JAX training steps call ``loss(params, X, Y, state)``."""
 
+    def setup(self):
+        if self.uses_framework_output:  # a reader's RNN: the book's concise output layer
+            self.linear = nn.Dense(self.vocab_size)
+        else:
+            OwnParams.setup(self)
+
+    def make_linear(self, units):
+        """Made in :meth:`setup`, where Flax makes submodules."""
+
     def own_params(self):
         tree = OwnParams.own_params(self)
-        if hasattr(self.rnn, "own_params"):
+        if not self.runs_readers_rnn:
             tree["rnn"] = self.rnn.own_params()
         return tree
 
     def load_tree(self, tree):
         OwnParams.load_tree(self, tree)
-        if hasattr(self.rnn, "load_tree") and "rnn" in tree:
+        if not self.runs_readers_rnn and "rnn" in tree:
             self.rnn.load_tree(tree["rnn"])
 
     def loss(self, *args, **kwargs):
@@ -313,9 +324,13 @@ def framework_class(base, shared_class, name, module, ops):
     annotations, defaults = _fields(shared_class, name)
     mixins = (LanguageModel, OwnParams) if issubclass(shared_class, shared.RNNLMScratch) \
         else (OwnParams,)
+    # __call__ and setup in the class's own namespace, where Flax wraps them: they then run
+    # as the bound module, so that the submodules setup makes (the output layer after a
+    # reader's RNN) are its children
     return type(name, (*mixins, shared_class, base),
                 {"__annotations__": annotations, **defaults, "ops": ops, "__module__": module,
-                 "__qualname__": name, "__doc__": shared_class.__doc__})
+                 "__qualname__": name, "__doc__": shared_class.__doc__,
+                 "__call__": shared_class.__call__, "setup": mixins[0].setup})
 
 
 _root_key = [jax.random.PRNGKey(0)]

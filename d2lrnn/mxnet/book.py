@@ -54,6 +54,16 @@ class Module(ModuleMixin, gluon.nn.Block, HyperParameters):
             return SGD(params, self.lr)
         return gluon.Trainer(params, "sgd", {"learning_rate": self.lr})
 
+    def layer_forward(self, inputs, H=None):
+        if H is None:  # a Gluon layer's state is a list: one array here
+            H, = self.rnn.begin_state(inputs.shape[1], ctx=inputs.ctx)
+        outputs, (H,) = self.rnn(inputs, (H,))
+        return outputs, H
+
+    def make_linear(self, units):
+        self.linear = gluon.nn.Dense(units, flatten=False)
+        self.initialize()  # every Gluon layer here, the reader's RNN's too (as the book)
+
 
 def _parts(value):
     """The modules held in an attribute: itself, or those of a list (a deep RNN's layers)."""

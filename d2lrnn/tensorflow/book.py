@@ -46,6 +46,13 @@ class Module(ModuleMixin, tf.Module, HyperParameters):
     def configure_optimizers(self):
         return SGD(self.lr)
 
+    def layer_forward(self, inputs, H=None):
+        outputs, H = self.rnn(inputs, H)
+        return outputs, H
+
+    def make_linear(self, units):
+        self.linear = tf.keras.layers.Dense(units)
+
     def framework_device(self):
         return next((ops.device_of(v) for v in self.trainable_variables), None)
 

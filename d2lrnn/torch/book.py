@@ -19,6 +19,12 @@ class Module(ModuleMixin, nn.Module, HyperParameters):
     def part_list(self, parts):
         return nn.ModuleList(parts)
 
+    def layer_forward(self, inputs, H=None):
+        return self.rnn(inputs, H)
+
+    def make_linear(self, units):
+        self.linear = nn.LazyLinear(units)
+
     def framework_device(self):
         return next((p.device for p in self.parameters()), None)
 
