@@ -146,3 +146,24 @@ def on_test_device(d2l, device):
         pytest.skip(f"{ops.name} sees no accelerator here")
     ops.full_precision()
     return ops.on(found[0][1])
+
+
+def run_with_tf_keras(script, tmp_path, *args):
+    """Run ``script`` in a fresh Python where tf-keras (Keras 2) may serve as ``tf.keras``
+    (the script sets TF_USE_LEGACY_KERAS=1): its stdout. A skip where tf-keras is missing,
+    unless this env must hold it (the tensorflow tox env installs it)."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    load_or_skip("tensorflow")
+    if importlib.util.find_spec("tf_keras") is None:
+        if os.environ.get("D2LRNN_TF_KERAS"):
+            raise AssertionError("this env must hold tf-keras (tox.ini installs it)")
+        pytest.skip("tf-keras is not installed here (the tensorflow tox env has it)")
+    path = tmp_path / "script.py"
+    path.write_text(script, encoding="utf-8")
+    result = subprocess.run([sys.executable, str(path), *map(str, args)], capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from _backends import book_path, load_or_skip, synthetic_corpus
+from _backends import book_path, load_or_skip, run_with_tf_keras, synthetic_corpus
 
 
 @pytest.fixture(scope="module")
@@ -639,20 +639,5 @@ print(tf.keras.layers.SimpleRNN.__module__, model.board.data["val_ppl"][-1].y,
 def test_keras_2_through_tf_keras_runs_the_time_major_cell(corpus, tmp_path):
     """The README's way out for the book's TensorFlow concise cell: tf-keras (the tox
     tensorflow env installs it) with TF_USE_LEGACY_KERAS=1."""
-    import importlib.util
-    import os
-    import subprocess
-    import sys
-
-    load_or_skip("tensorflow")
-    if importlib.util.find_spec("tf_keras") is None:
-        if os.environ.get("D2LRNN_TF_KERAS"):
-            raise AssertionError("this env must hold tf-keras (tox.ini installs it)")
-        pytest.skip("tf-keras is not installed here (the tensorflow tox env has it)")
-    script = tmp_path / "cell.py"
-    script.write_text(TF_KERAS_CELL, encoding="utf-8")
-    result = subprocess.run([sys.executable, str(script), str(corpus)], capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    module, ppl, text = result.stdout.split(maxsplit=2)
+    module, ppl, text = run_with_tf_keras(TF_KERAS_CELL, tmp_path, corpus).split(maxsplit=2)
     assert module.startswith("tf_keras") and float(ppl) < 27 and text.startswith("it has")

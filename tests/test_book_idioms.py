@@ -16,15 +16,13 @@ written here in our own words (never the book's code), in each framework.
 import importlib.util
 import io
 import os
-import subprocess
-import sys
 import tarfile
 import zipfile
 
 import numpy as np
 import pytest
 
-from _backends import book_path, load_or_skip, synthetic_corpus
+from _backends import book_path, load_or_skip, run_with_tf_keras, synthetic_corpus
 from d2lrnn import downloads
 
 FRAMEWORKS = ("torch", "mxnet", "tensorflow", "jax")  # the book's four tabs
@@ -549,17 +547,7 @@ print(tf.keras.layers.LSTM.__module__)
 def test_tf_keras_runs_the_time_major_reader_classes(corpus, tmp_path):
     """The README's way out for the cells Keras 3 cannot run (time_major=True), with the
     reader's classes of the modern chapters going through d2l.RNNLM and the Trainer."""
-    load_or_skip("tensorflow")
-    if importlib.util.find_spec("tf_keras") is None:
-        if os.environ.get("D2LRNN_TF_KERAS"):
-            raise AssertionError("this env must hold tf-keras (tox.ini installs it)")
-        pytest.skip("tf-keras is not installed here (the tensorflow tox env has it)")
-    script = tmp_path / "cells.py"
-    script.write_text(TF_KERAS_READER_CLASSES, encoding="utf-8")
-    result = subprocess.run([sys.executable, str(script), str(corpus)], capture_output=True,
-                            text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.strip().splitlines()
+    lines = run_with_tf_keras(TF_KERAS_READER_CLASSES, tmp_path, corpus).strip().splitlines()
     assert [line.split()[:2] for line in lines[:2]] == [["TimeMajorLSTM", "True"],
                                                         ["TwoLevels", "True"]]
     assert all(line.split(maxsplit=2)[2].startswith("the") for line in lines[:2])

@@ -334,41 +334,35 @@ def _has(module):
 
 
 # The book's calls (d2l.ai 9.5) as a reader writes them, two epochs; the model must end on the
-# device the Trainer chose.
-READER = {
-    "torch": """
-        from d2lrnn import torch as d2l
-
-        device = d2l.try_gpu() if DEVICE != "cpu" else d2l.cpu()
+# device the Trainer chose. BOOK_CALLS is what both frameworks run; each adds its own checks.
+BOOK_CALLS = """
         print("try_gpu:", d2l.try_gpu(), "num_gpus:", d2l.num_gpus())
         data = d2l.TimeMachine(batch_size=1024, num_steps=32)
         rnn = d2l.RNNScratch(num_inputs=len(data.vocab), num_hiddens=32)
         model = d2l.RNNLMScratch(rnn, vocab_size=len(data.vocab), lr=1)
-        trainer = d2l.Trainer(max_epochs=2, gradient_clip_val=1,
-                              num_gpus=1 if DEVICE != "cpu" else 0)
+        gpus = 1 if DEVICE != "cpu" else 0
+        trainer = d2l.Trainer(max_epochs=2, gradient_clip_val=1, num_gpus=gpus)
         trainer.fit(model, data)
+"""
+READER = {
+    "torch": """
+        from d2lrnn import torch as d2l
+""" + BOOK_CALLS + """
+        device = d2l.try_gpu() if DEVICE != "cpu" else d2l.cpu()
         print(model.predict("it has", 20, data.vocab, device))
         where = next(model.parameters()).device
         print("parameters on", where)
         assert where.type == device.type, (where, device)
         concise = d2l.RNNLM(d2l.RNN(num_inputs=len(data.vocab), num_hiddens=32),
                             vocab_size=len(data.vocab), lr=1)
-        d2l.Trainer(max_epochs=2, gradient_clip_val=1,
-                    num_gpus=1 if DEVICE != "cpu" else 0).fit(concise, data)
+        d2l.Trainer(max_epochs=2, gradient_clip_val=1, num_gpus=gpus).fit(concise, data)
         print(concise.predict("it has", 20, data.vocab, device))
         assert next(concise.parameters()).device.type == device.type
     """,
     "jax": """
         import jax
         from d2lrnn import jax as d2l
-
-        print("try_gpu:", d2l.try_gpu(), "num_gpus:", d2l.num_gpus())
-        data = d2l.TimeMachine(batch_size=1024, num_steps=32)
-        rnn = d2l.RNNScratch(num_inputs=len(data.vocab), num_hiddens=32)
-        model = d2l.RNNLMScratch(rnn, vocab_size=len(data.vocab), lr=1)
-        trainer = d2l.Trainer(max_epochs=2, gradient_clip_val=1,
-                              num_gpus=1 if DEVICE != "cpu" else 0)
-        trainer.fit(model, data)
+""" + BOOK_CALLS + """
         print(model.predict("it has", 20, data.vocab, trainer.state.params))
         where = {d.platform for leaf in jax.tree_util.tree_leaves(trainer.state.params)
                  for d in leaf.devices()}
