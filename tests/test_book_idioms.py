@@ -401,6 +401,45 @@ def test_the_package_models_stay_the_package_models(d2l):
     assert not is_package_model(changed.rnn) and not changed.runs_section_maths()
     with pytest.raises(TypeError, match="your own Changed"):
         changed.get_params()
+    assert len(changed.predict("ab", 3, d2l.Vocab(list("abcdef")))) == 5  # it still runs
+
+
+@pytest.mark.parametrize("name", FRAMEWORKS)
+def test_a_subclass_of_the_librarys_scratch_rnn_trains(name, corpus):
+    """A reader's subclass of d2l.RNNScratch with a forward of its own (here: the same
+    equations written out again) trains under the book's Trainer and predicts."""
+    d2l = load_or_skip(name)
+    data = small_data(d2l, corpus)
+    V = len(data.vocab)
+
+    class Unrolled(d2l.RNNScratch):
+        def forward(self, inputs, state=None):
+            H = d2l.zeros((inputs.shape[1], self.num_hiddens)) if state is None else state
+            outputs = []
+            for X in inputs:
+                H = d2l.tanh(d2l.matmul(X, self.W_xh) + d2l.matmul(H, self.W_hh) + self.b_h)
+                outputs.append(H)
+            return outputs, H
+
+    if name == "jax":  # a Flax module's fields: by keyword past the first ones
+        rnn = Unrolled(num_inputs=V, num_hiddens=16)
+    else:
+        rnn = Unrolled(V, 16)
+    model = d2l.RNNLMScratch(rnn, vocab_size=V, lr=2)
+    trainer = d2l.Trainer(max_epochs=3, gradient_clip_val=1)
+    trainer.fit(model, data)
+    assert trained_down(model.board.data["train_ppl"])
+    text = model.predict("the", 6, data.vocab, *predict_args(d2l, name, trainer))
+    assert text.startswith("the") and len(text.replace("<unk>", "?")) == 9
+
+
+@pytest.mark.parametrize("name", FRAMEWORKS)
+def test_the_way_out_for_int_of_a_one_element_array(name):
+    """NumPy 2 and JAX refuse int() of a one-element 1-D array, which 9.5's predict takes;
+    the README's way out, a 0-D array, converts in every framework."""
+    d2l = load_or_skip(name)
+    Y = d2l.tensor(np.array([[[0.1, 0.7, 0.2]]], dtype="float32"))  # (1, 1, vocabulary)
+    assert int(d2l.reshape(d2l.argmax(Y, axis=2), ())) == 1
 
 
 # -- 9.1, 9.2: figures in a script and in a kernel ---------------------------------------------
