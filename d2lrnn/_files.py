@@ -4,10 +4,12 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write(path, data):
-    """Write bytes to a temporary file beside ``path``, then rename it over ``path``."""
+def atomic_write(path, data, make_folder=True):
+    """Write bytes to a temporary file beside ``path``, then rename it over ``path``; the
+    folder is made first unless ``make_folder`` is false (then it must exist)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if make_folder:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -70,6 +70,9 @@ BOOK_TENSOR_API = ("abs", "arange", "argmax", "astype", "batch_matmul", "concat"
 
 FLOAT_DTYPES = ("float32", "float64")
 
+# The language models the command line trains: from scratch, or on the framework's layers.
+MODEL_KINDS = ("scratch", "concise")
+
 # What --device and find_device() take: "gpu" is any accelerator, "auto" the first one.
 DEVICE_KINDS = ("auto", "cpu", "cuda", "mps", "gpu")
 

@@ -1,22 +1,50 @@
 """Checkpoints: every parameter, the vocabulary and the hyperparameters in one safetensors
-file, portable across backends, written atomically."""
+file, portable across backends, written atomically; validated as a whole before any use.
+
+A checkpoint may come from anywhere (a download, a damaged disk, a hand-edited file), so
+:func:`read` checks it before anything is built from it: a regular file; its metadata's
+types (the hyperparameters, a vocabulary of distinct printable characters in the order
+``Vocab`` makes it, the training state); the tensors' names, dtypes and shapes against the
+model the hyperparameters describe, from the file's header, before any tensor is read; then
+their values (finite, and of a sane magnitude). Every problem is one
+:class:`CheckpointError` naming the file and what is wrong.
+"""
+import collections
 import json
+import math
+import numbers
 from pathlib import Path
 
 import numpy as np
 
+from . import checks
 from ._files import atomic_write
+from .backend import BACKENDS, FLOAT_DTYPES, MODEL_KINDS
+from .cells import CELLS, Network
+from .cells.gru import RESETS, gru_cell
 from .vocab import Vocab
 
 FORMAT = "d2lrnn-checkpoint-1"
 EXTENSION = ".safetensors"
+# Bounds on what a checkpoint may describe, checked before anything is built from it.
+MAX_LAYERS = 64
+MAX_HIDDENS = 1 << 16
+MAX_ABS_WEIGHT = 1e6  # trained weights are within ±100; beyond this the logits overflow
+TENSOR_DTYPES = {"F32": "float32", "F64": "float64"}
+
+Checkpoint = collections.namedtuple("Checkpoint", "params vocab hparams training")
 
 
-def save(path, params, vocab, hparams, training=None):
+class CheckpointError(ValueError):
+    """A file that is not a usable d2lrnn checkpoint."""
+
+
+def save(path, params, vocab, hparams, training=None, make_folder=True):
     """Write ``params`` (NumPy arrays by name), the vocabulary, ``hparams`` (a JSON-able
     dict) and, during training, the ``training`` state (epoch and step counters, history:
     what resuming needs) to ``path``. A partial write never replaces an existing file, and
-    non-finite parameters are never written."""
+    non-finite parameters are never written. ``make_folder=False``: the folder must exist
+    (a run's folder that disappeared is not made again)."""
     from safetensors.numpy import save as to_bytes
 
     bad = sorted(k for k, v in params.items() if not np.isfinite(v).all())
@@ -28,42 +56,202 @@ def save(path, params, vocab, hparams, training=None):
     if training is not None:
         metadata["training"] = json.dumps(training)
     data = to_bytes({k: np.ascontiguousarray(v) for k, v in params.items()}, metadata=metadata)
-    atomic_write(path, data)
-
-
-class CheckpointError(ValueError):
-    """A file that is not a readable d2lrnn checkpoint."""
+    atomic_write(path, data, make_folder=make_folder)
 
 
 def load(path):
-    """(params, vocab, hparams) from a checkpoint written by :func:`save`."""
-    from safetensors import SafetensorError, safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}")
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            metadata = f.metadata() or {}
-            params = {name: f.get_tensor(name) for name in f.keys()}
-    except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"{path} is not a readable safetensors file ({err})") from err
-    if metadata.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is a safetensors file but not a d2lrnn checkpoint "
-                              f"(format {metadata.get('format')!r}, expected {FORMAT!r})")
-    bad = sorted(k for k, v in params.items() if not np.isfinite(v).all())
-    if bad:
-        raise CheckpointError(f"{path} holds NaN or infinite values in {', '.join(bad)}: it "
-                              f"comes from a diverged run and cannot be used")
-    return params, Vocab.from_tokens(json.loads(metadata["vocab"])), json.loads(
-        metadata["hparams"])
+    """(params, vocab, hparams) from a checkpoint written by :func:`save`, validated."""
+    found = read(path)
+    return found.params, found.vocab, found.hparams
 
 
 def load_training(path):
     """The training state saved with the checkpoint at ``path`` (for resuming), or None
-    where it holds none."""
-    from safetensors import safe_open
+    where it holds none; validated with the rest."""
+    return read(path).training
 
-    with safe_open(str(path), framework="numpy") as f:
-        metadata = f.metadata() or {}
-    return json.loads(metadata["training"]) if "training" in metadata else None
+
+def read(path):
+    """The whole checkpoint at ``path``, validated (see the module's docstring)."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    checks.regular_file(path, "checkpoint", error=CheckpointError)
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            metadata = f.metadata() or {}
+            if metadata.get("format") != FORMAT:
+                raise CheckpointError(f"{path} is a safetensors file but not a d2lrnn "
+                                      f"checkpoint (format {metadata.get('format')!r}, "
+                                      f"expected {FORMAT!r})")
+            vocab = _vocabulary(path, _json(path, metadata, "vocab"))
+            hparams = _hparams(path, _json(path, metadata, "hparams"), vocab)
+            training = (_training(path, _json(path, metadata, "training"), hparams)
+                        if "training" in metadata else None)
+            expected = expected_shapes(hparams, len(vocab))
+            names = set(f.keys())
+            if names != set(expected):
+                raise CheckpointError(
+                    f"{path} holds the parameters {_few(names)}, but its hyperparameters "
+                    f"describe a model with {_few(expected)} (missing {_few(set(expected) - names)}"
+                    f", unexpected {_few(names - set(expected))})")
+            for name, shape in expected.items():
+                piece = f.get_slice(name)
+                dtype, got = piece.get_dtype(), tuple(piece.get_shape())
+                if dtype not in TENSOR_DTYPES:
+                    raise CheckpointError(f"{path}: {name} is of type {dtype}; parameters are "
+                                          f"float32 or float64")
+                if got != shape:
+                    raise CheckpointError(f"{path}: {name} has shape {got}, but the model "
+                                          f"its hyperparameters describe has {shape}")
+            params = {name: f.get_tensor(name) for name in expected}
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({err})") from None
+    bad = sorted(k for k, v in params.items() if not np.isfinite(v).all())
+    if bad:
+        raise CheckpointError(f"{path} holds NaN or infinite values in {', '.join(bad)}: it "
+                              f"comes from a diverged run and cannot be used")
+    huge = sorted(k for k, v in params.items() if np.abs(v).max(initial=0) > MAX_ABS_WEIGHT)
+    if huge:
+        raise CheckpointError(f"{path}: {', '.join(huge)} hold values beyond ±{MAX_ABS_WEIGHT:g}"
+                              f", which no trained model has: the file is damaged")
+    return Checkpoint(params, vocab, hparams, training)
+
+
+def expected_shapes(hparams, vocab_size):
+    """{parameter name: shape} of the model a checkpoint's hyperparameters describe."""
+    cell = CELLS[hparams.get("cell", "rnn")]
+    key = hparams.get("cell_key")
+    if cell.name == "gru" and key:
+        cell = gru_cell(key.partition("-")[2])
+    layers, hiddens = hparams.get("layers", 1), hparams["num_hiddens"]
+    network = Network.single(cell) if layers == 1 else Network.stacked(cell, layers)
+    width = network.num_outputs(hiddens)
+    return {**network.shapes(vocab_size, hiddens), "W_hq": (width, vocab_size),
+            "b_q": (vocab_size,)}
+
+
+def cell_keys():
+    """The functions a checkpoint's ``cell_key`` may name."""
+    return {cell.key for cell in CELLS.values()} | {gru_cell(r).key for r in RESETS}
+
+
+# -- the metadata, checked field by field -------------------------------------------------
+
+
+def _json(path, metadata, key):
+    try:
+        return json.loads(metadata[key])
+    except KeyError:
+        raise CheckpointError(f"{path} has no {key!r} in its metadata") from None
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: its {key!r} metadata is not valid JSON ({err})") from None
+
+
+def _few(names, most=6):
+    names = sorted(names)
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most
+                                      else "") if names else "none"
+
+
+def _vocabulary(path, tokens):
+    if not isinstance(tokens, list) or not tokens:
+        raise CheckpointError(f"{path}: its vocabulary is not a list of tokens")
+    bad = [t for t in tokens if not isinstance(t, str) or not (
+        t == "<unk>" or (len(t) == 1 and t.isprintable()))]
+    if bad:
+        raise CheckpointError(f"{path}: its vocabulary holds {len(bad)} token(s) that are not "
+                              f"single printable characters (the first: "
+                              f"{ascii(bad[0])[:40]}); a d2lrnn vocabulary holds characters "
+                              f"and <unk>")
+    if "<unk>" not in tokens or len(set(tokens)) != len(tokens) or tokens != sorted(tokens):
+        raise CheckpointError(f"{path}: its vocabulary is not one d2lrnn makes (distinct "
+                              f"tokens, <unk> among them, in sorted order): the file was "
+                              f"altered")
+    return Vocab.from_tokens(tokens)
+
+
+def _whole(value, least, most=None):
+    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            and value >= least and (most is None or value <= most))
+
+
+def _real(value, least=None, above=None):
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value) and (least is None or value >= least)
+            and (above is None or value > above))
+
+
+# What each hyperparameter must be: {name: (test, what it must be)}; those marked
+# required must be present (older checkpoints lack the others: their defaults hold).
+_HPARAMS = {
+    "num_hiddens": (lambda v: _whole(v, 1, MAX_HIDDENS), f"a whole number in 1..{MAX_HIDDENS}"),
+    "backend": (lambda v: v in BACKENDS, f"one of {', '.join(BACKENDS)}"),
+    "model": (lambda v: v in MODEL_KINDS, f"one of {', '.join(MODEL_KINDS)}"),
+    "cell": (lambda v: v in CELLS, f"one of {', '.join(CELLS)}"),
+    "cell_key": (lambda v: v in cell_keys(), f"one of {', '.join(sorted(cell_keys()))}"),
+    "layers": (lambda v: _whole(v, 1, MAX_LAYERS), f"a whole number in 1..{MAX_LAYERS}"),
+    "vocab_size": (lambda v: _whole(v, 2), "a whole number >= 2"),
+    "dtype": (lambda v: v in FLOAT_DTYPES, f"one of {', '.join(FLOAT_DTYPES)}"),
+    "epochs": (lambda v: _whole(v, 1), "a whole number >= 1"),
+    "batch_size": (lambda v: _whole(v, 1), "a whole number >= 1"),
+    "num_steps": (lambda v: _whole(v, 1), "a whole number >= 1"),
+    "num_train": (lambda v: _whole(v, 1), "a whole number >= 1"),
+    "num_val": (lambda v: _whole(v, 0), "a whole number >= 0"),
+    "seed": (lambda v: _whole(v, 0), "a whole number >= 0"),
+    "lr": (lambda v: _real(v, above=0), "a finite number > 0"),
+    "clip": (lambda v: _real(v, least=0), "a finite number >= 0"),
+    "fast": (lambda v: isinstance(v, bool), "true or false"),
+    "whole_book": (lambda v: isinstance(v, bool), "true or false"),
+    "corpus": (lambda v: v is None or (isinstance(v, str) and v.strip()), "null or a path"),
+    "corpus_sha1": (lambda v: isinstance(v, str) and len(v) == 40, "a SHA-1 in hex"),
+    "train_ppl": (lambda v: _real(v, least=1), "a finite number >= 1"),
+    "val_ppl": (lambda v: _real(v, least=1), "a finite number >= 1"),
+    "device": (lambda v: isinstance(v, str) and v.isprintable(), "a device's name"),
+    "strategy": (lambda v: isinstance(v, str) and v.isprintable(), "a strategy's name"),
+    "threads": (lambda v: isinstance(v, str) and v.isprintable(), "a description"),
+}
+_REQUIRED = ("num_hiddens",)
+
+
+def _hparams(path, hparams, vocab):
+    if not isinstance(hparams, dict):
+        raise CheckpointError(f"{path}: its hyperparameters are {type(hparams).__name__}, "
+                              f"not a mapping of names to values")
+    for name in _REQUIRED:
+        if name not in hparams:
+            raise CheckpointError(f"{path}: its hyperparameters lack {name!r}")
+    for name, value in hparams.items():
+        if name in _HPARAMS and not _HPARAMS[name][0](value):
+            raise CheckpointError(f"{path}: hyperparameter {name!r} is {ascii(value)[:60]}; "
+                                  f"it must be {_HPARAMS[name][1]}")
+    if "vocab_size" in hparams and hparams["vocab_size"] != len(vocab):
+        raise CheckpointError(f"{path}: its hyperparameters say vocab_size "
+                              f"{hparams['vocab_size']}, its vocabulary holds {len(vocab)}")
+    key, cell = hparams.get("cell_key"), hparams.get("cell", "rnn")
+    if key and key.partition("-")[0] != cell:
+        raise CheckpointError(f"{path}: cell_key {key!r} is not a variant of its cell {cell!r}")
+    return hparams
+
+
+def _training(path, state, hparams):
+    """The training state: {"epoch", "step", "history": {lists of numbers}}."""
+    def fail(what):
+        raise CheckpointError(f"{path}: its training state {what}; the run cannot be resumed "
+                              f"from it (d2lrnn generate can still use the parameters, if the "
+                              f"rest is sound)")
+
+    if not isinstance(state, dict) or not isinstance(state.get("history"), dict):
+        fail("is not a mapping with a history")
+    if not _whole(state.get("epoch"), 0) or not _whole(state.get("step"), 0):
+        fail("lacks whole-number epoch and step counters")
+    if "epochs" in hparams and state["epoch"] > hparams["epochs"]:
+        fail(f"says epoch {state['epoch']} of {hparams['epochs']}")
+    history = state["history"]
+    for key in ("epoch", "train_ppl", "val_ppl", "step_loss", "epoch_seconds"):
+        values = history.get(key)
+        if not isinstance(values, list) or not all(_real(v) for v in values):
+            fail(f"has no list of finite numbers {key!r}")
+    if len(history["epoch"]) != state["epoch"] or len(history["step_loss"]) != state["step"]:
+        fail("does not match its own counters")
+    return state

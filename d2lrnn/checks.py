@@ -52,12 +52,49 @@ def finite_arrays(arrays, where):
                           f"NaN or infinite values; parameters must be finite")
 
 
+def path_text(text, option):
+    """A path given as text: refused when empty or blank (an unset shell variable), which
+    would otherwise mean the current folder."""
+    if not str(text).strip():
+        raise BadArgument(f"{option} got an empty path ({str(text)!r}); give a file or folder "
+                          f"(an unset shell variable?)")
+    return text
+
+
+_KINDS = (("S_ISDIR", "a folder"), ("S_ISCHR", "a character device"),
+          ("S_ISBLK", "a block device"), ("S_ISFIFO", "a named pipe (FIFO)"),
+          ("S_ISSOCK", "a socket"))
+
+
+def regular_file(path, what, limit_bytes=None, raise_limit="", error=BadArgument):
+    """The size of ``path`` in bytes, after making sure it is a regular file (not a folder,
+    a device such as /dev/zero, or a pipe, which would be read without end or block) of at
+    most ``limit_bytes``; ``raise_limit`` names the option that raises the limit. Raises
+    ``error`` with a message naming ``what``."""
+    import stat
+
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise error(f"no {what} at {path}") from None
+    except OSError as err:
+        raise error(f"the {what} {path} cannot be read ({err.strerror or err})") from None
+    for test, kind in _KINDS:
+        if getattr(stat, test)(status.st_mode):
+            raise error(f"the {what} {path} is {kind}, not a regular file; expected a file")
+    if limit_bytes is not None and status.st_size > limit_bytes:
+        raise error(f"the {what} {path} holds {status.st_size / 2**20:,.1f} MB, more than the "
+                    f"{limit_bytes / 2**20:,.0f} MB read at most"
+                    + (f"; raise the limit with {raise_limit}" if raise_limit else ""))
+    return status.st_size
+
+
 def writable_folder(path, option="--out"):
     """Make sure ``path`` is (or can be made) a folder this process can write to, by writing
     and removing a probe file; return it as a Path."""
     from pathlib import Path
 
-    path = Path(path)
+    path = Path(path_text(path, option))
     if path.exists() and not path.is_dir():
         raise BadArgument(f"{option} {path}: is a file, not a folder; give a folder for the "
                           f"run's files")
@@ -81,21 +118,22 @@ def available_memory():
     return int(psutil.virtual_memory().available)
 
 
-def training_memory(batch_size, num_steps, num_hiddens, vocab_size, num_windows, dtype,
+def training_memory(batch_size, num_steps, num_hiddens, vocab_size, corpus_bytes, dtype,
                     layers=1):
-    """An estimate in bytes of what training a configuration needs at its peak: the corpus
-    windows (int64 inputs and targets), the parameters with their gradients, and the
-    activations of one minibatch (one-hot inputs, hidden states, logits and their
-    gradients, a few copies of each as autograd keeps them); an LSTM's four gates are
-    within the factors, ``layers`` multiplies what each layer adds."""
+    """An estimate in bytes of what training a configuration needs at its peak: reading the
+    corpus (its text, preprocessed, and its token ids: about 24 bytes per byte of the file;
+    the windows are views of the ids), the parameters with their gradients, and the
+    activations of one minibatch (one-hot inputs, hidden states, logits and their gradients,
+    a few copies of each as autograd keeps them); an LSTM's four gates are within the
+    factors, ``layers`` multiplies what each layer adds."""
     item = np.dtype(dtype).itemsize
-    windows = 2 * num_windows * num_steps * 8
+    corpus = 24 * corpus_bytes
     params = 3 * (vocab_size * num_hiddens + layers * (2 * num_hiddens * num_hiddens
                                                         + num_hiddens)
                   + num_hiddens * vocab_size + vocab_size) * 4 * item
     activations = 6 * batch_size * num_steps * (2 * vocab_size + 2 * layers * num_hiddens
                                                 ) * 4 * item
-    return windows + params + activations
+    return corpus + params + activations
 
 
 def fits_in_memory(need, what, options):

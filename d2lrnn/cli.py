@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .backend import BACKENDS, FLOAT_DTYPES, available_backends, load_backend
 from .cells import CELLS
+from .data import MAX_CORPUS_MB
 from .experiment import BOOK, MODELS, enable_jax_x64
 from .modern import cell_named
 
@@ -111,7 +112,8 @@ def cmd_train(args):
     try:
         summary, lm, data, history, hparams = runs.train(
             out, overwrite=args.overwrite, resume=bool(args.resume), on_step=on_step,
-            on_epoch=on_epoch, device=args.device, on_start=on_start, **settings)
+            on_epoch=on_epoch, device=args.device, on_start=on_start,
+            max_corpus_mb=args.max_corpus_mb, **settings)
     except TrainingDiverged as err:
         close(LazyBar.bar)
         print(f"d2lrnn: {err}", file=sys.stderr)
@@ -256,9 +258,10 @@ def _train_args(args):
     flags = ["--cell", args.cell, "--layers", args.layers, "--epochs", args.epochs,
              "--batch-size", args.batch_size, "--num-steps", args.num_steps, "--hiddens",
              args.hiddens, "--num-train", args.num_train, "--num-val", args.num_val, "--lr",
-             args.lr, "--clip", args.clip, "--seed", args.seed, "--dtype", args.dtype, "--device", args.device]
+             args.lr, "--clip", args.clip, "--seed", args.seed, "--dtype", args.dtype,
+             "--device", args.device]
     if args.corpus:
-        flags += ["--corpus", args.corpus]
+        flags += ["--corpus", args.corpus, "--max-corpus-mb", args.max_corpus_mb]
     return [str(f) for f in flags]
 
 
@@ -363,15 +366,17 @@ def build_parser():
                             "default fast path, computed later)")
     train.add_argument("--fast", dest="fast", action="store_true",
                        help="the fast path: the same numbers, computed sooner (the default)")
-    train.add_argument("--record", help=argparse.SUPPRESS)  # JSON for bench and compare
+    # the run's JSON record, for bench and compare
+    train.add_argument("--record", type=_path("--record"), help=argparse.SUPPRESS)
     train.add_argument("--whole-book", action="store_true",
                        help="train on every window of the corpus but the last --num-val, "
                             "not the first --num-train")
-    train.add_argument("--out", help="folder for checkpoint.safetensors (written after every "
-                                     "epoch) and perplexity.png (default: write nothing)")
+    train.add_argument("--out", type=_path("--out"),
+                       help="folder for checkpoint.safetensors (written after every epoch) "
+                            "and perplexity.png (default: write nothing)")
     train.add_argument("--overwrite", action="store_true",
                        help="replace the run in --out (refused without it)")
-    train.add_argument("--resume", metavar="DIR",
+    train.add_argument("--resume", metavar="DIR", type=_path("--resume"),
                        help="continue the run in DIR from its last completed epoch, with its "
                             "own settings (--epochs may raise its target)")
     train.add_argument("--json", action="store_true",
@@ -380,7 +385,7 @@ def build_parser():
     train.set_defaults(run=cmd_train, fast=True)
 
     generate = command("generate", "continue a prefix with a trained checkpoint")
-    generate.add_argument("--checkpoint", required=True,
+    generate.add_argument("--checkpoint", required=True, type=_path("--checkpoint"),
                           help="a checkpoint.safetensors written by d2lrnn train --out")
     _add_backend_flag(generate)
     generate.add_argument("--prefix", required=True, help="the text to continue")
@@ -409,7 +414,8 @@ def build_parser():
                        help="runs of each, with seeds --seed, --seed + 1, ...; the table "
                             "shows their medians")
     _add_training_flags(bench)
-    bench.add_argument("--out", help="folder for bench.md, bench.csv, bench.json, bench.png "
+    bench.add_argument("--out", type=_path("--out"),
+                       help="folder for bench.md, bench.csv, bench.json, bench.png "
                                      "(default: print the table only)")
     bench.set_defaults(run=cmd_bench)
 
@@ -418,13 +424,14 @@ def build_parser():
     _add_selection_flags(compare)
     compare.add_argument("--plain", dest="fast", action="store_false",
                          help="train on the plain (book) path instead of the fast one")
-    compare.add_argument("--merge", nargs="+", metavar="JSON",
+    compare.add_argument("--merge", nargs="+", metavar="JSON", type=_path("--merge"),
                          help="add runs from compare.json files written in other "
                               "environments (e.g. the mxnet one)")
     compare.add_argument("--merge-only", action="store_true",
                          help="run nothing here: only merge the --merge files")
     _add_training_flags(compare)
-    compare.add_argument("--out", help="folder for compare.md, .csv, .json and .png "
+    compare.add_argument("--out", type=_path("--out"),
+                         help="folder for compare.md, .csv, .json and .png "
                                        "(default: print the table only)")
     compare.set_defaults(run=cmd_compare)
     return parser
@@ -490,8 +497,23 @@ def _add_training_flags(parser):
                         help="seed of the initial weights and of the batch order")
     parser.add_argument("--dtype", choices=FLOAT_DTYPES, default="float32",
                         help="float type of the weights and the computation")
-    parser.add_argument("--corpus", help="a local text file to train on (default: the book, "
-                                         "downloaded once; see D2LRNN_DATA)")
+    parser.add_argument("--corpus", type=_path("--corpus"),
+                        help="a local text file to train on (default: the book, downloaded "
+                             "once; see D2LRNN_DATA)")
+    parser.add_argument("--max-corpus-mb", type=_positive, default=MAX_CORPUS_MB,
+                        help="the largest corpus file read, in MB (the book is 0.18 MB)")
+
+
+def _path(option):
+    """An argparse type for a path option: empty or blank text (an unset shell variable) is
+    refused, where it would otherwise mean the current folder."""
+    def path(text):
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"an empty path ({text!r}); give a file or "
+                                             f"folder (an unset shell variable?)")
+        return text
+    path.__name__ = option.lstrip("-")
+    return path
 
 
 def _whole_number(text, least):

@@ -23,7 +23,8 @@ def machine_example(d2l, num_hiddens=16, steps=60, lr=1.0, dtype="float32", seed
         _, grads = d2l.loss_and_grads(model, X, Y)
         model.set_params({k: v - lr * grads[k] for k, v in model.get_params().items()})
     logits = d2l.ops.to_numpy(model(X))
-    return {"vocab": vocab.idx_to_token, "model_vocab": vocab, "inputs": "machin", "targets": "achine",
+    return {"vocab": vocab.idx_to_token, "model_vocab": vocab, "inputs": "machin",
+            "targets": "achine",
             "logits_shape": logits.shape, "perplexity_before": before,
             "perplexity_after": model.perplexity(X, Y),
             "predicted": "".join(vocab.to_tokens(logits[0].argmax(-1))), "model": model}

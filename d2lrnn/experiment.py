@@ -1,16 +1,17 @@
 """One training run of the character-level language model, as the CLI and benchmarks run it."""
 import time
+from pathlib import Path
 
-from .backend import load_backend
+from .backend import MODEL_KINDS, load_backend
 from .cells import CELLS
-from .data import TimeMachine
+from .data import MAX_CORPUS_MB, TimeMachine
 from .train import fit
 
 # The book's settings (d2l.ai section 9.5) and the prefixes it continues.
 BOOK = {"batch_size": 1024, "num_steps": 32, "num_hiddens": 32, "lr": 1.0, "clip": 1.0,
         "epochs": 100, "num_train": 10000, "num_val": 5000}
 SAMPLE_PREFIXES = ("it has", "time traveller")
-MODELS = ("scratch", "concise")
+MODELS = MODEL_KINDS
 
 
 def enable_jax_x64():
@@ -58,7 +59,7 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
               corpus=None, dtype="float32", whole_book=False, num_train=BOOK["num_train"],
               num_val=BOOK["num_val"], max_steps=None, num_preds=50, on_step=None,
               on_epoch=None, fast=False, resume=None, on_saved_epoch=None, cell="rnn",
-              layers=1, device="auto", on_start=None):
+              layers=1, device="auto", on_start=None, max_corpus_mb=MAX_CORPUS_MB):
     """Train and sample; returns (summary, model, data, history, hparams).
 
     ``on_saved_epoch(model, data, hparams, state)`` is called after every epoch (to write a
@@ -71,7 +72,7 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
     where = d2l.ops.find_device(device)
     d2l.ops.full_precision()
     data = TimeMachine(batch_size, num_steps, num_train, num_val, corpus=corpus,
-                       whole_book=whole_book, seed=seed)
+                       whole_book=whole_book, seed=seed, max_corpus_mb=max_corpus_mb)
     with d2l.ops.on(where):  # the parameters are made there; fit and predict follow them
         lm = build_lm(d2l, model, len(data.vocab), num_hiddens, dtype, seed, lr, cell,
                       layers=layers)
@@ -80,7 +81,8 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
                "dtype": dtype, "num_hiddens": num_hiddens, "vocab_size": len(data.vocab),
                "batch_size": batch_size, "num_steps": num_steps, "lr": lr, "clip": clip,
                "epochs": epochs, "seed": seed, "fast": fast,
-               "corpus": None if corpus is None else str(corpus), "corpus_sha1": data.sha1, "whole_book": whole_book, "num_train": num_train,
+               "corpus": None if corpus is None else str(Path(corpus).resolve()),
+               "corpus_sha1": data.sha1, "whole_book": whole_book, "num_train": num_train,
                "num_val": num_val, "device": d2l.ops.device_name(where),
                "strategy": lm.rnn.fast_grads if fast else "plain"}
     state = None

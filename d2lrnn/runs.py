@@ -12,7 +12,7 @@ from pathlib import Path
 from . import checkpoint, checks
 from .backend import BACKENDS, check_float_dtype
 from .cells import CELLS
-from .data import read_corpus
+from .data import BOOK_BYTES, MAX_CORPUS_MB, CorpusError, read_corpus
 from .experiment import BOOK, MODELS, train_run
 
 CHECKPOINT = f"checkpoint{checkpoint.EXTENSION}"
@@ -67,16 +67,24 @@ def check_settings(settings):
     return s
 
 
-def check_memory(s):
-    """Refuse a configuration that cannot fit in the memory available, before any work."""
-    windows = 200_000 if s["whole_book"] else s["num_train"] + s["num_val"]  # the book: ~175k
+def check_memory(s, max_corpus_mb=MAX_CORPUS_MB):
+    """Refuse a configuration that cannot fit in the memory available, before any work: the
+    corpus counted by its real size (a file given is checked first: a regular file within
+    the size limit)."""
+    if s["corpus"] is None:
+        corpus_bytes = BOOK_BYTES
+    else:
+        corpus_bytes = checks.regular_file(s["corpus"], "corpus file", max_corpus_mb * 2**20,
+                                           "--max-corpus-mb", CorpusError)
     vocab_size = 28  # letters, the space and <unk>: what the book's preprocessing leaves
-    batch = min(s["batch_size"], windows)
+    batch = min(s["batch_size"], max(corpus_bytes, 1))
     need = checks.training_memory(batch, s["num_steps"], s["num_hiddens"], vocab_size,
-                                  windows, s["dtype"], layers=s["layers"])
+                                  corpus_bytes, s["dtype"], layers=s["layers"])
     checks.fits_in_memory(need, f"training with --batch-size {s['batch_size']}, --num-steps "
-                                f"{s['num_steps']}, --hiddens {s['num_hiddens']}",
-                          "--batch-size, --num-steps, --hiddens or --num-train / --num-val")
+                                f"{s['num_steps']}, --hiddens {s['num_hiddens']}"
+                                + (f" on a {corpus_bytes / 2**20:,.0f} MB corpus"
+                                   if corpus_bytes > 2**26 else ""),
+                          "--batch-size, --num-steps, --hiddens, or the corpus")
 
 
 class RunFolder:
@@ -142,7 +150,8 @@ def resume_settings(folder, epochs=None):
 
 
 def train(out=None, *, overwrite=False, resume=False, on_step=None, on_epoch=None,
-          num_preds=50, device="auto", on_start=None, **settings):
+          num_preds=50, device="auto", on_start=None, max_corpus_mb=MAX_CORPUS_MB,
+          **settings):
     """Train with ``settings`` (see :data:`DEFAULTS`) on ``device``, writing a checkpoint
     into ``out`` after every epoch. An ``out`` that holds a checkpoint is refused unless
     ``overwrite`` (start again) or ``resume`` (continue it; then the run's own settings are
@@ -162,14 +171,14 @@ def train(out=None, *, overwrite=False, resume=False, on_step=None, on_epoch=Non
             raise checks.BadArgument(f"--resume continues the run with its own settings; "
                                      f"drop {', '.join(changed)} (only --epochs may change)")
         settings = saved
-        if sha1 is not None and corpus_sha1(settings.get("corpus")) != sha1:
+        if sha1 is not None and corpus_sha1(settings.get("corpus"), max_corpus_mb) != sha1:
             raise checks.BadArgument(f"the corpus of the run in {out} has changed since it "
                                      f"started; resuming would train on other text")
     settings = check_settings(settings)
-    check_memory(settings)
+    check_memory(settings, max_corpus_mb)
     if out is None:
         return train_run(**settings, on_step=on_step, on_epoch=on_epoch, num_preds=num_preds,
-                         device=device, on_start=on_start)
+                         device=device, on_start=on_start, max_corpus_mb=max_corpus_mb)
     folder = RunFolder(out)
     with folder:
         if folder.checkpoint.exists() and not (overwrite or resume):
@@ -179,11 +188,11 @@ def train(out=None, *, overwrite=False, resume=False, on_step=None, on_epoch=Non
                 f"--overwrite, or choose another --out folder")
         return train_run(**settings, on_step=on_step, on_epoch=on_epoch, resume=start,
                          on_saved_epoch=folder.save, num_preds=num_preds, device=device,
-                         on_start=on_start)
+                         on_start=on_start, max_corpus_mb=max_corpus_mb)
 
 
-def corpus_sha1(corpus):
+def corpus_sha1(corpus, max_corpus_mb=MAX_CORPUS_MB):
     """The SHA-1 of the text a run trains on (as TimeMachine records it)."""
     import hashlib
 
-    return hashlib.sha1(read_corpus(corpus).encode("utf-8")).hexdigest()
+    return hashlib.sha1(read_corpus(corpus, max_corpus_mb).encode("utf-8")).hexdigest()

@@ -28,7 +28,7 @@ def perplexity(loss):
 
 
 def clip_gradients(ops, grads, theta):
-    """g <- g θ/‖g‖ where the norm ‖g‖ over all parameters exceeds θ (θ = 0: no clipping).
+    """g <- g θ/‖g‖ where the norm ‖g‖ over all parameters exceeds θ (0: no clipping).
 
     Returns the (possibly scaled) gradients and the norm before clipping.
     """

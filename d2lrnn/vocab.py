@@ -40,6 +40,17 @@ class Vocab:
         return self.token_to_idx["<unk>"]
 
     @classmethod
+    def from_counts(cls, counts, min_freq=0, reserved_tokens=()):
+        """The vocabulary ``Vocab(tokens)`` makes, from ``[(token, count)]`` in the order of
+        the tokens' first occurrence (as ``collections.Counter`` lists them)."""
+        vocab = cls(min_freq=min_freq, reserved_tokens=reserved_tokens)
+        vocab.token_freqs = sorted(counts, key=lambda kv: kv[1], reverse=True)
+        kept = {token for token, freq in vocab.token_freqs if freq >= min_freq}
+        vocab.idx_to_token = sorted({"<unk>", *(reserved_tokens or ()), *kept})
+        vocab.token_to_idx = {token: idx for idx, token in enumerate(vocab.idx_to_token)}
+        return vocab
+
+    @classmethod
     def from_tokens(cls, idx_to_token):
         """The vocabulary whose index order is ``idx_to_token`` (e.g. from a checkpoint)."""
         if "<unk>" not in idx_to_token or len(set(idx_to_token)) != len(idx_to_token):

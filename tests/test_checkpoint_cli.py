@@ -12,8 +12,10 @@ from d2lrnn.vocab import Vocab
 
 
 def test_checkpoint_round_trip(tmp_path):
-    params = {"W_xh": np.arange(6.0).reshape(2, 3), "b_q": np.ones(2, np.float32)}
     vocab = Vocab(list("hello world"))
+    V = len(vocab)
+    params = {"W_xh": np.arange(3.0 * V).reshape(V, 3), "W_hh": np.eye(3), "b_h": np.zeros(3),
+              "W_hq": np.ones((3, V), np.float32), "b_q": np.ones(V, np.float32)}
     path = tmp_path / "sub" / "c.safetensors"
     checkpoint.save(path, params, vocab, {"num_hiddens": 3, "model": "scratch"})
     loaded, loaded_vocab, hparams = checkpoint.load(path)

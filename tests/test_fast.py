@@ -18,7 +18,8 @@ from d2lrnn.vocab import Vocab
 def small_lm(d2l, model="scratch", dtype="float64"):
     rng = np.random.default_rng(3)
     V, h = 7, 5
-    rnn = d2l.RNNScratch(V, h, dtype=dtype) if model == "scratch" else d2l.RNN(num_inputs=V, num_hiddens=h, dtype=dtype)
+    rnn = d2l.RNNScratch(V, h, dtype=dtype) if model == "scratch" else d2l.RNN(
+        num_inputs=V, num_hiddens=h, dtype=dtype)
     lm = (d2l.RNNLMScratch if model == "scratch" else d2l.RNNLM)(rnn, V)
     lm.set_params({k: rng.normal(0, 0.5, s) for k, s in
                    {"W_xh": (V, h), "W_hh": (h, h), "b_h": (h,), "W_hq": (h, V),

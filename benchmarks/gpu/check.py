@@ -175,7 +175,8 @@ class Checker:
 
     def summary(self):
         lines = [f"# d2lrnn GPU check on {self.machine}", "",
-                 f"device asked: `{self.device}`; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+                 f"device asked: `{self.device}`; "
+                 f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
                  f"{time.monotonic() - self.start:.0f} s in all", "",
                  "| step | result | seconds | note |", "|---|---|---:|---|"]
         for name, status, seconds, note in self.rows:

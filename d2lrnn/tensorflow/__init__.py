@@ -1,4 +1,5 @@
-"""TensorFlow backend: the section's computations in TensorFlow, differentiated by its own autograd."""
+"""TensorFlow backend: the section's computations in TensorFlow, differentiated by its own
+autograd."""
 from ..backend import BOOK_API, BOOK_FRAMEWORK_API, BOOK_TENSOR_API
 from ..book import (DATA_HUB, DATA_URL, DataModule, HyperParameters, ProgressBoard, add_to_class,
                     check_len, check_shape, download, extract, plot, plt, set_axes, set_figsize,
