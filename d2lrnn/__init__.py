@@ -9,8 +9,17 @@ framework only when it is imported.
 """
 from ._legacy import share_cxx_runtime
 from ._version import __version__
-from .backend import BACKENDS, available_backends, load_backend
 
 share_cxx_runtime()  # where MXNet is installed: lets it load after TensorFlow
 
 __all__ = ["BACKENDS", "available_backends", "load_backend", "__version__"]
+
+
+def __getattr__(name):
+    """``BACKENDS``, ``available_backends`` and ``load_backend`` from :mod:`d2lrnn.backend`,
+    imported at first use: ``import d2lrnn`` itself stays light (the command's start)."""
+    if name in ("BACKENDS", "available_backends", "load_backend"):
+        from . import backend
+
+        return getattr(backend, name)
+    raise AttributeError(f"module 'd2lrnn' has no attribute {name!r}")

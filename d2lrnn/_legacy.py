@@ -3,8 +3,6 @@ import ctypes
 import importlib.util
 import sys
 
-import numpy as np
-
 # True once the system C++ runtime has been loaded with global symbols.
 _cxx_runtime_global = False
 
@@ -30,6 +28,8 @@ def share_cxx_runtime():
 
 def check_mxnet_importable():
     """Fail with a clear message where importing MXNet 1.9.1 would break or crash."""
+    import numpy as np  # here, not at the top: `import d2lrnn` stays light
+
     if tuple(int(p) for p in np.__version__.split(".")[:2]) >= (1, 24):
         raise ImportError(
             f"MXNet 1.9.1 (its last release) needs numpy < 1.24, but numpy {np.__version__} "

@@ -89,9 +89,10 @@ def regular_file(path, what, limit_bytes=None, raise_limit="", error=BadArgument
     return status.st_size
 
 
-def writable_folder(path, option="--out"):
-    """Make sure ``path`` is (or can be made) a folder this process can write to, by writing
-    and removing a probe file; return it as a Path."""
+def writable_folder(path, option="--out", need_bytes=0):
+    """Make sure ``path`` is (or can be made) a folder this process can write to, with
+    ``need_bytes`` free on its disk, by writing and removing a probe file of a few KB (a
+    full disk fails it); return it as a Path."""
     from pathlib import Path
 
     path = Path(path_text(path, option))
@@ -101,11 +102,23 @@ def writable_folder(path, option="--out"):
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / f".d2lrnn-probe-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        try:
+            with open(probe, "wb") as f:
+                f.write(bytes(4096))
+                f.flush()
+                os.fsync(f.fileno())
+        finally:
+            probe.unlink(missing_ok=True)
     except OSError as err:
         raise BadArgument(f"{option} {path}: cannot write there ({err.strerror or err}); give "
-                          f"a folder you can write to") from None
+                          f"a folder you can write to, on a disk with free space") from None
+    import shutil
+
+    free = shutil.disk_usage(path).free
+    if free < need_bytes:
+        raise BadArgument(f"{option} {path}: {free / 2**20:,.1f} MB are free on its disk, and "
+                          f"the run needs about {need_bytes / 2**20:,.1f} MB; free some space "
+                          f"or choose a folder on another disk")
     return path
 
 

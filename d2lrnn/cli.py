@@ -67,8 +67,13 @@ def cmd_train(args):
         raise runs.checks.BadArgument("--resume DIR continues the run in DIR: drop --out")
     progress = {"epoch": 0, "device": ""}
 
+    main_thread = threading.current_thread() is threading.main_thread()
+    default_handler = signal.getsignal(signal.SIGINT)
+
     def on_start(hparams):
         progress["device"] = f" on {hparams['device']}"
+        if main_thread:  # from now on Ctrl-C stops between two steps (before: at once)
+            signal.signal(signal.SIGINT, interrupt)
 
     class LazyBar:  # shown once training starts: checks that refuse the run print alone
         bar = None
@@ -107,8 +112,6 @@ def cmd_train(args):
                         val_ppl=f"{record['val_ppl']:.2f}")
         bar.update(1)
 
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous_handler = signal.signal(signal.SIGINT, interrupt) if main_thread else None
     try:
         summary, lm, data, history, hparams = runs.train(
             out, overwrite=args.overwrite, resume=bool(args.resume), on_step=on_step,
@@ -118,8 +121,11 @@ def cmd_train(args):
         close(LazyBar.bar)
         print(f"d2lrnn: {err}", file=sys.stderr)
         if out and err.epoch > 1:
+            lr = (runs.checkpoint.read(Path(out) / runs.CHECKPOINT).hparams["lr"]
+                  if (Path(out) / runs.CHECKPOINT).exists() else args.lr)
             print(f"d2lrnn: the checkpoint of epoch {err.epoch - 1} is in {out}; nothing "
-                  f"non-finite was written", file=sys.stderr)
+                  f"non-finite was written. Continue from it with a smaller step: d2lrnn "
+                  f"train --resume {out} --lr {lr / 4:g}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         close(LazyBar.bar)
@@ -132,17 +138,14 @@ def cmd_train(args):
                      "" if out else " (no --out)"))
         print(f"\ninterrupted in epoch {done + 1}; {where}", file=sys.stderr)
         return 130
+    except (runs.RunFolderLost, runs.DiskFull) as err:
+        close(LazyBar.bar)
+        print(f"\nd2lrnn: {err}", file=sys.stderr)
+        return 1
     finally:
         if main_thread:
-            signal.signal(signal.SIGINT, previous_handler)
+            signal.signal(signal.SIGINT, default_handler)
     close(LazyBar.bar)
-    if args.record:
-        write_record(args.record, summary, lm, data, history, hparams)
-    if out:
-        from .plot import perplexity_figure, save_figure
-
-        save_figure(perplexity_figure(history, f"{hparams['backend']} {hparams['model']}"),
-                    Path(out) / "perplexity.png")
     path = "fast path" if hparams["fast"] else "plain path (the book's code, step by step)"
     if hparams["layers"] > 1 and "--plain" not in args.argv:
         print(f"note: the fast path covers one recurrent layer; the {hparams['layers']}-layer "
@@ -153,10 +156,29 @@ def cmd_train(args):
           f"{path} on {summary['device']}, {summary['tokens_per_s']:,.0f} tokens/s")
     for prefix, text in summary["samples"].items():
         print(f"{prefix!r} -> {text!r}")
-    if out:
-        print(f"wrote {Path(out) / runs.CHECKPOINT} and {Path(out) / 'perplexity.png'}")
-    if args.json:
+    if args.record:
+        write_record(args.record, summary, lm, data, history, hparams)
+    code = write_figure(out, history, hparams, wrote=Path(out) / runs.CHECKPOINT) if out else 0
+    if args.json:  # the last line
         print(json.dumps(summary))
+    return code
+
+
+def write_figure(folder, history, hparams, wrote=None):
+    """perplexity.png of a run into its folder: exit code 0, or 1 with a message saying
+    what is kept and how to write it later, where the disk refuses it."""
+    from .plot import perplexity_figure, save_figure
+
+    figure = Path(folder) / "perplexity.png"
+    try:
+        save_figure(perplexity_figure(history, f"{hparams['backend']} {hparams['model']}"),
+                    figure)
+    except OSError as err:
+        print(f"d2lrnn: could not write {figure} ({err.strerror or err}); the run itself is "
+              f"complete in {Path(folder) / 'checkpoint.safetensors'}: write the figure later "
+              f"with: d2lrnn report {folder}", file=sys.stderr)
+        return 1
+    print(f"wrote {wrote} and {figure}" if wrote else f"wrote {figure}")
     return 0
 
 
@@ -266,10 +288,14 @@ def _train_args(args):
 
 
 def cmd_generate(args):
+    import time
+
     from . import checkpoint
     from .experiment import build_lm
+    from .generation import stream
 
-    params, vocab, hparams = checkpoint.load(args.checkpoint)
+    found = checkpoint.read(args.checkpoint)
+    params, vocab, hparams = found.params, found.vocab, found.hparams
     dtype = args.dtype or hparams.get("dtype", "float32")
     _enable_jax_x64([args.backend], [dtype])
     d2l = load_backend(args.backend)
@@ -284,19 +310,71 @@ def cmd_generate(args):
         lm = build_lm(d2l, model, len(vocab), params["W_hq"].shape[0], dtype, cell=cell,
                       reset=reset, layers=layers)
         lm.set_params(params)
+    if "val_ppl" in hparams:
+        done = (found.training or {}).get("epoch", hparams.get("epochs"))
+        print(f"checkpoint: validation perplexity {hparams['val_ppl']:.2f} "
+              f"({bits(hparams['val_ppl']):.3f} bits/char) after {done} of "
+              f"{hparams.get('epochs')} epochs ({hparams.get('backend')}, "
+              f"{hparams.get('model')} {hparams.get('cell', 'rnn').upper()})", file=sys.stderr)
+    made, began, told = 0, time.perf_counter(), False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        text = lm.predict(args.prefix, args.num_preds, vocab, temperature=args.temperature,
-                          top_k=args.top_k, top_p=args.top_p, seed=args.seed)
+        pieces = stream(lm, args.prefix, args.num_preds, vocab, temperature=args.temperature,
+                        top_k=args.top_k, top_p=args.top_p, seed=args.seed)
+        try:
+            for index, piece in enumerate(pieces):
+                if index == 1:  # the prefix is out: the warnings about it come first
+                    for warning in caught:
+                        print(f"warning: {warning.message}", file=sys.stderr)
+                    caught.clear()
+                sys.stdout.write(piece)
+                sys.stdout.flush()
+                made += len(piece) if index else 0
+                seconds = time.perf_counter() - began
+                if not told and made >= 1000 and seconds > 0:
+                    left = (args.num_preds - made) / (made / seconds)
+                    told = True
+                    if left > 10:
+                        print(f"\n[d2lrnn: {args.num_preds:,} characters at about "
+                              f"{made / seconds:,.0f} per second: about {_duration(left)} "
+                              f"more; Ctrl-C stops]", file=sys.stderr)
+        except KeyboardInterrupt:
+            print(f"\n[d2lrnn: interrupted after {made:,} of {args.num_preds:,} characters]",
+                  file=sys.stderr)
+            return 130
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
-    if "val_ppl" in hparams:
-        print(f"checkpoint: validation perplexity {hparams['val_ppl']:.2f} "
-              f"({bits(hparams['val_ppl']):.3f} bits/char) after {hparams.get('epochs')} "
-              f"epochs ({hparams.get('backend')}, {hparams.get('model')} "
-              f"{hparams.get('cell', 'rnn').upper()})", file=sys.stderr)
-    print(text)
+    print()
     return 0
+
+
+def _duration(seconds):
+    """'42 s', '7 min', '3.5 h', '12 days'."""
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def cmd_report(args):
+    """The summary of a run from its checkpoint, and its figure written again."""
+    from . import checkpoint, runs
+
+    found = checkpoint.read(Path(args.folder) / runs.CHECKPOINT)
+    hparams, state = found.hparams, found.training or {}
+    history = state.get("history")
+    done, planned = state.get("epoch", hparams.get("epochs")), hparams.get("epochs")
+    print(f"{args.folder}: {runs.describe_settings(hparams)}; {done} of {planned} epochs "
+          f"trained" + (" (finished)" if done == planned else
+                        f" (resume with: d2lrnn train --resume {args.folder})"))
+    if "val_ppl" in hparams:
+        print(f"train perplexity {hparams['train_ppl']:.2f} ({bits(hparams['train_ppl']):.3f} "
+              f"bits/char), validation perplexity {hparams['val_ppl']:.2f} "
+              f"({bits(hparams['val_ppl']):.3f} bits/char)")
+    if not history:
+        print("d2lrnn: the checkpoint holds no history to draw", file=sys.stderr)
+        return 1
+    return write_figure(args.folder, history, hparams)
 
 
 class HELP(argparse.ArgumentDefaultsHelpFormatter):
@@ -383,6 +461,12 @@ def build_parser():
                        help="print the final figures as one JSON object on the last line")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=cmd_train, fast=True)
+
+    report = command("report", "print the summary of a run from its checkpoint and write its "
+                               "figure (perplexity.png) again")
+    report.add_argument("folder", type=_path("DIR"), metavar="DIR",
+                        help="a run's folder (d2lrnn train --out DIR)")
+    report.set_defaults(run=cmd_report)
 
     generate = command("generate", "continue a prefix with a trained checkpoint")
     generate.add_argument("--checkpoint", required=True, type=_path("--checkpoint"),

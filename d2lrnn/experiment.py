@@ -59,7 +59,8 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
               corpus=None, dtype="float32", whole_book=False, num_train=BOOK["num_train"],
               num_val=BOOK["num_val"], max_steps=None, num_preds=50, on_step=None,
               on_epoch=None, fast=False, resume=None, on_saved_epoch=None, cell="rnn",
-              layers=1, device="auto", on_start=None, max_corpus_mb=MAX_CORPUS_MB):
+              layers=1, device="auto", on_start=None, max_corpus_mb=MAX_CORPUS_MB,
+              extra_hparams=None):
     """Train and sample; returns (summary, model, data, history, hparams).
 
     ``on_saved_epoch(model, data, hparams, state)`` is called after every epoch (to write a
@@ -93,6 +94,8 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
              lambda epoch_state: on_saved_epoch(lm, data, hparams, epoch_state))
     d2l.ops.choose_threads(hparams["strategy"])
     hparams["threads"] = d2l.ops.threads()
+    hparams["versions"] = versions(backend)
+    hparams.update(extra_hparams or {})
     if on_start:
         on_start(hparams)
     start = time.perf_counter()
@@ -108,6 +111,21 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
         "samples": {p: lm.predict(p, num_preds, data.vocab) for p in SAMPLE_PREFIXES},
     }
     return summary, lm, data, history, hparams
+
+
+def versions(backend):
+    """{package: version} of what computes a run: d2lrnn, the framework, Numba where loaded."""
+    import sys
+
+    from ._version import __version__
+    from .backend import DECLARED
+
+    found = {"d2lrnn": __version__}
+    for module in (DECLARED[backend].framework, "numba"):
+        version = getattr(sys.modules.get(module), "__version__", None)
+        if version:
+            found[module] = str(version)
+    return found
 
 
 def generation_speed(lm, vocab, num_preds=1000, prefix=SAMPLE_PREFIXES[1]):

@@ -65,7 +65,18 @@ def predict(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=
     every backend for the same weights). ``'<unk>'`` is never chosen. Characters of
     ``prefix`` missing from ``vocab`` are read as ``'<unk>'``, with a warning.
     """
+    return "".join(stream(lm, prefix, num_preds, vocab, temperature=temperature, top_k=top_k,
+                          top_p=top_p, seed=seed))
+
+
+def stream(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=None,
+           seed=None):
+    """:func:`predict`'s text as it is made: the prefix, then the new characters a chunk at
+    a time (``GREEDY_CHUNK`` of them, or one where each is sampled)."""
     sampling = check_sampling(num_preds, temperature, top_k, top_p)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or seed < 0):
+        raise ValueError(f"predict: seed must be a whole number >= 0 (or None), got {seed!r}")
     if not prefix:
         raise ValueError("predict: the prefix must hold at least one character")
     if len(vocab) != lm.vocab_size:
@@ -74,30 +85,46 @@ def predict(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=
     unknown = sorted({c for c in prefix if c not in vocab.token_to_idx})
     if unknown:
         warnings.warn(f"predict: {unknown} are not in the vocabulary; read as '<unk>'",
-                      stacklevel=3)
+                      stacklevel=4)
     ops, rng = lm.ops, np.random.default_rng(seed)
     step, params, state = generation_step(lm)
+    if params is not None:  # the package's model: its weights checked once (a few KB)
+        bad = sorted(k for k, v in params.items() if not np.isfinite(ops.to_numpy(v)).all())
+        if bad:
+            raise ValueError(f"predict: the model's {', '.join(bad)} hold NaN or infinite "
+                             f"values (set in place, or a diverged run): nothing to generate")
 
     def feed(token, state):  # one token in -> the next token's logits, the new state
         return step(params, ops.asarray([[token]], "int64"), state)
 
     outputs = list(vocab[list(prefix)])
+    yield "".join(vocab.idx_to_token[i] for i in outputs)
+    made, last = 0, outputs[-1]
     with ops.no_grad():
         for token in outputs[:-1]:  # warm-up: read the prefix into the state
             _, state = feed(token, state)
         if not sampling and params is not None:  # the section's model, greedy
-            outputs += greedy(lm, params, outputs[-1], state, num_preds, vocab.unk)
-        for _ in range(num_preds - (len(outputs) - len(prefix))):
-            logits, state = feed(outputs[-1], state)
+            for chosen, state in greedy(lm, params, last, state, num_preds, vocab.unk):
+                made += len(chosen)
+                last = chosen[-1]
+                yield "".join(vocab.idx_to_token[i] for i in chosen)
+        while made < num_preds:
+            logits, state = feed(last, state)
             logits = ops.to_numpy(logits).astype(np.float64)
+            if not np.isfinite(logits).all():
+                raise ValueError("predict: the model's outputs hold NaN or infinite values "
+                                 "(its parameters are not finite, or overflow): nothing "
+                                 "more to generate")
             logits[vocab.unk] = -np.inf  # the reserved token is never generated
-            outputs.append(int(choose(logits, temperature, rng, top_k, top_p)))
-    return "".join(vocab.to_tokens(outputs))
+            last = int(choose(logits, temperature, rng, top_k, top_p))
+            made += 1
+            yield vocab.idx_to_token[last]
+
 
 def greedy(lm, params, token, state, num_preds, unk):
     """``num_preds`` greedy choices after ``token`` (never ``unk``), chosen in the
     framework without a trip to Python per character: ``GREEDY_CHUNK`` steps per
-    (compiled) call."""
+    (compiled) call. Yields (the chunk's token ids, the state after it)."""
     ops, recurrence = lm.ops, lm.fast_recurrence()
 
     def chunk(params, token, state, mask):
@@ -112,11 +139,12 @@ def greedy(lm, params, token, state, num_preds, unk):
     mask = np.zeros(lm.vocab_size)
     mask[unk] = -np.inf
     mask = ops.asarray(mask, lm.dtype)
-    token, chosen = ops.asarray([[token]], "int64"), []
-    while len(chosen) < num_preds:
+    token, left = ops.asarray([[token]], "int64"), num_preds
+    while left > 0:
         ids, token, state = chunk(params, token, state, mask)
-        chosen.extend(int(i) for i in ops.to_numpy(ids).reshape(-1))
-    return chosen[:num_preds]
+        chosen = [int(i) for i in ops.to_numpy(ids).reshape(-1)][:left]
+        left -= len(chosen)
+        yield chosen, state
 
 def generation_step(lm):
     """``step(params, one token id (1, 1), state) -> (logits (V,), state)``, its params

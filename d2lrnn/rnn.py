@@ -246,6 +246,11 @@ class Model:
         values = {name: np.asarray(value if not self.ops.is_tensor(value)
                                     else self.ops.to_numpy(value))
                   for name, value in params.items()}
+        odd = sorted(f"{name} ({value.dtype})" for name, value in values.items()
+                     if value.dtype.kind not in "iuf")
+        if odd:
+            raise TypeError(f"{type(self).__name__}.set_params: parameters are numbers; "
+                            f"{', '.join(odd)} {'is' if len(odd) == 1 else 'are'} not")
         checks.finite_arrays(values, f"{type(self).__name__}.set_params")
         for name, value in values.items():
             self._set_param(name, self.ops.asarray(value, self.dtype))

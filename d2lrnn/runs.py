@@ -7,6 +7,9 @@ run, checkpointed after every epoch, resumable exactly, and never overwriting a 
     train("runs/torch", backend="torch", epochs=100)   # checkpoint after every epoch
     train("runs/torch", resume=True)                    # continue where it stopped
 """
+import errno
+import os
+import warnings
 from pathlib import Path
 
 from . import checkpoint, checks
@@ -87,12 +90,26 @@ def check_memory(s, max_corpus_mb=MAX_CORPUS_MB):
                           "--batch-size, --num-steps, --hiddens, or the corpus")
 
 
-class RunFolder:
-    """The folder of a run, held under a lock while training writes into it: a second run
-    into the same folder is refused at once instead of corrupting the first."""
+class RunFolderLost(RuntimeError):
+    """The run's folder was removed or replaced while the run trained."""
 
-    def __init__(self, path):
-        self.path = checks.writable_folder(path, "--out")
+
+class DiskFull(RuntimeError):
+    """A checkpoint could not be written for want of space; the previous one is kept."""
+
+    def __init__(self, message, epoch):
+        super().__init__(message)
+        self.epoch = epoch  # the epoch whose checkpoint could not be written
+
+
+class RunFolder:
+    """The folder of a run, held under a lock for the run's whole life: a second run into
+    the same folder is refused at once instead of corrupting the first, and a folder that
+    disappears (or is replaced by another, with a lock of its own) stops the run instead of
+    being made again beside whatever now writes there."""
+
+    def __init__(self, path, need_bytes=0):
+        self.path = checks.writable_folder(path, "--out", need_bytes)
         self.checkpoint = self.path / CHECKPOINT
 
     def __enter__(self):
@@ -105,48 +122,147 @@ class RunFolder:
             raise checks.BadArgument(
                 f"another d2lrnn train is writing into {self.path} now (it holds "
                 f"{self.path / LOCK}); wait for it to end, or choose another --out") from None
+        self._identity = self._where()
         return self
 
     def __exit__(self, *exc):
         self._lock.release()
         return False
 
+    def _where(self):
+        """(folder, lock file) as the file system knows them now, or None if gone."""
+        try:
+            folder, lock = os.stat(self.path), os.stat(self.path / LOCK)
+        except OSError:
+            return None
+        return folder.st_dev, folder.st_ino, lock.st_ino
+
     def save(self, model, data, hparams, state):
         """The checkpoint of a completed epoch: parameters, vocabulary, settings, state."""
+        if self._where() != self._identity:
+            raise RunFolderLost(
+                f"{self.path} was removed or replaced while this run trained (another run "
+                f"may write there now): stopped after epoch {state['epoch']} without writing "
+                f"its checkpoint anywhere")
         history = state["history"]
-        checkpoint.save(self.checkpoint, model.get_params(), data.vocab,
-                        {**hparams, "train_ppl": history["train_ppl"][-1],
-                         "val_ppl": history["val_ppl"][-1]}, training=state)
+        try:
+            checkpoint.save(self.checkpoint, model.get_params(), data.vocab,
+                            {**hparams, "train_ppl": history["train_ppl"][-1],
+                             "val_ppl": history["val_ppl"][-1]}, training=state,
+                            make_folder=False)
+        except OSError as err:
+            if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            kept = (f"{self.checkpoint} still holds {describe(self.checkpoint)}"
+                    if self.checkpoint.exists() else "nothing was saved")
+            raise DiskFull(f"the disk holding {self.path} is full ({err.strerror}): the "
+                           f"checkpoint of epoch {state['epoch']} could not be written; "
+                           f"{kept}. Free some space, then continue with: d2lrnn train "
+                           f"--resume {self.path}", state["epoch"]) from None
 
+
+def space_needed(settings):
+    """Bytes a run's folder needs: its checkpoint twice (the new one is written beside the
+    old before it replaces it) with the history it grows, the figure, a margin."""
+    item = 8 if settings["dtype"] == "float64" else 4
+    h, layers, vocab = settings["num_hiddens"], settings["layers"], 28
+    gates = 4 if settings["cell"] == "lstm" else 3 if settings["cell"] == "gru" else 1
+    params = gates * (vocab * h + layers * 2 * h * h) + h * vocab + vocab
+    steps = settings["epochs"] * -(-settings["num_train"] // settings["batch_size"])
+    return 2 * (params * item + 64 * 2**10 + 32 * steps) + 2**20
 
 def describe(path):
     """A line about the checkpoint at ``path``: its epochs and perplexity."""
     try:
-        _, _, hparams = checkpoint.load(path)
-        state = checkpoint.load_training(path) or {}
+        found = checkpoint.read(path)
     except checkpoint.CheckpointError as err:
         return f"an unreadable checkpoint ({err})"
+    hparams, state = found.hparams, found.training or {}
     done = state.get("epoch", hparams.get("epochs"))
-    return (f"a {hparams.get('backend')} {hparams.get('model')} run, {done} of "
-            f"{hparams.get('epochs')} epochs, validation perplexity "
-            f"{hparams.get('val_ppl', float('nan')):.2f}")
+    return (f"{describe_settings(hparams)}, {done} of {hparams.get('epochs')} epochs, "
+            f"validation perplexity {hparams.get('val_ppl', float('nan')):.2f}")
+
+
+def describe_settings(hparams):
+    """'a torch scratch GRU run (32 hidden units x 2 layers, float32)' from a checkpoint's
+    hyperparameters (validated: no text of a file's own reaches the terminal)."""
+    layers = hparams.get("layers", 1)
+    return (f"a {hparams.get('backend', 'numpy')} {hparams.get('model', 'scratch')} "
+            f"{hparams.get('cell', 'rnn').upper()} run ({hparams['num_hiddens']} hidden units"
+            f"{f' x {layers} layers' if layers > 1 else ''}, {hparams.get('dtype', 'float32')})")
 
 
 def resume_settings(folder, epochs=None):
-    """The settings, parameters and training state to continue the run in ``folder``;
-    ``epochs`` raises its target number of epochs."""
+    """The settings, (parameters, training state) and saved hyperparameters to continue the
+    run in ``folder`` (its checkpoint read once); ``epochs`` raises its target."""
     path = Path(folder) / CHECKPOINT
-    params, _, hparams = checkpoint.load(path)
-    state = checkpoint.load_training(path)
-    if state is None:
+    found = checkpoint.read(path)
+    if found.training is None:
         raise checkpoint.CheckpointError(f"{path} holds no training state to resume from")
-    settings = {name: hparams[name] for name in DEFAULTS if name in hparams}
+    settings = {name: found.hparams[name] for name in DEFAULTS if name in found.hparams}
     if epochs is not None:
         settings["epochs"] = epochs
-    if state["epoch"] >= settings["epochs"]:
+    if found.training["epoch"] >= settings["epochs"]:
         raise checks.BadArgument(f"the run in {folder} has trained all {settings['epochs']} "
-                                 f"of its epochs; give a larger --epochs to train further")
-    return settings, (params, state), hparams.get("corpus_sha1")
+                                 f"of its epochs; give a larger --epochs to train further, or "
+                                 f"see its summary and figure with: d2lrnn report {folder}")
+    return settings, (found.params, found.training), found.hparams
+
+
+# Settings --resume may change besides --epochs: the step size (a diverged run continues from
+# its last checkpoint with a lower --lr). The change is recorded in the run's hyperparameters.
+RESUMABLE = ("lr", "clip")
+# What a run records of how it computes: a resumed run that differs in these continues with a
+# note, not byte-identically.
+ENVIRONMENT = ("strategy", "threads", "versions", "device")
+
+
+def resumed(out, settings, max_corpus_mb):
+    """(settings, start, extra hyperparameters, on_start check) to continue the run in
+    ``out``, after checking what ``settings`` asks against what the run was."""
+    given = {k: v for k, v in settings.items() if k != "epochs"}
+    if given.get("corpus") is not None:
+        given["corpus"] = str(Path(given["corpus"]).resolve())
+    saved, start, before = resume_settings(out, settings.get("epochs"))
+    changed = sorted(option(k) for k, v in given.items()
+                     if k not in RESUMABLE and saved.get(k, DEFAULTS[k]) != v)
+    if changed:
+        raise checks.BadArgument(f"--resume continues the run with its own settings; drop "
+                                 f"{', '.join(changed)} (only --epochs, --lr and --clip may "
+                                 f"change)")
+    sha1 = before.get("corpus_sha1")
+    if sha1 is not None and corpus_sha1(saved.get("corpus"), max_corpus_mb) != sha1:
+        raise checks.BadArgument(f"the corpus of the run in {out} has changed since it "
+                                 f"started; resuming would train on other text")
+    epoch = start[1]["epoch"]
+    rates = {k: given[k] for k in RESUMABLE if k in given
+             and given[k] != saved.get(k, DEFAULTS[k])}
+    changes = list(before.get("changes", []))
+    if rates:
+        changes.append({"epoch": epoch, **rates})
+        warnings.warn(f"resuming at epoch {epoch + 1} with "
+                      f"{', '.join(f'{option(k)} {v:g}' for k, v in rates.items())} (was "
+                      f"{', '.join(f'{saved.get(k, DEFAULTS[k]):g}' for k in rates)}): "
+                      f"recorded in the run's checkpoint", ResumeNote, stacklevel=3)
+    segments = list(before.get("segments") or [
+        {"epoch": 0, **{k: before[k] for k in ENVIRONMENT if k in before}}])
+
+    def check_environment(hparams):
+        now = {k: hparams[k] for k in ENVIRONMENT if k in hparams}
+        differ = [f"{k} {segments[-1].get(k)!r} -> {now[k]!r}" for k in now
+                  if k in segments[-1] and segments[-1][k] != now[k]]
+        if differ:
+            warnings.warn(f"resuming with another {'; '.join(differ)}: the run continues, "
+                          f"but not to the bit of one that never stopped (both recorded)",
+                          ResumeNote, stacklevel=2)
+        segments.append({"epoch": epoch, **now})
+
+    return {**saved, **rates}, start, {"changes": changes, "segments": segments}, \
+        check_environment
+
+
+class ResumeNote(UserWarning):
+    """A resumed run differs from how it began: a changed rate, threads, versions."""
 
 
 def train(out=None, *, overwrite=False, resume=False, on_step=None, on_epoch=None,
@@ -162,24 +278,21 @@ def train(out=None, *, overwrite=False, resume=False, on_step=None, on_epoch=Non
                                  "it: give one of them")
     if resume and out is None:
         raise checks.BadArgument("--resume needs the run's folder")
-    start, sha1 = None, None
+    start, extra = None, {}
     if resume:
-        given = {k: v for k, v in settings.items() if k != "epochs"}
-        saved, start, sha1 = resume_settings(out, settings.get("epochs"))
-        changed = sorted(option(k) for k, v in given.items() if saved.get(k, DEFAULTS[k]) != v)
-        if changed:
-            raise checks.BadArgument(f"--resume continues the run with its own settings; "
-                                     f"drop {', '.join(changed)} (only --epochs may change)")
-        settings = saved
-        if sha1 is not None and corpus_sha1(settings.get("corpus"), max_corpus_mb) != sha1:
-            raise checks.BadArgument(f"the corpus of the run in {out} has changed since it "
-                                     f"started; resuming would train on other text")
+        settings, start, extra, check_environment = resumed(out, settings, max_corpus_mb)
+        given_start = on_start
+
+        def on_start(hparams):
+            check_environment(hparams)
+            if given_start:
+                given_start(hparams)
     settings = check_settings(settings)
     check_memory(settings, max_corpus_mb)
     if out is None:
         return train_run(**settings, on_step=on_step, on_epoch=on_epoch, num_preds=num_preds,
                          device=device, on_start=on_start, max_corpus_mb=max_corpus_mb)
-    folder = RunFolder(out)
+    folder = RunFolder(out, space_needed(settings))
     with folder:
         if folder.checkpoint.exists() and not (overwrite or resume):
             raise checks.BadArgument(
@@ -188,7 +301,7 @@ def train(out=None, *, overwrite=False, resume=False, on_step=None, on_epoch=Non
                 f"--overwrite, or choose another --out folder")
         return train_run(**settings, on_step=on_step, on_epoch=on_epoch, resume=start,
                          on_saved_epoch=folder.save, num_preds=num_preds, device=device,
-                         on_start=on_start, max_corpus_mb=max_corpus_mb)
+                         on_start=on_start, max_corpus_mb=max_corpus_mb, extra_hparams=extra)
 
 
 def corpus_sha1(corpus, max_corpus_mb=MAX_CORPUS_MB):

@@ -151,7 +151,7 @@ def test_version_and_help_show_every_option_with_its_default(capsys):
     assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"d2lrnn {__version__}"
     parser = cli.build_parser()
     commands = parser._subparsers._group_actions[0].choices
-    assert set(commands) == {"demo", "parity", "train", "generate", "bench", "compare",
+    assert set(commands) == {"demo", "parity", "train", "generate", "report", "bench", "compare",
                              "doctor"}
     for name, command in commands.items():
         for action in command._actions:

@@ -65,7 +65,9 @@ def test_missing_framework_says_how_to_install(backend, tmp_path):
 
 
 def test_mxnet_with_new_numpy_says_what_it_needs(monkeypatch):
-    monkeypatch.setattr(_legacy.np, "__version__", "2.1.0")
+    import numpy
+
+    monkeypatch.setattr(numpy, "__version__", "2.1.0")
     with pytest.raises(ImportError, match=r"numpy < 1\.24.*numpy 2\.1\.0.*tox -e mxnet"):
         _legacy.check_mxnet_importable()
 

@@ -62,8 +62,8 @@ def test_an_existing_run_is_never_replaced_silently(tmp_path, capsys):
     assert cli.main([*args, "--overwrite"]) == 0
     assert cli.main(["train", "--resume", str(out), "--epochs", "3", "--quiet"]) == 0
     assert saved(out)[1]["epoch"] == 3
-    assert cli.main(["train", "--resume", str(out), "--lr", "0.5", "--epochs", "4"]) == 2
-    assert "drop --lr" in capsys.readouterr().err
+    assert cli.main(["train", "--resume", str(out), "--hiddens", "9", "--epochs", "4"]) == 2
+    assert "drop --hiddens" in capsys.readouterr().err
     assert cli.main(["train", "--resume", str(out), "--quiet"]) == 2  # all epochs done
     assert "give a larger --epochs" in capsys.readouterr().err
 
