@@ -15,12 +15,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import machine
+from . import checks, machine
 from ._files import atomic_write
 from .backend import DECLARED, available_backends, is_installed
 from .parity import TOLERANCE
 from .plot import save_figure
 
+MAX_RECORDS_MB = 256  # a compare.json of every backend is a few MB
 REFERENCE = ("numpy", "scratch")  # the run every loss curve is measured against
 QUALITY_BAR = 7.3                 # validation perplexity the book's settings should reach
 
@@ -279,6 +280,7 @@ def compare(backends, models, fast, train_args, merge=(), on_record=None):
 def load_records(path):
     """Records from a file that bench or compare wrote (its .json)."""
     try:
+        checks.regular_file(path, "records file", MAX_RECORDS_MB * 2**20, error=ValueError)
         records = json.loads(Path(path).read_text())
     except (OSError, ValueError) as err:
         raise ValueError(f"cannot read records from {path}: {err}; give the .json file "

@@ -120,12 +120,16 @@ def cmd_train(args):
     except TrainingDiverged as err:
         close(LazyBar.bar)
         print(f"d2lrnn: {err}", file=sys.stderr)
-        if out and err.epoch > 1:
-            lr = (runs.checkpoint.read(Path(out) / runs.CHECKPOINT).hparams["lr"]
-                  if (Path(out) / runs.CHECKPOINT).exists() else args.lr)
+        kept = Path(out) / runs.CHECKPOINT if out else None
+        if kept and kept.exists() and err.epoch > 1:
+            saved = runs.checkpoint.read(kept).hparams
+            lr = args.lr if _given(args, "lr") else saved["lr"]
+            lr = saved["lr"] if lr > saved["lr"] else lr / 4  # the last rate that trained
+            target = args.epochs if _given(args, "epochs") else saved["epochs"]
+            more = f" --epochs {target}" if target != saved["epochs"] else ""
             print(f"d2lrnn: the checkpoint of epoch {err.epoch - 1} is in {out}; nothing "
                   f"non-finite was written. Continue from it with a smaller step: d2lrnn "
-                  f"train --resume {out} --lr {lr / 4:g}", file=sys.stderr)
+                  f"train --resume {out} --lr {lr:g}{more}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         close(LazyBar.bar)
