@@ -6,7 +6,8 @@ import sys
 def main():
     try:
         from .cli import main as run
-    except KeyboardInterrupt:
+
+        return run()
+    except KeyboardInterrupt:  # before the command's own handling begins, or after it ends
         print("\ninterrupted", file=sys.stderr)
         return 130
-    return run()
