@@ -3,6 +3,8 @@ import ctypes
 import importlib.util
 import sys
 
+from .errors import MissingFramework
+
 # True once the system C++ runtime has been loaded with global symbols.
 _cxx_runtime_global = False
 
@@ -31,13 +33,13 @@ def check_mxnet_importable():
     import numpy as np  # here, not at the top: `import d2lrnn` stays light
 
     if tuple(int(p) for p in np.__version__.split(".")[:2]) >= (1, 24):
-        raise ImportError(
+        raise MissingFramework(
             f"MXNet 1.9.1 (its last release) needs numpy < 1.24, but numpy {np.__version__} "
             "is installed. Use a separate environment with Python <= 3.11 for MXNet: "
             "python3.11 -m venv mx && mx/bin/pip install \"d2lrnn[mxnet]\" "
             "(in this repository: tox -e mxnet)")
     if _tensorflow_loaded_first() and not _cxx_runtime_global:
-        raise ImportError(
+        raise MissingFramework(
             "importing MXNet after TensorFlow crashes this process (the two share a C++ "
             "runtime badly). Import d2lrnn (or mxnet, or torch) before tensorflow")
 

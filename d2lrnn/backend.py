@@ -19,6 +19,8 @@ import warnings
 
 import numpy as np
 
+from .errors import BadArgument, BadType, MissingFramework
+
 
 @dataclasses.dataclass(frozen=True)
 class Declaration:
@@ -85,7 +87,7 @@ ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
 def _check_name(name):
     if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; the known backends are "
+        raise BadArgument(f"unknown backend {name!r}; the known backends are "
                          f"{', '.join(BACKENDS)}")
 
 
@@ -121,7 +123,7 @@ def import_framework(module, extra):
     try:
         return importlib.import_module(module)
     except ImportError as err:
-        raise ImportError(
+        raise MissingFramework(
             f"the d2lrnn.{extra} backend needs {module}, which could not be imported "
             f"({err}). Install it with: pip install \"d2lrnn[{extra}]\"") from err
 
@@ -133,7 +135,7 @@ def check_float_dtype(dtype):
     except TypeError:
         name = str(dtype)
     if name not in FLOAT_DTYPES:
-        raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
+        raise BadArgument(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
     return name
 
 
@@ -201,7 +203,7 @@ class Ops(abc.ABC):
         kind, colon, index = str(spec).partition(":")
         if kind not in DEVICE_KINDS or (colon and not (index.isdigit()
                                                        and kind in ("cuda", "gpu"))):
-            raise ValueError(f"device must be one of {', '.join(DEVICE_KINDS)} (cuda and gpu "
+            raise BadArgument(f"device must be one of {', '.join(DEVICE_KINDS)} (cuda and gpu "
                              f"may name an index: cuda:1), got {spec!r}")
         if kind == "cpu":
             return self.cpu_device()
@@ -338,7 +340,7 @@ class Ops(abc.ABC):
 
         inputs (T, n, d) and state (n, h) -> (outputs (T, n, h), final state (n, h)).
         """
-        raise TypeError(f"{self.name} has no recurrent layer of its own: use RNNScratch")
+        raise BadType(f"{self.name} has no recurrent layer of its own: use RNNScratch")
 
     def prepare_rnn_layer(self, num_inputs, num_hiddens, dtype):
         """Make whatever the framework's layer needs before any code is compiled."""
@@ -362,7 +364,7 @@ class Ops(abc.ABC):
     def cell_layer(self, cell, params, inputs, state):
         """The framework's own layer for ``cell`` on the book's parameters: inputs (T, n, d),
         state tuple -> (outputs (T, n, h), final state tuple)."""
-        raise TypeError(f"{self.name} has no layer of its own for the {cell.key} cell")
+        raise BadType(f"{self.name} has no layer of its own for the {cell.key} cell")
 
     def prepare_cell_layer(self, cell, num_inputs, num_hiddens, dtype):
         """Make whatever the framework's layer needs before any code is compiled."""
@@ -473,11 +475,11 @@ class Ops(abc.ABC):
     def fused_loss_and_grads(self, params, X, Y):
         """The section's language model's loss and gradients in one fused kernel (where
         ``fast_grads`` is "fused")."""
-        raise TypeError(f"the {self.name} backend has no fused kernel")
+        raise BadType(f"the {self.name} backend has no fused kernel")
 
     def fused_loss(self, params, X, Y):
         """Its loss alone, fused likewise."""
-        raise TypeError(f"the {self.name} backend has no fused kernel")
+        raise BadType(f"the {self.name} backend has no fused kernel")
 
     # -- autograd -----------------------------------------------------------------------
     def value_and_grad(self, fn, params):
@@ -486,7 +488,7 @@ class Ops(abc.ABC):
         Returns ``(value, grads)``: the scalar value as a framework array and a dict with the
         same keys as ``params``, computed by the framework's own automatic differentiation.
         """
-        raise TypeError(f"the {self.name} backend has no automatic differentiation; the "
+        raise BadType(f"the {self.name} backend has no automatic differentiation; the "
                         f"language model's gradients are written by hand there "
                         f"(d2lrnn.gradients)")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from . import checks, machine
 from ._files import atomic_write
 from .backend import DECLARED, available_backends, is_installed
+from .errors import BadArgument, MissingFramework
 from .parity import TOLERANCE
 from .plot import save_figure
 
@@ -50,7 +51,7 @@ def check_backends(backends):
         return available_backends()
     missing = [b for b in backends if not is_installed(b)]
     if missing:
-        raise ImportError(f"not installed here: {', '.join(missing)}; install the extra "
+        raise MissingFramework(f"not installed here: {', '.join(missing)}; install the extra "
                           f"(pip install \"d2lrnn[{missing[0]}]\") or leave it out")
     return list(backends)
 
@@ -283,11 +284,11 @@ def load_records(path):
         checks.regular_file(path, "records file", MAX_RECORDS_MB * 2**20, error=ValueError)
         records = json.loads(Path(path).read_text())
     except (OSError, ValueError) as err:
-        raise ValueError(f"cannot read records from {path}: {err}; give the .json file "
+        raise BadArgument(f"cannot read records from {path}: {err}; give the .json file "
                          f"that 'd2lrnn compare --out' or 'd2lrnn bench --out' wrote") from err
     if not isinstance(records, list) or not all(
             isinstance(r, dict) and "backend" in r for r in records):
-        raise ValueError(f"{path} holds no d2lrnn run records; give the .json file that "
+        raise BadArgument(f"{path} holds no d2lrnn run records; give the .json file that "
                          f"'d2lrnn compare --out' or 'd2lrnn bench --out' wrote")
     return records
 

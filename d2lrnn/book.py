@@ -12,6 +12,7 @@ import numpy as np
 
 from . import ipython
 from .backend import DeviceWarning, ops_of
+from .errors import BadArgument, BadType, NotAvailable
 from .maths import cross_entropy
 from .downloads import DATA_HUB, DATA_URL, download, extract  # noqa: F401 - the book's
 from .plot import plot, plt, save_figure, set_axes, set_figsize, use_svg_display  # noqa: F401
@@ -183,7 +184,7 @@ class ModuleMixin:
     def make_linear(self, units):
         """``self.linear``: the framework's dense layer of ``units`` outputs, its input size
         learnt at the first call (the book's concise RNNLM's output layer)."""
-        raise TypeError(f"the {self.ops.name} backend has no dense layer of its own: the "
+        raise BadType(f"the {self.ops.name} backend has no dense layer of its own: the "
                         f"output layer of a reader's RNN is W_hq, b_q (RNNLMScratch)")
 
     def loss(self, y_hat, y):
@@ -203,7 +204,7 @@ class ModuleMixin:
         """Add a point to the progress board at the current (fractional) epoch."""
         trainer = getattr(self, "trainer", None)
         if trainer is None:
-            raise RuntimeError("plot() needs a trainer: call Trainer.fit(model, data)")
+            raise NotAvailable("plot() needs a trainer: call Trainer.fit(model, data)")
         self.board.xlabel = "epoch"
         if train:
             x = trainer.train_batch_idx / trainer.num_train_batches
@@ -233,7 +234,7 @@ class ClassifierMixin:
 
     def loss(self, Y_hat, Y, averaged=True):
         if not averaged:
-            raise ValueError("these models report the mean loss only (averaged=True)")
+            raise BadArgument("these models report the mean loss only (averaged=True)")
         return cross_entropy(self.ops, Y_hat, Y)
 
     def accuracy(self, Y_hat, Y, averaged=True):
@@ -248,7 +249,7 @@ def accuracy(ops, Y_hat, Y, averaged=True):
     predicted = ops.to_numpy(ops.argmax(ops.reshape(Y_hat, (-1, num_classes)), 1))
     labels = np.asarray(ops.to_numpy(Y) if ops.is_tensor(Y) else Y).reshape(-1)
     if predicted.shape != labels.shape:
-        raise ValueError(f"accuracy: {labels.size} labels for {predicted.size} predictions "
+        raise BadArgument(f"accuracy: {labels.size} labels for {predicted.size} predictions "
                          f"(logits of shape {ops.shape(Y_hat)})")
     dtype = ops.dtype_name(Y_hat)
     correct = ops.asarray((predicted == labels).astype(dtype), dtype)
@@ -295,7 +296,7 @@ class TensorLoader:
         tensors = [t if hasattr(t, "shape") else np.asarray(t) for t in tensors]
         sizes = {int(t.shape[0]) for t in tensors}
         if len(sizes) != 1:
-            raise ValueError(f"get_tensorloader: the arrays must have as many rows each, got "
+            raise BadArgument(f"get_tensorloader: the arrays must have as many rows each, got "
                              f"{sorted(sizes)}")
         self.tensors, self.batch_size, self.shuffle = tensors, int(batch_size), shuffle
         self.num_rows = sizes.pop()

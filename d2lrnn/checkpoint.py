@@ -22,6 +22,7 @@ from ._files import atomic_write
 from .backend import BACKENDS, FLOAT_DTYPES, MODEL_KINDS
 from .cells import CELLS, Network
 from .cells.gru import RESETS, gru_cell
+from .errors import UserError
 from .vocab import Vocab
 
 FORMAT = "d2lrnn-checkpoint-1"
@@ -35,7 +36,7 @@ TENSOR_DTYPES = {"F32": "float32", "F64": "float64"}
 Checkpoint = collections.namedtuple("Checkpoint", "params vocab hparams training")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A file that is not a usable d2lrnn checkpoint."""
 
 

@@ -9,9 +9,7 @@ import os
 
 import numpy as np
 
-
-class BadArgument(ValueError):
-    """An argument outside what a function or command accepts."""
+from .errors import BadArgument
 
 
 def _named(name, where):

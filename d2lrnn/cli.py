@@ -1,6 +1,7 @@
 """The ``d2lrnn`` command (also ``python -m d2lrnn``)."""
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -10,6 +11,7 @@ from pathlib import Path
 from .backend import BACKENDS, FLOAT_DTYPES, available_backends, load_backend
 from .cells import CELLS
 from .data import MAX_CORPUS_MB
+from .errors import UserError
 from .experiment import BOOK, MODELS, enable_jax_x64
 from .modern import cell_named
 
@@ -657,9 +659,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 
 def main(argv=None):
-    from .checkpoint import CheckpointError
-    from .data import CorpusError
-
+    """Run a command: its exit code. What the user can fix (a :class:`UserError`: an
+    argument, the corpus, a checkpoint, a missing framework) is one line and exit 2; a bug
+    shows its traceback (so do user errors with the environment variable D2LRNN_DEBUG=1)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
@@ -667,8 +669,9 @@ def main(argv=None):
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             return args.run(args)
-    except (ImportError, CorpusError, CheckpointError, ValueError, TypeError, KeyError) as err:
-        # what the user can fix: a missing framework, the corpus, a checkpoint, an argument
+    except UserError as err:
+        if os.environ.get("D2LRNN_DEBUG"):
+            raise
         print(f"d2lrnn: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a full disk, a folder that went away

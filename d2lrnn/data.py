@@ -15,6 +15,7 @@ from . import checks
 from .backend import ops_of
 from .book import DataModule
 from .downloads import DATA_URL, cache_dir, sha1_of
+from .errors import UserError
 from .vocab import Vocab
 
 FILENAME = "timemachine.txt"
@@ -23,7 +24,7 @@ SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
 BOOK_BYTES = 178_979  # the size of the book's file
 
 
-class CorpusError(RuntimeError):
+class CorpusError(UserError, RuntimeError):
     """The corpus cannot be had, or is not the expected file, or is too short."""
 
 

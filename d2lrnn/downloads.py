@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 from ._files import atomic_write
+from .errors import BadArgument, UserError
 
 # The book's data host, with the trailing slash the book's cells add names to.
 DATA_URL = "http://d2l-data.s3-accelerate.amazonaws.com/"
@@ -18,7 +19,7 @@ DATA_URL = "http://d2l-data.s3-accelerate.amazonaws.com/"
 DATA_HUB = {}
 
 
-class DownloadError(RuntimeError):
+class DownloadError(UserError, RuntimeError):
     """A file could not be had: the network, the host, or a hash that does not match."""
 
 
@@ -83,7 +84,7 @@ def extract(filename, folder=None):
             _check_members(archive.getnames(), folder, filename)
             archive.extractall(folder)
     else:
-        raise ValueError(f"extract: {filename} is not a .zip, .tar or .tar.gz archive")
+        raise BadArgument(f"extract: {filename} is not a .zip, .tar or .tar.gz archive")
     return str(folder)
 
 
@@ -92,6 +93,6 @@ def _check_members(names, folder, archive):
     for name in names:
         target = (folder / name).resolve()
         if root != target and root not in target.parents:
-            raise ValueError(f"extract: {archive} holds {name!r}, which would land outside "
+            raise BadArgument(f"extract: {archive} holds {name!r}, which would land outside "
                              f"{folder}; refused")
 

@@ -5,6 +5,7 @@ from pathlib import Path
 from .backend import MODEL_KINDS, load_backend
 from .cells import CELLS
 from .data import MAX_CORPUS_MB, TimeMachine
+from .errors import BadArgument, BadType
 from .train import fit
 
 # The book's settings (d2l.ai section 9.5) and the prefixes it continues.
@@ -28,12 +29,12 @@ def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.
     ``reset`` defaults to the book's "before" (scratch) or the frameworks' "after"
     (concise)."""
     if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+        raise BadArgument(f"model must be one of {MODELS}, got {model!r}")
     if cell not in CELLS:
-        raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
+        raise BadArgument(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
     name = CELLS[cell].scratch_name if model == "scratch" else CELLS[cell].concise_name
     if name is None:
-        raise TypeError(f"the {d2l.ops.name} backend has no layer of its own for the {cell} "
+        raise BadType(f"the {d2l.ops.name} backend has no layer of its own for the {cell} "
                         f"cell (no framework here has one): use the scratch model")
     options = {}
     if cell == "gru":
@@ -43,7 +44,7 @@ def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.
                                     seed=seed, **options)
     elif layers > 1:
         if cell == "rnn":
-            raise ValueError("the book's concise RNN is one layer: for layers > 1 use the "
+            raise BadArgument("the book's concise RNN is one layer: for layers > 1 use the "
                              "scratch model (StackedRNNScratch) or a concise GRU or LSTM")
         rnn = getattr(d2l, name)(num_inputs=vocab_size, num_hiddens=num_hiddens,
                                  num_layers=layers, dtype=dtype, seed=seed, **options)

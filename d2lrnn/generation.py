@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from .errors import BadArgument
 from .maths import lm_forward_fast
 
 GREEDY_CHUNK = 32  # characters per call of the compiled greedy loop
@@ -15,19 +16,19 @@ def check_sampling(num_preds, temperature, top_k, top_p):
     """Check :meth:`RNNLMScratch.predict`'s arguments; True when they ask for sampling."""
     if isinstance(num_preds, bool) or not isinstance(num_preds, (int, np.integer)) \
             or num_preds < 0:
-        raise ValueError(f"predict: num_preds must be a whole number >= 0, got {num_preds!r}")
+        raise BadArgument(f"predict: num_preds must be a whole number >= 0, got {num_preds!r}")
     if not isinstance(temperature, (int, float, np.floating)) or not np.isfinite(temperature) \
             or temperature < 0:
-        raise ValueError(f"predict: temperature must be a finite number >= 0 (0: greedy), got "
+        raise BadArgument(f"predict: temperature must be a finite number >= 0 (0: greedy), got "
                          f"{temperature!r}")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
                               or top_k < 1):
-        raise ValueError(f"predict: top_k must be a whole number >= 1, got {top_k!r}")
+        raise BadArgument(f"predict: top_k must be a whole number >= 1, got {top_k!r}")
     if top_p is not None and not (isinstance(top_p, (int, float, np.floating))
                                   and 0 < top_p <= 1):
-        raise ValueError(f"predict: top_p must be a probability in (0, 1], got {top_p!r}")
+        raise BadArgument(f"predict: top_p must be a probability in (0, 1], got {top_p!r}")
     if temperature == 0 and (top_k is not None or top_p is not None):
-        raise ValueError("predict: top_k and top_p choose among sampled characters; give a "
+        raise BadArgument("predict: top_k and top_p choose among sampled characters; give a "
                          "temperature > 0 as well (e.g. temperature=1)")
     return temperature > 0
 
@@ -76,11 +77,11 @@ def stream(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=N
     sampling = check_sampling(num_preds, temperature, top_k, top_p)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                              or seed < 0):
-        raise ValueError(f"predict: seed must be a whole number >= 0 (or None), got {seed!r}")
+        raise BadArgument(f"predict: seed must be a whole number >= 0 (or None), got {seed!r}")
     if not prefix:
-        raise ValueError("predict: the prefix must hold at least one character")
+        raise BadArgument("predict: the prefix must hold at least one character")
     if len(vocab) != lm.vocab_size:
-        raise ValueError(f"predict: the vocabulary has {len(vocab)} tokens but the model "
+        raise BadArgument(f"predict: the vocabulary has {len(vocab)} tokens but the model "
                          f"was built for {lm.vocab_size}")
     unknown = sorted({c for c in prefix if c not in vocab.token_to_idx})
     if unknown:
@@ -91,7 +92,7 @@ def stream(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=N
     if params is not None:  # the package's model: its weights checked once (a few KB)
         bad = sorted(k for k, v in params.items() if not np.isfinite(ops.to_numpy(v)).all())
         if bad:
-            raise ValueError(f"predict: the model's {', '.join(bad)} hold NaN or infinite "
+            raise BadArgument(f"predict: the model's {', '.join(bad)} hold NaN or infinite "
                              f"values (set in place, or a diverged run): nothing to generate")
 
     def feed(token, state):  # one token in -> the next token's logits, the new state
@@ -112,7 +113,7 @@ def stream(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=N
             logits, state = feed(last, state)
             logits = ops.to_numpy(logits).astype(np.float64)
             if not np.isfinite(logits).all():
-                raise ValueError("predict: the model's outputs hold NaN or infinite values "
+                raise BadArgument("predict: the model's outputs hold NaN or infinite values "
                                  "(its parameters are not finite, or overflow): nothing "
                                  "more to generate")
             logits[vocab.unk] = -np.inf  # the reserved token is never generated

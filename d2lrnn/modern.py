@@ -9,6 +9,7 @@ import numpy as np
 from . import checks
 from .cells import CELLS, Network
 from .cells.gru import gru_cell
+from .errors import BadArgument, BadType
 from .rnn import RNNScratch, draw
 
 
@@ -16,7 +17,7 @@ def cell_named(name, reset="before"):
     """The cell called ``name`` (``"rnn"``, ``"gru"``, ``"lstm"``, ...); a GRU applies its
     reset gate ``before`` the recurrent product (the book) or ``after`` (the frameworks)."""
     if name not in CELLS:
-        raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {name!r}")
+        raise BadArgument(f"cell must be one of {', '.join(CELLS)}, got {name!r}")
     return gru_cell(reset) if name == "gru" else CELLS[name]
 
 
@@ -152,7 +153,7 @@ class CellScratch(RNNScratch):
             state = [None] * len(layers)
         if not isinstance(state, (list, tuple)) or len(state) != len(layers):
             got = len(state) if isinstance(state, (list, tuple)) else type(state).__name__
-            raise ValueError(f"{type(self).__name__}.forward: the state holds one entry per "
+            raise BadArgument(f"{type(self).__name__}.forward: the state holds one entry per "
                              f"layer ({len(layers)}: {self.state_description()}), got {got}")
         return [tuple(self.checked_state(layer.cell.state_names, entry, batch_size,
                                          f" layer {layer.prefix.rstrip('.')}"))
@@ -294,7 +295,7 @@ class CellLayer:
     def check_layer(self):
         if not self.ops.has_cell_layer(self.cell):
             offered = ", ".join(sorted(self.ops.cell_layers)) or "none"
-            raise TypeError(f"the {self.ops.name} backend has no layer of its own computing "
+            raise BadType(f"the {self.ops.name} backend has no layer of its own computing "
                             f"the {self.cell.key} cell (its layers: {offered}); use the "
                             f"scratch model")
 
@@ -308,7 +309,7 @@ class CellLayer:
         checks.whole(self.num_layers, "num_layers", where)
         checks.real(self.dropout, "dropout", where, least=0)
         if self.dropout:
-            raise ValueError(f"{where}: dropout between layers is not offered (every model "
+            raise BadArgument(f"{where}: dropout between layers is not offered (every model "
                              f"here computes a deterministic function, held to the NumPy "
                              f"reference); pass dropout=0, the book's default")
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import cells, checks, generation, gradients
 from .backend import ACTIVATIONS, DeviceWarning, check_float_dtype
+from .errors import BadArgument, BadKey, BadType, NotAvailable
 from .maths import cross_entropy, embed, mlp_forward, output_layer, rnn_forward, zero_state
 
 # -- checking what users pass in ---------------------------------------------------------
@@ -33,28 +34,28 @@ def as_input(ops, x, where, expected, dtype=None):
         try:
             x = np.asarray(x)
         except (TypeError, ValueError) as err:
-            raise TypeError(f"{where}: expected an array, got {type(x).__name__}") from err
+            raise BadType(f"{where}: expected an array, got {type(x).__name__}") from err
         got_dtype, shape = x.dtype.name, x.shape
     want = _describe(expected)
     if len(shape) != len(expected) or any(v is not None and v != s
                                           for (_, v), s in zip(expected, shape)):
-        raise ValueError(f"{where}: expected shape {want}, got {tuple(shape)}")
+        raise BadArgument(f"{where}: expected shape {want}, got {tuple(shape)}")
     if 0 in tuple(shape):
         empty = [n for (n, _), size in zip(expected, shape) if size == 0]
-        raise ValueError(f"{where}: got an empty array of shape {tuple(shape)} (no "
+        raise BadArgument(f"{where}: got an empty array of shape {tuple(shape)} (no "
                          f"{', no '.join(empty)}); expected at least one of each")
     kind = np.dtype(got_dtype).kind
     if dtype is None:
         if kind not in "iu":
-            raise TypeError(f"{where}: token ids must be integers, got dtype {got_dtype}")
+            raise BadType(f"{where}: token ids must be integers, got dtype {got_dtype}")
         return x if strict else ops.asarray(x, "int64")
     if strict:
         if got_dtype != dtype:
-            raise TypeError(f"{where}: expected {dtype} values, got {got_dtype}; convert the "
+            raise BadType(f"{where}: expected {dtype} values, got {got_dtype}; convert the "
                             f"input, or build the model with dtype={got_dtype!r}")
         return x
     if kind not in "fiu":
-        raise TypeError(f"{where}: expected real numbers, got dtype {got_dtype}")
+        raise BadType(f"{where}: expected real numbers, got dtype {got_dtype}")
     return ops.asarray(x, dtype)
 
 
@@ -65,7 +66,7 @@ def check_token_range(ops, ids, vocab_size, where):
         return
     values = ops.to_numpy(ids)
     if values.size and (values.min() < 0 or values.max() >= vocab_size):
-        raise ValueError(f"{where}: token ids must lie in [0, {vocab_size}) (the vocabulary "
+        raise BadArgument(f"{where}: token ids must lie in [0, {vocab_size}) (the vocabulary "
                          f"size), got values from {values.min()} to {values.max()}")
 
 
@@ -226,12 +227,12 @@ class Model:
         converted to this model's dtype.
         """
         if not isinstance(params, collections.abc.Mapping):
-            raise TypeError(f"{type(self).__name__}.set_params: expected a mapping of "
+            raise BadType(f"{type(self).__name__}.set_params: expected a mapping of "
                             f"parameter names to arrays (as get_params() returns), got "
                             f"{type(params).__name__}")
         names = set(params)
         if names != set(self.param_names):
-            raise KeyError(f"{type(self).__name__}.set_params: expected exactly the "
+            raise BadKey(f"{type(self).__name__}.set_params: expected exactly the "
                            f"parameters {sorted(self.param_names)}; missing "
                            f"{sorted(set(self.param_names) - names)}, unexpected "
                            f"{sorted(names - set(self.param_names))}")
@@ -241,7 +242,7 @@ class Model:
                                else self.ops.to_numpy(value))
             want = self.ops.shape(current[name])
             if value.shape != want:
-                raise ValueError(f"{type(self).__name__}.set_params: {name} must have shape "
+                raise BadArgument(f"{type(self).__name__}.set_params: {name} must have shape "
                                  f"{want}, got {value.shape}")
         values = {name: np.asarray(value if not self.ops.is_tensor(value)
                                     else self.ops.to_numpy(value))
@@ -249,7 +250,7 @@ class Model:
         odd = sorted(f"{name} ({value.dtype})" for name, value in values.items()
                      if value.dtype.kind not in "iuf")
         if odd:
-            raise TypeError(f"{type(self).__name__}.set_params: parameters are numbers; "
+            raise BadType(f"{type(self).__name__}.set_params: parameters are numbers; "
                             f"{', '.join(odd)} {'is' if len(odd) == 1 else 'are'} not")
         checks.finite_arrays(values, f"{type(self).__name__}.set_params")
         for name, value in values.items():
@@ -287,7 +288,7 @@ class MLP(Model):
             checks.whole(getattr(self, name), name, "MLP")
         check_common(self, "MLP")
         if self.phi not in ACTIVATIONS:
-            raise ValueError(f"MLP: phi must be one of {ACTIVATIONS}, got {self.phi!r}")
+            raise BadArgument(f"MLP: phi must be one of {ACTIVATIONS}, got {self.phi!r}")
 
     def draw_params(self):
         self._init_params()
@@ -361,7 +362,7 @@ class RNNScratch(Model):
 
     def require_built(self):
         if not self.built:
-            raise RuntimeError(f"{type(self).__name__}(num_hiddens={self.num_hiddens}) has no "
+            raise NotAvailable(f"{type(self).__name__}(num_hiddens={self.num_hiddens}) has no "
                                f"parameters yet: its input size is learnt at the first call "
                                f"(or from the language model's vocab_size); call it once, or "
                                f"pass num_inputs=")
@@ -399,7 +400,7 @@ class RNNScratch(Model):
             state = (state,)
         where = f"{type(self).__name__}.forward{where}"
         if state is not None and len(state) != len(names):
-            raise ValueError(f"{where}: the state is ({', '.join(names)}): "
+            raise BadArgument(f"{where}: the state is ({', '.join(names)}): "
                              f"{len(names)} array(s), got {len(state)}")
         return [self.ops.zeros((batch_size, self.num_hiddens), self.dtype)
                 if state is None else as_input(
@@ -436,7 +437,7 @@ class RNN(RNNScratch):
 
     def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, dtype="float32", seed=None):
         if not self.ops.has_rnn_layer:
-            raise TypeError(f"the {self.ops.name} backend has no recurrent layer of its own; "
+            raise BadType(f"the {self.ops.name} backend has no recurrent layer of its own; "
                             f"use RNNScratch (or the torch, jax, tensorflow or mxnet backend)")
         super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
 
@@ -525,19 +526,19 @@ class RNNLMScratch(Model):
         where = type(self).__name__
         theirs = getattr(rnn, "ops", None)
         if not callable(rnn) or (theirs is not None and theirs is not self.ops):
-            raise TypeError(f"{where}: rnn must be a model of the {self.ops.name} backend "
+            raise BadType(f"{where}: rnn must be a model of the {self.ops.name} backend "
                             f"(RNNScratch, RNN or your own d2l.Module), got "
                             f"{type(rnn).__module__}.{type(rnn).__name__}")
         if not is_package_model(rnn):
             if not self.uses_framework_output and getattr(rnn, "num_hiddens", None) is None:
-                raise TypeError(f"{where}: your {type(rnn).__name__} has no num_hiddens, the "
+                raise BadType(f"{where}: your {type(rnn).__name__} has no num_hiddens, the "
                                 f"width of W_hq: save it in its __init__ "
                                 f"(self.save_hyperparameters())")
             return
         if isinstance(rnn, RNNScratch) and not rnn.built:
             rnn.build(vocab_size)  # one-hot tokens: the RNN's input size is vocab_size
         if isinstance(rnn, RNNScratch) and rnn.num_inputs != vocab_size:
-            raise ValueError(f"{where}: the RNN takes one-hot tokens, so its "
+            raise BadArgument(f"{where}: the RNN takes one-hot tokens, so its "
                              f"num_inputs ({rnn.num_inputs}) must equal vocab_size "
                              f"({vocab_size})")
 
@@ -585,7 +586,7 @@ class RNNLMScratch(Model):
         else:
             advice = (f"the {self.ops.name} backend has no autograd to differentiate your "
                       f"code: use torch, jax, tensorflow or mxnet")
-        raise TypeError(f"{what} computes the package's own equations (RNNScratch, RNN, "
+        raise BadType(f"{what} computes the package's own equations (RNNScratch, RNN, "
                         f"GRUScratch, ...); this {type(self).__name__} runs your own "
                         f"{type(mine).__name__}: {advice}")
 
@@ -631,7 +632,7 @@ class RNNLMScratch(Model):
         """Mean cross-entropy of logits ``Y_hat`` against target ids ``Y``."""
         Y = self.tokens(Y, "RNNLMScratch.loss targets")
         if self.ops.shape(Y) != self.ops.shape(Y_hat)[:2]:
-            raise ValueError(f"RNNLMScratch.loss: targets of shape {self.ops.shape(Y)} do not "
+            raise BadArgument(f"RNNLMScratch.loss: targets of shape {self.ops.shape(Y)} do not "
                              f"match logits of shape {self.ops.shape(Y_hat)}")
         return cross_entropy(self.ops, Y_hat, Y)
 
@@ -654,7 +655,7 @@ class RNNLMScratch(Model):
         around it serves every instance."""
         self.require_package_maths("the fast path")
         if not self.runs_section_maths():
-            raise TypeError(f"the fast path covers one recurrent layer; a "
+            raise BadType(f"the fast path covers one recurrent layer; a "
                             f"{type(self.rnn).__name__} of several trains on the plain path "
                             f"(fast=False)")
         return self.rnn.fast_recurrence
@@ -742,7 +743,7 @@ def loss_and_grads(ops, model, X, Y):
         X = model.tokens(X, "loss_and_grads inputs")
         Y = model.tokens(Y, "loss_and_grads targets")
         if ops.shape(X) != ops.shape(Y):
-            raise ValueError(f"loss_and_grads: inputs {ops.shape(X)} and targets "
+            raise BadArgument(f"loss_and_grads: inputs {ops.shape(X)} and targets "
                              f"{ops.shape(Y)} must have the same shape (batch_size, "
                              f"num_steps)")
         value, grads = model.loss_and_grads_fn(model.book_params, X, Y)

@@ -16,6 +16,7 @@ from . import checkpoint, checks
 from .backend import BACKENDS, check_float_dtype
 from .cells import CELLS
 from .data import BOOK_BYTES, MAX_CORPUS_MB, CorpusError, read_corpus
+from .errors import UserError
 from .experiment import BOOK, MODELS, train_run
 
 CHECKPOINT = f"checkpoint{checkpoint.EXTENSION}"
@@ -90,11 +91,11 @@ def check_memory(s, max_corpus_mb=MAX_CORPUS_MB):
                           "--batch-size, --num-steps, --hiddens, or the corpus")
 
 
-class RunFolderLost(RuntimeError):
+class RunFolderLost(UserError, RuntimeError):
     """The run's folder was removed or replaced while the run trained."""
 
 
-class DiskFull(RuntimeError):
+class DiskFull(UserError, RuntimeError):
     """A checkpoint could not be written for want of space; the previous one is kept."""
 
     def __init__(self, message, epoch):

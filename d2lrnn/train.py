@@ -9,9 +9,10 @@ import time
 import numpy as np
 
 from . import checks, gradients
+from .errors import UserError
 
 
-class TrainingDiverged(ArithmeticError):
+class TrainingDiverged(UserError, ArithmeticError):
     """A step gave a non-finite loss or gradient norm (or non-finite parameters): training
     stopped there. ``history`` holds what was recorded before; ``epoch`` and ``step`` (from 1)
     say where; ``last_finite_loss`` is the last step loss that was finite (None if none)."""

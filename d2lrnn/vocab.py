@@ -2,6 +2,8 @@
 into Sequence Data")."""
 import collections
 
+from .errors import BadArgument
+
 
 class Vocab:
     """The vocabulary of a list of tokens (or of lists of tokens).
@@ -54,7 +56,7 @@ class Vocab:
     def from_tokens(cls, idx_to_token):
         """The vocabulary whose index order is ``idx_to_token`` (e.g. from a checkpoint)."""
         if "<unk>" not in idx_to_token or len(set(idx_to_token)) != len(idx_to_token):
-            raise ValueError("a vocabulary needs distinct tokens, '<unk>' among them")
+            raise BadArgument("a vocabulary needs distinct tokens, '<unk>' among them")
         vocab = cls()
         vocab.idx_to_token = list(idx_to_token)
         vocab.token_to_idx = {token: idx for idx, token in enumerate(vocab.idx_to_token)}

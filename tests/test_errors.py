@@ -68,3 +68,35 @@ def test_check_float_dtype():
     assert check_float_dtype("float32") == "float32"
     with pytest.raises(ValueError):
         check_float_dtype("int32")
+
+
+def test_the_command_line_prints_user_errors_and_shows_bugs(monkeypatch, capsys):
+    """A mistake the user can fix is one line and exit 2; a bug of ours is not dressed up as
+    one: its traceback shows (and with D2LRNN_DEBUG=1, a user error's too)."""
+    from d2lrnn import cli
+    from d2lrnn.errors import BadArgument
+
+    def mistake(args):
+        raise BadArgument("--lr must be a finite number > 0, got -1")
+
+    def bug(args):
+        raise TypeError("'NoneType' object is not subscriptable")
+
+    parser = cli.build_parser
+
+    def with_command(run):
+        def build():
+            built = parser()
+            built._subparsers._group_actions[0].choices["demo"].set_defaults(run=run)
+            return built
+        return build
+
+    monkeypatch.setattr(cli, "build_parser", with_command(mistake))
+    assert cli.main(["demo"]) == 2
+    assert capsys.readouterr().err == "d2lrnn: --lr must be a finite number > 0, got -1\n"
+    monkeypatch.setenv("D2LRNN_DEBUG", "1")
+    with pytest.raises(BadArgument):
+        cli.main(["demo"])
+    monkeypatch.setattr(cli, "build_parser", with_command(bug))
+    with pytest.raises(TypeError, match="not subscriptable"):
+        cli.main(["demo"])

@@ -99,9 +99,11 @@ def test_jax_float64_without_x64_is_a_clear_error():
 def test_cli_reports_a_missing_framework(monkeypatch, capsys):
     from d2lrnn import cli
 
-    def missing(name):
-        raise ImportError(f'the d2lrnn.{name} backend needs {name}. Install it with: '
-                          f'pip install "d2lrnn[{name}]"')
+    from d2lrnn.errors import MissingFramework
+
+    def missing(name):  # what import_framework raises for a framework that is not there
+        raise MissingFramework(f'the d2lrnn.{name} backend needs {name}. Install it with: '
+                               f'pip install "d2lrnn[{name}]"')
 
     monkeypatch.setattr(cli, "load_backend", missing)
     assert cli.main(["demo", "--backend", "jax"]) == 2

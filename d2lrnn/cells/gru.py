@@ -11,6 +11,7 @@ after the product, with a bias of their own inside (``reset="after"``, one more 
 ``b_hh``): H̃_t = tanh(X_t W_xh + b_h + R_t ⊙ (H_{t-1} W_hh + b_hh)). Another function:
 the package offers both, each held to its own reference.
 """
+from ..errors import BadArgument
 from .base import Cell, accumulate, gate, gate_backward, input_term
 
 RESETS = ("before", "after")
@@ -20,7 +21,7 @@ def gru_cell(reset="before"):
     """The GRU cell with the reset gate applied ``before`` (the book) or ``after`` the
     recurrent product."""
     if reset not in RESETS:
-        raise ValueError(f"GRU: reset must be one of {RESETS}, got {reset!r}")
+        raise BadArgument(f"GRU: reset must be one of {RESETS}, got {reset!r}")
     return _CELLS[reset]
 
 
@@ -31,7 +32,7 @@ class GRUCell(Cell):
 
     def __init__(self, reset="before"):
         if reset not in RESETS:
-            raise ValueError(f"GRU: reset must be one of {RESETS}, got {reset!r}")
+            raise BadArgument(f"GRU: reset must be one of {RESETS}, got {reset!r}")
         self.reset = reset
 
     cudnn_gates = ("r", "z", "h")

@@ -17,6 +17,7 @@ from .. import rnn as shared
 from ..backend import import_framework
 from ..book import (HyperParameters, ModuleMixin, TrainerBase, accuracy, device_helpers,
                     method_helper)
+from ..errors import BadType
 from ..train import clip_gradients as clip_by_global_norm
 from .ops import jax, jnp, ops
 
@@ -191,7 +192,7 @@ class OwnParams:
         if isinstance(self.parent, (int, float)):  # e.g. RNN(28, 32): 32 lands on Flax's parent
             fields = [f.name for f in dataclasses.fields(self) if f.init and not f.kw_only
                       and f.name not in ("parent", "name")]
-            raise TypeError(f"{type(self).__name__} takes {len(fields)} positional "
+            raise BadType(f"{type(self).__name__} takes {len(fields)} positional "
                             f"argument(s) ({', '.join(fields)}), as the book's; pass the "
                             f"others by keyword")
         super().__post_init__()

@@ -4,6 +4,7 @@ import functools
 import numpy as np
 
 from ..backend import Ops, import_framework
+from ..errors import BadType
 
 jax = import_framework("jax", "jax")
 jnp = jax.numpy
@@ -56,7 +57,7 @@ class JaxOps(Ops):
             if dtype.kind in "iu":  # token ids: 32 bits are plenty
                 dtype = np.dtype(np.int32)
             else:
-                raise TypeError(
+                raise BadType(
                     f"JAX makes {dtype} arrays only with 64-bit mode on: call "
                     "jax.config.update('jax_enable_x64', True) (or set JAX_ENABLE_X64=1) "
                     "before creating any array, or use dtype='float32'")

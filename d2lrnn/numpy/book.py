@@ -2,6 +2,7 @@
 is a plain class, and the ``Trainer`` trains the section's language models with their
 hand-written gradients (the training loop of :mod:`d2lrnn.train`)."""
 from ..book import ClassifierMixin, FunctionalTrainer, PlainModule, device_helpers
+from ..errors import NotAvailable
 from .ops import ops
 
 
@@ -30,7 +31,7 @@ def cpu():
 
 
 def gpu(i=0):
-    raise RuntimeError(f"NumPy computes on the CPU only: there is no gpu({i}); use "
+    raise NotAvailable(f"NumPy computes on the CPU only: there is no gpu({i}); use "
                        f"try_gpu(), which gives the CPU, or a framework's backend")
 
 

@@ -22,6 +22,7 @@ the C library's exp and tanh. The loss is summed in float64.
 import numpy as np
 
 from ..backend import import_framework
+from ..errors import BadType
 
 numba = import_framework("numba", "numba")
 import_framework("numba.extending", "numba")
@@ -259,7 +260,7 @@ def _arrays(params, X, Y):
     weights = [np.ascontiguousarray(params[k]) for k in names]
     dtype = weights[0].dtype
     if any(w.dtype != dtype for w in weights):
-        raise TypeError(f"the fused kernel takes parameters of one dtype, got "
+        raise BadType(f"the fused kernel takes parameters of one dtype, got "
                         f"{sorted({str(w.dtype) for w in weights})}")
     X, Y = np.asarray(X, np.int64), np.asarray(Y, np.int64)
     n, T = X.shape
