@@ -17,7 +17,8 @@ extras = {
     # the NumPy backend's fused kernel (its fast path, and d2lrnn bench's measure of the
     # machine's limit)
     "numba": ["numba>=0.59"],
-    "test": ["pytest>=8", "jupytext>=1.14", "pytest-examples>=0.0.15", "import-linter>=2.1"],
+    "test": ["pytest>=8", "jupytext>=1.14", "pytest-examples>=0.0.15", "import-linter>=2.1",
+             "ruff>=0.6"],
     # open chapters/ as notebooks: jupytext pairs the .py sources with .ipynb files
     "notebooks": ["jupytext>=1.14", "notebook>=6"],
 }
@@ -34,7 +35,6 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     packages=find_packages(include=["d2lrnn", "d2lrnn.*"]),
-    package_data={"d2lrnn": ["py.typed"]},
     python_requires=">=3.10",
     # download + hash + cache, progress bars, checkpoints, figures, a run folder's lock, the
     # memory available: all small and lazy

@@ -1,4 +1,5 @@
-"""Keeping MXNet 1.9.1 alive beside today's numpy and TensorFlow (see ENVIRONMENT.md)."""
+"""Keeping MXNet 1.9.1 alive beside today's numpy and TensorFlow: it needs numpy < 1.24,
+and loaded after TensorFlow in one process it crashes (their C++ runtimes clash)."""
 import ctypes
 import importlib.util
 import sys

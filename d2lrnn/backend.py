@@ -11,10 +11,12 @@ A backend is a subpackage ``d2lrnn.<name>`` with the same files as the others:
 Nothing here imports a framework.
 """
 import abc
+import collections
 import contextlib
 import dataclasses
 import importlib
 import importlib.util
+import threading
 import warnings
 
 import numpy as np
@@ -35,12 +37,16 @@ class Declaration:
     autograd: bool      # differentiates by itself (NumPy's gradients are written by hand)
     own_layers: bool    # the framework has recurrent layers of its own (concise models)
     compiles: bool      # compiles whole steps (jax.jit, tf.function with XLA)
+    # The framework's configuration flag that float64 needs, set before any array exists
+    # (JAX's 64-bit mode); "" where float64 needs nothing.
+    float64_flag: str = ""
 
 
 DECLARATIONS = (
     Declaration("numpy", "numpy", "", autograd=False, own_layers=False, compiles=False),
     Declaration("torch", "torch", "torch", autograd=True, own_layers=True, compiles=False),
-    Declaration("jax", "jax", "jax", autograd=True, own_layers=True, compiles=True),
+    Declaration("jax", "jax", "jax", autograd=True, own_layers=True, compiles=True,
+                float64_flag="jax_enable_x64"),
     Declaration("tensorflow", "tensorflow", "tensorflow", autograd=True, own_layers=True,
                 compiles=True),
     Declaration("mxnet", "mxnet", "mxnet", autograd=True, own_layers=True, compiles=False),
@@ -118,6 +124,16 @@ def ops_of(array):
     return load_backend("numpy").ops
 
 
+def enable_float64(name):
+    """Make backend ``name`` able to compute in float64: its framework's flag set (JAX's
+    64-bit mode must be on before any array exists; it makes float64 the default for the
+    whole process). Nothing for the backends that need nothing."""
+    _check_name(name)
+    flag = DECLARED[name].float64_flag
+    if flag:
+        importlib.import_module(DECLARED[name].framework).config.update(flag, True)
+
+
 def import_framework(module, extra):
     """Import a framework for a backend, or say how to install it."""
     try:
@@ -149,10 +165,24 @@ class Ops(abc.ABC):
     name = None  # the backend's name, one of BACKENDS
 
     # -- devices ------------------------------------------------------------------------
-    # Where the arrays this adapter makes are made: a device of the framework, or None for
-    # the framework's own default (the CPU for PyTorch and MXNet; the first GPU for JAX and
-    # TensorFlow where they have one). Models compute inside ``on(their device)``.
-    device = None
+    @property
+    def device(self):
+        """Where the arrays this adapter makes are made, in this thread: a device of the
+        framework, or None for the framework's own default (the CPU for PyTorch and MXNet;
+        the first GPU for JAX and TensorFlow where they have one). Models compute inside
+        ``on(their device)``; each thread has its own (two threads training on two devices
+        do not see each other's)."""
+        return getattr(self._thread_scope(), "device", None)
+
+    @device.setter
+    def device(self, value):
+        self._thread_scope().device = value
+
+    def _thread_scope(self):
+        scope = self.__dict__.get("_scope")
+        if scope is None:
+            scope = self.__dict__.setdefault("_scope", threading.local())
+        return scope
 
     def accelerators(self):
         """The accelerators this framework can compute on here: [(kind, device)], kind
@@ -458,11 +488,19 @@ class Ops(abc.ABC):
             return recurrence
         return type(owner), recurrence.__func__, getattr(owner, "network", None)
 
+    # Compiled functions kept (least recently used out first): a sweep over learning rates
+    # compiles one step per rate, which must not pile up for ever.
+    cache_size = 32
+
     def cached(self, key, build):
         """``self.compile(build())``, built once per ``key``: compiling costs seconds."""
-        cache = self.__dict__.setdefault("_cache", {})
-        if key not in cache:
+        cache = self.__dict__.setdefault("_cache", collections.OrderedDict())
+        if key in cache:
+            cache.move_to_end(key)
+        else:
             cache[key] = self.compile(build())
+            while len(cache) > self.cache_size:
+                cache.popitem(last=False)
         return cache[key]
 
     # How the fast path differentiates the scratch RNN (d2lrnn.gradients): "autograd" (the

@@ -10,15 +10,14 @@ import os
 from pathlib import Path
 
 from .backend import load_backend
-from .experiment import enable_jax_x64
+from .backend import enable_float64
 from .plot import save_figure
 
 BACKEND = os.environ.get("D2LRNN_BACKEND", "numpy")
 FAST = os.environ.get("D2LRNN_FAST", "") not in ("", "0")
 FIGURES = Path(os.environ["D2LRNN_FIGURES"]) if os.environ.get("D2LRNN_FIGURES") else None
 
-if BACKEND == "jax":  # the exercises compute in float64, which JAX makes only in x64 mode
-    enable_jax_x64()
+enable_float64(BACKEND)  # the exercises compute in float64
 d2l = load_backend(BACKEND)
 
 

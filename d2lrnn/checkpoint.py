@@ -72,8 +72,10 @@ def load_training(path):
     return read(path).training
 
 
-def read(path):
-    """The whole checkpoint at ``path``, validated (see the module's docstring)."""
+def read(path, resuming=False):
+    """The whole checkpoint at ``path``, validated (see the module's docstring). A damaged
+    training state leaves ``training`` None (the parameters still serve ``generate``),
+    unless ``resuming``, which needs it: then it is the error."""
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
@@ -87,8 +89,13 @@ def read(path):
                                       f"expected {FORMAT!r})")
             vocab = _vocabulary(path, _json(path, metadata, "vocab"))
             hparams = _hparams(path, _json(path, metadata, "hparams"), vocab)
-            training = (_training(path, _json(path, metadata, "training"), hparams)
-                        if "training" in metadata else None)
+            training = None
+            if "training" in metadata:
+                try:
+                    training = _training(path, _json(path, metadata, "training"), hparams)
+                except CheckpointError:
+                    if resuming:
+                        raise
             expected = expected_shapes(hparams, len(vocab))
             names = set(f.keys())
             if names != set(expected):
@@ -119,12 +126,19 @@ def read(path):
     return Checkpoint(params, vocab, hparams, training)
 
 
+def cell_reset(hparams):
+    """A GRU checkpoint's reset variant ("before", "after"), or None: recorded as data
+    (``reset``), read from the older ``cell_key`` ("gru-after") where that is all there is."""
+    if hparams.get("reset"):
+        return hparams["reset"]
+    return hparams.get("cell_key", "").partition("-")[2] or None
+
+
 def expected_shapes(hparams, vocab_size):
     """{parameter name: shape} of the model a checkpoint's hyperparameters describe."""
     cell = CELLS[hparams.get("cell", "rnn")]
-    key = hparams.get("cell_key")
-    if cell.name == "gru" and key:
-        cell = gru_cell(key.partition("-")[2])
+    if cell.name == "gru" and cell_reset(hparams):
+        cell = gru_cell(cell_reset(hparams))
     layers, hiddens = hparams.get("layers", 1), hparams["num_hiddens"]
     network = Network.single(cell) if layers == 1 else Network.stacked(cell, layers)
     width = network.num_outputs(hiddens)
@@ -191,6 +205,7 @@ _HPARAMS = {
     "model": (lambda v: v in MODEL_KINDS, f"one of {', '.join(MODEL_KINDS)}"),
     "cell": (lambda v: v in CELLS, f"one of {', '.join(CELLS)}"),
     "cell_key": (lambda v: v in cell_keys(), f"one of {', '.join(sorted(cell_keys()))}"),
+    "reset": (lambda v: v is None or v in RESETS, f"null or one of {', '.join(RESETS)}"),
     "layers": (lambda v: _whole(v, 1, MAX_LAYERS), f"a whole number in 1..{MAX_LAYERS}"),
     "vocab_size": (lambda v: _whole(v, 2), "a whole number >= 2"),
     "dtype": (lambda v: v in FLOAT_DTYPES, f"one of {', '.join(FLOAT_DTYPES)}"),

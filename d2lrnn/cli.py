@@ -8,23 +8,24 @@ import threading
 import warnings
 from pathlib import Path
 
-from .backend import BACKENDS, FLOAT_DTYPES, available_backends, load_backend
+from .backend import BACKENDS, FLOAT_DTYPES, available_backends, enable_float64, load_backend
 from .cells import CELLS
 from .data import MAX_CORPUS_MB
 from .errors import UserError
-from .experiment import BOOK, MODELS, enable_jax_x64
+from .experiment import BOOK, MODELS
 from .modern import cell_named
 
 
-def _enable_jax_x64(backends, dtypes):
-    if "jax" in backends and "float64" in dtypes:
-        enable_jax_x64()
+def _enable_float64(backends, dtypes):
+    if "float64" in dtypes:
+        for name in backends:
+            enable_float64(name)
 
 
 def cmd_demo(args):
     from .demo import section_tour
 
-    _enable_jax_x64([args.backend], [args.dtype])
+    _enable_float64([args.backend], [args.dtype])
     print("\n".join(section_tour(load_backend(args.backend), args.dtype, args.seed)))
     return 0
 
@@ -33,7 +34,7 @@ def cmd_parity(args):
     from .parity import format_table, parity_table
 
     backends = args.backends or available_backends()
-    _enable_jax_x64(backends, args.dtypes)
+    _enable_float64(backends, args.dtypes)
     rows = parity_table(backends, args.dtypes, args.seed, args.device)
     print(format_table(rows))
     failed = [(b, dt, q, d) for b, dt, q, d, tol in rows if not d <= tol]
@@ -303,10 +304,10 @@ def cmd_generate(args):
     found = checkpoint.read(args.checkpoint)
     params, vocab, hparams = found.params, found.vocab, found.hparams
     dtype = args.dtype or hparams.get("dtype", "float32")
-    _enable_jax_x64([args.backend], [dtype])
+    _enable_float64([args.backend], [dtype])
     d2l = load_backend(args.backend)
     model, cell = hparams.get("model", "scratch"), hparams.get("cell", "rnn")
-    reset = hparams.get("cell_key", "").partition("-")[2] or None  # a GRU's variant
+    reset = checkpoint.cell_reset(hparams)  # a GRU's variant
     if model == "concise" and not d2l.ops.has_cell_layer(cell_named(cell, reset or "after")):
         model = "scratch"  # the same weights and the same function, from scratch
         print(f"note: {args.backend} has no layer of its own for this {cell.upper()}; "
@@ -562,8 +563,8 @@ def _add_training_flags(parser):
     _add_device_flag(parser)
     parser.add_argument("--cell", choices=list(CELLS), default="rnn",
                         help="the recurrent cell: the section's RNN, the GRU (10.2) or the "
-                             "LSTM (10.1); GRU and LSTM train on the plain path (a concise "
-                             "GRU is the frameworks' own: the reset gate after the product)")
+                             "LSTM (10.1), each on the fast path (a concise GRU is the "
+                             "frameworks' own: the reset gate after the product)")
     parser.add_argument("--layers", type=_positive, default=1,
                         help="recurrent layers, each one's outputs the next one's inputs (the "
                              "deep RNN of 10.3); more than one trains on the plain path")

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 from . import machine, parity
-from .backend import BACKENDS, DECLARED, is_installed, load_backend
+from .backend import BACKENDS, DECLARED, enable_float64, is_installed, load_backend
 
 # How long one backend's check may take (a cold import of TensorFlow takes a few seconds).
 TIMEOUT_S = 300
@@ -55,10 +55,7 @@ def check_backend(name):
     """The report of one backend, checked in this process: a dict (see :func:`report`)."""
     result = {"backend": name, "installed": True, "version": "", "devices": [], "ok": True}
     try:
-        if name == "jax":  # float64 needs 64-bit mode before any array exists
-            import jax
-
-            jax.config.update("jax_enable_x64", True)
+        enable_float64(name)  # before any array exists (JAX's 64-bit mode)
         d2l = load_backend(name)
     except Exception as err:  # noqa: BLE001 - any failure to load is the finding
         return {**result, "ok": False, "error": f"{type(err).__name__}: {err}"}

@@ -2,7 +2,7 @@
 import time
 from pathlib import Path
 
-from .backend import MODEL_KINDS, load_backend
+from .backend import MODEL_KINDS, enable_float64, load_backend
 from .cells import CELLS
 from .data import MAX_CORPUS_MB, TimeMachine
 from .errors import BadArgument, BadType
@@ -13,13 +13,6 @@ BOOK = {"batch_size": 1024, "num_steps": 32, "num_hiddens": 32, "lr": 1.0, "clip
         "epochs": 100, "num_train": 10000, "num_val": 5000}
 SAMPLE_PREFIXES = ("it has", "time traveller")
 MODELS = MODEL_KINDS
-
-
-def enable_jax_x64():
-    """JAX makes float64 arrays only in 64-bit mode, which must be on before any array."""
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
 
 
 def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.0,
@@ -68,8 +61,8 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
     checkpoint); ``resume=(params, state)`` continues a run from such a checkpoint. The
     model is made and trains on ``device`` (see ``Ops.find_device``), with float32 products
     at full precision; ``on_start(hparams)`` is called before the first step."""
-    if backend == "jax" and dtype == "float64":
-        enable_jax_x64()
+    if dtype == "float64":
+        enable_float64(backend)
     d2l = load_backend(backend)
     where = d2l.ops.find_device(device)
     d2l.ops.full_precision()
@@ -79,7 +72,9 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
         lm = build_lm(d2l, model, len(data.vocab), num_hiddens, dtype, seed, lr, cell,
                       layers=layers)
     hparams = {"model": model, "cell": cell, "layers": layers,
-               "cell_key": lm.rnn.network.layers[0].cell.key, "backend": backend,
+               "cell_key": lm.rnn.network.layers[0].cell.key,
+               "reset": getattr(lm.rnn.network.layers[0].cell, "reset", None),
+               "backend": backend,
                "dtype": dtype, "num_hiddens": num_hiddens, "vocab_size": len(data.vocab),
                "batch_size": batch_size, "num_steps": num_steps, "lr": lr, "clip": clip,
                "epochs": epochs, "seed": seed, "fast": fast,

@@ -128,7 +128,7 @@ def greedy(lm, params, token, state, num_preds, unk):
     (compiled) call. Yields (the chunk's token ids, the state after it)."""
     ops, recurrence = lm.ops, lm.fast_recurrence()
 
-    def chunk(params, token, state, mask):
+    def greedy_chunk(params, token, state, mask):
         chosen = []
         for _ in range(GREEDY_CHUNK):
             logits, state = lm_forward_fast(ops, params, token, state, recurrence)
@@ -136,7 +136,7 @@ def greedy(lm, params, token, state, num_preds, unk):
             chosen.append(token)
         return ops.concat(chosen, 0), token, state
 
-    chunk = ops.cached(("greedy", ops.kind(recurrence)), lambda: chunk)
+    chunk = ops.cached(("greedy", ops.kind(recurrence)), lambda: greedy_chunk)
     mask = np.zeros(lm.vocab_size)
     mask[unk] = -np.inf
     mask = ops.asarray(mask, lm.dtype)
@@ -146,6 +146,7 @@ def greedy(lm, params, token, state, num_preds, unk):
         chosen = [int(i) for i in ops.to_numpy(ids).reshape(-1)][:left]
         left -= len(chosen)
         yield chosen, state
+
 
 def generation_step(lm):
     """``step(params, one token id (1, 1), state) -> (logits (V,), state)``, its params

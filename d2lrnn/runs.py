@@ -197,7 +197,7 @@ def resume_settings(folder, epochs=None):
     """The settings, (parameters, training state) and saved hyperparameters to continue the
     run in ``folder`` (its checkpoint read once); ``epochs`` raises its target."""
     path = Path(folder) / CHECKPOINT
-    found = checkpoint.read(path)
+    found = checkpoint.read(path, resuming=True)
     if found.training is None:
         raise checkpoint.CheckpointError(f"{path} holds no training state to resume from")
     settings = {name: found.hparams[name] for name in DEFAULTS if name in found.hparams}

@@ -9,14 +9,13 @@ import importlib
 import pytest
 
 from _backends import REQUIRED, book_path, load_or_skip, synthetic_corpus, test_devices
-from d2lrnn.backend import BACKENDS, is_installed
+from d2lrnn.backend import BACKENDS, enable_float64, is_installed
 
 
 def pytest_configure(config):
-    if is_installed("jax"):  # float64 in JAX needs 64-bit mode before any array exists
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
+    for name in BACKENDS:  # the tests compute in float64: before any array exists
+        if is_installed(name):
+            enable_float64(name)
     unknown = sorted(set(REQUIRED) - set(BACKENDS))
     if unknown:
         raise pytest.UsageError(f"the required backends {unknown} are not declared (see "

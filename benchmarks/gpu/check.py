@@ -53,7 +53,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CARRY = Path(__file__).resolve().parent / "carry"
 WHEELS = CARRY / "wheels"
 DATA = CARRY / "data"
-# What the GPU machine lacks (ENVIRONMENT.md: the GPU machine); all pure Python.
+# What the lent GPU machine lacks (it has PyTorch, JAX, Flax, numpy, numba, pytest, tqdm,
+# safetensors, filelock, psutil, matplotlib, requests); all pure Python.
 MISSING_WHEELS = ("pooch>=1.6", "platformdirs>=2.5")
 BACKENDS = ("torch", "jax")     # the frameworks with CUDA builds on the GPU machine
 BUDGET_S = 480                  # the whole script: one call of at most 8 minutes

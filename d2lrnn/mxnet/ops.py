@@ -46,7 +46,7 @@ class MxnetOps(Ops):
         return device  # an mx.Context is the scope that places new arrays
 
     def asarray(self, array, dtype):
-        # mx.np.array keeps float64 only when the dtype is given (see ENVIRONMENT.md).
+        # mx.np.array keeps float64 only when the dtype is given (else it makes float32).
         return mnp.array(np.asarray(array), dtype=dtype, ctx=self.device)
 
     def to_numpy(self, x):

@@ -5,13 +5,13 @@ it).
 
 The reference (:mod:`d2lrnn.bptt`) makes whole arrays for every step of the batch and hands
 them to BLAS: each product is fast, but the activations of a batch (1024 sequences x 32 steps
-x 32 units) leave the cache between the passes. Here 16 sequences go through together, side
-by side (the last axis of every array: one vector register of float32s on AVX-512): their
-forward pass keeps H_1..H_T and dLoss/dH_t (from the output layer) in about 130 KB, their
+x 32 units) leave the cache between the passes. Here LANES (64) sequences go through
+together, side by side (the last axis of every array: four vector registers of float32s on
+AVX-512): their forward pass keeps H_1..H_T and dLoss/dH_t (from the output layer) in cache, their
 backward pass follows at once, and the gradients are added into the thread's own buffers.
-Every loop is elementwise across the 16 sequences, so LLVM vectorises all of them, softmax
-included, without reordering any sum. The batch is split between the cores at the top
-level, groups of 16 sequences per thread (Numba's ``prange``), which on these small products
+Every loop is elementwise across the LANES sequences, so LLVM vectorises all of them,
+softmax included, without reordering any sum. The batch is split between the cores at the top
+level, groups of LANES sequences per thread (Numba's ``prange``), which on these small products
 uses the second core better than a framework's threads inside each product.
 
 In float32, exp and tanh are polynomials that vectorise (below), and exponentials below
