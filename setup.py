@@ -41,7 +41,7 @@ setup(
     install_requires=["numpy>=1.23", "pooch>=1.6", "tqdm>=4.60", "safetensors>=0.4",
                       "matplotlib>=3.5", "filelock>=3.12", "psutil>=5.9"],
     extras_require=extras,
-    entry_points={"console_scripts": ["d2lrnn = d2lrnn._entry:main"]},
+    entry_points={"console_scripts": ["d2lrnn = d2lrnn.tools.entry:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Intended Audience :: Education",

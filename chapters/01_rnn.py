@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: py:percent,ipynb
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -11,7 +16,11 @@
 # %% tags=["setup"]
 # Setup: in a fresh notebook service (Colab, Kaggle, Binder) install d2lrnn and the framework
 # first; where they are installed, nothing happens. Choose the framework here.
-import importlib.util, os, subprocess, sys  # noqa: E401
+import importlib.util  # noqa: E401
+import os
+import subprocess
+import sys
+
 BACKEND = os.environ.setdefault("D2LRNN_BACKEND", "numpy")  # numpy, torch, jax, tensorflow, mxnet
 if not all(importlib.util.find_spec(m) for m in ("d2lrnn", BACKEND)):
     subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet",
@@ -27,10 +36,11 @@ if not all(importlib.util.find_spec(m) for m in ("d2lrnn", BACKEND)):
 
 # %%
 import numpy as np
-from d2lrnn.chapter import BACKEND, FAST, show, d2l
-from d2lrnn import figures
-from d2lrnn.demo import machine_example
-from d2lrnn.vocab import Vocab
+
+from d2lrnn.base.vocab import Vocab
+from d2lrnn.chapters import figures
+from d2lrnn.chapters.chapter import BACKEND, FAST, d2l, show
+from d2lrnn.chapters.demo import machine_example
 
 rng = np.random.default_rng(0)
 print("framework:", BACKEND)

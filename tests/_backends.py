@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from d2lrnn.backend import DECLARATIONS, is_installed
+from d2lrnn.base.backend import DECLARATIONS, is_installed
 
 TOX_INI = Path(__file__).parent.parent / "tox.ini"
 
@@ -55,7 +55,7 @@ def book_path():
     """The verified book from $D2LRNN_DATA, or a skip that says how to provide it."""
     from pathlib import Path
 
-    from d2lrnn import data
+    from d2lrnn.book import data
 
     folder = os.environ.get("D2LRNN_DATA")
     path = Path(folder) / data.FILENAME if folder else None
@@ -87,7 +87,7 @@ def assert_matches_central_differences(network, params, X, Y, what):
 
     from d2lrnn.cells import lm_loss_and_grads
     from d2lrnn.numpy.ops import ops
-    from d2lrnn.parity import FINITE_DIFFERENCE_TOLERANCE
+    from d2lrnn.tools.parity import FINITE_DIFFERENCE_TOLERANCE
 
     _, grads = lm_loss_and_grads(network, ops, params, X, Y)
     assert set(grads) == set(params)
@@ -108,8 +108,8 @@ def assert_matches_central_differences(network, params, X, Y, what):
 def texts_generated_everywhere(checkpoint, capsys):
     """The greedy text ``d2lrnn generate`` continues "the" with from ``checkpoint``, in every
     backend installed here: a set (one text where they all agree)."""
-    from d2lrnn import cli
-    from d2lrnn.backend import BACKENDS
+    from d2lrnn.base.backend import BACKENDS
+    from d2lrnn.tools import cli
 
     texts = set()
     for backend in BACKENDS:

@@ -7,9 +7,9 @@ run stops with an error instead of skipping.
 import importlib
 
 import pytest
-
 from _backends import REQUIRED, book_path, load_or_skip, synthetic_corpus, test_devices
-from d2lrnn.backend import BACKENDS, enable_float64, is_installed
+
+from d2lrnn.base.backend import BACKENDS, enable_float64, is_installed
 
 
 def pytest_configure(config):
@@ -19,7 +19,7 @@ def pytest_configure(config):
     unknown = sorted(set(REQUIRED) - set(BACKENDS))
     if unknown:
         raise pytest.UsageError(f"the required backends {unknown} are not declared (see "
-                                f"d2lrnn.backend.DECLARATIONS)")
+                                f"d2lrnn.base.backend.DECLARATIONS)")
     broken = []
     for name in REQUIRED:
         try:
@@ -50,7 +50,7 @@ def dtype(request):
 def small_book(tmp_path_factory):
     """The book where D2LRNN_DATA has it (as in CI), else a synthetic text: 50 steps of 32
     sequences of 16 characters, for the training-parity tests."""
-    from d2lrnn.data import TimeMachine
+    from d2lrnn.book.data import TimeMachine
 
     try:
         corpus = book_path()

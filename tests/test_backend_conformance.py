@@ -6,10 +6,10 @@ import inspect
 import numpy as np
 import pytest
 
-from d2lrnn import parity
-from d2lrnn.backend import Ops
+from d2lrnn.base.backend import Ops
 from d2lrnn.cells import CELLS
 from d2lrnn.cells.gru import RESETS, gru_cell
+from d2lrnn.tools import parity
 
 KNOWN_CELL_KEYS = {cell.key for cell in CELLS.values()} | {gru_cell(r).key for r in RESETS}
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _backends import synthetic_corpus
-from d2lrnn import checkpoint, cli, runs
+
+from d2lrnn.tools import cli, runs
+from d2lrnn.training import checkpoint
 
 TINY = ["--epochs", "1", "--batch-size", "16", "--num-steps", "8", "--hiddens", "8",
         "--num-train", "60", "--num-val", "20", "--quiet"]
@@ -180,8 +181,8 @@ def test_an_empty_batch_is_an_error_in_every_backend(d2l, shape):
 
 
 def test_fit_and_predict_check_their_arguments(d2l, tmp_path):
-    from d2lrnn.data import TimeMachine
-    from d2lrnn.train import fit
+    from d2lrnn.book.data import TimeMachine
+    from d2lrnn.training.train import fit
 
     data = TimeMachine(16, 8, 60, 20, corpus=synthetic_corpus(tmp_path))
     V = len(data.vocab)
@@ -197,8 +198,8 @@ def test_fit_and_predict_check_their_arguments(d2l, tmp_path):
 
 
 def test_divergence_stops_training_with_the_history(d2l, tmp_path):
-    from d2lrnn.data import TimeMachine
-    from d2lrnn.train import TrainingDiverged, fit
+    from d2lrnn.book.data import TimeMachine
+    from d2lrnn.training.train import TrainingDiverged, fit
 
     data = TimeMachine(16, 8, 60, 20, corpus=synthetic_corpus(tmp_path))
     V = len(data.vocab)

@@ -3,10 +3,10 @@ import csv
 import json
 
 import pytest
-
 from _backends import synthetic_corpus
-from d2lrnn import bench, cli
-from d2lrnn.backend import available_backends
+
+from d2lrnn.base.backend import available_backends
+from d2lrnn.tools import bench, cli
 
 TRAINING_TOLERANCE = 1e-9  # float64 step losses, as tests/test_training.py
 

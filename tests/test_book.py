@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pytest
-
 from _backends import book_path, load_or_skip, run_with_tf_keras, synthetic_corpus
 
 

@@ -21,9 +21,9 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from _backends import book_path, load_or_skip, run_with_tf_keras, synthetic_corpus
-from d2lrnn import downloads
+
+from d2lrnn.base import downloads
 
 FRAMEWORKS = ("torch", "mxnet", "tensorflow", "jax")  # the book's four tabs
 
@@ -361,7 +361,7 @@ def framework_layer_classes(d2l, name):
 @pytest.mark.parametrize("layer", ["gru", "lstm"])
 @pytest.mark.parametrize("name", FRAMEWORKS)
 def test_a_subclass_of_d2l_rnn_on_the_frameworks_layer(name, layer, corpus):
-    from d2lrnn.train import fit
+    from d2lrnn.training.train import fit
 
     d2l = load_or_skip(name)
     data = small_data(d2l, corpus)
@@ -386,7 +386,7 @@ def test_a_subclass_of_d2l_rnn_on_the_frameworks_layer(name, layer, corpus):
 
 def test_the_package_models_stay_the_package_models(d2l):
     """The library's own classes keep their equations, parameters and fast path."""
-    from d2lrnn.rnn import is_package_model
+    from d2lrnn.book.rnn import is_package_model
 
     rnn = d2l.RNNScratch(7, 5)
     lm = d2l.RNNLMScratch(rnn, 7)

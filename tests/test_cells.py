@@ -3,16 +3,22 @@ central differences, every backend held to it (forward, loss, every gradient, 50
 steps), the book's classes and signatures, and the command line's --cell."""
 import numpy as np
 import pytest
+from _backends import (
+    assert_matches_central_differences,
+    load_or_skip,
+    on_test_device,
+    synthetic_corpus,
+    texts_generated_everywhere,
+)
 
-from _backends import (assert_matches_central_differences, load_or_skip, on_test_device,
-                       synthetic_corpus, texts_generated_everywhere)
-from d2lrnn import bptt, cli, parity
-from d2lrnn.backend import BACKENDS
+from d2lrnn.base.backend import BACKENDS
 from d2lrnn.cells import CELLS, lm_loss_and_grads
 from d2lrnn.cells.gru import gru_cell
-from d2lrnn.experiment import build_lm
+from d2lrnn.maths import bptt
 from d2lrnn.numpy.ops import ops as numpy_ops
-from d2lrnn.train import fast_gradients, fit
+from d2lrnn.tools import cli, parity
+from d2lrnn.tools.experiment import build_lm
+from d2lrnn.training.train import fast_gradients, fit
 
 GATED = tuple(name for name in CELLS if name != "rnn")  # every cell beyond the section's
 n, T, V, h = 3, 5, 7, 6  # every axis a different size

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from _backends import book_path
-from d2lrnn.backend import BACKENDS, is_installed
+
+from d2lrnn.base.backend import BACKENDS, is_installed
 
 CHAPTERS = sorted((Path(__file__).parent.parent / "chapters").glob("[0-9]*.py"))
 FIGURES = {"01_rnn": {"rnn_unrolled", "machine_untrained", "machine_trained"},

@@ -4,11 +4,12 @@ import os
 
 import numpy as np
 import pytest
-
 from _backends import load_or_skip, synthetic_corpus
-from d2lrnn import checkpoint, cli
-from d2lrnn.backend import BACKENDS, available_backends
-from d2lrnn.vocab import Vocab
+
+from d2lrnn.base.backend import BACKENDS, available_backends
+from d2lrnn.base.vocab import Vocab
+from d2lrnn.tools import cli
+from d2lrnn.training import checkpoint
 
 
 def test_checkpoint_round_trip(tmp_path):

@@ -5,9 +5,9 @@ import dataclasses
 import types
 
 import pytest
-
 from _backends import load_or_skip
-from d2lrnn import conformance
+
+import _book_library as conformance
 
 
 @pytest.fixture(scope="module")

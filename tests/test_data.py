@@ -6,10 +6,10 @@ import threading
 
 import numpy as np
 import pytest
-
 from _backends import book_path, synthetic_corpus
-from d2lrnn import data
-from d2lrnn.data import CorpusError, TimeMachine
+
+from d2lrnn.book import data
+from d2lrnn.book.data import CorpusError, TimeMachine
 
 
 def test_preprocessing_and_vocab(tmp_path):

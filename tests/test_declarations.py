@@ -1,13 +1,14 @@
-"""Each backend is declared once (d2lrnn.backend.DECLARATIONS); what cannot derive from the
+"""Each backend is declared once (d2lrnn.base.backend.DECLARATIONS); what cannot derive from the
 declarations is checked against them here: the backend folders, setup.py's extras, tox.ini's
 environments, the README's tables, and what each backend's Ops says of itself."""
 import configparser
 import importlib.metadata
 from pathlib import Path
 
-import d2lrnn
 from _backends import installed_by_tox, required_backends
-from d2lrnn.backend import BACKENDS, DECLARATIONS, DECLARED, Ops
+
+import d2lrnn
+from d2lrnn.base.backend import BACKENDS, DECLARATIONS, DECLARED, Ops
 
 ROOT = Path(__file__).parent.parent
 
@@ -56,9 +57,9 @@ def test_each_backend_is_what_it_declares(d2l):
 
 
 def test_every_backend_makes_its_models_one_way(d2l):
-    """Each exported model is the class written once (d2lrnn.rnn, d2lrnn.modern) on the
+    """Each exported model is the class written once (d2lrnn.book.rnn, d2lrnn.book.modern) on the
     backend's own Module, made by models.bind: JAX's Flax dataclasses included."""
-    from d2lrnn.models import EXPORTED, shared_class
+    from d2lrnn.book.bind import EXPORTED, shared_class
 
     for name in EXPORTED:
         cls = getattr(d2l, name)

@@ -4,16 +4,21 @@ gradient, 50 training steps), the book's classes, their states and parameter nam
 command line's --layers."""
 import numpy as np
 import pytest
+from _backends import (
+    assert_matches_central_differences,
+    load_or_skip,
+    on_test_device,
+    synthetic_corpus,
+    texts_generated_everywhere,
+)
 
-from _backends import (assert_matches_central_differences, load_or_skip, on_test_device,
-                       synthetic_corpus, texts_generated_everywhere)
-from d2lrnn import cli, parity
-from d2lrnn.backend import BACKENDS
+from d2lrnn.base.backend import BACKENDS
+from d2lrnn.book.modern import cell_named
 from d2lrnn.cells import Network
-from d2lrnn.experiment import build_lm
-from d2lrnn.modern import cell_named
 from d2lrnn.numpy.ops import ops as numpy_ops
-from d2lrnn.train import fit
+from d2lrnn.tools import cli, parity
+from d2lrnn.tools.experiment import build_lm
+from d2lrnn.training.train import fit
 
 n, T, V, h = 2, 4, 5, 3  # every axis a different size
 

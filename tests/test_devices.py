@@ -12,10 +12,10 @@ import textwrap
 
 import numpy as np
 import pytest
-
 from _backends import load_or_skip, synthetic_corpus
-from d2lrnn import cli, doctor, parity
-from d2lrnn.backend import BACKENDS, DeviceWarning
+
+from d2lrnn.base.backend import BACKENDS, DeviceWarning
+from d2lrnn.tools import cli, doctor, parity
 
 
 def test_find_device_falls_back_to_the_cpu_with_a_warning(d2l):
@@ -90,8 +90,8 @@ PLACEMENT = {
 PLACEMENT_CHECK = """
     import json, sys
     import numpy as np
-    from d2lrnn.data import TimeMachine
-    from d2lrnn.train import fit
+    from d2lrnn.book.data import TimeMachine
+    from d2lrnn.training.train import fit
     ops = d2l.ops
     data = TimeMachine(16, 8, num_train=64, num_val=16, corpus=sys.argv[1], seed=0)
     V = len(data.vocab)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from d2lrnn.backend import check_float_dtype
+from d2lrnn.base.backend import check_float_dtype
 
 
 def test_rnn_input_shape(d2l):
@@ -73,8 +73,8 @@ def test_check_float_dtype():
 def test_the_command_line_prints_user_errors_and_shows_bugs(monkeypatch, capsys):
     """A mistake the user can fix is one line and exit 2; a bug of ours is not dressed up as
     one: its traceback shows (and with D2LRNN_DEBUG=1, a user error's too)."""
-    from d2lrnn import cli
-    from d2lrnn.errors import BadArgument
+    from d2lrnn.base.errors import BadArgument
+    from d2lrnn.tools import cli
 
     def mistake(args):
         raise BadArgument("--lr must be a finite number > 0, got -1")

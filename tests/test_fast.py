@@ -10,9 +10,9 @@ import os
 import numpy as np
 import pytest
 
-from d2lrnn import parity
-from d2lrnn.train import fast_gradients, fit
-from d2lrnn.vocab import Vocab
+from d2lrnn.base.vocab import Vocab
+from d2lrnn.tools import parity
+from d2lrnn.training.train import fast_gradients, fit
 
 
 def small_lm(d2l, model="scratch", dtype="float64"):
@@ -78,7 +78,8 @@ def test_fast_generation_equals_the_models_forward(d2l):
 
 def test_fast_refuses_a_readers_own_model(d2l, tmp_path):
     from _backends import synthetic_corpus
-    from d2lrnn.data import TimeMachine
+
+    from d2lrnn.book.data import TimeMachine
 
     class MyLM(d2l.RNNLMScratch):
         def output_layer(self, rnn_outputs):  # the reader's own output layer
@@ -100,8 +101,9 @@ def test_fast_refuses_a_readers_own_model(d2l, tmp_path):
 
 
 def test_greedy_over_several_compiled_chunks_matches_the_book_loop(d2l):
-    from d2lrnn.generation import GREEDY_CHUNK
     from test_generation import VOCAB, book_predict, trained_like
+
+    from d2lrnn.training.generation import GREEDY_CHUNK
 
     lm = trained_like(d2l)
     num_preds = 2 * GREEDY_CHUNK + 5  # two whole chunks and part of a third
@@ -115,9 +117,10 @@ def test_a_shorter_last_batch_gives_the_reference_numbers(d2l, model, tmp_path):
     # compiling frameworks pad the last batch to the compiled shape; the padding must
     # change nothing: the same step losses and perplexities as the unpadded reference
     from _backends import synthetic_corpus
+
     from d2lrnn import numpy as ref
-    from d2lrnn.data import TimeMachine
-    from d2lrnn.experiment import build_lm
+    from d2lrnn.book.data import TimeMachine
+    from d2lrnn.tools.experiment import build_lm
 
     if model == "concise" and not d2l.ops.has_rnn_layer:
         pytest.skip(f"{d2l.ops.name} has no recurrent layer of its own")
@@ -140,7 +143,7 @@ def test_the_fused_kernel_computes_the_reference(n, dtype):
     sequences side by side (padded), split between threads; the reference's numbers within
     the parity bounds, for batches that fill no group, one, and part of a third."""
     pytest.importorskip("numba")
-    from d2lrnn import bptt
+    from d2lrnn.maths import bptt
     from d2lrnn.numpy import fused
     from d2lrnn.numpy.ops import ops as numpy_ops
 

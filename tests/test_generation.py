@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pytest
 
-from d2lrnn.vocab import Vocab
+from d2lrnn.base.vocab import Vocab
 
 VOCAB = Vocab(list("the time machine"))
 
@@ -116,7 +116,7 @@ def test_top_k_and_top_p(d2l):
 
 
 def test_choose_keeps_exactly_the_nucleus():
-    from d2lrnn.generation import choose
+    from d2lrnn.training.generation import choose
 
     logits = np.log(np.array([0.5, 0.3, 0.15, 0.05]))
     rng = np.random.default_rng(0)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from d2lrnn import cli
+from d2lrnn.tools import cli
 
 SCRIPT = Path(__file__).parent.parent / "benchmarks" / "gpu" / "check.py"
 

@@ -18,10 +18,13 @@ import warnings
 
 import numpy as np
 import pytest
-
 from _backends import synthetic_corpus
-from d2lrnn import checkpoint, checks, cli, runs
-from d2lrnn.data import CorpusError, TimeMachine
+
+from d2lrnn.base import checks
+from d2lrnn.base.vocab import Vocab
+from d2lrnn.book.data import CorpusError, TimeMachine
+from d2lrnn.tools import cli, runs
+from d2lrnn.training import checkpoint
 
 SMALL = {"epochs": 2, "batch_size": 16, "num_steps": 8, "num_hiddens": 8, "num_train": 60,
          "num_val": 20}
@@ -353,7 +356,7 @@ def test_a_disk_that_fills_mid_run_names_what_is_kept(world, tmp_path, monkeypat
 
 def test_a_figure_the_disk_refuses_leaves_a_way_to_write_it(world, tmp_path, monkeypatch,
                                                             capsys):
-    from d2lrnn import plot
+    from d2lrnn.base import plot
 
     out = tmp_path / "run"
     real = plot.save_figure
@@ -396,7 +399,7 @@ def test_utf16_without_a_bom_is_refused(tmp_path):
 
 def test_weights_set_in_place_to_nan_are_caught_before_generating(d2l, world):
     V = 10
-    vocab = __import__("d2lrnn").vocab.Vocab(list("abcdefghi"))
+    vocab = Vocab(list("abcdefghi"))
     lm = d2l.RNNLMScratch(d2l.RNNScratch(V, 4, seed=0), V, seed=1)
     params = lm.get_params()
     params["W_hh"][0, 0] = np.nan  # as a reader might, through the framework's own arrays
@@ -412,6 +415,6 @@ def test_strings_and_odd_seeds_are_refused_in_our_words(d2l):
     params["W_hh"][0, 0] = "1e400"
     with pytest.raises(TypeError, match="parameters are numbers"):
         lm.set_params(params)
-    vocab = __import__("d2lrnn").vocab.Vocab(list("abcd"))
+    vocab = Vocab(list("abcd"))
     with pytest.raises(ValueError, match="seed must be a whole number"):
         lm.predict("ab", 3, vocab, temperature=1.0, seed=-1)

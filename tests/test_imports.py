@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import d2lrnn
-from d2lrnn import _legacy
-from d2lrnn.backend import BACKENDS, BOOK_API, is_installed
-from d2lrnn.models import BACKEND_API
+from d2lrnn.base import legacy as _legacy
+from d2lrnn.base.backend import BACKENDS, BOOK_API, is_installed
+from d2lrnn.book.bind import BACKEND_API
 
 FRAMEWORKS = ("torch", "jax", "jaxlib", "tensorflow", "mxnet")
 
@@ -21,7 +21,7 @@ def run_python(code, **env):
 
 
 def test_import_d2lrnn_loads_no_framework():
-    code = ("import sys, d2lrnn, d2lrnn.numpy, d2lrnn.parity, d2lrnn.cli; "
+    code = ("import sys, d2lrnn, d2lrnn.numpy, d2lrnn.tools.parity, d2lrnn.tools.cli; "
             f"print(sorted(m for m in {FRAMEWORKS!r} if m in sys.modules))")
     result = run_python(code)
     assert result.returncode == 0, result.stderr
@@ -97,9 +97,8 @@ def test_jax_float64_without_x64_is_a_clear_error():
 
 
 def test_cli_reports_a_missing_framework(monkeypatch, capsys):
-    from d2lrnn import cli
-
-    from d2lrnn.errors import MissingFramework
+    from d2lrnn.base.errors import MissingFramework
+    from d2lrnn.tools import cli
 
     def missing(name):  # what import_framework raises for a framework that is not there
         raise MissingFramework(f'the d2lrnn.{name} backend needs {name}. Install it with: '

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from d2lrnn.demo import machine_example, section_tour
+from d2lrnn.chapters.demo import machine_example, section_tour
 
 
 def test_initialisation(d2l):

@@ -3,10 +3,10 @@ import itertools
 from pathlib import Path
 
 import pytest
-
 from _backends import load_or_skip, on_test_device
-from d2lrnn import cli, parity
-from d2lrnn.backend import BACKENDS
+
+from d2lrnn.base.backend import BACKENDS
+from d2lrnn.tools import cli, parity
 
 GOLDEN = Path(__file__).parent / "golden" / "parity.npz"
 INPUTS, REFERENCE = parity.read_golden(GOLDEN)

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from _backends import book_path
-from d2lrnn import cli
+
+from d2lrnn.tools import cli
 
 README = Path(__file__).parent.parent / "README.md"
 # A shell block whose first line is `# runs in the tests` is executed (cheap commands only);

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from d2lrnn import numpy as ref
-from d2lrnn import parity
-from d2lrnn.demo import machine_example
-from d2lrnn.vocab import Vocab
+from d2lrnn.base.vocab import Vocab
+from d2lrnn.chapters.demo import machine_example
+from d2lrnn.tools import parity
 
 GOLDEN = Path(__file__).parent / "golden" / "parity.npz"
 

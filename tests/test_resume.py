@@ -8,10 +8,11 @@ import time
 
 import numpy as np
 import pytest
-
 from _backends import synthetic_corpus
-from d2lrnn import checkpoint, cli, runs
-from d2lrnn.train import HISTORY_KEYS
+
+from d2lrnn.tools import cli, runs
+from d2lrnn.training import checkpoint
+from d2lrnn.training.train import HISTORY_KEYS
 
 TIMINGS = {"epoch_seconds"}  # the only entries of a history that may differ between runs
 

@@ -1,12 +1,12 @@
 """Training: clipping, determinism, and the same steps in every backend (training parity)."""
 import numpy as np
 import pytest
-
 from _backends import load_or_skip, on_test_device
-from d2lrnn import parity
-from d2lrnn.backend import BACKENDS
-from d2lrnn.experiment import build_lm
-from d2lrnn.train import clip_gradients, fit
+
+from d2lrnn.base.backend import BACKENDS
+from d2lrnn.tools import parity
+from d2lrnn.tools.experiment import build_lm
+from d2lrnn.training.train import clip_gradients, fit
 
 TRAINING_TOLERANCE = 1e-9  # float64, step by step over 50 steps (the issue's bound)
 STEPS = 50

@@ -1,5 +1,5 @@
 """A recurrent cell is one unit: its parameters (the book's names and shapes), its state (a
-tuple), its step written once against the array adapter (:class:`~d2lrnn.backend.Ops`), and
+tuple), its step written once against the array adapter (:class:`~d2lrnn.base.backend.Ops`), and
 its step backward, from which :mod:`d2lrnn.cells.network` makes NumPy's reference
 gradients (checked against central differences) for any cell, in any number of layers.
 

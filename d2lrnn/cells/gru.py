@@ -11,7 +11,7 @@ after the product, with a bias of their own inside (``reset="after"``, one more 
 ``b_hh``): H̃_t = tanh(X_t W_xh + b_h + R_t ⊙ (H_{t-1} W_hh + b_hh)). Another function:
 the package offers both, each held to its own reference.
 """
-from ..errors import BadArgument
+from ..base.errors import BadArgument
 from .base import Cell, accumulate, gate, gate_backward, input_term
 
 RESETS = ("before", "after")

@@ -13,12 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from .. import rnn as shared
-from ..backend import import_framework
-from ..book import (HyperParameters, ModuleMixin, TrainerBase, accuracy, device_helpers,
-                    method_helper)
-from ..errors import BadType
-from ..train import clip_gradients as clip_by_global_norm
+from ..base.backend import import_framework
+from ..base.errors import BadType
+from ..book import rnn as shared
+from ..book.library import (
+    HyperParameters,
+    ModuleMixin,
+    TrainerBase,
+    accuracy,
+    device_helpers,
+    method_helper,
+)
+from ..training.train import clip_gradients as clip_by_global_norm
 from .ops import jax, jnp, ops
 
 nn = import_framework("flax.linen", "jax")
@@ -175,7 +181,7 @@ class TrainState(struct.PyTreeNode):
         return self.replace(step=self.step + 1, params=self.tx.update(self.params, grads))
 
 
-# -- the models written once (d2lrnn.rnn, d2lrnn.modern), as Flax modules ---------------------
+# -- the models written once (d2lrnn.book.rnn, d2lrnn.book.modern), as Flax modules -----
 
 
 class OwnParams:

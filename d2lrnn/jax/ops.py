@@ -3,8 +3,8 @@ import functools
 
 import numpy as np
 
-from ..backend import Ops, import_framework
-from ..errors import BadType
+from ..base.backend import Ops, import_framework
+from ..base.errors import BadType
 
 jax = import_framework("jax", "jax")
 jnp = jax.numpy
@@ -169,7 +169,7 @@ class JaxOps(Ops):
         return jax.value_and_grad(fn)
 
     # JAX traces Python on every eager call; compiling the loss once per model kind keeps
-    # training from re-tracing at each step (d2lrnn.gradients).
+    # training from re-tracing at each step (d2lrnn.training.gradients).
     traces_eagerly = True
 
 

@@ -1,8 +1,8 @@
 """MXNet: the NumPy-style mx.np arrays and mxnet.autograd."""
 import numpy as np
 
-from .. import _legacy
-from ..backend import Ops, import_framework
+from ..base import legacy as _legacy
+from ..base.backend import Ops, import_framework
 
 _legacy.check_mxnet_importable()
 mx = import_framework("mxnet", "mxnet")

@@ -1,8 +1,8 @@
 """The book's library surface in NumPy, which has no module class and no autograd: ``Module``
 is a plain class, and the ``Trainer`` trains the section's language models with their
-hand-written gradients (the training loop of :mod:`d2lrnn.train`)."""
-from ..book import ClassifierMixin, FunctionalTrainer, PlainModule, device_helpers
-from ..errors import NotAvailable
+hand-written gradients (the training loop of :mod:`d2lrnn.training.train`)."""
+from ..base.errors import NotAvailable
+from ..book.library import ClassifierMixin, FunctionalTrainer, PlainModule, device_helpers
 from .ops import ops
 
 

@@ -3,7 +3,7 @@ backend's fast path where Numba is installed (``pip install "d2lrnn[numba]"``), 
 package's measure of this machine's limit (``d2lrnn bench`` shows every row as a multiple of
 it).
 
-The reference (:mod:`d2lrnn.bptt`) makes whole arrays for every step of the batch and hands
+The reference (:mod:`d2lrnn.maths.bptt`) makes whole arrays for every step of the batch and hands
 them to BLAS: each product is fast, but the activations of a batch (1024 sequences x 32 steps
 x 32 units) leave the cache between the passes. Here LANES (64) sequences go through
 together, side by side (the last axis of every array: four vector registers of float32s on
@@ -21,8 +21,8 @@ the C library's exp and tanh. The loss is summed in float64.
 """
 import numpy as np
 
-from ..backend import import_framework
-from ..errors import BadType
+from ..base.backend import import_framework
+from ..base.errors import BadType
 
 numba = import_framework("numba", "numba")
 import_framework("numba.extending", "numba")
@@ -274,7 +274,7 @@ def _arrays(params, X, Y):
 
 def loss_and_grads(params, X, Y):
     """The language model's mean cross-entropy on token ids X, Y (n, T) from H_0 = 0 and its
-    gradient for every parameter: the numbers of :func:`d2lrnn.bptt.lm_loss_and_grads`, in
+    gradient for every parameter: the numbers of :func:`d2lrnn.maths.bptt.lm_loss_and_grads`, in
     one fused pass."""
     arrays = _arrays(params, X, Y)
     dtype = arrays[3].dtype

@@ -3,7 +3,7 @@ import importlib.util
 
 import numpy as np
 
-from ..backend import Ops
+from ..base.backend import Ops
 
 _ACTIVATIONS = {
     "tanh": np.tanh,

@@ -4,9 +4,15 @@ tf.GradientTape, and the helpers the RNN sections call (d2l.ai 3.2, 4.3, 9.5, 9.
 Keras 3 no longer tracks raw ``tf.Variable`` attributes of a ``keras.Model``, so ``Module`` is
 a ``tf.Module`` (which does) that also collects the variables of any Keras layer it holds.
 """
-from ..book import (ClassifierMixin, HyperParameters, ModuleMixin, TrainerBase, device_helpers,
-                    method_helper)
-from ..train import clip_gradients as clip_by_global_norm
+from ..book.library import (
+    ClassifierMixin,
+    HyperParameters,
+    ModuleMixin,
+    TrainerBase,
+    device_helpers,
+    method_helper,
+)
+from ..training.train import clip_gradients as clip_by_global_norm
 from .ops import ops, tf
 
 

@@ -3,8 +3,8 @@ import functools
 
 import numpy as np
 
-from .. import _legacy
-from ..backend import Ops, import_framework
+from ..base import legacy as _legacy
+from ..base.backend import Ops, import_framework
 from ..cells.base import gates_side_by_side
 
 _legacy.share_cxx_runtime()

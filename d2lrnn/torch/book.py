@@ -1,8 +1,14 @@
 """The book's library surface in PyTorch: Module, Classifier, Trainer and the helpers the RNN
 sections call (d2l.ai 3.2, 4.3, 9.5, 9.6)."""
-from ..book import (ClassifierMixin, HyperParameters, ModuleMixin, TrainerBase, device_helpers,
-                    method_helper)
-from ..train import clip_gradients as clip_by_global_norm
+from ..book.library import (
+    ClassifierMixin,
+    HyperParameters,
+    ModuleMixin,
+    TrainerBase,
+    device_helpers,
+    method_helper,
+)
+from ..training.train import clip_gradients as clip_by_global_norm
 from .ops import ops, torch
 
 nn = torch.nn

@@ -1,5 +1,5 @@
 """PyTorch's fast path for the section's model: the hand-written backward pass (the numbers of
-:mod:`d2lrnn.bptt`) in TorchScript, the batch split into one part per core run in parallel
+:mod:`d2lrnn.maths.bptt`) in TorchScript, the batch split into one part per core run in parallel
 (``torch.jit.fork``), each part on one thread.
 
 Measured on this project's 2-core machine (book settings, float32, one step; these timings

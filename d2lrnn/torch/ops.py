@@ -3,7 +3,7 @@ import functools
 
 import numpy as np
 
-from ..backend import Ops, import_framework
+from ..base.backend import Ops, import_framework
 
 torch = import_framework("torch", "torch")
 
@@ -114,7 +114,7 @@ class TorchOps(Ops):
         return x.permute(axes)
 
     # The hand-written backward pass in TorchScript, the batch split between the cores
-    # (d2lrnn/torch/fused.py): measured 2x faster than d2lrnn.bptt in eager PyTorch, which was
+    # (d2lrnn/torch/fused.py): measured 2x faster than d2lrnn.maths.bptt in eager PyTorch, which was
     # ~25% faster than autograd through the Python time loop.
     fast_grads = "fused"
 

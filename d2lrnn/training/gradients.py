@@ -1,15 +1,18 @@
 """How the language model's loss and gradients are computed, in one place: by the framework's
 autograd or by the backward pass written by hand (where the framework has none, or where it
 measured faster), compiled once per model kind where the framework traces Python at every
-eager call. The models (:mod:`d2lrnn.rnn`) and the training loop (:mod:`d2lrnn.train`) ask
-here; the array adapters (:class:`~d2lrnn.backend.Ops`) only declare what they offer.
+eager call. The models (:mod:`d2lrnn.book.rnn`) and the training loop
+(:mod:`d2lrnn.training.train`) ask here; the array adapters
+(:class:`~d2lrnn.base.backend.Ops`) only declare what they offer.
 """
-from . import bptt, cells
-from .maths import lm_loss as lm_loss_of, lm_loss_fast
+from .. import cells
+from ..maths import bptt
+from ..maths.equations import lm_loss as lm_loss_of
+from ..maths.equations import lm_loss_fast
 
 
 def fast_loss(ops, params, X, Y, fast_recurrence, by="autograd", weights=None):
-    """The fast path's loss alone (validation): :func:`~d2lrnn.maths.lm_loss_fast`, or the
+    """The fast path's loss alone (validation): :func:`~d2lrnn.maths.equations.lm_loss_fast`, or the
     backend's fused kernel where it differentiates with one."""
     if by == "fused":
         return ops.fused_loss(params, X, Y)
@@ -30,7 +33,7 @@ def lm_loss(ops, params, X, Y, recurrence):
 def lm_loss_and_grads(ops, params, X, Y, recurrence, network=None):
     """The loss and its gradient for every parameter, as framework arrays: autograd, or the
     backward pass by hand where the framework has no autograd (the step backward of the
-    cells of ``network``; the section's one-layer RNN has its own, :mod:`d2lrnn.bptt`)."""
+    cells of ``network``; the section's one-layer RNN has its own, :mod:`d2lrnn.maths.bptt`)."""
     if not ops.has_autograd:
         if network is None or network == cells.Network.single(cells.CELLS["rnn"]):
             return bptt.lm_loss_and_grads(ops, params, X, Y)
@@ -47,7 +50,7 @@ def lm_loss_and_grads(ops, params, X, Y, recurrence, network=None):
 
 def fast_loss_and_grads(ops, params, X, Y, fast_recurrence, by="autograd", weights=None,
                         network=None):
-    """Loss and gradients of :func:`~d2lrnn.maths.lm_loss_fast`, ``by`` autograd, by the
+    """Loss and gradients of :func:`~d2lrnn.maths.equations.lm_loss_fast`, ``by`` autograd, by the
     hand-written backward pass ("bptt": the RNN's; "cells": the step backward of the cells
     of ``network``) or by the backend's fused kernel ("fused"): the fast path's, compiled
     with its step."""

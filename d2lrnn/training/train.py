@@ -8,8 +8,9 @@ import time
 
 import numpy as np
 
-from . import checks, gradients
-from .errors import UserError
+from ..base import checks
+from ..base.errors import UserError
+from . import gradients
 
 
 class TrainingDiverged(UserError, ArithmeticError):
@@ -49,11 +50,11 @@ def sgd_step(model, params, X, Y, lr, clip):
 
 def fast_sgd_step(model, lr, clip):
     """:func:`sgd_step` built for speed, with the same numbers: the loss by
-    :func:`~d2lrnn.maths.lm_loss_fast`, the clipping and the update done on the framework's
-    arrays (nothing goes back to Python mid-step), and the whole step compiled where the
+    :func:`~d2lrnn.maths.equations.lm_loss_fast`, the clipping and the update done on the
+    framework's arrays (nothing goes back to Python mid-step), and the whole step compiled where the
     framework compiles (jax.jit, tf.function). Returns ``step(params, X, Y, weights=None)
     -> ([loss, gradient norm], new params)``: the two numbers in one array, read back with
-    one transfer; ``weights`` as in :func:`~d2lrnn.maths.lm_loss_fast`."""
+    one transfer; ``weights`` as in :func:`~d2lrnn.maths.equations.lm_loss_fast`."""
     ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
     network = model.rnn.network
 
@@ -78,8 +79,8 @@ def fast_gradients(model):
 
 
 def fast_loss(model):
-    """``loss(params, X, Y, weights=None)`` by :func:`~d2lrnn.maths.lm_loss_fast`, compiled
-    where possible."""
+    """``loss(params, X, Y, weights=None)`` by :func:`~d2lrnn.maths.equations.lm_loss_fast`,
+    compiled where possible."""
     ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
     return ops.cached(("loss", ops.kind(recurrence), by), lambda: lambda params, X, Y,
                       weights=None: gradients.fast_loss(ops, params, X, Y, recurrence, by,
@@ -126,7 +127,7 @@ HISTORY_KEYS = ("epoch", "train_ppl", "val_ppl", "step_loss", "epoch_seconds")
 
 def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on_epoch=None,
         fast=False, resume=None, on_saved_epoch=None):
-    """Train ``model`` on ``data`` (a :class:`~d2lrnn.data.TimeMachine`) for ``epochs``.
+    """Train ``model`` on ``data`` (a :class:`~d2lrnn.book.data.TimeMachine`) for ``epochs``.
 
     ``lr`` defaults to ``model.lr``. ``on_step(step, loss)`` and ``on_epoch(record)`` are
     called as training goes (progress bars, plots: training itself draws nothing).

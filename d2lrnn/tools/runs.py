@@ -3,7 +3,7 @@ run, checkpointed after every epoch, resumable exactly, and never overwriting a 
 
 ``d2lrnn train --out DIR`` and ``--resume DIR`` are :func:`train` with those arguments::
 
-    from d2lrnn.runs import train
+    from d2lrnn.tools.runs import train
     train("runs/torch", backend="torch", epochs=100)   # checkpoint after every epoch
     train("runs/torch", resume=True)                    # continue where it stopped
 """
@@ -12,11 +12,12 @@ import os
 import warnings
 from pathlib import Path
 
-from . import checkpoint, checks
-from .backend import BACKENDS, check_float_dtype
-from .cells import CELLS
-from .data import BOOK_BYTES, MAX_CORPUS_MB, CorpusError, read_corpus
-from .errors import UserError
+from ..base import checks
+from ..base.backend import BACKENDS, check_float_dtype
+from ..base.errors import UserError
+from ..book.data import BOOK_BYTES, MAX_CORPUS_MB, CorpusError, read_corpus
+from ..cells import CELLS
+from ..training import checkpoint
 from .experiment import BOOK, MODELS, train_run
 
 CHECKPOINT = f"checkpoint{checkpoint.EXTENSION}"
@@ -273,7 +274,7 @@ def train(out=None, *, overwrite=False, resume=False, on_step=None, on_epoch=Non
     into ``out`` after every epoch. An ``out`` that holds a checkpoint is refused unless
     ``overwrite`` (start again) or ``resume`` (continue it; then the run's own settings are
     used, and only ``epochs`` may be given, to train further; the device may be another).
-    Returns what :func:`~d2lrnn.experiment.train_run` returns."""
+    Returns what :func:`~d2lrnn.tools.experiment.train_run` returns."""
     if overwrite and resume:
         raise checks.BadArgument("--overwrite starts the run again and --resume continues "
                                  "it: give one of them")

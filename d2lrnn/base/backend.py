@@ -5,8 +5,8 @@ A backend is a subpackage ``d2lrnn.<name>`` with the same files as the others:
 * ``ops.py`` -- an adapter from the few array operations the section needs to the
   framework (einops-style: ``asarray`` from NumPy, the op, ``to_numpy`` back), plus the
   framework's autograd behind :meth:`Ops.value_and_grad`;
-* ``__init__.py`` -- binds the models written once (:mod:`d2lrnn.models`) to that adapter and
-  lists what it exports in ``__all__`` (the names in :data:`d2lrnn.models.BACKEND_API`).
+* ``__init__.py`` -- binds the models written once (:mod:`d2lrnn.book.bind`) to that adapter and
+  lists what it exports in ``__all__`` (the names in :data:`d2lrnn.book.bind.BACKEND_API`).
 
 Nothing here imports a framework.
 """
@@ -54,7 +54,7 @@ DECLARATIONS = (
 DECLARED = {d.name: d for d in DECLARATIONS}
 BACKENDS = tuple(DECLARED)
 
-# The book's library surface, in every backend as well (d2lrnn.book and <backend>/book.py).
+# The book's library surface, in every backend as well (d2lrnn.book.library and <backend>/book.py).
 BOOK_API = ("Module", "Classifier", "Trainer", "DataModule", "HyperParameters",
             "ProgressBoard", "add_to_class", "check_shape", "check_len", "TimeMachine", "Vocab",
             # the book's general helpers the RNN chapters call: figures (2.4), files (5.7)
@@ -418,7 +418,7 @@ class Ops(abc.ABC):
         """sum(x²) as a Python float."""
         return float((self.to_numpy(x).astype(np.float64) ** 2).sum())
 
-    # -- the fast path (d2lrnn.maths.lm_loss_fast) -------------------------------------------
+    # -- the fast path (d2lrnn.maths.equations.lm_loss_fast) -------------------------------
     def embedding(self, table, ids):
         """Rows ``table[ids]``, which is ``one_hot(ids) @ table`` without the product."""
         return table[ids]
@@ -503,8 +503,8 @@ class Ops(abc.ABC):
                 cache.popitem(last=False)
         return cache[key]
 
-    # How the fast path differentiates the scratch RNN (d2lrnn.gradients): "autograd" (the
-    # framework's), "bptt" (the hand-written backward pass of d2lrnn.bptt, in its arrays) or
+    # How the fast path differentiates the scratch RNN (d2lrnn.training.gradients): "autograd" (the
+    # framework's), "bptt" (the hand-written backward pass of d2lrnn.maths.bptt, in its arrays) or
     # "fused" (a kernel of the backend's own: fused_loss_and_grads), whichever measured
     # faster; all give the reference's numbers (tests/test_parity.py). The concise RNN is
     # always differentiated by its framework.
@@ -528,12 +528,12 @@ class Ops(abc.ABC):
         """
         raise BadType(f"the {self.name} backend has no automatic differentiation; the "
                         f"language model's gradients are written by hand there "
-                        f"(d2lrnn.gradients)")
+                        f"(d2lrnn.training.gradients)")
 
     def value_and_grad_fn(self, fn):
         """``params -> (fn(params), gradients)`` as one function (which can be compiled)."""
         return lambda params: self.value_and_grad(fn, params)
 
     # Whether the framework traces Python on every eager call (JAX): code that runs at every
-    # step is then compiled once per model kind (d2lrnn.gradients), or each step re-traces.
+    # step is then compiled once per model kind (d2lrnn.training.gradients), or each step re-traces.
     traces_eagerly = False

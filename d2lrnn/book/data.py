@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checks
-from .backend import ops_of
-from .book import DataModule
-from .downloads import DATA_URL, cache_dir, sha1_of
-from .errors import UserError
-from .vocab import Vocab
+from ..base import checks
+from ..base.backend import ops_of
+from ..base.downloads import DATA_URL, cache_dir, sha1_of
+from ..base.errors import UserError
+from ..base.vocab import Vocab
+from .library import DataModule
 
 FILENAME = "timemachine.txt"
 URL = DATA_URL + FILENAME

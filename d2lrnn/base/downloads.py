@@ -10,8 +10,8 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from ._files import atomic_write
 from .errors import BadArgument, UserError
+from .files import atomic_write
 
 # The book's data host, with the trailing slash the book's cells add names to.
 DATA_URL = "http://d2l-data.s3-accelerate.amazonaws.com/"

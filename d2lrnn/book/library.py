@@ -10,13 +10,13 @@ import warnings
 
 import numpy as np
 
-from . import ipython
-from .backend import DeviceWarning, ops_of
-from .errors import BadArgument, BadType, NotAvailable
-from .maths import cross_entropy
-from .downloads import DATA_HUB, DATA_URL, download, extract  # noqa: F401 - the book's
-from .plot import plot, plt, save_figure, set_axes, set_figsize, use_svg_display  # noqa: F401
-from .train import clip_gradients
+from ..base import ipython
+from ..base.backend import DeviceWarning, ops_of
+from ..base.downloads import DATA_HUB, DATA_URL, download, extract  # noqa: F401 - the book's
+from ..base.errors import BadArgument, BadType, NotAvailable
+from ..base.plot import plot, plt, save_figure, set_axes, set_figsize, use_svg_display  # noqa: F401
+from ..maths.equations import cross_entropy
+from ..training.train import clip_gradients
 
 
 def add_to_class(Class):
@@ -402,7 +402,7 @@ class PlainModule(ModuleMixin, HyperParameters):
 
 class FunctionalTrainer(TrainerBase):
     """A ``Trainer`` for the section's language models in any backend: the training loop of
-    :mod:`d2lrnn.train` (SGD with global-norm clipping) behind the book's interface."""
+    :mod:`d2lrnn.training.train` (SGD with global-norm clipping) behind the book's interface."""
 
     def configure_optimizer(self, model):
         return None

@@ -3,8 +3,8 @@ import time
 
 import numpy as np
 
-from .maths import rnn_forward
-from .numpy.ops import ops as numpy_ops
+from ..maths.equations import rnn_forward
+from ..numpy.ops import ops as numpy_ops
 
 
 def with_spectral_radius(matrix, radius):

@@ -1,6 +1,6 @@
 """The section's models, written once for every backend (d2l.ai 9.4-9.6, and the gated cells
-of 10.1-10.2): generic over an :class:`~d2lrnn.backend.Ops` adapter, with the maths of
-:mod:`d2lrnn.maths`; :func:`bind` makes the classes and functions a backend exports.
+of 10.1-10.2): generic over an :class:`~d2lrnn.base.backend.Ops` adapter, with the maths of
+:mod:`d2lrnn.maths.equations`; :func:`bind` makes the classes and functions a backend exports.
 """
 import collections.abc
 import functools
@@ -8,10 +8,19 @@ import warnings
 
 import numpy as np
 
-from . import cells, checks, generation, gradients
-from .backend import ACTIVATIONS, DeviceWarning, check_float_dtype
-from .errors import BadArgument, BadKey, BadType, NotAvailable
-from .maths import cross_entropy, embed, mlp_forward, output_layer, rnn_forward, zero_state
+from .. import cells
+from ..base import checks
+from ..base.backend import ACTIVATIONS, DeviceWarning, check_float_dtype
+from ..base.errors import BadArgument, BadKey, BadType, NotAvailable
+from ..maths.equations import (
+    cross_entropy,
+    embed,
+    mlp_forward,
+    output_layer,
+    rnn_forward,
+    zero_state,
+)
+from ..training import generation, gradients
 
 # -- checking what users pass in ---------------------------------------------------------
 
@@ -313,7 +322,7 @@ class RNNScratch(Model):
 
     param_names = ("W_xh", "W_hh", "b_h")
     cell = cells.CELLS["rnn"]  # its step is written out here, as the section writes it
-    has_fast_path = True  # d2lrnn.train's fast path computes this model
+    has_fast_path = True  # d2lrnn.training.train's fast path computes this model
     computing = (*Model.computing, "recurrence", "fast_recurrence")
 
     @property
@@ -674,7 +683,7 @@ class RNNLMScratch(Model):
     def predict(self, prefix, num_preds, vocab, device=None, *, temperature=0.0, top_k=None,
                 top_p=None, seed=None):
         """Continue ``prefix`` by ``num_preds`` characters (d2l.ai section 9.5): greedy by
-        default, as the book, or sampled (:func:`d2lrnn.generation.predict` does it).
+        default, as the book, or sampled (:func:`d2lrnn.training.generation.predict` does it).
         The model computes on the device its parameters are on; ``device`` is the book's
         argument, where the book's model should be (a warning says so if it is not)."""
         if device is not None and self.ops.device_name(device) != self.ops.device_name(

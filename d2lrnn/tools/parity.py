@@ -10,12 +10,12 @@ import io
 
 import numpy as np
 
-from ._files import atomic_write
-from .backend import load_backend
-from .cells import Network
+from ..base.backend import load_backend
+from ..base.files import atomic_write
+from ..book.modern import cell_named
+from ..cells import Network
+from ..training.train import fast_gradients
 from .experiment import build_lm
-from .modern import cell_named
-from .train import fast_gradients
 
 TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
 
@@ -68,7 +68,7 @@ QUANTITIES = ("mlp_hidden", "mlp_output", "hidden_states", "final_state", "conca
 CELL_LAYER_QUANTITIES = tuple(f"{name}_{part}" for name, kind in CELL_KINDS.items()
                               if kind.model == "concise" for part in _CELL_PARTS)
 
-# The fast path (d2lrnn.train.fast_gradients), compiled where the framework compiles, must
+# The fast path (d2lrnn.training.train.fast_gradients), compiled where the framework compiles, must
 # give the same loss and gradients: "fast" for RNNScratch, "fast_layer" for the framework's
 # own layer (RNN; NumPy has none, so its table shows no such rows).
 _PLAIN = ("loss", "grad_W_xh", "grad_W_hh", "grad_b_h", "grad_W_hq", "grad_b_q")
@@ -290,7 +290,7 @@ def read_golden(path):
     return inputs, outputs
 
 
-if __name__ == "__main__":  # python -m d2lrnn.parity PATH: (re)write the golden file
+if __name__ == "__main__":  # python -m d2lrnn.tools.parity PATH: (re)write the golden file
     import sys
 
     write_golden(sys.argv[1])

@@ -8,12 +8,12 @@ import threading
 import warnings
 from pathlib import Path
 
-from .backend import BACKENDS, FLOAT_DTYPES, available_backends, enable_float64, load_backend
-from .cells import CELLS
-from .data import MAX_CORPUS_MB
-from .errors import UserError
+from ..base.backend import BACKENDS, FLOAT_DTYPES, available_backends, enable_float64, load_backend
+from ..base.errors import UserError
+from ..book.data import MAX_CORPUS_MB
+from ..book.modern import cell_named
+from ..cells import CELLS
 from .experiment import BOOK, MODELS
-from .modern import cell_named
 
 
 def _enable_float64(backends, dtypes):
@@ -23,7 +23,7 @@ def _enable_float64(backends, dtypes):
 
 
 def cmd_demo(args):
-    from .demo import section_tour
+    from ..chapters.demo import section_tour
 
     _enable_float64([args.backend], [args.dtype])
     print("\n".join(section_tour(load_backend(args.backend), args.dtype, args.seed)))
@@ -58,8 +58,8 @@ def cmd_doctor(args):
 def cmd_train(args):
     from tqdm.auto import tqdm
 
+    from ..training.train import TrainingDiverged, perplexity
     from . import runs
-    from .train import TrainingDiverged, perplexity
 
     # With --resume the run's own settings hold: pass on only the options given explicitly
     # (runs.train refuses any but --epochs).
@@ -174,7 +174,7 @@ def cmd_train(args):
 def write_figure(folder, history, hparams, wrote=None):
     """perplexity.png of a run into its folder: exit code 0, or 1 with a message saying
     what is kept and how to write it later, where the disk refuses it."""
-    from .plot import perplexity_figure, save_figure
+    from ..base.plot import perplexity_figure, save_figure
 
     figure = Path(folder) / "perplexity.png"
     try:
@@ -219,11 +219,11 @@ def bits(perplexity):
 
 
 def write_record(path, summary, lm, data, history, hparams):
-    """The run's JSON record, as bench and compare read it (see d2lrnn.bench)."""
+    """The run's JSON record, as bench and compare read it (see d2lrnn.tools.bench)."""
     import resource
 
+    from ..base.files import atomic_write
     from . import machine
-    from ._files import atomic_write
     from .experiment import generation_speed
 
     # ru_maxrss: the process's peak resident memory, in KiB on Linux (bytes on macOS)
@@ -297,9 +297,9 @@ def _train_args(args):
 def cmd_generate(args):
     import time
 
-    from . import checkpoint
+    from ..training import checkpoint
+    from ..training.generation import stream
     from .experiment import build_lm
-    from .generation import stream
 
     found = checkpoint.read(args.checkpoint)
     params, vocab, hparams = found.params, found.vocab, found.hparams
@@ -365,7 +365,8 @@ def _duration(seconds):
 
 def cmd_report(args):
     """The summary of a run from its checkpoint, and its figure written again."""
-    from . import checkpoint, runs
+    from ..training import checkpoint
+    from . import runs
 
     found = checkpoint.read(Path(args.folder) / runs.CHECKPOINT)
     hparams, state = found.hparams, found.training or {}
@@ -400,7 +401,7 @@ a local text file instead."""
 
 
 def build_parser():
-    from ._version import __version__
+    from .._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="d2lrnn", formatter_class=HELP,
@@ -549,7 +550,7 @@ def _add_device_flag(parser):
 
 
 def _device(text):
-    from .backend import DEVICE_KINDS
+    from ..base.backend import DEVICE_KINDS
 
     kind, colon, index = text.partition(":")
     if kind not in DEVICE_KINDS or (colon and not (index.isdigit()

@@ -6,8 +6,8 @@ import warnings
 
 import numpy as np
 
-from .errors import BadArgument
-from .maths import lm_forward_fast
+from ..base.errors import BadArgument
+from ..maths.equations import lm_forward_fast
 
 GREEDY_CHUNK = 32  # characters per call of the compiled greedy loop
 

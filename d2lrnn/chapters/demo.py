@@ -1,7 +1,7 @@
 """The section's worked examples, for any backend: what ``d2lrnn demo`` prints."""
 import numpy as np
 
-from .vocab import Vocab
+from ..base.vocab import Vocab
 
 
 def machine_example(d2l, num_hiddens=16, steps=60, lr=1.0, dtype="float32", seed=0):

@@ -2,11 +2,11 @@
 import time
 from pathlib import Path
 
-from .backend import MODEL_KINDS, enable_float64, load_backend
-from .cells import CELLS
-from .data import MAX_CORPUS_MB, TimeMachine
-from .errors import BadArgument, BadType
-from .train import fit
+from ..base.backend import MODEL_KINDS, enable_float64, load_backend
+from ..base.errors import BadArgument, BadType
+from ..book.data import MAX_CORPUS_MB, TimeMachine
+from ..cells import CELLS
+from ..training.train import fit
 
 # The book's settings (d2l.ai section 9.5) and the prefixes it continues.
 BOOK = {"batch_size": 1024, "num_steps": 32, "num_hiddens": 32, "lr": 1.0, "clip": 1.0,
@@ -113,8 +113,8 @@ def versions(backend):
     """{package: version} of what computes a run: d2lrnn, the framework, Numba where loaded."""
     import sys
 
-    from ._version import __version__
-    from .backend import DECLARED
+    from .._version import __version__
+    from ..base.backend import DECLARED
 
     found = {"d2lrnn": __version__}
     for module in (DECLARED[backend].framework, "numba"):

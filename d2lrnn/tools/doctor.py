@@ -11,8 +11,8 @@ import os
 import subprocess
 import sys
 
+from ..base.backend import BACKENDS, DECLARED, enable_float64, is_installed, load_backend
 from . import machine, parity
-from .backend import BACKENDS, DECLARED, enable_float64, is_installed, load_backend
 
 # How long one backend's check may take (a cold import of TensorFlow takes a few seconds).
 TIMEOUT_S = 300
@@ -28,7 +28,7 @@ def quick_parity(d2l, device, dtype):
     """The largest relative difference from the reference, over the loss and every gradient
     of the language model on the RNN and the GRU from scratch, computed on ``device``; and
     the device the parameters ended on."""
-    from . import numpy as reference
+    from .. import numpy as reference
 
     inputs = parity.rounded(parity.make_inputs(0), dtype)
     V, h = parity.SIZES["vocab_size"], parity.SIZES["num_hiddens"]

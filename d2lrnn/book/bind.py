@@ -1,7 +1,7 @@
-"""The models every backend exports, bound to one backend: the section's (:mod:`d2lrnn.rnn`)
-and chapter 10's (:mod:`d2lrnn.modern`), each put on that backend's book ``Module``."""
+"""The models every backend exports, bound to one backend: the section's (:mod:`d2lrnn.book.rnn`)
+and chapter 10's (:mod:`d2lrnn.book.modern`), each put on that backend's book ``Module``."""
+from ..cells import CELLS
 from . import modern, rnn
-from .cells import CELLS
 
 # The models every backend exports, in this order: the section's (9.4-9.6), each cell's
 # scratch and concise models by the book's names (found by discovery: a new cell's appear

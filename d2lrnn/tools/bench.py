@@ -3,7 +3,7 @@
 Each run is one ``d2lrnn train --record FILE`` in a fresh Python process (the timings do
 not share warm caches, peak memory is the run's own, and frameworks that cannot share a
 process, TensorFlow then MXNet, never meet). A record is that run's JSON: its summary
-(:func:`d2lrnn.experiment.train_run`), history, peak memory and generation speed.
+(:func:`d2lrnn.tools.experiment.train_run`), history, peak memory and generation speed.
 """
 import csv
 import io
@@ -15,12 +15,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import checks, machine
-from ._files import atomic_write
-from .backend import DECLARED, available_backends, is_installed
-from .errors import BadArgument, MissingFramework
+from ..base import checks
+from ..base.backend import DECLARED, available_backends, is_installed
+from ..base.errors import BadArgument, MissingFramework
+from ..base.files import atomic_write
+from ..base.plot import save_figure
+from . import machine
 from .parity import TOLERANCE
-from .plot import save_figure
 
 MAX_RECORDS_MB = 256  # a compare.json of every backend is a few MB
 REFERENCE = ("numpy", "scratch")  # the run every loss curve is measured against

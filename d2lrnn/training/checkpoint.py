@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checks
-from ._files import atomic_write
-from .backend import BACKENDS, FLOAT_DTYPES, MODEL_KINDS
-from .cells import CELLS, Network
-from .cells.gru import RESETS, gru_cell
-from .errors import UserError
-from .vocab import Vocab
+from ..base import checks
+from ..base.backend import BACKENDS, FLOAT_DTYPES, MODEL_KINDS
+from ..base.errors import UserError
+from ..base.files import atomic_write
+from ..base.vocab import Vocab
+from ..cells import CELLS, Network
+from ..cells.gru import RESETS, gru_cell
 
 FORMAT = "d2lrnn-checkpoint-1"
 EXTENSION = ".safetensors"

@@ -1,5 +1,5 @@
 """What every chapter in ``chapters/`` does first: pick the framework, the speed, and where
-figures go (``from d2lrnn.chapter import BACKEND, FAST, show, d2l``).
+figures go (``from d2lrnn.chapters.chapter import BACKEND, FAST, show, d2l``).
 
 Environment variables (all optional):
   D2LRNN_BACKEND  numpy (default), torch, jax, tensorflow or mxnet
@@ -9,9 +9,8 @@ Environment variables (all optional):
 import os
 from pathlib import Path
 
-from .backend import load_backend
-from .backend import enable_float64
-from .plot import save_figure
+from ..base.backend import enable_float64, load_backend
+from ..base.plot import save_figure
 
 BACKEND = os.environ.get("D2LRNN_BACKEND", "numpy")
 FAST = os.environ.get("D2LRNN_FAST", "") not in ("", "0")

@@ -1,7 +1,7 @@
 """Figures, drawn apart from training: they read a finished (or growing) history."""
 import io
 
-from ._files import atomic_write
+from .files import atomic_write
 
 
 def perplexity_figure(history, title=None):

@@ -5,14 +5,14 @@ tested against (and they are checked against central differences). On some frame
 are also the fastest way to the same numbers (see ``Ops.fast_grads``): a few large products
 over all time steps replace autograd's per-step bookkeeping.
 """
-from .maths import embed, pick_tokens, token_mean
+from .equations import embed, pick_tokens, token_mean
 
 
 def lm_loss_and_grads(ops, params, X, Y, weights=None):
     """Loss and gradients of the language model's mean cross-entropy, from H_0 = 0.
 
     X, Y: token ids (n, T); ``weights`` (n,) keeps sequences, as in
-    :func:`~d2lrnn.maths.lm_loss_fast`. Returns ``(loss, grads)`` keyed by parameter name.
+    :func:`~d2lrnn.maths.equations.lm_loss_fast`. Returns ``(loss, grads)`` keyed by parameter name.
     """
     W_hh, W_hq = params["W_hh"], params["W_hq"]
     (n, T), V, h = ops.shape(X), ops.shape(W_hq)[1], ops.shape(W_hh)[0]
