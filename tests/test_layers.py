@@ -64,3 +64,16 @@ def test_the_contracts_name_every_module():
     assert modules >= named - optional and modules - named == set(), \
         f"not in a contract: {sorted(modules - named)}; named but gone: " \
         f"{sorted(named - optional - modules)}"
+
+
+def test_architecture_md_names_every_module():
+    """ARCHITECTURE.md is the one map: every room and every module of the package is named
+    there (a module as `name`, a room as `room/`)."""
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    package = ROOT / "d2lrnn"
+    missing = [f"{p.parent.name}/" for p in package.glob("*/__init__.py")
+               if f"`{p.parent.name}/`" not in text]
+    missing += [str(p.relative_to(package)) for p in package.rglob("*.py")
+                if p.stem != "__init__" and f"`{p.stem}`" not in text
+                and f"{p.stem}.py" not in text]
+    assert not missing, f"ARCHITECTURE.md does not name: {missing}"
