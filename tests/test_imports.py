@@ -99,12 +99,13 @@ def test_jax_float64_without_x64_is_a_clear_error():
 def test_cli_reports_a_missing_framework(monkeypatch, capsys):
     from d2lrnn.base.errors import MissingFramework
     from d2lrnn.tools import cli
+    from d2lrnn.tools.commands import demo
 
     def missing(name):  # what import_framework raises for a framework that is not there
         raise MissingFramework(f'the d2lrnn.{name} backend needs {name}. Install it with: '
                                f'pip install "d2lrnn[{name}]"')
 
-    monkeypatch.setattr(cli, "load_backend", missing)
+    monkeypatch.setattr(demo, "load_backend", missing)
     assert cli.main(["demo", "--backend", "jax"]) == 2
     assert 'pip install "d2lrnn[jax]"' in capsys.readouterr().err
 

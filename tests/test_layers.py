@@ -45,20 +45,26 @@ def named_modules():
 
 def test_the_contracts_name_every_module():
     """A new module must be given its place: the top-level modules and folders in the rooms'
-    contract, each module of a room in the room's own (the cells are found by discovery, so
-    a new cell's file needs no entry)."""
+    contract, each module (or folder) of a room in the room's own (the cells are found by
+    discovery, so a new cell's file needs no entry)."""
     package = ROOT / "d2lrnn"
     modules = {f"d2lrnn.{p.stem}" for p in package.glob("*.py") if p.stem != "__init__"}
-    modules |= {f"d2lrnn.{p.parent.name}" for p in package.glob("*/__init__.py")}
-    for folder in package.glob("*/__init__.py"):
-        room = folder.parent.name
-        inner = {f"d2lrnn.{room}.{p.stem}" for p in folder.parent.glob("*.py")
-                 if p.stem != "__init__"}
-        if room == "cells":
+    for init in package.rglob("*/__init__.py"):
+        folder = init.parent
+        name = "d2lrnn." + ".".join(folder.relative_to(package).parts)
+        modules.add(name)
+        if folder.parent != package:
+            continue  # a room's folder (as tools/commands) is named by the room's contract
+        inner = {f"{name}.{p.stem}" for p in folder.glob("*.py") if p.stem != "__init__"}
+        inner |= {f"{name}.{p.parent.name}" for p in folder.glob("*/__init__.py")}
+        if folder.name == "cells":
             from d2lrnn.cells import CELLS
 
             inner -= {type(cell).__module__ for cell in CELLS.values()}
         modules |= inner
+    for init in package.glob("*/*/__init__.py"):  # the modules of a room's folder
+        name = "d2lrnn." + ".".join(init.parent.relative_to(package).parts)
+        modules |= {f"{name}.{p.stem}" for p in init.parent.glob("*.py") if p.stem != "__init__"}
     named = named_modules()
     optional = {m for m in named if m.rsplit(".", 1)[-1] == "fused"}
     assert modules >= named - optional and modules - named == set(), \

@@ -1,16 +1,19 @@
 """One training run of the character-level language model, as the CLI and benchmarks run it."""
+import dataclasses
+import json
+import sys
 import time
 from pathlib import Path
 
 from ..base.backend import MODEL_KINDS, enable_float64, load_backend
+from ..base.files import atomic_write
 from ..base.errors import BadArgument, BadType
 from ..book.data import MAX_CORPUS_MB, TimeMachine
 from ..cells import CELLS
 from ..training.train import fit
+from . import machine
 
-# The book's settings (d2l.ai section 9.5) and the prefixes it continues.
-BOOK = {"batch_size": 1024, "num_steps": 32, "num_hiddens": 32, "lr": 1.0, "clip": 1.0,
-        "epochs": 100, "num_train": 10000, "num_val": 5000}
+# The prefixes the book continues.
 SAMPLE_PREFIXES = ("it has", "time traveller")
 MODELS = MODEL_KINDS
 
@@ -47,41 +50,45 @@ def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.
     return d2l.RNNLMScratch(rnn, vocab_size, lr=lr, seed=seed + 1)
 
 
-def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
-              batch_size=BOOK["batch_size"], num_steps=BOOK["num_steps"],
-              num_hiddens=BOOK["num_hiddens"], lr=BOOK["lr"], clip=BOOK["clip"], seed=0,
-              corpus=None, dtype="float32", whole_book=False, num_train=BOOK["num_train"],
-              num_val=BOOK["num_val"], max_steps=None, num_preds=50, on_step=None,
-              on_epoch=None, fast=False, resume=None, on_saved_epoch=None, cell="rnn",
-              layers=1, device="auto", on_start=None, max_corpus_mb=MAX_CORPUS_MB,
-              extra_hparams=None):
-    """Train and sample; returns (summary, model, data, history, hparams).
+@dataclasses.dataclass
+class RunResult:
+    """What a training run gives back: the summary the command prints (and ``--json``
+    writes), the trained model, its data, the history and the hyperparameters recorded."""
+
+    summary: dict
+    model: object
+    data: object
+    history: dict
+    hparams: dict
+
+
+def train_run(settings, *, device="auto", max_corpus_mb=MAX_CORPUS_MB, num_preds=50,
+              max_steps=None, on_step=None, on_epoch=None, on_start=None, resume=None,
+              on_saved_epoch=None, extra_hparams=None):
+    """Train with ``settings`` (:class:`~d2lrnn.tools.settings.Settings`) and sample; a
+    :class:`RunResult`.
 
     ``on_saved_epoch(model, data, hparams, state)`` is called after every epoch (to write a
     checkpoint); ``resume=(params, state)`` continues a run from such a checkpoint. The
     model is made and trains on ``device`` (see ``Ops.find_device``), with float32 products
-    at full precision; ``on_start(hparams)`` is called before the first step."""
-    if dtype == "float64":
-        enable_float64(backend)
-    d2l = load_backend(backend)
+    at full precision; ``on_start(hparams, first_epoch)`` is called before the first step."""
+    s = settings
+    if s.dtype == "float64":
+        enable_float64(s.backend)
+    d2l = load_backend(s.backend)
     where = d2l.ops.find_device(device)
     d2l.ops.full_precision()
-    data = TimeMachine(batch_size, num_steps, num_train, num_val, corpus=corpus,
-                       whole_book=whole_book, seed=seed, max_corpus_mb=max_corpus_mb)
+    data = TimeMachine(s.batch_size, s.num_steps, s.num_train, s.num_val, corpus=s.corpus,
+                       whole_book=s.whole_book, seed=s.seed, max_corpus_mb=max_corpus_mb)
     with d2l.ops.on(where):  # the parameters are made there; fit and predict follow them
-        lm = build_lm(d2l, model, len(data.vocab), num_hiddens, dtype, seed, lr, cell,
-                      layers=layers)
-    hparams = {"model": model, "cell": cell, "layers": layers,
-               "cell_key": lm.rnn.network.layers[0].cell.key,
-               "reset": getattr(lm.rnn.network.layers[0].cell, "reset", None),
-               "backend": backend,
-               "dtype": dtype, "num_hiddens": num_hiddens, "vocab_size": len(data.vocab),
-               "batch_size": batch_size, "num_steps": num_steps, "lr": lr, "clip": clip,
-               "epochs": epochs, "seed": seed, "fast": fast,
-               "corpus": None if corpus is None else str(Path(corpus).resolve()),
-               "corpus_sha1": data.sha1, "whole_book": whole_book, "num_train": num_train,
-               "num_val": num_val, "device": d2l.ops.device_name(where),
-               "strategy": lm.rnn.fast_grads if fast else "plain"}
+        lm = build_lm(d2l, s.model, len(data.vocab), s.num_hiddens, s.dtype, s.seed, s.lr,
+                      s.cell, layers=s.layers)
+    cell = lm.rnn.network.layers[0].cell
+    hparams = {**s.as_dict(), "cell_key": cell.key, "reset": getattr(cell, "reset", None),
+               "vocab_size": len(data.vocab),
+               "corpus": None if s.corpus is None else str(Path(s.corpus).resolve()),
+               "corpus_sha1": data.sha1, "device": d2l.ops.device_name(where),
+               "strategy": lm.rnn.fast_grads if s.fast else "plain"}
     state = None
     if resume is not None:
         params, state = resume
@@ -90,23 +97,39 @@ def train_run(backend="numpy", model="scratch", epochs=BOOK["epochs"],
              lambda epoch_state: on_saved_epoch(lm, data, hparams, epoch_state))
     d2l.ops.choose_threads(hparams["strategy"])
     hparams["threads"] = d2l.ops.threads()
-    hparams["versions"] = versions(backend)
+    hparams["versions"] = versions(s.backend)
     hparams.update(extra_hparams or {})
     if on_start:
-        on_start(hparams)
+        on_start(hparams, state["epoch"] if state else 0)
     start = time.perf_counter()
-    history = fit(lm, data, epochs, lr=lr, clip=clip, max_steps=max_steps, on_step=on_step,
-                  on_epoch=on_epoch, fast=fast, resume=state, on_saved_epoch=saver)
+    history = fit(lm, data, s.epochs, lr=s.lr, clip=s.clip, max_steps=max_steps,
+                  on_step=on_step, on_epoch=on_epoch, fast=s.fast, resume=state,
+                  on_saved_epoch=saver)
     wall = time.perf_counter() - start
     summary = {
-        "backend": backend, "model": model, "cell": cell, "layers": layers, "fast": fast,
-        "device": hparams["device"], "epochs": len(history["epoch"]),
-        "dtype": dtype, "train_ppl": history["train_ppl"][-1],
+        "backend": s.backend, "model": s.model, "cell": s.cell, "layers": s.layers,
+        "fast": s.fast, "device": hparams["device"], "epochs": len(history["epoch"]),
+        "dtype": s.dtype, "train_ppl": history["train_ppl"][-1],
         "val_ppl": history["val_ppl"][-1], "seconds": history["train_seconds"],
         "wall_seconds": wall, "tokens_per_s": history["tokens"] / history["train_seconds"],
         "samples": {p: lm.predict(p, num_preds, data.vocab) for p in SAMPLE_PREFIXES},
     }
-    return summary, lm, data, history, hparams
+    return RunResult(summary, lm, data, history, hparams)
+
+
+def write_record(path, result):
+    """The run's JSON record, as bench and compare read it (see d2lrnn.tools.bench): its
+    summary, peak memory, machine, generation speed, settings and history."""
+    import resource
+
+    # ru_maxrss: the process's peak resident memory, in KiB on Linux (bytes on macOS)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_mb = peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+    record = {**result.summary, "peak_mb": peak_mb, "machine": machine.describe(),
+              "generate_chars_per_s": generation_speed(result.model, result.data.vocab),
+              "settings": {**result.hparams, "corpus_sha1": result.data.sha1},
+              "history": result.history}
+    atomic_write(path, json.dumps(record).encode())
 
 
 def versions(backend):

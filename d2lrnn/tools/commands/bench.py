@@ -1,0 +1,54 @@
+"""``d2lrnn bench``: training and generation timed for every backend and model kind."""
+import sys
+
+from .. import bench, machine, options, settings
+from .shared import report_run
+
+NAME = "bench"
+HELP = "time training and generation for every backend and model kind installed here"
+
+
+def arguments(parser):
+    options.add_selection(parser)
+    parser.add_argument("--paths", nargs="+", choices=("fast", "plain"), default=["fast"],
+                        help="the fast path, the plain (book) path, or both")
+    parser.add_argument("--repeats", type=options.whole(1), default=3,
+                        help="runs of each, with seeds --seed, --seed + 1, ...; the table "
+                             "shows their medians")
+    add_run_flags(parser)
+    parser.add_argument("--out", type=options.path("--out"),
+                        help="folder for bench.md, bench.csv, bench.json, bench.png "
+                             "(default: print the table only)")
+
+
+def add_run_flags(parser):
+    """The flags bench and compare pass on to every run they start."""
+    options.add_device(parser)
+    settings.add_flags(parser, [name for name, field in settings.FIELDS.items()
+                                if field.metadata["shared"]])
+    options.add_max_corpus(parser)
+
+
+def run_flags(args):
+    """Those flags, as ``d2lrnn train`` takes them."""
+    words = ["--device", args.device, *settings.shared_flags(args)]
+    if args.corpus:
+        words += ["--max-corpus-mb", str(args.max_corpus_mb)]
+    return words
+
+
+def run(args):
+    backends = bench.check_backends(args.backends)
+    print(f"d2lrnn bench: {', '.join(backends)} x {', '.join(args.models)} x "
+          f"{', '.join(args.paths)}, {args.repeats} run(s) each (seeds {args.seed} to "
+          f"{args.seed + args.repeats - 1}), {args.epochs} epochs", file=sys.stderr)
+    records = bench.bench(backends, args.models, args.paths, args.repeats, run_flags(args),
+                          seed=args.seed, on_record=report_run)
+    rows = bench.bench_rows(records)
+    print(f"measured on {machine.line()}")
+    print(bench.markdown_table(rows, bench.BENCH_COLUMNS))
+    if args.out:
+        files = bench.write_outputs(args.out, "bench", rows, bench.BENCH_COLUMNS, records,
+                                    bench.bench_figure(rows))
+        print("wrote " + ", ".join(map(str, files)))
+    return 1 if any("error" in r for r in records) else 0

@@ -1,0 +1,31 @@
+"""``d2lrnn parity``: each backend's largest relative difference from the reference."""
+import sys
+
+from ...base.backend import BACKENDS, FLOAT_DTYPES, available_backends
+from .. import options
+from ..parity import format_table, parity_table
+from .shared import float64_where_asked
+
+NAME = "parity"
+HELP = ("print each backend's largest relative difference from the NumPy reference, per "
+        "quantity")
+
+
+def arguments(parser):
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS,
+                        help="backends to compare (default: every backend installed here)")
+    parser.add_argument("--dtypes", nargs="+", choices=FLOAT_DTYPES,
+                        default=["float64", "float32"], help="float types to compare in")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the golden inputs")
+    options.add_device(parser)
+
+
+def run(args):
+    backends = args.backends or available_backends()
+    float64_where_asked(backends, args.dtypes)
+    rows = parity_table(backends, args.dtypes, args.seed, args.device)
+    print(format_table(rows))
+    failed = [(b, dt, q, d) for b, dt, q, d, tol in rows if not d <= tol]
+    for backend, dtype, quantity, diff in failed:
+        print(f"OUT OF BOUND: {backend} {dtype} {quantity}: {diff:.2e}", file=sys.stderr)
+    return 1 if failed else 0

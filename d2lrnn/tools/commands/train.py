@@ -1,0 +1,167 @@
+"""``d2lrnn train``: the character-level language model on The Time Machine."""
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from ...base.errors import BadArgument
+from ...training import checkpoint
+from ...training.train import TrainingDiverged, perplexity
+from .. import options, runs, settings
+from ..experiment import write_record
+from .shared import perplexities, write_figure
+
+NAME = "train"
+HELP = "train the character-level language model on The Time Machine"
+EPILOG = """The corpus: by default the book (H. G. Wells, The Time Machine) is downloaded once
+from the book's data host, checked against its SHA-1 and cached in the folder named by the
+environment variable D2LRNN_DATA (default: the user cache folder). --corpus FILE trains on a
+local text file instead."""
+
+
+def arguments(parser):
+    options.add_device(parser)
+    settings.add_flags(parser, settings.FIELDS)
+    options.add_max_corpus(parser)
+    # the run's JSON record, for bench and compare
+    parser.add_argument("--record", type=options.path("--record"), help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=options.path("--out"),
+                        help="folder for checkpoint.safetensors (written after every epoch) "
+                             "and perplexity.png (default: write nothing)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run in --out (refused without it)")
+    parser.add_argument("--resume", metavar="DIR", type=options.path("--resume"),
+                        help="continue the run in DIR from its last completed epoch, with its "
+                             "own settings (--epochs, --lr and --clip may change)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the final figures as one JSON object on the last line")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args):
+    out = args.resume or args.out
+    if args.resume and args.out and Path(args.out) != Path(args.resume):
+        raise BadArgument("--resume DIR continues the run in DIR: drop --out")
+    # With --resume the run's own settings hold: only the options given are passed on.
+    chosen = (settings.given(args, args.argv) if args.resume else
+              {name: getattr(args, name) for name in settings.FIELDS})
+    progress = Progress(args)
+    try:
+        result = runs.train(out, overwrite=args.overwrite, resume=bool(args.resume),
+                            device=args.device, max_corpus_mb=args.max_corpus_mb,
+                            **progress.callbacks(), **chosen)
+    except TrainingDiverged as err:
+        return progress.failed(err, diverged_advice(args, out, err))
+    except KeyboardInterrupt:
+        return progress.interrupted(out)
+    except (runs.RunFolderLost, runs.DiskFull) as err:
+        return progress.failed(err)
+    finally:
+        progress.end()
+    summarise(result, args.argv)
+    if args.record:
+        write_record(args.record, result)
+    code = (write_figure(out, result.history, result.hparams, wrote=Path(out) / runs.CHECKPOINT)
+            if out else 0)
+    if args.json:  # the last line
+        print(json.dumps(result.summary))
+    return code
+
+
+def summarise(result, argv):
+    summary, hparams = result.summary, result.hparams
+    path = "fast path" if hparams["fast"] else "plain path (the book's code, step by step)"
+    if hparams["layers"] > 1 and "--plain" not in argv:
+        print(f"note: the fast path covers one recurrent layer; the {hparams['layers']}-layer "
+              f"{hparams['cell'].upper()} trained on the plain path", file=sys.stderr)
+    print(f"{perplexities(summary['train_ppl'], summary['val_ppl'])}; "
+          f"{summary['seconds']:.1f} s on the {path} on {summary['device']}, "
+          f"{summary['tokens_per_s']:,.0f} tokens/s")
+    for prefix, text in summary["samples"].items():
+        print(f"{prefix!r} -> {text!r}")
+
+
+def diverged_advice(args, out, err):
+    """The command that continues a diverged run from its last checkpoint, a line."""
+    kept = Path(out) / runs.CHECKPOINT if out else None
+    if not (kept and kept.exists() and err.epoch > 1):
+        return None
+    saved = checkpoint.read(kept).hparams
+    given = settings.given(args, args.argv)
+    lr = given.get("lr", saved["lr"])
+    lr = saved["lr"] if lr > saved["lr"] else lr / 4  # the last rate that trained
+    target = given.get("epochs", saved["epochs"])
+    more = f" --epochs {target}" if target != saved["epochs"] else ""
+    return (f"the checkpoint of epoch {err.epoch - 1} is in {out}; nothing non-finite was "
+            f"written. Continue from it with a smaller step: d2lrnn train --resume {out} "
+            f"--lr {lr:g}{more}")
+
+
+class Progress:
+    """The progress bar (shown once training starts: checks that refuse the run print
+    alone), and Ctrl-C: before training it stops at once; during training at the next step
+    (a compiled kernel is not left in the middle), a second one at once."""
+
+    def __init__(self, args):
+        self.args, self.bar, self.epoch, self.device = args, None, 0, ""
+        self.stop = False
+        self.main_thread = threading.current_thread() is threading.main_thread()
+        self.default_handler = signal.getsignal(signal.SIGINT)
+
+    def callbacks(self):
+        return {"on_start": self.on_start, "on_step": self.on_step, "on_epoch": self.on_epoch}
+
+    def on_start(self, hparams, first_epoch):
+        from tqdm.auto import tqdm
+
+        self.epoch = first_epoch
+        self.bar = tqdm(total=hparams["epochs"], initial=first_epoch, unit="epoch",
+                        file=sys.stderr,
+                        disable=self.args.quiet,
+                        desc=f"{hparams['backend']} {hparams['model']} on {hparams['device']}")
+        if self.main_thread:
+            signal.signal(signal.SIGINT, self.interrupt)
+
+    def interrupt(self, signum, frame):
+        if self.stop:
+            raise KeyboardInterrupt
+        self.stop = True
+
+    def on_step(self, step, loss):
+        self.bar.set_postfix(step=step, ppl=f"{perplexity(loss):.2f}", refresh=False)
+        if self.stop:
+            raise KeyboardInterrupt
+
+    def on_epoch(self, record):
+        self.epoch = record["epoch"]
+        self.bar.set_postfix(train_ppl=f"{record['train_ppl']:.2f}",
+                             val_ppl=f"{record['val_ppl']:.2f}")
+        self.bar.update(1)
+
+    def end(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        if self.main_thread:
+            signal.signal(signal.SIGINT, self.default_handler)
+
+    def failed(self, err, advice=None):
+        self.end()
+        print(f"d2lrnn: {err}", file=sys.stderr)
+        if advice:
+            print(f"d2lrnn: {advice}", file=sys.stderr)
+        return 1
+
+    def interrupted(self, out):
+        self.end()
+        done = self.epoch
+        if out and (Path(out) / runs.CHECKPOINT).exists():  # what the folder really holds
+            done = (checkpoint.read(Path(out) / runs.CHECKPOINT).training or {}).get(
+                "epoch", done)
+        where = (f"the checkpoint of epoch {done} is in {out}; resume with: d2lrnn train "
+                 f"--resume {out}" if out and done else "nothing was saved" + (
+                     "" if out else " (no --out)"))
+        print(f"\ninterrupted in epoch {done + 1}; {where}", file=sys.stderr)
+        return 130
