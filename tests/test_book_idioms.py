@@ -387,10 +387,11 @@ def test_a_subclass_of_d2l_rnn_on_the_frameworks_layer(name, layer, corpus):
 def test_the_package_models_stay_the_package_models(d2l):
     """The library's own classes keep their equations, parameters and fast path."""
     from d2lrnn.book.rnn import is_package_model
+    from d2lrnn.training import fast
 
     rnn = d2l.RNNScratch(7, 5)
     lm = d2l.RNNLMScratch(rnn, 7)
-    assert is_package_model(rnn) and is_package_model(lm) and lm.runs_section_maths()
+    assert is_package_model(rnn) and is_package_model(lm) and fast.available(lm)
     assert set(lm.get_params()) == {"W_xh", "W_hh", "b_h", "W_hq", "b_q"}
 
     class Changed(type(rnn)):  # a reader's forward: no longer the package's equations
@@ -398,7 +399,7 @@ def test_the_package_models_stay_the_package_models(d2l):
             return super().forward(inputs, state)
 
     changed = d2l.RNNLMScratch(Changed(7, 5), 7)
-    assert not is_package_model(changed.rnn) and not changed.runs_section_maths()
+    assert not is_package_model(changed.rnn) and not fast.available(changed)
     with pytest.raises(TypeError, match="your own Changed"):
         changed.get_params()
     assert len(changed.predict("ab", 3, d2l.Vocab(list("abcdef")))) == 5  # it still runs

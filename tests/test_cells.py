@@ -18,7 +18,8 @@ from d2lrnn.maths import bptt
 from d2lrnn.numpy.ops import ops as numpy_ops
 from d2lrnn.tools import cli, parity
 from d2lrnn.tools.experiment import build_lm
-from d2lrnn.training.train import fast_gradients, fit
+from d2lrnn.training import fast
+from d2lrnn.training.train import fit
 
 GATED = tuple(name for name in CELLS if name != "rnn")  # every cell beyond the section's
 n, T, V, h = 3, 5, 7, 6  # every axis a different size
@@ -185,8 +186,9 @@ def test_the_fast_path_computes_the_reference(d2l, model, cell, reset, dtype, de
                                      X, Y)
     with on_test_device(d2l, device):
         lm = the_lm(d2l, model, cell, reset, inputs, dtype)
-        loss, grads = fast_gradients(lm)(lm.book_params, d2l.ops.asarray(X, "int64"),
-                                         d2l.ops.asarray(Y, "int64"))
+        gradients_of = fast.choose(lm).compiled_gradients()
+        loss, grads = gradients_of(lm.book_params, d2l.ops.asarray(X, "int64"),
+                                   d2l.ops.asarray(Y, "int64"))
     for name, value in expected.items():
         assert parity.rel_diff(d2l.ops.to_numpy(grads[name]), value) <= \
             parity.TOLERANCE[dtype], name

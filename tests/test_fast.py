@@ -12,7 +12,8 @@ import pytest
 
 from d2lrnn.base.vocab import Vocab
 from d2lrnn.tools import parity
-from d2lrnn.training.train import fast_gradients, fit
+from d2lrnn.training import fast
+from d2lrnn.training.train import fit
 
 
 def small_lm(d2l, model="scratch", dtype="float64"):
@@ -31,7 +32,7 @@ def small_lm(d2l, model="scratch", dtype="float64"):
 def test_fast_gradients_equal_the_plain_ones(d2l):
     lm, X, Y = small_lm(d2l)
     ops = lm.ops
-    loss, grads = fast_gradients(lm)(lm.book_params, ops.asarray(X, "int64"),
+    loss, grads = fast.choose(lm).compiled_gradients()(lm.book_params, ops.asarray(X, "int64"),
                                      ops.asarray(Y, "int64"))
     ref_loss, ref_grads = d2l.loss_and_grads(lm, X, Y)
     assert parity.rel_diff(ops.to_numpy(loss), ref_loss) <= parity.TOLERANCE["float64"]
@@ -54,7 +55,7 @@ def test_a_wrong_fast_path_is_caught(d2l, monkeypatch):
     monkeypatch.setattr(type(ops), "fused_loss_and_grads", leaky_fused)
     monkeypatch.setitem(ops.__dict__, "_cache", {})  # nothing compiled before the fault
     lm, X, Y = small_lm(d2l)
-    _, grads = fast_gradients(lm)(lm.book_params, ops.asarray(X, "int64"),
+    _, grads = fast.choose(lm).compiled_gradients()(lm.book_params, ops.asarray(X, "int64"),
                                   ops.asarray(Y, "int64"))
     monkeypatch.setattr(type(ops), "scan_tanh", honest)
     monkeypatch.setattr(type(ops), "fused_loss_and_grads", honest_fused)
@@ -90,10 +91,10 @@ def test_fast_refuses_a_readers_own_model(d2l, tmp_path):
     lm = MyLM(d2l.RNNScratch(V, 4), V)
     # fit computes the package's equations, which the reader's layer may change: refused,
     # pointing at the book's Trainer, which runs the reader's code
-    for fast in (True, False):
+    for quickly in (True, False):
         with pytest.raises(TypeError, match="your own MyLM: (train it with d2l.Trainer|"
                                             "the numpy backend has no autograd)"):
-            fit(lm, data, epochs=1, fast=fast)
+            fit(lm, data, epochs=1, fast=quickly)
     if d2l.ops.has_autograd:
         d2l.Trainer(max_epochs=1, gradient_clip_val=1).fit(lm, data)
         assert np.isfinite([p.y for p in lm.board.data["train_ppl"]]).all()

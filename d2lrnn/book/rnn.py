@@ -656,25 +656,6 @@ class RNNLMScratch(Model):
         return gradients.lm_loss_and_grads(self.ops, params, X, Y, self.rnn.recurrence,
                                            getattr(self.rnn, "network", None))
 
-    def fast_recurrence(self):
-        """The RNN's fast time loop (params, ids (T, n), H_0) -> (states (T, n, h), H_T).
-
-        Only the section's models have one (a reader's own forward or output layer is not
-        what it computes); the result depends on the class alone, so compiled code built
-        around it serves every instance."""
-        self.require_package_maths("the fast path")
-        if not self.runs_section_maths():
-            raise BadType(f"the fast path covers one recurrent layer; a "
-                            f"{type(self.rnn).__name__} of several trains on the plain path "
-                            f"(fast=False)")
-        return self.rnn.fast_recurrence
-
-    def runs_section_maths(self):
-        """Whether this model computes exactly this package's equations: it and its RNN are
-        the package's models (:func:`is_package_model`), the RNN one with a fast path."""
-        return (is_package_model(self) and is_package_model(self.rnn)
-                and isinstance(self.rnn, RNNScratch) and self.rnn.has_fast_path)
-
     def assign(self, params):
         """Set parameters from framework arrays of the right dtype (no checks, no copies)."""
         for name, value in params.items():

@@ -10,6 +10,7 @@ from ..base.files import atomic_write
 from ..base.errors import BadArgument, BadType
 from ..book.data import MAX_CORPUS_MB, TimeMachine
 from ..cells import CELLS
+from ..training import fast
 from ..training.train import fit
 from . import machine
 
@@ -88,7 +89,7 @@ def train_run(settings, *, device="auto", max_corpus_mb=MAX_CORPUS_MB, num_preds
                "vocab_size": len(data.vocab),
                "corpus": None if s.corpus is None else str(Path(s.corpus).resolve()),
                "corpus_sha1": data.sha1, "device": d2l.ops.device_name(where),
-               "strategy": lm.rnn.fast_grads if s.fast else "plain"}
+               "strategy": fast.choose(lm).by if s.fast else "plain"}
     state = None
     if resume is not None:
         params, state = resume

@@ -14,7 +14,7 @@ from ..base.backend import load_backend
 from ..base.files import atomic_write
 from ..book.modern import cell_named
 from ..cells import Network
-from ..training.train import fast_gradients
+from ..training import fast
 from .experiment import build_lm
 
 TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
@@ -68,7 +68,7 @@ QUANTITIES = ("mlp_hidden", "mlp_output", "hidden_states", "final_state", "conca
 CELL_LAYER_QUANTITIES = tuple(f"{name}_{part}" for name, kind in CELL_KINDS.items()
                               if kind.model == "concise" for part in _CELL_PARTS)
 
-# The fast path (d2lrnn.training.train.fast_gradients), compiled where the framework compiles, must
+# The fast path (d2lrnn.training.fast), compiled where the framework compiles, must
 # give the same loss and gradients: "fast" for RNNScratch, "fast_layer" for the framework's
 # own layer (RNN; NumPy has none, so its table shows no such rows).
 _PLAIN = ("loss", "grad_W_xh", "grad_W_hh", "grad_b_h", "grad_W_hq", "grad_b_q")
@@ -191,8 +191,9 @@ def _fast(d2l, lm_in, h, V, dtype):
     for kind, rnn_class, lm_class in kinds:
         lm = lm_class(rnn_class(num_inputs=V, num_hiddens=h, dtype=dtype), V)
         lm.set_params({k: lm_in[k] for k in lm.param_names})
-        loss, grads = fast_gradients(lm)(lm.book_params, ops.asarray(lm_in["X"], "int64"),
-                                         ops.asarray(lm_in["Y"], "int64"))
+        gradients_of = fast.choose(lm).compiled_gradients()
+        loss, grads = gradients_of(lm.book_params, ops.asarray(lm_in["X"], "int64"),
+                                   ops.asarray(lm_in["Y"], "int64"))
         out[f"{kind}_loss"] = ops.to_numpy(loss)
         out.update({f"{kind}_grad_{k}": ops.to_numpy(g) for k, g in grads.items()})
     return out

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..base.errors import BadArgument
 from ..maths.equations import lm_forward_fast
+from . import fast
 
 GREEDY_CHUNK = 32  # characters per call of the compiled greedy loop
 
@@ -88,7 +89,7 @@ def stream(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=N
         warnings.warn(f"predict: {unknown} are not in the vocabulary; read as '<unk>'",
                       stacklevel=4)
     ops, rng = lm.ops, np.random.default_rng(seed)
-    step, params, state = generation_step(lm)
+    step, params, state, path = generation_step(lm)
     if params is not None:  # the package's model: its weights checked once (a few KB)
         bad = sorted(k for k, v in params.items() if not np.isfinite(ops.to_numpy(v)).all())
         if bad:
@@ -105,7 +106,7 @@ def stream(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=N
         for token in outputs[:-1]:  # warm-up: read the prefix into the state
             _, state = feed(token, state)
         if not sampling and params is not None:  # the section's model, greedy
-            for chosen, state in greedy(lm, params, last, state, num_preds, vocab.unk):
+            for chosen, state in greedy(lm, path, params, last, state, num_preds, vocab.unk):
                 made += len(chosen)
                 last = chosen[-1]
                 yield "".join(vocab.idx_to_token[i] for i in chosen)
@@ -122,11 +123,11 @@ def stream(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=N
             yield vocab.idx_to_token[last]
 
 
-def greedy(lm, params, token, state, num_preds, unk):
+def greedy(lm, path, params, token, state, num_preds, unk):
     """``num_preds`` greedy choices after ``token`` (never ``unk``), chosen in the
     framework without a trip to Python per character: ``GREEDY_CHUNK`` steps per
-    (compiled) call. Yields (the chunk's token ids, the state after it)."""
-    ops, recurrence = lm.ops, lm.fast_recurrence()
+    (compiled) call of the fast ``path``. Yields (the chunk's token ids, the state after)."""
+    ops, recurrence = lm.ops, path.recurrence
 
     def greedy_chunk(params, token, state, mask):
         chosen = []
@@ -149,19 +150,21 @@ def greedy(lm, params, token, state, num_preds, unk):
 
 
 def generation_step(lm):
-    """``step(params, one token id (1, 1), state) -> (logits (V,), state)``, its params
-    and H_0: the fast forward, compiled where the framework compiles, for the section's
-    models; a reader's own model is called as it is."""
+    """``(step, params, H_0, path)``: ``step(params, one token id (1, 1), state) -> (logits
+    (V,), state)``, the fast forward of the model's fast path (compiled where the framework
+    compiles), or where it has none (a reader's own model, a deep one) the model called as
+    it is (then params, H_0 and path are None)."""
     ops = lm.ops
-    if not lm.runs_section_maths():
+    if not fast.available(lm):
         def step(params, x, state):
             rnn_outputs, state = lm.rnn(ops.one_hot(x, lm.vocab_size, lm.dtype), state)
             return lm.output_layer(rnn_outputs)[0, -1], state
-        return step, None, None
-    recurrence = lm.fast_recurrence()
+        return step, None, None, None
+    path = fast.choose(lm)
+    recurrence = path.recurrence
 
     def fast_step(params, x, state):
         logits, state = lm_forward_fast(ops, params, x, state, recurrence)
         return logits[0, 0], state
     return (ops.cached(("generate", ops.kind(recurrence)), lambda: fast_step),
-            lm.book_params, ops.zeros((1, lm.rnn.num_hiddens), lm.dtype))
+            lm.book_params, ops.zeros((1, lm.rnn.num_hiddens), lm.dtype), path)

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..base import checks
 from ..base.errors import UserError
+from . import fast as fast_path
 from . import gradients
 
 
@@ -48,50 +49,11 @@ def sgd_step(model, params, X, Y, lr, clip):
         name: model.ops.update(value, grads[name], lr) for name, value in params.items()}
 
 
-def fast_sgd_step(model, lr, clip):
-    """:func:`sgd_step` built for speed, with the same numbers: the loss by
-    :func:`~d2lrnn.maths.equations.lm_loss_fast`, the clipping and the update done on the
-    framework's arrays (nothing goes back to Python mid-step), and the whole step compiled where the
-    framework compiles (jax.jit, tf.function). Returns ``step(params, X, Y, weights=None)
-    -> ([loss, gradient norm], new params)``: the two numbers in one array, read back with
-    one transfer; ``weights`` as in :func:`~d2lrnn.maths.equations.lm_loss_fast`."""
-    ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
-    network = model.rnn.network
-
-    def step(params, X, Y, weights=None):
-        loss, grads = gradients.fast_loss_and_grads(ops, params, X, Y, recurrence, by,
-                                                     weights, network)
-        with ops.no_grad():
-            norm = sum(ops.sum(g * g) for g in grads.values()) ** 0.5
-            rate = lr * clip / ops.maximum(norm, clip) if clip else lr  # clip_gradients
-            return ops.stack([loss, norm], 0), {name: value - rate * grads[name]
-                                                for name, value in params.items()}
-    return ops.cached(("sgd", ops.kind(recurrence), by, lr, clip), lambda: step)
-
-
-def fast_gradients(model):
-    """``(params, X, Y) -> (loss, grads)`` of the fast path, compiled where possible."""
-    ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
-    network = model.rnn.network
-    return ops.cached(("grads", ops.kind(recurrence), by), lambda: lambda params, X, Y:
-                      gradients.fast_loss_and_grads(ops, params, X, Y, recurrence, by,
-                                                    network=network))
-
-
-def fast_loss(model):
-    """``loss(params, X, Y, weights=None)`` by :func:`~d2lrnn.maths.equations.lm_loss_fast`,
-    compiled where possible."""
-    ops, recurrence, by = model.ops, model.fast_recurrence(), model.rnn.fast_grads
-    return ops.cached(("loss", ops.kind(recurrence), by), lambda: lambda params, X, Y,
-                      weights=None: gradients.fast_loss(ops, params, X, Y, recurrence, by,
-                                                        weights))
-
-
-def batch_arrays(model, X, Y, batch_size, fast):
-    """A batch as the framework's arrays: (X, Y) and, where the fast path compiles for
+def batch_arrays(model, X, Y, batch_size, path=None):
+    """A batch as the framework's arrays: (X, Y) and, where the fast ``path`` compiles for
     shapes, the weights of a batch padded to ``batch_size`` (see lm_loss_fast)."""
     ops = model.ops
-    if not (fast and model.rnn.fast_grads in ops.pad_last_batch):
+    if path is None or not path.pads_last_batch:
         return ops.asarray(X, "int64"), ops.asarray(Y, "int64")
     n = len(X)
     weights = np.zeros(max(batch_size, n))
@@ -101,17 +63,18 @@ def batch_arrays(model, X, Y, batch_size, fast):
             ops.asarray(weights, model.dtype))
 
 
-def evaluate(model, batches, params=None, fast=False, batch_size=0):
-    """Perplexity over ``batches``: exp of the mean cross-entropy over all their tokens."""
+def evaluate(model, batches, params=None, path=None, batch_size=0):
+    """Perplexity over ``batches``: exp of the mean cross-entropy over all their tokens, on
+    the fast ``path`` where one is given."""
     ops, params = model.ops, params or model.book_params
-    if fast:
+    if path is not None:
         params = {name: ops.plain(value) for name, value in params.items()}
-    loss_fn = fast_loss(model) if fast else (
+    loss_fn = path.compiled_loss() if path is not None else (
         lambda p, X, Y: gradients.lm_loss(ops, p, X, Y, model.rnn.recurrence))
     total, count = 0.0, 0
     with ops.no_grad():  # nothing to differentiate: autograd would only record
         for X, Y in batches:
-            loss = loss_fn(params, *batch_arrays(model, X, Y, batch_size, fast))
+            loss = loss_fn(params, *batch_arrays(model, X, Y, batch_size, path))
             total += float(ops.to_numpy(loss)) * Y.size
             count += Y.size
     return perplexity(total / count) if count else float("nan")
@@ -131,7 +94,8 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
 
     ``lr`` defaults to ``model.lr``. ``on_step(step, loss)`` and ``on_epoch(record)`` are
     called as training goes (progress bars, plots: training itself draws nothing).
-    ``fast=True`` takes the fast path (:func:`fast_sgd_step`): the same numbers, sooner.
+    ``fast=True`` takes the fast path (:mod:`d2lrnn.training.fast`, chosen once): the same
+    numbers, sooner.
     Returns the history: per-epoch ``train_ppl`` and ``val_ppl`` (exp of the token-mean
     cross-entropy over the epoch), every step's ``step_loss``, ``train_seconds`` and
     ``tokens``.
@@ -156,10 +120,11 @@ def _fit(model, data, epochs, lr, clip, max_steps, on_step, on_epoch, fast, resu
     epochs = checks.whole(epochs, "epochs", "fit")
     if max_steps is not None:
         max_steps = checks.whole(max_steps, "max_steps", "fit")
+    path = fast_path.choose(model) if fast else None
     params = model.book_params
-    if fast:
+    if path is not None:
         params = {name: ops.plain(value) for name, value in params.items()}
-    step_fn = (fast_sgd_step(model, lr, clip) if fast else
+    step_fn = (path.sgd_step(lr, clip) if path is not None else
                lambda p, X, Y: sgd_step(model, p, X, Y, lr, clip))
     history = {**{key: [] for key in HISTORY_KEYS}, "train_seconds": 0.0, "tokens": 0}
     first_epoch, step = 0, 0
@@ -171,7 +136,7 @@ def _fit(model, data, epochs, lr, clip, max_steps, on_step, on_epoch, fast, resu
     for epoch in range(first_epoch, epochs):
         start, total, count = time.perf_counter(), 0.0, 0
         for X, Y in data.train_batches(epoch):
-            stats, params = step_fn(params, *batch_arrays(model, X, Y, data.batch_size, fast))
+            stats, params = step_fn(params, *batch_arrays(model, X, Y, data.batch_size, path))
             loss, norm = (float(v) for v in (stats if isinstance(stats, np.ndarray)
                                              else ops.to_numpy(stats)))
             step += 1
@@ -193,7 +158,7 @@ def _fit(model, data, epochs, lr, clip, max_steps, on_step, on_epoch, fast, resu
             raise diverged(history, epoch, step, loss, norm, last_finite, lr, clip)
         model.assign(params)
         record = {"epoch": epoch + 1, "train_ppl": perplexity(total / count),
-                  "val_ppl": evaluate(model, data.val_batches(), fast=fast,
+                  "val_ppl": evaluate(model, data.val_batches(), path=path,
                                       batch_size=data.batch_size)}
         for key, value in record.items():
             history[key].append(value)
