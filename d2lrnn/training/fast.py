@@ -66,7 +66,9 @@ class FastPath:
 
     def compiled_loss(self):
         """``loss(params, X, Y, weights=None)``, compiled where the framework compiles."""
-        return self.ops.cached(("loss", *self.key), lambda: self.loss)
+        def loss(params, X, Y, weights=None):  # a plain function: tf.function traces it
+            return self.loss(params, X, Y, weights)
+        return self.ops.cached(("loss", *self.key), lambda: loss)
 
     def sgd_step(self, lr, clip):
         """One SGD step with the clipping of :func:`~d2lrnn.training.train.clip_gradients`,
