@@ -6,7 +6,7 @@ import inspect
 import numpy as np
 import pytest
 
-from d2lrnn.base.backend import Ops
+from d2lrnn.base.adapter import Ops
 from d2lrnn.cells import CELLS
 from d2lrnn.cells.gru import RESETS, gru_cell
 from d2lrnn.tools import parity

@@ -4,10 +4,9 @@ sections and their bases, in every framework this env holds."""
 import dataclasses
 import types
 
+import _book_library as conformance
 import pytest
 from _backends import load_or_skip
-
-import _book_library as conformance
 
 
 @pytest.fixture(scope="module")

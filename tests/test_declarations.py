@@ -8,7 +8,8 @@ from pathlib import Path
 from _backends import installed_by_tox, required_backends
 
 import d2lrnn
-from d2lrnn.base.backend import BACKENDS, DECLARATIONS, DECLARED, Ops
+from d2lrnn.base.adapter import Ops
+from d2lrnn.base.backend import BACKENDS, DECLARATIONS, DECLARED
 
 ROOT = Path(__file__).parent.parent
 

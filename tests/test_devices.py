@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from _backends import load_or_skip, synthetic_corpus
 
-from d2lrnn.base.backend import BACKENDS, DeviceWarning
+from d2lrnn.base.adapter import DeviceWarning
+from d2lrnn.base.backend import BACKENDS
 from d2lrnn.tools import cli, doctor, parity
 
 

@@ -8,7 +8,7 @@ import pytest
 
 import d2lrnn
 from d2lrnn.base import legacy as _legacy
-from d2lrnn.base.backend import BACKENDS, BOOK_API, is_installed
+from d2lrnn.base.backend import BACKENDS, BOOK_API, DECLARED, is_installed
 from d2lrnn.book.bind import BACKEND_API
 
 FRAMEWORKS = ("torch", "jax", "jaxlib", "tensorflow", "mxnet")
@@ -29,12 +29,20 @@ def test_import_d2lrnn_loads_no_framework():
 
 
 def test_every_backend_has_the_same_files():
+    """Every backend folder: the same required files, and of the optional ones (split by
+    domain as the adapter is: devices, layers, kernels, fused) only those whose part it
+    overrides; a fused kernel exactly where its kernels module calls one."""
     root = Path(d2lrnn.__file__).parent
-    files = {name: sorted(p.name for p in (root / name).glob("*.py")) for name in BACKENDS}
-    for name in BACKENDS:  # the same three, and a fused kernel where the backend has one
-        assert set(files[name]) - {"fused.py"} == {"__init__.py", "book.py", "ops.py"}, name
-        ops_source = (root / name / "ops.py").read_text()
-        assert ("fused.py" in files[name]) == ("def fused_loss_and_grads" in ops_source), name
+    required, optional = {"__init__.py", "book.py", "ops.py"}, {
+        "devices.py", "layers.py", "kernels.py", "fused.py"}
+    for name in BACKENDS:
+        files = {p.name for p in (root / name).glob("*.py")}
+        assert required <= files and files - required <= optional, (name, files)
+        kernels = root / name / "kernels.py"
+        calls_fused = kernels.exists() and "def fused_loss_and_grads" in kernels.read_text()
+        assert ("fused.py" in files) == calls_fused, name
+        # layers of its own exactly where it declares them (without importing the framework)
+        assert ("layers.py" in files) == DECLARED[name].own_layers, name
 
 
 def test_backend_exports_the_interface(d2l):

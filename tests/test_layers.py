@@ -29,18 +29,20 @@ def test_the_layer_contracts_hold():
 
 
 def named_modules():
-    """Every module a contract names: the rooms' contract names top-level modules and
-    folders; a room's own contract its modules (a layer in parentheses is optional)."""
-    named = set()
+    """Every module a contract names, and those of them that are optional: the rooms'
+    contract names top-level modules and folders; a room's own contract its modules (a
+    layer in parentheses is optional: a backend's devices, layers, kernels, fused)."""
+    named, optional = set(), set()
     for contract in contracts():
         if contract["type"] == "independence":
             named |= set(contract["modules"])
             continue
-        layers = {m.strip().strip("()") for layer in contract["layers"]
-                  for m in layer.split("|")}
-        named |= {f"{c}.{m}" for c in contract.get("containers", []) for m in layers} \
-            if contract.get("containers") else layers
-    return named
+        written = {m.strip() for layer in contract["layers"] for m in layer.split("|")}
+        for m in written:
+            names = {f"{c}.{m.strip('()')}" for c in contract.get("containers", [])} or {m}
+            named |= names
+            optional |= names if m.startswith("(") else set()
+    return named, optional
 
 
 def test_the_contracts_name_every_module():
@@ -65,8 +67,7 @@ def test_the_contracts_name_every_module():
     for init in package.glob("*/*/__init__.py"):  # the modules of a room's folder
         name = "d2lrnn." + ".".join(init.parent.relative_to(package).parts)
         modules |= {f"{name}.{p.stem}" for p in init.parent.glob("*.py") if p.stem != "__init__"}
-    named = named_modules()
-    optional = {m for m in named if m.rsplit(".", 1)[-1] == "fused"}
+    named, optional = named_modules()
     assert modules >= named - optional and modules - named == set(), \
         f"not in a contract: {sorted(modules - named)}; named but gone: " \
         f"{sorted(named - optional - modules)}"

@@ -54,3 +54,19 @@ def _tensorflow_loaded_first():
     """
     return ("tensorflow" in sys.modules and "mxnet" not in sys.modules
             and "torch" not in sys.modules)
+
+
+def before_import(module):
+    """What a framework needs before its import: MXNet a check that it can load, TensorFlow
+    the shared C++ runtime (so that MXNet may load after it)."""
+    if module == "mxnet":
+        check_mxnet_importable()
+    elif module == "tensorflow":
+        share_cxx_runtime()
+
+
+def after_import(module, framework):
+    """What a framework needs after its import: MXNet its NumPy-style API, as the book
+    uses it."""
+    if module == "mxnet":
+        framework.npx.set_np()

@@ -11,7 +11,8 @@ import warnings
 import numpy as np
 
 from ..base import ipython
-from ..base.backend import DeviceWarning, ops_of
+from ..base.adapter import DeviceWarning
+from ..base.backend import ops_of
 from ..base.downloads import DATA_HUB, DATA_URL, download, extract  # noqa: F401 - the book's
 from ..base.errors import BadArgument, BadType, NotAvailable
 from ..base.plot import plot, plt, save_figure, set_axes, set_figsize, use_svg_display  # noqa: F401

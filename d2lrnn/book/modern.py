@@ -1,7 +1,7 @@
 """The modern recurrent networks (d2l.ai chapter 10), written once for every backend: the GRU
 and the LSTM from scratch and on each framework's own layers (10.1, 10.2), deep networks
 (10.3) and bidirectional ones (10.4) of any cell. Generic over an
-:class:`~d2lrnn.base.backend.Ops` adapter, as the section's models in :mod:`d2lrnn.book.rnn`;
+:class:`~d2lrnn.base.adapter.Ops` adapter, as the section's models in :mod:`d2lrnn.book.rnn`;
 the cells and the way layers are wired are :mod:`d2lrnn.cells`.
 """
 import numpy as np

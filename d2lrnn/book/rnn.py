@@ -1,5 +1,5 @@
 """The section's models, written once for every backend (d2l.ai 9.4-9.6, and the gated cells
-of 10.1-10.2): generic over an :class:`~d2lrnn.base.backend.Ops` adapter, with the maths of
+of 10.1-10.2): generic over an :class:`~d2lrnn.base.adapter.Ops` adapter, with the maths of
 :mod:`d2lrnn.maths.equations`; :func:`bind` makes the classes and functions a backend exports.
 """
 import collections.abc
@@ -10,7 +10,8 @@ import numpy as np
 
 from .. import cells
 from ..base import checks
-from ..base.backend import ACTIVATIONS, DeviceWarning, check_float_dtype
+from ..base.adapter import DeviceWarning
+from ..base.backend import ACTIVATIONS, check_float_dtype
 from ..base.errors import BadArgument, BadKey, BadType, NotAvailable
 from ..maths.equations import (
     cross_entropy,
@@ -445,14 +446,14 @@ class RNN(RNNScratch):
     """
 
     def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, dtype="float32", seed=None):
-        if not self.ops.has_rnn_layer:
+        if not self.ops.has_cell_layer(self.cell):
             raise BadType(f"the {self.ops.name} backend has no recurrent layer of its own; "
-                            f"use RNNScratch (or the torch, jax, tensorflow or mxnet backend)")
+                          f"use RNNScratch (or the torch, jax, tensorflow or mxnet backend)")
         super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
 
     def build(self, num_inputs):
         super().build(num_inputs)
-        self.ops.prepare_rnn_layer(num_inputs, self.num_hiddens, self.dtype)
+        self.ops.prepare_cell_layer(self.cell, num_inputs, self.num_hiddens, self.dtype)
 
     def forward(self, inputs, H=None, training=None):
         """inputs (num_steps, batch_size, num_inputs) -> (stacked H (num_steps, batch_size,
@@ -467,16 +468,17 @@ class RNN(RNNScratch):
 
     def recurrence(self, params, inputs, state):
         state = zero_state(self.ops, params, inputs) if state is None else state
-        return self.ops.rnn_layer(params, inputs, state)
+        outputs, (H,) = self.ops.cell_layer(self.cell, params, inputs, (state,))
+        return outputs, H
 
     fast_grads = "autograd"  # the framework's layer, differentiated by the framework
 
     def fast_recurrence(self, params, X_tm, state):
         """The framework's layer on one-hot inputs: it projects all steps in one product."""
         vocab_size = self.ops.shape(params["W_xh"])[0]
-        return self.ops.rnn_layer(
-            params, self.ops.one_hot(X_tm, vocab_size, self.ops.dtype_name(params["W_xh"])),
-            state)
+        inputs = self.ops.one_hot(X_tm, vocab_size, self.ops.dtype_name(params["W_xh"]))
+        outputs, (H,) = self.ops.cell_layer(self.cell, params, inputs, (state,))
+        return outputs, H
 
 
 class LazyRNN(RNN):

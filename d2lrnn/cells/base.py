@@ -1,5 +1,5 @@
 """A recurrent cell is one unit: its parameters (the book's names and shapes), its state (a
-tuple), its step written once against the array adapter (:class:`~d2lrnn.base.backend.Ops`), and
+tuple), its step written once against the array adapter (:class:`~d2lrnn.base.adapter.Ops`), and
 its step backward, from which :mod:`d2lrnn.cells.network` makes NumPy's reference
 gradients (checked against central differences) for any cell, in any number of layers.
 
@@ -147,6 +147,8 @@ def gate_backward(ops, params, X, H, dA, suffix, grads):
 def gates_side_by_side(ops, params, prefix, gates):
     """The parameters ``<prefix><g>`` for the gates ``g`` in a framework's order, joined
     along the last axis (how fused layers keep them: e.g. W_xi, W_xf, ... -> (d, 4h))."""
+    if len(gates) == 1:  # the RNN: one "gate", nothing to join
+        return params[f"{prefix}{gates[0]}"]
     return ops.concat([params[f"{prefix}{g}"] for g in gates], -1)
 
 

@@ -6,6 +6,7 @@ class RNNCell(Cell):
     name = "rnn"
     scratch_name, concise_name = "RNNScratch", "RNN"
     section = "9.4 Recurrent Neural Networks"
+    cudnn_gates = ("h",)  # W_xh, W_hh, b_h as they are
 
     def shapes(self, num_inputs, num_hiddens):
         return {"W_xh": (num_inputs, num_hiddens), "W_hh": (num_hiddens, num_hiddens),

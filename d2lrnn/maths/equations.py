@@ -1,5 +1,5 @@
 """The section's maths as functions, written once for every backend: (ops, params, arrays)
--> arrays, generic over an :class:`~d2lrnn.base.backend.Ops` adapter.
+-> arrays, generic over an :class:`~d2lrnn.base.adapter.Ops` adapter.
 
 Equation numbers are those of d2l.ai, section 9.4 "Recurrent Neural Networks". Shapes follow
 the book: RNN inputs are time-major ``(num_steps, batch_size, num_inputs)``, token ids are

@@ -1,9 +1,9 @@
 """NumPy: the plain reference every other backend is tested against."""
-import importlib.util
-
 import numpy as np
 
-from ..base.backend import Ops
+from ..base.adapter import Arrays, Ops
+from .devices import NumpyDevices
+from .kernels import NumpyKernels
 
 _ACTIVATIONS = {
     "tanh": np.tanh,
@@ -12,7 +12,9 @@ _ACTIVATIONS = {
 }
 
 
-class NumpyOps(Ops):
+class NumpyArrays(Arrays):
+    """NumPy's arrays: the reference's own."""
+
     name = "numpy"
 
     def asarray(self, array, dtype):
@@ -55,33 +57,9 @@ class NumpyOps(Ops):
     def exp(self, x):
         return np.exp(x)
 
-    @property
-    def fast_grads(self):
-        """NumPy has no autograd: by hand, in the fused kernel where Numba is installed (4x
-        faster than the reference's products here: d2lrnn bench), else as the reference."""
-        return "fused" if has_numba() else "bptt"
 
-    def threads(self):
-        if not has_numba():
-            return "NumPy's BLAS threads"
-        from . import fused
-
-        return f"{fused.threads()} Numba threads, one slice of the batch each"
-
-    def fused_loss_and_grads(self, params, X, Y):
-        from . import fused  # imports Numba: only when the fast path runs
-
-        return fused.loss_and_grads(params, X, Y)
-
-    def fused_loss(self, params, X, Y):
-        from . import fused
-
-        return fused.loss(params, X, Y)
-
-
-def has_numba():
-    """Whether Numba is installed (found, not imported: it takes half a second)."""
-    return importlib.util.find_spec("numba") is not None
+class NumpyOps(NumpyKernels, NumpyDevices, NumpyArrays, Ops):
+    """NumPy: its arrays, its devices (the CPU), its fused kernel, as one adapter."""
 
 
 ops = NumpyOps()

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 from ..base.backend import MODEL_KINDS, enable_float64, load_backend
-from ..base.files import atomic_write
 from ..base.errors import BadArgument, BadType
+from ..base.files import atomic_write
 from ..book.data import MAX_CORPUS_MB, TimeMachine
 from ..cells import CELLS
 from ..training import fast

@@ -13,7 +13,7 @@ import numpy as np
 from ..base.backend import load_backend
 from ..base.files import atomic_write
 from ..book.modern import cell_named
-from ..cells import Network
+from ..cells import CELLS, Network
 from ..training import fast
 from .experiment import build_lm
 
@@ -186,7 +186,7 @@ def _cells(d2l, inputs, lm_in, h, V, dtype):
 def _fast(d2l, lm_in, h, V, dtype):
     ops, out = d2l.ops, {}
     kinds = [("fast", d2l.RNNScratch, d2l.RNNLMScratch)]
-    if d2l.ops.has_rnn_layer:
+    if d2l.ops.has_cell_layer(CELLS["rnn"]):
         kinds.append(("fast_layer", d2l.RNN, d2l.RNNLM))
     for kind, rnn_class, lm_class in kinds:
         lm = lm_class(rnn_class(num_inputs=V, num_hiddens=h, dtype=dtype), V)

@@ -3,7 +3,7 @@ framework's autograd or by the backward pass written by hand (where the framewor
 compiled once per model kind where the framework traces Python at every eager call (the
 fast path's are :mod:`d2lrnn.training.fast`). The models (:mod:`d2lrnn.book.rnn`) and the
 training loop (:mod:`d2lrnn.training.train`) ask here; the array adapters
-(:class:`~d2lrnn.base.backend.Ops`) only declare what they offer.
+(:class:`~d2lrnn.base.adapter.Ops`) only declare what they offer.
 """
 from .. import cells
 from ..maths import bptt

@@ -1,0 +1,121 @@
+"""The adapter's part about devices: where arrays are made (a thread-local scope), which
+accelerators the framework sees, falling back to the CPU with a warning, TF32 off for exact
+products, and the threads the framework computes with. The default is a CPU-only framework
+(NumPy); a backend with accelerators replaces what differs."""
+import contextlib
+import threading
+import warnings
+
+from ..backend import DEVICE_KINDS
+from ..errors import BadArgument
+
+
+class DeviceWarning(UserWarning):
+    """A device was asked for that this framework does not have here: computing on the CPU."""
+
+
+class Devices:
+    """Devices and threads; mixed into :class:`~d2lrnn.base.adapter.Ops`."""
+
+    @property
+    def device(self):
+        """Where the arrays this adapter makes are made, in this thread: a device of the
+        framework, or None for the framework's own default (the CPU for PyTorch and MXNet;
+        the first GPU for JAX and TensorFlow where they have one). Models compute inside
+        ``on(their device)``; each thread has its own (two threads training on two devices
+        do not see each other's)."""
+        return getattr(self._thread_scope(), "device", None)
+
+    @device.setter
+    def device(self, value):
+        self._thread_scope().device = value
+
+    def _thread_scope(self):
+        scope = self.__dict__.get("_scope")
+        if scope is None:
+            scope = self.__dict__.setdefault("_scope", threading.local())
+        return scope
+
+    def accelerators(self):
+        """The accelerators this framework can compute on here: [(kind, device)], kind
+        "cuda" or "mps" (what PyTorch calls them; the others' GPUs are "cuda")."""
+        return []
+
+    def cpu_device(self):
+        """The framework's CPU device."""
+        return "cpu"
+
+    def device_of(self, x):
+        """The device an array lives on."""
+        return self.cpu_device()
+
+    def to_device(self, x, device):
+        """A copy of ``x`` on ``device`` (``x`` itself if it is there already)."""
+        return x
+
+    def device_name(self, device):
+        """A short name: "cpu", "cuda:0", "mps"."""
+        return "cpu"
+
+    def device_scope(self, device):
+        """The framework's own context placing new arrays on ``device``."""
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def on(self, device):
+        """Make arrays on ``device`` inside the block (None: leave the placement as it is)."""
+        if device is None:
+            yield
+            return
+        previous, self.device = self.device, device
+        try:
+            with self.device_scope(device):
+                yield
+        finally:
+            self.device = previous
+
+    def has_float64(self, device):
+        """Whether ``device`` computes in float64 (Apple's MPS does not)."""
+        return True
+
+    def find_device(self, spec="auto"):
+        """The device ``spec`` names: "auto" (the first accelerator, else the CPU), "cpu",
+        "cuda", "cuda:1", "mps" or "gpu" (any accelerator). Where this framework has no such
+        device here, the CPU, with a warning that names what was asked and what there is."""
+        kind, colon, index = str(spec).partition(":")
+        if kind not in DEVICE_KINDS or (colon and not (index.isdigit()
+                                                       and kind in ("cuda", "gpu"))):
+            raise BadArgument(f"device must be one of {', '.join(DEVICE_KINDS)} (cuda and gpu "
+                             f"may name an index: cuda:1), got {spec!r}")
+        if kind == "cpu":
+            return self.cpu_device()
+        found = [device for k, device in self.accelerators() if kind in ("auto", "gpu", k)]
+        number = int(index or 0)
+        if number < len(found):
+            return found[number]
+        if kind != "auto":
+            seen = ", ".join(self.device_name(d) for _, d in self.accelerators()) or "none"
+            warnings.warn(f"{self.name}: no {spec} device here (accelerators seen: {seen}"
+                          f"{self.missing_accelerator_hint()}); computing on the CPU",
+                          DeviceWarning, stacklevel=2)
+        return self.cpu_device()
+
+    def missing_accelerator_hint(self):
+        """Why this framework may see no accelerator here (a CPU-only build, ...)."""
+        return ""
+
+    def choose_threads(self, strategy):
+        """Set the framework's CPU threads for training by ``strategy`` (a model's
+        ``fast_grads``, or "plain"), where that choice is the package's to make: ``d2lrnn
+        train`` calls it, owning its process (a reader's ``fit`` leaves the framework's
+        settings alone). The frameworks' own choice (every core) unless a backend says."""
+
+    def threads(self):
+        """How this framework uses the CPU's cores now, in a few words (for d2lrnn bench)."""
+        return ""
+
+    def full_precision(self):
+        """Make float32 matrix products exact on accelerators (no TF32, which JAX,
+        TensorFlow and PyTorch's cuDNN use by default on NVIDIA GPUs) and prefer the
+        framework's deterministic kernels: what the parity bounds need. Global for the
+        framework; the package calls it for parity, compare and training."""

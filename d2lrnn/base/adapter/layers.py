@@ -1,0 +1,44 @@
+"""The adapter's part about the framework's own recurrent layers: one hook, ``cell_layer``,
+for every cell the framework's layers compute (the RNN is a cell like the others), run on the
+book's parameters. The default is a framework without layers of its own (NumPy)."""
+from ..errors import BadType
+
+
+class Layers:
+    """The framework's recurrent layers; mixed into :class:`~d2lrnn.base.adapter.Ops`."""
+
+    # Whether the framework's recurrent layer learns its input size at the first call (Gluon,
+    # Keras, Flax): the book's concise RNN there is RNN(num_hiddens); else (PyTorch)
+    # RNN(num_inputs, num_hiddens).
+    layer_learns_input_size = False
+
+    # The cells (by their key, see d2lrnn.cells) whose function the framework's own layers
+    # compute, with cell_layer() running them on the book's parameters.
+    cell_layers = ()
+
+    def has_cell_layer(self, cell):
+        return cell.key in self.cell_layers
+
+    @property
+    def has_rnn_layer(self):
+        """Whether the book's concise RNN (9.5) runs here."""
+        return "rnn" in self.cell_layers
+
+    def cell_layer(self, cell, params, inputs, state):
+        """The framework's own layer for ``cell`` on the book's parameters: inputs (T, n, d),
+        state tuple -> (outputs (T, n, h), final state tuple)."""
+        raise BadType(f"{self.name} has no layer of its own for the {cell.key} cell")
+
+    def prepare_cell_layer(self, cell, num_inputs, num_hiddens, dtype):
+        """Make whatever the framework's layer needs before any code is compiled."""
+
+    def cell_layer_stack(self, cell, layers, inputs, states):
+        """The framework's own layers for ``cell``, one per level of a deep network, each
+        level's outputs the next one's inputs (what a framework's multi-layer RNN computes):
+        ``layers`` a list of each level's parameters, ``states`` one state tuple per level
+        -> (outputs (T, n, h), [final state tuple of each level])."""
+        finals = []
+        for params, state in zip(layers, states):
+            inputs, final = self.cell_layer(cell, params, inputs, state)
+            finals.append(final)
+        return inputs, finals

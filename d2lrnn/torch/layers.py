@@ -1,0 +1,36 @@
+"""PyTorch's own recurrent layers, run on the book's parameters."""
+import functools
+
+from ..base.adapter import Layers
+from ..base.backend import import_framework
+
+torch = import_framework("torch", "torch")
+
+
+class TorchLayers(Layers):
+    layer_learns_input_size = False  # torch.nn.RNN(input_size, hidden_size)
+
+    # torch.nn.GRU applies the reset gate after the recurrent product; the weights are packed
+    # as cuDNN's (gates r, z, n and i, f, g, o), transposed; torch.nn.RNN's recurrent bias
+    # is held at zero (the book's RNN has one bias).
+    cell_layers = ("rnn", "gru-after", "lstm")
+
+    def cell_layer(self, cell, params, inputs, state):
+        """torch.nn.RNN, GRU or LSTM, called functionally on the book's parameters."""
+        W_x, W_h, b_ih, b_hh = cell.cudnn_weights(self, params)
+        d, h = self.shape(W_x)[0], self.shape(W_h)[0]
+        weights = {"weight_ih_l0": W_x.T, "weight_hh_l0": W_h.T, "bias_ih_l0": b_ih,
+                   "bias_hh_l0": b_hh}
+        layer = _torch_layer(cell.name.upper(), d, h, W_x.dtype)
+        initial = tuple(s[None] for s in state)
+        outputs, final = torch.func.functional_call(
+            layer, weights, (inputs, initial if len(initial) > 1 else initial[0]))
+        final = final if isinstance(final, tuple) else (final,)
+        return outputs, tuple(s[0] for s in final)
+
+
+@functools.lru_cache(maxsize=None)
+def _torch_layer(kind, num_inputs, num_hiddens, dtype):
+    # torch.nn.RNN's default nonlinearity is tanh, the book's
+    return getattr(torch.nn, kind)(num_inputs, num_hiddens, dtype=dtype)
+
