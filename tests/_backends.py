@@ -1,4 +1,15 @@
-"""Which backends this env holds, and must hold."""
+"""Which backends the tests run on: those this env holds (and must hold), filtered by what a
+test needs of them, as the backends' declarations say. The one way a test chooses backends:
+take the ``d2l`` fixture (the backend module) or ``backend`` (its name, for a subprocess or
+the command line) and mark what it needs::
+
+    @pytest.mark.needs("autograd")              # a capability of the declaration
+    @pytest.mark.needs(layer="gru-before")      # a cell the framework's own layers compute
+    @pytest.mark.backends("mxnet", "jax")       # these backends only (say why beside it)
+
+Marks on a ``pytest.param`` count too. conftest.py parametrizes the two fixtures over every
+declared backend and deselects the pairs a backend cannot run; a backend that is declared
+able but not installed here is skipped, unless this env must hold it (then it fails)."""
 import configparser
 import importlib
 import os
@@ -6,9 +17,21 @@ from pathlib import Path
 
 import pytest
 
-from d2lrnn.base.backend import DECLARATIONS, is_installed
+from d2lrnn.base.backend import BACKENDS, DECLARATIONS, DECLARED, is_installed
 
 TOX_INI = Path(__file__).parent.parent / "tox.ini"
+
+# What a test may need of a backend, read from its declaration (d2lrnn.base.backend).
+CAPABILITIES = {
+    "autograd": lambda declared: declared.autograd,
+    "compiles": lambda declared: declared.compiles,
+    "own_layers": lambda declared: declared.own_layers,
+    # a framework the book has a tab for: its tensor helpers, its cells
+    "book_tab": lambda declared: declared.book_tab,
+}
+
+# The fixtures conftest.py parametrizes over BACKENDS.
+BACKEND_FIXTURES = ("d2l", "backend")
 
 
 def installed_by_tox(env, tox_ini=TOX_INI):
@@ -39,88 +62,46 @@ def required_backends(environ=os.environ):
 REQUIRED = required_backends()
 
 
-def load_or_skip(name):
-    """The backend module, or a skip (never for a backend this env requires)."""
+def runs_on(name, marks):
+    """Whether backend ``name`` has everything the ``needs`` and ``backends`` marks ask."""
+    declared = DECLARED[name]
+    for mark in marks:
+        if mark.name == "backends":
+            unknown = set(mark.args) - set(BACKENDS)
+            if unknown:
+                raise pytest.UsageError(f"@pytest.mark.backends names {sorted(unknown)}; "
+                                        f"the declared backends are {', '.join(BACKENDS)}")
+            if name not in mark.args:
+                return False
+        elif mark.name == "needs":
+            unknown = set(mark.args) - set(CAPABILITIES)
+            if unknown or set(mark.kwargs) - {"layer"}:
+                raise pytest.UsageError(f"@pytest.mark.needs({mark.args}, {mark.kwargs}): "
+                                        f"the capabilities are {', '.join(CAPABILITIES)} "
+                                        f"and layer=<a cell key>")
+            if not all(CAPABILITIES[c](declared) for c in mark.args):
+                return False
+            if "layer" in mark.kwargs and mark.kwargs["layer"] not in declared.layers:
+                return False
+    return True
+
+
+def skip_unless_installed(name):
+    """Nothing where backend ``name``'s framework is here (or this env must hold it: the
+    import then fails loudly), else a skip."""
     if name not in REQUIRED and not is_installed(name):
         pytest.skip(f"{name} is not installed in this env")
+
+
+def load_or_skip(name):
+    """The backend module, or a skip (never for a backend this env requires)."""
+    skip_unless_installed(name)
     try:
         return importlib.import_module(f"d2lrnn.{name}")
     except ImportError as err:
         if name in REQUIRED:
             raise
         pytest.skip(f"d2lrnn.{name} cannot be imported in this env: {err}")
-
-
-def book_path():
-    """The verified book from $D2LRNN_DATA, or a skip that says how to provide it."""
-    from pathlib import Path
-
-    from d2lrnn.book import data
-
-    folder = os.environ.get("D2LRNN_DATA")
-    path = Path(folder) / data.FILENAME if folder else None
-    if path is None or not path.is_file():
-        pytest.skip("the book is not here: point D2LRNN_DATA at a folder holding "
-                    "timemachine.txt (.ci/run does)")
-    assert data.sha1_of(path) == data.SHA1, f"{path} is not the book's timemachine.txt"
-    return path
-
-
-def synthetic_corpus(folder, words=4000, seed=0):
-    """A text file of pseudo-random words (letters, spaces, punctuation) for tests that must
-    run without the book."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    vocabulary = ["the", "time", "traveller", "machine", "it", "has", "a", "of", "and",
-                  "we", "was", "in", "to", "Filby", "said", "psychologist", "very", "odd"]
-    text = " ".join(rng.choice(vocabulary, words)) + ".\n"
-    path = folder / "synthetic.txt"
-    path.write_text(text.replace(" of ", ", of ").replace(" we ", "; We "), encoding="utf-8")
-    return path
-
-
-def assert_matches_central_differences(network, params, X, Y, what):
-    """The hand-written backward of the language model on ``network`` (a cell, or a network
-    of cells) against central differences of its loss, parameter by parameter."""
-    import numpy as np
-
-    from d2lrnn.cells import lm_loss_and_grads
-    from d2lrnn.numpy.ops import ops
-    from d2lrnn.tools.parity import FINITE_DIFFERENCE_TOLERANCE
-
-    _, grads = lm_loss_and_grads(network, ops, params, X, Y)
-    assert set(grads) == set(params)
-    for name, value in params.items():
-        numeric = np.zeros_like(value)
-        for index in np.ndindex(value.shape):
-            old = value[index]
-            value[index] = old + 1e-5
-            up, _ = lm_loss_and_grads(network, ops, params, X, Y)
-            value[index] = old - 1e-5
-            down, _ = lm_loss_and_grads(network, ops, params, X, Y)
-            value[index] = old
-            numeric[index] = (up - down) / 2e-5
-        worst = np.abs(numeric - grads[name]).max() / np.abs(numeric).max()
-        assert worst <= FINITE_DIFFERENCE_TOLERANCE, f"{what} {name}: {worst:.1e}"
-
-
-def texts_generated_everywhere(checkpoint, capsys):
-    """The greedy text ``d2lrnn generate`` continues "the" with from ``checkpoint``, in every
-    backend installed here: a set (one text where they all agree)."""
-    from d2lrnn.base.backend import BACKENDS
-    from d2lrnn.tools import cli
-
-    texts = set()
-    for backend in BACKENDS:
-        try:
-            load_or_skip(backend)
-        except pytest.skip.Exception:
-            continue
-        assert cli.main(["generate", "--checkpoint", str(checkpoint), "--backend", backend,
-                         "--prefix", "the", "--num-preds", "20"]) == 0
-        texts.add(capsys.readouterr().out.strip().splitlines()[-1])
-    return texts
 
 
 def test_devices():

@@ -19,8 +19,8 @@ Rules, for a callable the book defines with parameters ``p1, p2=d, *args, **kwar
   an alias written as a lambda must take the same parameters.
 
 The intended differences are listed in :data:`DEVIATIONS`, each with its reason; anything
-else the check finds is a bug (``tests/test_conformance.py`` fails on it, and on an entry of
-the list that no longer differs).
+else the check finds is a bug (``tests/test_book_library_conformance.py`` fails on it, and on
+an entry of the list that no longer differs).
 """
 import ast
 import dataclasses

@@ -1,4 +1,6 @@
-"""Shared fixtures: one parametrised ``backend`` that skips frameworks this env lacks.
+"""Shared fixtures, and the one way tests choose backends (tests/_backends.py says how):
+``d2l`` and ``backend`` run over every declared backend, deselected where a test's ``needs``
+or ``backends`` marks exclude it, skipped where this env lacks the framework.
 
 In a tox env, the frameworks that env installs (derived from tox.ini and the backends'
 declarations; ``D2LRNN_REQUIRE`` overrides) must import: if one of them cannot, the whole
@@ -7,12 +9,25 @@ run stops with an error instead of skipping.
 import importlib
 
 import pytest
-from _backends import REQUIRED, book_path, load_or_skip, synthetic_corpus, test_devices
+from _backends import (
+    BACKEND_FIXTURES,
+    REQUIRED,
+    load_or_skip,
+    runs_on,
+    skip_unless_installed,
+    test_devices,
+)
+from _corpora import book_or_synthetic
 
 from d2lrnn.base.backend import BACKENDS, enable_float64, is_installed
 
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "needs(*capabilities, layer=None): run on the backends whose declaration "
+        "has these capabilities (tests/_backends.py CAPABILITIES) and whose framework's "
+        "layers compute the cell `layer`")
+    config.addinivalue_line("markers", "backends(*names): run on these backends only")
     for name in BACKENDS:  # the tests compute in float64: before any array exists
         if is_installed(name):
             enable_float64(name)
@@ -35,10 +50,42 @@ def pytest_report_header(config):
     return f"d2lrnn backends required here: {', '.join(REQUIRED) or '(none named)'}"
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_generate_tests(metafunc):
+    """``d2l``/``backend``: every declared backend; ``device``: every device present (the
+    CPU always)."""
+    for fixture in BACKEND_FIXTURES:
+        if fixture in metafunc.fixturenames:
+            metafunc.parametrize(fixture, BACKENDS, indirect=True)
+    if "device" in metafunc.fixturenames:
+        metafunc.parametrize("device", test_devices())
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect each test on the backends its marks exclude (they cannot run it: nothing
+    to skip)."""
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        name = next((params.params[f] for f in BACKEND_FIXTURES
+                     if params is not None and f in params.params), None)
+        (kept if name is None or runs_on(name, item.iter_markers()) else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture
 def d2l(request):
     """Each backend in turn, as ``from d2lrnn import <name> as d2l`` gives it."""
     return load_or_skip(request.param)
+
+
+@pytest.fixture
+def backend(request):
+    """Each backend's name in turn (for a subprocess or the command line), where its
+    framework is installed."""
+    skip_unless_installed(request.param)
+    return request.param
 
 
 @pytest.fixture(params=["float64", "float32"])
@@ -47,19 +94,14 @@ def dtype(request):
 
 
 @pytest.fixture(scope="session")
-def small_book(tmp_path_factory):
-    """The book where D2LRNN_DATA has it (as in CI), else a synthetic text: 50 steps of 32
-    sequences of 16 characters, for the training-parity tests."""
+def corpus(tmp_path_factory):
+    """The book where D2LRNN_DATA has it (as in CI), else a synthetic text."""
+    return book_or_synthetic(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="session")
+def small_book(corpus):
+    """50 steps of 32 sequences of 16 characters, for the training-parity tests."""
     from d2lrnn.book.data import TimeMachine
 
-    try:
-        corpus = book_path()
-    except pytest.skip.Exception:
-        corpus = synthetic_corpus(tmp_path_factory.mktemp("corpus"))
     return TimeMachine(32, 16, num_train=50 * 32, num_val=64, corpus=corpus, seed=7)
-
-
-def pytest_generate_tests(metafunc):
-    """A test that takes ``device`` runs on every device present: the CPU always."""
-    if "device" in metafunc.fixturenames:
-        metafunc.parametrize("device", test_devices())

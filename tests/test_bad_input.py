@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _backends import synthetic_corpus
+from _corpora import synthetic_corpus
 
 from d2lrnn.tools import cli, runs
 from d2lrnn.training import checkpoint

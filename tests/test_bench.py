@@ -3,12 +3,11 @@ import csv
 import json
 
 import pytest
-from _backends import synthetic_corpus
+from _corpora import synthetic_corpus
 
 from d2lrnn.base.backend import available_backends
 from d2lrnn.tools import bench, cli
-
-TRAINING_TOLERANCE = 1e-9  # float64 step losses, as tests/test_training.py
+from d2lrnn.tools.parity import TRAINING_TOLERANCE
 
 
 @pytest.fixture(scope="module")

@@ -21,19 +21,10 @@ import zipfile
 
 import numpy as np
 import pytest
-from _backends import book_path, load_or_skip, run_with_tf_keras, synthetic_corpus
+from _backends import run_with_tf_keras
 
 from d2lrnn.base import downloads
 
-FRAMEWORKS = ("torch", "mxnet", "tensorflow", "jax")  # the book's four tabs
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    try:
-        return book_path()
-    except pytest.skip.Exception:
-        return synthetic_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 def small_data(d2l, corpus):
@@ -68,9 +59,7 @@ def restore_class():
 # -- 9.3: replacing __init__ in place; the rest of the class keeps working -------------------
 
 
-@pytest.mark.parametrize("name", ("numpy", *FRAMEWORKS))
-def test_replacing_init_by_add_to_class(name, corpus, restore_class, monkeypatch):
-    d2l = load_or_skip(name)
+def test_replacing_init_by_add_to_class(d2l, corpus, restore_class, monkeypatch):
     TimeMachine = restore_class(d2l.TimeMachine)
     monkeypatch.setattr(TimeMachine, "corpus", str(corpus))  # the text to read, not the book
     tensor = getattr(d2l, "tensor", np.array)
@@ -115,9 +104,9 @@ def test_replacing_init_by_add_to_class(name, corpus, restore_class, monkeypatch
 # -- 9.1: a regression DataModule with get_tensorloader, fitted by LinearRegression ----------
 
 
-@pytest.mark.parametrize("name", FRAMEWORKS)
-def test_a_regression_datamodule_with_get_tensorloader(name):
-    d2l = load_or_skip(name)
+@pytest.mark.needs("book_tab")
+def test_a_regression_datamodule_with_get_tensorloader(d2l):
+    name = d2l.ops.name
     rng = np.random.default_rng(0)
     T, lags = 400, 4
     series = (np.sin(0.03 * np.arange(T)) + rng.normal(0, 0.1, T)).astype("float32")
@@ -248,9 +237,9 @@ def predict_args(d2l, name, trainer):
     return (trainer.state.params,) if name == "jax" else (d2l.try_gpu(),)
 
 
-@pytest.mark.parametrize("name", FRAMEWORKS)
-def test_a_new_cell_written_the_books_way(name, corpus):
-    d2l = load_or_skip(name)
+@pytest.mark.needs("book_tab")
+def test_a_new_cell_written_the_books_way(d2l, corpus):
+    name = d2l.ops.name
     data = small_data(d2l, corpus)
     V = len(data.vocab)
     cell = minimal_gated_unit(d2l, name)(num_inputs=V, num_hiddens=16)
@@ -359,11 +348,11 @@ def framework_layer_classes(d2l, name):
 
 
 @pytest.mark.parametrize("layer", ["gru", "lstm"])
-@pytest.mark.parametrize("name", FRAMEWORKS)
-def test_a_subclass_of_d2l_rnn_on_the_frameworks_layer(name, layer, corpus):
+@pytest.mark.needs("book_tab")
+def test_a_subclass_of_d2l_rnn_on_the_frameworks_layer(d2l, layer, corpus):
     from d2lrnn.training.train import fit
 
-    d2l = load_or_skip(name)
+    name = d2l.ops.name
     data = small_data(d2l, corpus)
     V = len(data.vocab)
     cls = framework_layer_classes(d2l, name)[layer == "lstm"]
@@ -405,11 +394,11 @@ def test_the_package_models_stay_the_package_models(d2l):
     assert len(changed.predict("ab", 3, d2l.Vocab(list("abcdef")))) == 5  # it still runs
 
 
-@pytest.mark.parametrize("name", FRAMEWORKS)
-def test_a_subclass_of_the_librarys_scratch_rnn_trains(name, corpus):
+@pytest.mark.needs("book_tab")
+def test_a_subclass_of_the_librarys_scratch_rnn_trains(d2l, corpus):
     """A reader's subclass of d2l.RNNScratch with a forward of its own (here: the same
     equations written out again) trains under the book's Trainer and predicts."""
-    d2l = load_or_skip(name)
+    name = d2l.ops.name
     data = small_data(d2l, corpus)
     V = len(data.vocab)
 
@@ -434,11 +423,10 @@ def test_a_subclass_of_the_librarys_scratch_rnn_trains(name, corpus):
     assert text.startswith("the") and len(text.replace("<unk>", "?")) == 9
 
 
-@pytest.mark.parametrize("name", FRAMEWORKS)
-def test_the_way_out_for_int_of_a_one_element_array(name):
+@pytest.mark.needs("book_tab")
+def test_the_way_out_for_int_of_a_one_element_array(d2l):
     """NumPy 2 and JAX refuse int() of a one-element 1-D array, which 9.5's predict takes;
     the README's way out, a 0-D array, converts in every framework."""
-    d2l = load_or_skip(name)
     Y = d2l.tensor(np.array([[[0.1, 0.7, 0.2]]], dtype="float32"))  # (1, 1, vocabulary)
     assert int(d2l.reshape(d2l.argmax(Y, axis=2), ())) == 1
 
@@ -446,9 +434,7 @@ def test_the_way_out_for_int_of_a_one_element_array(name):
 # -- 9.1, 9.2: figures in a script and in a kernel ---------------------------------------------
 
 
-@pytest.mark.parametrize("name", ("numpy", *FRAMEWORKS))
-def test_plot_in_a_script(name):
-    d2l = load_or_skip(name)
+def test_plot_in_a_script(d2l):
     import matplotlib
 
     matplotlib.use("Agg")

@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from _backends import book_path
+from _corpora import book_path
 
-from d2lrnn.base.backend import BACKENDS, is_installed
 
 CHAPTERS = sorted((Path(__file__).parent.parent / "chapters").glob("[0-9]*.py"))
 FIGURES = {"01_rnn": {"rnn_unrolled", "machine_untrained", "machine_trained"},
@@ -23,10 +22,7 @@ def test_every_chapter_is_listed():
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_chapter_runs(chapter, backend, tmp_path):
-    if not is_installed(backend):
-        pytest.skip(f"{backend} is not installed in this env")
     result = subprocess.run([sys.executable, str(chapter)], capture_output=True, text=True,
                             env=chapter_env(chapter, backend, tmp_path), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -71,16 +67,11 @@ def test_committed_notebook_matches_its_source(chapter):
     assert committed.metadata["kernelspec"]["name"] == "python3"
 
 
-KERNEL_BACKENDS = [b for b in ("numpy", "torch") if b in BACKENDS]
-
-
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
-@pytest.mark.parametrize("backend", KERNEL_BACKENDS)
+@pytest.mark.backends("numpy", "torch")  # the notebooks env's frameworks
 def test_notebook_runs_in_a_jupyter_kernel(chapter, backend, tmp_path):
     """The committed .ipynb, executed cell by cell in a real IPython kernel (nbclient), as a
     reader's notebook runs it. The `notebooks` tox env holds nbclient and ipykernel."""
-    if not is_installed(backend):
-        pytest.skip(f"{backend} is not installed in this env")
     try:
         import nbclient
         import nbformat

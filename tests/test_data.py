@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 import pytest
-from _backends import book_path, synthetic_corpus
+from _corpora import book_path, synthetic_corpus
 
 from d2lrnn.book import data
 from d2lrnn.book.data import CorpusError, TimeMachine

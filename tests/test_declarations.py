@@ -9,7 +9,13 @@ from _backends import installed_by_tox, required_backends
 
 import d2lrnn
 from d2lrnn.base.adapter import Ops
-from d2lrnn.base.backend import BACKENDS, DECLARATIONS, DECLARED
+from d2lrnn.base.backend import (
+    BACKENDS,
+    BOOK_FRAMEWORK_API,
+    BOOK_TENSOR_API,
+    DECLARATIONS,
+    DECLARED,
+)
 
 ROOT = Path(__file__).parent.parent
 
@@ -54,6 +60,7 @@ def test_each_backend_is_what_it_declares(d2l):
     assert ops.has_autograd == declared.autograd
     assert ops.has_rnn_layer == declared.own_layers
     assert (type(ops).compile is not Ops.compile) == declared.compiles
+    assert ({*BOOK_TENSOR_API, *BOOK_FRAMEWORK_API} <= set(d2l.__all__)) == declared.book_tab
     assert d2l.__name__ == f"d2lrnn.{declared.name}"
 
 

@@ -48,7 +48,8 @@ def test_the_reader_scripts_compile(check):
 
 def test_the_tests_it_selects_take_a_device(check):
     """The files the check runs with ``-k gpu`` hold tests with a ``device`` parameter."""
-    for name in ("test_parity.py", "test_training.py", "test_cells.py", "test_deep.py"):
+    for name in ("test_parity.py", "test_training.py", "test_gated_cells.py",
+                 "test_deep_and_bidirectional.py"):
         tree = ast.parse((Path(__file__).parent / name).read_text())
         takes_device = [f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
                         and f.name.startswith("test_") and "device" in

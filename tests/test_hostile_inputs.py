@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
-from _backends import synthetic_corpus
+from _corpora import synthetic_corpus
 
 from d2lrnn.base import checks
 from d2lrnn.base.vocab import Vocab

@@ -1,14 +1,13 @@
 """Every backend computes the reference's numbers: forward, loss, perplexity, gradients."""
 import itertools
-from pathlib import Path
 
 import pytest
 from _backends import load_or_skip, on_test_device
+from _parity import GOLDEN
 
 from d2lrnn.base.backend import BACKENDS
 from d2lrnn.tools import cli, parity
 
-GOLDEN = Path(__file__).parent / "golden" / "parity.npz"
 INPUTS, REFERENCE = parity.read_golden(GOLDEN)
 _results = {}
 
@@ -25,15 +24,13 @@ def results(name, dtype, device="cpu"):
     return _results[name, dtype, device]
 
 
-@pytest.mark.parametrize("name", BACKENDS)
-def test_backend_matches_the_reference(name, dtype, device):
-    computed = results(name, dtype, device)
+def test_backend_matches_the_reference(d2l, dtype, device):
+    computed = results(d2l.ops.name, dtype, device)
     # the fast path is in the comparison: scratch always, the framework's layer where any
-    layer = load_or_skip(name).ops.has_rnn_layer
+    ops = d2l.ops
     assert {q for q in parity.FAST_QUANTITIES if q in computed} == {
-        q for q in parity.FAST_QUANTITIES if layer or not q.startswith("fast_layer")}
+        q for q in parity.FAST_QUANTITIES if ops.has_rnn_layer or not q.startswith("fast_layer")}
     # and every framework layer the backend declares for the gated cells
-    ops = load_or_skip(name).ops
     declared = {name for name, kind in parity.CELL_KINDS.items() if kind.model == "concise"
                 and ops.has_cell_layer(kind.network().layers[0].cell)}
     assert {q.rsplit("_", 1)[0] for q in parity.CELL_LAYER_QUANTITIES if q in computed} == \

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _backends import book_path
+from _corpora import book_path
 
 from d2lrnn.tools import cli
 

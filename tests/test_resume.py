@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from _backends import synthetic_corpus
+from _corpora import synthetic_corpus
 
 from d2lrnn.tools import cli, runs
 from d2lrnn.training import checkpoint

@@ -1,47 +1,25 @@
 """Training: clipping, determinism, and the same steps in every backend (training parity)."""
 import numpy as np
 import pytest
-from _backends import load_or_skip, on_test_device
+from _parity import GOLDEN, assert_trains_as_the_reference, reference_losses
 
-from d2lrnn.base.backend import BACKENDS
 from d2lrnn.tools import parity
 from d2lrnn.tools.experiment import build_lm
 from d2lrnn.training.train import clip_gradients, fit
 
-TRAINING_TOLERANCE = 1e-9  # float64, step by step over 50 steps (the issue's bound)
-STEPS = 50
-
-
-_reference = {}
-
-
-def reference_losses(data):
-    if "losses" not in _reference:
-        from d2lrnn import numpy as ref
-
-        lm = build_lm(ref, "scratch", len(data.vocab), 16, "float64", seed=1)
-        _reference["losses"] = fit(lm, data, epochs=1, lr=1.0, clip=1.0)["step_loss"]
-    return _reference["losses"]
+MODELS = ["scratch", pytest.param("concise", marks=pytest.mark.needs(layer="rnn"))]
 
 
 @pytest.mark.parametrize("fast", [False, True], ids=["plain", "fast"])
-@pytest.mark.parametrize("model", ["scratch", "concise"])
-@pytest.mark.parametrize("name", BACKENDS)
-def test_training_parity(name, model, fast, small_book, device):
+@pytest.mark.parametrize("model", MODELS)
+def test_training_parity(d2l, model, fast, small_book, device):
     # the fast path (compiled where the framework compiles) takes the reference's steps too,
     # on every device present
-    d2l = load_or_skip(name)
-    if model == "concise" and not d2l.ops.has_rnn_layer:
-        pytest.skip(f"{name} has no recurrent layer of its own")
-    with on_test_device(d2l, device):
-        lm = build_lm(d2l, model, len(small_book.vocab), 16, "float64", seed=1)
-        losses = np.array(fit(lm, small_book, epochs=1, lr=1.0, clip=1.0, fast=fast)[
-            "step_loss"])
-    ref = np.array(reference_losses(small_book))
-    assert losses.shape == ref.shape == (STEPS,)
-    assert ref[-1] < ref[0] - 0.3, "the reference must actually learn in these steps"
-    worst = np.max(np.abs(losses - ref) / np.abs(ref))
-    assert worst <= TRAINING_TOLERANCE, f"largest relative step-loss difference {worst:.2e}"
+    def the_lm(backend, kind=model):
+        return build_lm(backend, kind, len(small_book.vocab), 16, "float64", seed=1)
+
+    reference = reference_losses(("rnn", 16), lambda ref: the_lm(ref, "scratch"), small_book)
+    assert_trains_as_the_reference(d2l, device, the_lm, reference, small_book, fast=fast)
 
 
 def test_clipping_scales_by_the_global_norm(d2l):
@@ -80,14 +58,12 @@ def test_epoch_perplexity_is_token_weighted(small_book):
     assert history["train_ppl"][0] == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize("name", BACKENDS)
-def test_concise_equals_scratch(name, dtype):
-    d2l = load_or_skip(name)
+def test_concise_equals_scratch(d2l, dtype):
     if not d2l.ops.has_rnn_layer:
         with pytest.raises(TypeError, match="no recurrent layer"):
             d2l.RNN(num_inputs=5, num_hiddens=3)
         return
-    inputs, _ = parity.read_golden(parity_golden())
+    inputs, _ = parity.read_golden(GOLDEN)
     lm_in = {k.split(".", 1)[1]: v for k, v in parity.rounded(inputs, dtype).items()
              if k.startswith("lm.")}
     V, h = lm_in["W_hq"].shape[1], lm_in["W_hh"].shape[0]
@@ -101,9 +77,3 @@ def test_concise_equals_scratch(name, dtype):
     bound = parity.TOLERANCE[dtype]
     for key in results[0]:
         assert parity.rel_diff(results[1][key], results[0][key]) <= bound, key
-
-
-def parity_golden():
-    from pathlib import Path
-
-    return Path(__file__).parent / "golden" / "parity.npz"

@@ -274,7 +274,8 @@ def run_steps(c):
     test_env.pop("PYTHONPATH", None)  # the tree's package, beside its tests
     c.step("tests", [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", *xdist, "-k",
                      f"{selector} and ({' or '.join(BACKENDS)})", "tests/test_parity.py",
-                     "tests/test_training.py", "tests/test_cells.py", "tests/test_deep.py"],
+                     "tests/test_training.py", "tests/test_gated_cells.py",
+                     "tests/test_deep_and_bidirectional.py"],
            200, cwd=ROOT, env=test_env,
            check=lambda o: o.strip().splitlines()[-1] if o.strip() else "")
 

@@ -31,21 +31,36 @@ class Declaration:
     framework: str      # the module it imports
     extra: str          # the pip extra that installs the framework ("" for none)
     autograd: bool      # differentiates by itself (NumPy's gradients are written by hand)
-    own_layers: bool    # the framework has recurrent layers of its own (concise models)
     compiles: bool      # compiles whole steps (jax.jit, tf.function with XLA)
+    # The cells (their keys, see d2lrnn.cells) whose function the framework's own recurrent
+    # layers compute, run on the book's parameters by its adapter's cell_layer(): the concise
+    # models; a GRU layer resets "before" the recurrent product (the book's) or "after".
+    layers: tuple = ()
+    # The book has a tab for this framework: its cells are written for it, and the backend
+    # exports the book library's tensor helpers and classes of that tab (BOOK_TENSOR_API,
+    # BOOK_FRAMEWORK_API) beside the common surface.
+    book_tab: bool = True
     # The framework's configuration flag that float64 needs, set before any array exists
     # (JAX's 64-bit mode); "" where float64 needs nothing.
     float64_flag: str = ""
 
+    @property
+    def own_layers(self):
+        """Whether the framework has recurrent layers of its own (the concise models)."""
+        return bool(self.layers)
+
 
 DECLARATIONS = (
-    Declaration("numpy", "numpy", "", autograd=False, own_layers=False, compiles=False),
-    Declaration("torch", "torch", "torch", autograd=True, own_layers=True, compiles=False),
-    Declaration("jax", "jax", "jax", autograd=True, own_layers=True, compiles=True,
-                float64_flag="jax_enable_x64"),
-    Declaration("tensorflow", "tensorflow", "tensorflow", autograd=True, own_layers=True,
-                compiles=True),
-    Declaration("mxnet", "mxnet", "mxnet", autograd=True, own_layers=True, compiles=False),
+    Declaration("numpy", "numpy", "", autograd=False, compiles=False, book_tab=False),
+    Declaration("torch", "torch", "torch", autograd=True, compiles=False,
+                layers=("rnn", "gru-after", "lstm")),
+    Declaration("jax", "jax", "jax", autograd=True, compiles=True,
+                layers=("rnn", "gru-after", "lstm"), float64_flag="jax_enable_x64"),
+    # Keras' GRU computes either function (reset_after=True is its default)
+    Declaration("tensorflow", "tensorflow", "tensorflow", autograd=True, compiles=True,
+                layers=("rnn", "gru-before", "gru-after", "lstm")),
+    Declaration("mxnet", "mxnet", "mxnet", autograd=True, compiles=False,
+                layers=("rnn", "gru-after", "lstm")),
 )
 DECLARED = {d.name: d for d in DECLARATIONS}
 BACKENDS = tuple(DECLARED)

@@ -15,7 +15,6 @@ class JaxLayers(Layers):
     # recurrent product. Every gate has a Dense of its own (the input side holds the bias,
     # except the GRU's candidate, whose recurrent side has one too; the LSTM's biases sit on
     # the recurrent side).
-    cell_layers = ("rnn", "gru-after", "lstm")
 
     def cell_layer(self, cell, params, inputs, state):
         """flax.linen.RNN over a SimpleCell, GRUCell or LSTMCell, on the book's parameters."""

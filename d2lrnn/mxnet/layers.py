@@ -11,7 +11,6 @@ class MxnetLayers(Layers):
 
     # MXNet's fused GRU (cuDNN's) applies the reset gate after the recurrent product; the
     # weights are packed as cuDNN's, transposed, in one flat vector.
-    cell_layers = ("rnn", "gru-after", "lstm")
     MODES = {"rnn": "rnn_tanh", "gru": "gru", "lstm": "lstm"}
 
     def cell_layer(self, cell, params, inputs, state):

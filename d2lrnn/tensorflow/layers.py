@@ -13,7 +13,6 @@ class TensorflowLayers(Layers):
 
     # SimpleRNN is the book's RNN; Keras' GRU computes either function (reset_after=True is
     # its default). Keras 3 is batch-major only: the layers run on transposed inputs.
-    cell_layers = ("rnn", "gru-before", "gru-after", "lstm")
     GATE_ORDER = {"rnn": ("h",), "gru": ("z", "r", "h"), "lstm": ("i", "f", "c", "o")}
 
     def cell_layer(self, cell, params, inputs, state):

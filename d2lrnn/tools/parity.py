@@ -19,6 +19,10 @@ from .experiment import build_lm
 
 TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
 
+# Whole training trajectories, float64: each step's loss relative to the reference's over 50
+# SGD steps with clipping (rounding differences compound from step to step).
+TRAINING_TOLERANCE = 1e-9
+
 # Central differences with step 1e-5 agree with exact gradients to about 1e-10 relative;
 # this bound is for checking the reference's hand-written backward pass, not a backend.
 FINITE_DIFFERENCE_TOLERANCE = 1e-7

@@ -13,7 +13,6 @@ class TorchLayers(Layers):
     # torch.nn.GRU applies the reset gate after the recurrent product; the weights are packed
     # as cuDNN's (gates r, z, n and i, f, g, o), transposed; torch.nn.RNN's recurrent bias
     # is held at zero (the book's RNN has one bias).
-    cell_layers = ("rnn", "gru-after", "lstm")
 
     def cell_layer(self, cell, params, inputs, state):
         """torch.nn.RNN, GRU or LSTM, called functionally on the book's parameters."""

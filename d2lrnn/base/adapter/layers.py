@@ -1,6 +1,7 @@
 """The adapter's part about the framework's own recurrent layers: one hook, ``cell_layer``,
 for every cell the framework's layers compute (the RNN is a cell like the others), run on the
 book's parameters. The default is a framework without layers of its own (NumPy)."""
+from ..backend import DECLARED
 from ..errors import BadType
 
 
@@ -12,9 +13,11 @@ class Layers:
     # RNN(num_inputs, num_hiddens).
     layer_learns_input_size = False
 
-    # The cells (by their key, see d2lrnn.cells) whose function the framework's own layers
-    # compute, with cell_layer() running them on the book's parameters.
-    cell_layers = ()
+    @property
+    def cell_layers(self):
+        """The cells (by their key, see d2lrnn.cells) whose function the framework's own
+        layers compute, as the backend's declaration names them; cell_layer() runs them."""
+        return DECLARED[self.name].layers
 
     def has_cell_layer(self, cell):
         return cell.key in self.cell_layers

@@ -4,15 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from _backends import book_path, load_or_skip, run_with_tf_keras, synthetic_corpus
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    try:
-        return book_path()
-    except pytest.skip.Exception:
-        return synthetic_corpus(tmp_path_factory.mktemp("corpus"))
+from _backends import run_with_tf_keras
 
 
 def n_tokens(text):
@@ -78,11 +70,6 @@ def test_hyperparameters_and_add_to_class(d2l):
 # -- PyTorch: a reader's own classes, as the scratch and concise sections write them --------
 
 
-@pytest.fixture
-def torch_d2l():
-    return load_or_skip("torch")
-
-
 def reader_scratch_classes(d2l):
     import torch
     from torch import nn
@@ -131,8 +118,8 @@ def reader_scratch_classes(d2l):
     return MyRNN, MyLM
 
 
-def test_reader_scratch_model_trains(torch_d2l, corpus):
-    d2l = torch_d2l
+@pytest.mark.backends("torch")
+def test_reader_scratch_model_trains(d2l, corpus):
     MyRNN, MyLM = reader_scratch_classes(d2l)
     rnn = MyRNN(16, 32)
     outputs, state = rnn(d2l.ones((100, 2, 16)))
@@ -147,8 +134,8 @@ def test_reader_scratch_model_trains(torch_d2l, corpus):
     assert last < first
 
 
-def test_reader_concise_model_on_the_library_lm(torch_d2l, corpus):
-    d2l = torch_d2l
+@pytest.mark.backends("torch")
+def test_reader_concise_model_on_the_library_lm(d2l, corpus):
     from torch import nn
 
     class MyConciseRNN(d2l.Module):
@@ -175,10 +162,10 @@ def test_reader_concise_model_on_the_library_lm(torch_d2l, corpus):
     assert model.board.data["val_ppl"][-1].y < len(data.vocab)
 
 
-def test_clipping_scales_the_step_by_the_global_norm(torch_d2l, corpus):
+@pytest.mark.backends("torch")
+def test_clipping_scales_the_step_by_the_global_norm(d2l, corpus):
     import torch
 
-    d2l = torch_d2l
     data = small_data(d2l, corpus)
     X, Y = (torch.as_tensor(a) for a in next(iter(data.train_dataloader())))
 
@@ -206,18 +193,8 @@ def test_clipping_scales_the_step_by_the_global_norm(torch_d2l, corpus):
 # -- MXNet and TensorFlow: a reader's own classes in those frameworks' idioms ---------------
 
 
-@pytest.fixture
-def mxnet_d2l():
-    return load_or_skip("mxnet")
-
-
-@pytest.fixture
-def tensorflow_d2l():
-    return load_or_skip("tensorflow")
-
-
-def test_reader_mxnet_models_train(mxnet_d2l, corpus):
-    d2l = mxnet_d2l
+@pytest.mark.backends("mxnet")
+def test_reader_mxnet_models_train(d2l, corpus):
     from mxnet import npx
     from mxnet.gluon import nn, rnn
 
@@ -286,8 +263,8 @@ def test_reader_mxnet_models_train(mxnet_d2l, corpus):
     assert model.board.data["val_ppl"][-1].y < len(data.vocab)
 
 
-def test_reader_tensorflow_models_train(tensorflow_d2l, corpus):
-    d2l = tensorflow_d2l
+@pytest.mark.backends("tensorflow")
+def test_reader_tensorflow_models_train(d2l, corpus):
     import tensorflow as tf
 
     class MyRNN(d2l.Module):
@@ -383,13 +360,8 @@ def test_every_trainer_clips_by_the_global_norm(d2l, corpus):
 # -- JAX: Flax modules, parameters outside them, trainer.state.params -------------------------
 
 
-@pytest.fixture
-def jax_d2l():
-    return load_or_skip("jax")
-
-
-def test_reader_flax_models_train(jax_d2l, corpus):
-    d2l = jax_d2l
+@pytest.mark.backends("jax")
+def test_reader_flax_models_train(d2l, corpus):
     import jax
     from flax import linen as nn
 
@@ -455,8 +427,8 @@ def test_reader_flax_models_train(jax_d2l, corpus):
     assert ppl[-1].y < ppl[0].y * 1.01 and ppl[-1].y < V
 
 
-def test_library_flax_models_with_the_book_idioms(jax_d2l, corpus):
-    d2l = jax_d2l
+@pytest.mark.backends("jax")
+def test_library_flax_models_with_the_book_idioms(d2l, corpus):
     from flax import linen as nn
 
     class MyConciseLM(d2l.RNNLMScratch):  # the concise section: a Dense output layer
@@ -486,9 +458,9 @@ def test_library_flax_models_with_the_book_idioms(jax_d2l, corpus):
         lm.predict("it has", 10, data.vocab, trainer.state.params)
 
 
-@pytest.mark.parametrize("name", ["torch", "mxnet", "tensorflow", "jax"])
-def test_the_concatenation_cells_with_the_book_aliases(name):
-    d2l = load_or_skip(name)
+@pytest.mark.needs("book_tab")
+def test_the_concatenation_cells_with_the_book_aliases(d2l):
+    name = d2l.ops.name
     if name == "tensorflow":
         X, W_xh, H, W_hh = (d2l.normal(s) for s in ((3, 1), (1, 4), (3, 4), (4, 4)))
     elif name == "jax":
@@ -504,8 +476,8 @@ def test_the_concatenation_cells_with_the_book_aliases(name):
     assert np.abs(d2l.numpy(separate)).max() > 0.1
 
 
-def test_mxnet_parameters_have_the_shapes_the_book_expects(mxnet_d2l):
-    d2l = mxnet_d2l
+@pytest.mark.backends("mxnet")
+def test_mxnet_parameters_have_the_shapes_the_book_expects(d2l):
     from mxnet import gluon
 
     scratch = d2l.RNNLMScratch(d2l.RNNScratch(5, 3), 5)
@@ -523,11 +495,11 @@ def test_mxnet_parameters_have_the_shapes_the_book_expects(mxnet_d2l):
 
 # -- the library's classes and helpers, called as the book calls them ------------------------
 
-@pytest.mark.parametrize("name", ["torch", "mxnet", "tensorflow", "jax"])
-def test_the_concise_rnn_as_the_book_builds_it(name, corpus):
+@pytest.mark.needs("book_tab")
+def test_the_concise_rnn_as_the_book_builds_it(d2l, corpus):
     """PyTorch's book RNN takes (num_inputs, num_hiddens); MXNet's, TensorFlow's and JAX's
     take num_hiddens only and learn the input size, positional or keyword."""
-    d2l = load_or_skip(name)
+    name = d2l.ops.name
     data = small_data(d2l, corpus)
     V = len(data.vocab)
     if name == "torch":
@@ -545,11 +517,8 @@ def test_the_concise_rnn_as_the_book_builds_it(name, corpus):
         assert n_tokens(text) == 26 and text.startswith("it has")
 
 
-@pytest.mark.parametrize("name", ["torch", "mxnet", "tensorflow", "jax"])
-def test_a_lazy_rnn_learns_its_input_size_at_the_first_call(name):
-    d2l = load_or_skip(name)
-    if name == "torch":
-        pytest.skip("torch's book RNN takes num_inputs")
+@pytest.mark.backends("mxnet", "tensorflow", "jax")  # torch's book RNN takes num_inputs
+def test_a_lazy_rnn_learns_its_input_size_at_the_first_call(d2l):
     rnn = d2l.RNN(8, seed=0)
     with pytest.raises(RuntimeError, match="learnt at the first call"):
         rnn.get_params()
@@ -564,9 +533,9 @@ def test_a_lazy_rnn_learns_its_input_size_at_the_first_call(name):
     np.testing.assert_array_equal(eager.get_params()["W_xh"], rnn.get_params()["W_xh"])
 
 
-@pytest.mark.parametrize("name", ["torch", "mxnet", "tensorflow", "jax"])
-def test_tensor_helpers_take_arguments_as_the_book_passes_them(name):
-    d2l = load_or_skip(name)
+@pytest.mark.needs("book_tab")
+def test_tensor_helpers_take_arguments_as_the_book_passes_them(d2l):
+    name = d2l.ops.name
     Y = d2l.tensor(np.arange(10, dtype="float32").reshape(1, 2, 5))
     index = d2l.reshape(d2l.argmax(Y, axis=2), -1)
     assert d2l.numpy(index).tolist() == [4, 4]
@@ -589,9 +558,8 @@ def test_tensor_helpers_take_arguments_as_the_book_passes_them(name):
     assert isinstance(d2l.try_all_gpus(), list) and len(d2l.try_all_gpus()) >= 1
 
 
-@pytest.mark.parametrize("name", ["torch", "mxnet", "tensorflow"])
-def test_classifier_accuracy(name):
-    d2l = load_or_skip(name)
+@pytest.mark.backends("torch", "mxnet", "tensorflow")
+def test_classifier_accuracy(d2l):
     lm = d2l.RNNLMScratch(d2l.RNNScratch(4, 3), 4)
     logits = d2l.ops.asarray(np.array([[[0, 1, 0, 0], [2, 0, 0, 0], [0, 0, 0, 3]]],
                                       dtype="float32"), "float32")

@@ -4,7 +4,8 @@ import os
 
 import numpy as np
 import pytest
-from _backends import load_or_skip, synthetic_corpus
+from _backends import load_or_skip
+from _corpora import synthetic_corpus
 
 from d2lrnn.base.backend import BACKENDS, available_backends
 from d2lrnn.base.vocab import Vocab

@@ -1,0 +1,87 @@
+"""What the parity tests share: the golden file, the hand-written backward against central
+differences, 50 training steps against the reference's, the greedy text in every backend.
+The bounds are d2lrnn.tools.parity's (stated there, once)."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _backends import load_or_skip, on_test_device
+
+from d2lrnn.tools.parity import TRAINING_TOLERANCE
+
+# The reference's inputs and outputs, written by `python -m d2lrnn.tools.parity PATH`.
+GOLDEN = Path(__file__).parent / "golden" / "parity.npz"
+
+# The training-parity runs: one epoch of the small_book fixture, SGD with clipping.
+STEPS = 50
+SGD = {"epochs": 1, "lr": 1.0, "clip": 1.0}
+
+_trajectories = {}
+
+
+def reference_losses(key, make_reference, data):
+    """The step losses of the NumPy model ``make_reference(numpy backend)`` trained on
+    ``data`` in float64, computed once per ``key`` in a test run."""
+    from d2lrnn import numpy as ref
+    from d2lrnn.training.train import fit
+
+    if key not in _trajectories:
+        _trajectories[key] = np.array(fit(make_reference(ref), data, **SGD)["step_loss"])
+    return _trajectories[key]
+
+
+def assert_trains_as_the_reference(d2l, device, make_lm, reference, data, fast=False,
+                                   learns_by=0.3):
+    """``make_lm(d2l)`` trained on ``device`` takes the reference's steps: each step's loss
+    within TRAINING_TOLERANCE of ``reference`` (from :func:`reference_losses`), which must
+    itself learn (its loss falls by ``learns_by``), so that a model stuck at the start cannot
+    pass."""
+    from d2lrnn.training.train import fit
+
+    with on_test_device(d2l, device):
+        losses = np.array(fit(make_lm(d2l), data, fast=fast, **SGD)["step_loss"])
+    assert losses.shape == reference.shape == (STEPS,)
+    assert reference[-1] < reference[0] - learns_by, "the reference must learn in these steps"
+    worst = np.max(np.abs(losses - reference) / np.abs(reference))
+    assert worst <= TRAINING_TOLERANCE, f"largest relative step-loss difference {worst:.2e}"
+
+
+def assert_matches_central_differences(network, params, X, Y, what):
+    """The hand-written backward of the language model on ``network`` (a cell, or a network
+    of cells) against central differences of its loss, parameter by parameter."""
+    from d2lrnn.cells import lm_loss_and_grads
+    from d2lrnn.numpy.ops import ops
+    from d2lrnn.tools.parity import FINITE_DIFFERENCE_TOLERANCE
+
+    _, grads = lm_loss_and_grads(network, ops, params, X, Y)
+    assert set(grads) == set(params)
+    for name, value in params.items():
+        numeric = np.zeros_like(value)
+        for index in np.ndindex(value.shape):
+            old = value[index]
+            value[index] = old + 1e-5
+            up, _ = lm_loss_and_grads(network, ops, params, X, Y)
+            value[index] = old - 1e-5
+            down, _ = lm_loss_and_grads(network, ops, params, X, Y)
+            value[index] = old
+            numeric[index] = (up - down) / 2e-5
+        worst = np.abs(numeric - grads[name]).max() / np.abs(numeric).max()
+        assert worst <= FINITE_DIFFERENCE_TOLERANCE, f"{what} {name}: {worst:.1e}"
+
+
+def texts_generated_everywhere(checkpoint, capsys):
+    """The greedy text ``d2lrnn generate`` continues "the" with from ``checkpoint``, in every
+    backend installed here: a set (one text where they all agree)."""
+    from d2lrnn.base.backend import BACKENDS
+    from d2lrnn.tools import cli
+
+    texts = set()
+    for backend in BACKENDS:
+        try:
+            load_or_skip(backend)
+        except pytest.skip.Exception:
+            continue
+        assert cli.main(["generate", "--checkpoint", str(checkpoint), "--backend", backend,
+                         "--prefix", "the", "--num-preds", "20"]) == 0
+        texts.add(capsys.readouterr().out.strip().splitlines()[-1])
+    return texts
