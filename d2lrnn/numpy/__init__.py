@@ -4,21 +4,21 @@ from ..base.vocab import Vocab
 from ..book.bind import BACKEND_API, bind
 from ..book.data import TimeMachine
 from ..book.library import (
-                            DATA_HUB,
-                            DATA_URL,
-                            DataModule,
-                            HyperParameters,
-                            ProgressBoard,
-                            add_to_class,
-                            check_len,
-                            check_shape,
-                            download,
-                            extract,
-                            plot,
-                            plt,
-                            set_axes,
-                            set_figsize,
-                            use_svg_display,
+    DATA_HUB,
+    DATA_URL,
+    DataModule,
+    HyperParameters,
+    ProgressBoard,
+    add_to_class,
+    check_len,
+    check_shape,
+    download,
+    extract,
+    plot,
+    plt,
+    set_axes,
+    set_figsize,
+    use_svg_display,
 )
 from .book import Classifier, Module, Trainer
 from .ops import ops
