@@ -37,9 +37,10 @@ setup(
     packages=find_packages(include=["d2lrnn", "d2lrnn.*"]),
     python_requires=">=3.10",
     # download + hash + cache, progress bars, checkpoints, figures, a run folder's lock, the
-    # memory available: all small and lazy
+    # memory available, the threads of BLAS and OpenMP pools: all small and lazy
     install_requires=["numpy>=1.23", "pooch>=1.6", "tqdm>=4.60", "safetensors>=0.4",
-                      "matplotlib>=3.5", "filelock>=3.12", "psutil>=5.9"],
+                      "matplotlib>=3.5", "filelock>=3.12", "psutil>=5.9",
+                      "threadpoolctl>=3.1"],
     extras_require=extras,
     entry_points={"console_scripts": ["d2lrnn = d2lrnn.tools.entry:main"]},
     classifiers=[

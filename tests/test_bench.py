@@ -62,6 +62,29 @@ def test_bench_measures_every_row_against_the_fused_kernel():
     assert all("x fused" not in r for r in without)  # no Numba: nothing to measure against
 
 
+def test_bench_busy_runs_each_row_again_beside_spinning_processes(task, tmp_path, capsys,
+                                                                  monkeypatch):
+    started = []
+    real_popen = bench.subprocess.Popen
+
+    def popen(args, *rest, **kwargs):  # the spinners, seen as they start
+        if args[1:] == ["-c", "while True: pass"]:
+            started.append(args)
+        return real_popen(args, *rest, **kwargs)
+
+    monkeypatch.setattr(bench.subprocess, "Popen", popen)
+    out = tmp_path / "bench"
+    assert cli.main(["bench", "--backends", "numpy", "--repeats", "1", "--busy", "1", *task,
+                     "--out", str(out)]) == 0
+    assert "| busy s | x idle |" in capsys.readouterr().out
+    assert len(started) == 1  # one spinner, for the busy run only
+    records = json.loads((out / "bench.json").read_text())
+    assert [r["busy"] for r in records] == [0, 1]
+    (row,) = list(csv.DictReader((out / "bench.csv").open()))
+    assert float(row["x idle"]) == pytest.approx(
+        records[1]["wall_seconds"] / records[0]["wall_seconds"])
+
+
 def test_compare_agrees_across_every_backend_here(task, tmp_path, capsys):
     out = tmp_path / "compare"
     backends = available_backends()

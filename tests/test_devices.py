@@ -216,3 +216,55 @@ def test_doctor_finds_a_result_out_of_bound(monkeypatch):
     monkeypatch.setitem(parity.TOLERANCE, "float32", 0.0)  # torch's 3e-7 is now too much
     assert doctor.check_backend("torch")["ok"] is False
     assert doctor.check_backend("numpy")["ok"] is True  # the reference is 0 from itself
+
+
+# -- threads: what d2lrnn train chooses (a reader's own fit leaves the framework alone) ------
+
+def test_training_threads_are_one_per_blas_pool_and_torch_follows_the_free_cores(d2l):
+    from threadpoolctl import threadpool_info
+
+    from d2lrnn.base.adapter.devices import usable_cores
+
+    ops = d2l.ops
+    try:
+        for strategy in ("plain", ops.fast_grads):
+            ops.choose_threads(strategy)
+            assert all(pool["num_threads"] == 1 for pool in threadpool_info()
+                       if pool["user_api"] == "blas"), threadpool_info()
+            assert ops.threads()
+        if ops.name == "torch":
+            import torch
+
+            ops.choose_threads("autograd")
+            assert torch.get_num_threads() == usable_cores()
+            ops.adapt_threads(1)  # another program took the other cores
+            assert torch.get_num_threads() == 1 and "free core" in ops.threads()
+            ops.choose_threads("fused")  # forked parts of one thread each
+            ops.adapt_threads(4)
+            assert torch.get_num_threads() == 1
+    finally:
+        ops.__dict__.pop("threads_chosen_for", None)
+
+
+def test_the_governor_gives_the_framework_the_cores_others_leave(monkeypatch):
+    from d2lrnn.tools import machine
+
+    told = []
+
+    class Adapter:
+        def adapt_threads(self, free):
+            told.append(free)
+
+    # (monotonic seconds, CPU seconds of the whole system, CPU seconds of this process)
+    looks = iter([(0.0, 0.0, 0.0), (1.0, 2.0, 1.0), (2.0, 3.0, 1.8), (3.0, 4.6, 2.7)])
+    monkeypatch.setattr(machine.ThreadGovernor, "_times", staticmethod(lambda: next(looks)))
+    monkeypatch.setattr("d2lrnn.base.adapter.devices.usable_cores", lambda: 2)
+    governor = machine.ThreadGovernor(Adapter(), period=0.5, first=0.1)
+    clock = iter([0.05, 1.0, 1.2, 2.0, 3.0])
+    monkeypatch.setattr("time.monotonic", lambda: next(clock))
+    governor.poll()  # 0.05 s: too soon to look
+    governor.poll()  # 1.0 s: others used (2.0 - 1.0) / 1.0 = 1 core -> 1 left
+    governor.poll()  # 1.2 s: within the period, no look
+    governor.poll()  # 2.0 s: others (1.0 - 0.8) / 1.0 = 0.2 core -> both free again
+    governor.poll()  # 3.0 s: others (1.6 - 0.9) / 1.0 = 0.7 core -> 1 left
+    assert told == [1, 2, 1]

@@ -19,11 +19,6 @@ class MxnetDevices(Devices):
                     "current GPUs and drivers no longer match")
         return ""
 
-    def threads(self):
-        import os
-
-        return f"OpenMP threads: {os.environ.get('OMP_NUM_THREADS', 'all cores')}"
-
     def cpu_device(self):
         return mx.cpu()
 

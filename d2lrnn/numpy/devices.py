@@ -6,8 +6,9 @@ class NumpyDevices(Devices):
     """The CPU, and how the fused kernel shares it."""
 
     def threads(self):
-        if self.fast_grads != "fused":  # no Numba (the kernels' part of the adapter says)
-            return "NumPy's BLAS threads"
+        strategy = getattr(self, "threads_chosen_for", self.fast_grads)
+        if strategy != "fused":  # the plain path, the cells' backward, or no Numba
+            return super().threads()
         from . import fused
 
         return f"{fused.threads()} Numba threads, one slice of the batch each"

@@ -61,6 +61,8 @@ def check_backends(backends):
 
 BENCH_COLUMNS = ("backend", "model", "path", "runs", "seconds", "x fused", "s/epoch",
                  "tokens/s", "peak MB", "chars/s", "val ppl", "how", "threads")
+# With --busy N: the same runs again beside N processes that each keep a core busy.
+BUSY_COLUMNS = ("busy s", "x idle")
 
 
 def model_label(record):
@@ -73,12 +75,14 @@ def model_label(record):
 
 def bench_rows(records):
     """One row per (backend, model, path): medians over its runs."""
-    groups = {}
+    groups, busy = {}, {}
     for r in records:
-        groups.setdefault((r["backend"], model_label(r), r.get("fast", False)), []).append(r)
+        key = (r["backend"], model_label(r), r.get("fast", False))
+        (busy if r.get("busy") else groups).setdefault(key, []).append(r)
     rows = []
     for (backend, model, fast), runs in groups.items():
         ok = [r for r in runs if "error" not in r]
+        loaded = [r for r in busy.get((backend, model, fast), []) if "error" not in r]
         row = {"backend": backend, "model": model, "path": "fast" if fast else "plain",
                "runs": len(ok)}
         if ok:
@@ -93,6 +97,9 @@ def bench_rows(records):
                         "tokens/s": median("tokens_per_s"), "peak MB": median("peak_mb"),
                         "chars/s": median("generate_chars_per_s"),
                         "val ppl": median("val_ppl")})
+            if loaded:
+                row["busy s"] = statistics.median(r["wall_seconds"] for r in loaded)
+                row["x idle"] = row["busy s"] / row["seconds"]
         else:
             row["error"] = runs[0]["error"]
         rows.append(row)
@@ -165,8 +172,10 @@ def write_outputs(out, stem, rows, columns, records, figure):
     return [out / f"{stem}.{ext}" for ext in ("md", "csv", "json", "png")]
 
 
-def bench(backends, models, paths, repeats, train_args, seed=0, on_record=None):
-    """Records of ``repeats`` runs of each backend × model kind × path ('fast', 'plain').
+def bench(backends, models, paths, repeats, train_args, seed=0, on_record=None, busy=0):
+    """Records of ``repeats`` runs of each backend × model kind × path ('fast', 'plain');
+    with ``busy``, each again beside that many processes spinning (:class:`Spinners`),
+    marked ``"busy": busy``.
 
     Run i uses seed ``seed + i``: the work is the same, and the median perplexity over
     seeds says more than one run's, whose last digits float32 rounding decides."""
@@ -176,14 +185,35 @@ def bench(backends, models, paths, repeats, train_args, seed=0, on_record=None):
             if model not in model_kinds(backend):
                 continue
             for path in paths:
-                for i in range(repeats):
-                    record = run_record(backend, model,
-                                        [*train_args, "--seed", str(seed + i),
-                                         "--fast" if path == "fast" else "--plain"])
-                    records.append(record)
-                    if on_record:
-                        on_record(record)
+                for load in (0, busy) if busy else (0,):
+                    with Spinners(load):
+                        for i in range(repeats):
+                            record = run_record(backend, model,
+                                                [*train_args, "--seed", str(seed + i),
+                                                 "--fast" if path == "fast" else "--plain"])
+                            record["busy"] = load
+                            records.append(record)
+                            if on_record:
+                                on_record(record)
     return records
+
+
+class Spinners:
+    """A competing load: ``n`` processes that each keep one core busy while the block runs
+    (another program on a reader's laptop)."""
+
+    def __init__(self, n):
+        self.n, self.processes = n, []
+
+    def __enter__(self):
+        self.processes = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                          for _ in range(self.n)]
+        return self
+
+    def __exit__(self, *exc):
+        for process in self.processes:
+            process.kill()
+            process.wait()
 
 
 # -- compare ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ accelerators the framework sees, falling back to the CPU with a warning, TF32 of
 products, and the threads the framework computes with. The default is a CPU-only framework
 (NumPy); a backend with accelerators replaces what differs."""
 import contextlib
+import os
 import threading
 import warnings
 
@@ -108,14 +109,40 @@ class Devices:
         """Set the framework's CPU threads for training by ``strategy`` (a model's
         ``fast_grads``, or "plain"), where that choice is the package's to make: ``d2lrnn
         train`` calls it, owning its process (a reader's ``fit`` leaves the framework's
-        settings alone). The frameworks' own choice (every core) unless a backend says."""
+        settings alone). The default: the BLAS and OpenMP pools loaded in this process
+        compute each product on one thread (threadpoolctl). Measured on 2 cores (README,
+        Threads): a second thread gained nothing at this model's sizes on an idle machine,
+        and cost 2.5 times when another process held a core (the pools' workers spin)."""
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+        self.threads_chosen_for = strategy
+
+    # Whether adapt_threads() changes the framework's threads while it trains (d2lrnn train
+    # then calls it as the machine's load changes: tools/machine.py, ThreadGovernor).
+    adapts_threads = False
+
+    def adapt_threads(self, free_cores):
+        """Compute with ``free_cores`` threads from now on (the cores no other process is
+        using), where the framework can change its threads while it runs."""
 
     def threads(self):
-        """How this framework uses the CPU's cores now, in a few words (for d2lrnn bench)."""
-        return ""
+        """How this framework uses the CPU's cores now, in a few words (for d2lrnn bench):
+        the threads of each BLAS and OpenMP pool loaded (threadpoolctl)."""
+        from threadpoolctl import threadpool_info
+
+        pools = sorted({f"{p['internal_api']} {p['num_threads']}" for p in threadpool_info()})
+        return "threads: " + (", ".join(pools) or "no BLAS or OpenMP pool loaded")
 
     def full_precision(self):
         """Make float32 matrix products exact on accelerators (no TF32, which JAX,
         TensorFlow and PyTorch's cuDNN use by default on NVIDIA GPUs) and prefer the
         framework's deterministic kernels: what the parity bounds need. Global for the
         framework; the package calls it for parity, compare and training."""
+
+
+def usable_cores():
+    """The cores this process may run on (its affinity where the system says)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

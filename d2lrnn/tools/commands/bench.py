@@ -15,6 +15,9 @@ def arguments(parser):
     parser.add_argument("--repeats", type=options.whole(1), default=3,
                         help="runs of each, with seeds --seed, --seed + 1, ...; the table "
                              "shows their medians")
+    parser.add_argument("--busy", type=options.whole(0), default=0, metavar="N",
+                        help="run everything again beside N processes that each keep a core "
+                             "busy, and show each row's time under that load against idle")
     add_run_flags(parser)
     parser.add_argument("--out", type=options.path("--out"),
                         help="folder for bench.md, bench.csv, bench.json, bench.png "
@@ -43,12 +46,14 @@ def run(args):
           f"{', '.join(args.paths)}, {args.repeats} run(s) each (seeds {args.seed} to "
           f"{args.seed + args.repeats - 1}), {args.epochs} epochs", file=sys.stderr)
     records = bench.bench(backends, args.models, args.paths, args.repeats, run_flags(args),
-                          seed=args.seed, on_record=report_run)
+                          seed=args.seed, on_record=report_run, busy=args.busy)
     rows = bench.bench_rows(records)
-    print(f"measured on {machine.line()}")
-    print(bench.markdown_table(rows, bench.BENCH_COLUMNS))
+    columns = (*bench.BENCH_COLUMNS, *(bench.BUSY_COLUMNS if args.busy else ()))
+    print(f"measured on {machine.line()}" + (f"; busy: beside {args.busy} spinning "
+                                             f"process(es)" if args.busy else ""))
+    print(bench.markdown_table(rows, columns))
     if args.out:
-        files = bench.write_outputs(args.out, "bench", rows, bench.BENCH_COLUMNS, records,
+        files = bench.write_outputs(args.out, "bench", rows, columns, records,
                                     bench.bench_figure(rows))
         print("wrote " + ", ".join(map(str, files)))
     return 1 if any("error" in r for r in records) else 0

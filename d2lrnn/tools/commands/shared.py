@@ -44,7 +44,8 @@ def write_figure(folder, history, hparams, wrote=None):
 
 def report_run(record):
     """One line per run of bench or compare, as it ends."""
-    what = f"{record['backend']} {record['model']}{' fast' if record.get('fast') else ''}"
+    what = f"{record['backend']} {record['model']}{' fast' if record.get('fast') else ''}" + (
+        f" (beside {record['busy']} busy)" if record.get("busy") else "")
     if "error" in record:
         print(f"  {what}: FAILED: {record['error']}", file=sys.stderr)
     else:
