@@ -11,8 +11,9 @@ AVX-512): their forward pass keeps H_1..H_T and dLoss/dH_t (from the output laye
 backward pass follows at once, and the gradients are added into the thread's own buffers.
 Every loop is elementwise across the LANES sequences, so LLVM vectorises all of them,
 softmax included, without reordering any sum. The batch is split between the cores at the top
-level, groups of LANES sequences per thread (Numba's ``prange``), which on these small products
-uses the second core better than a framework's threads inside each product.
+level, groups of LANES sequences per slice, a slice per thread of Numba's pool (``prange``),
+which on these small products uses the second core better than a framework's threads inside
+each product.
 
 In float32, exp and tanh are polynomials that vectorise (below), and exponentials below
 float32's normal range are 0: denormal numbers slow the products that meet them many times
@@ -199,10 +200,10 @@ def _group(x, y, weight, W_xh, W_hh, b_h, W_hq, b_q, scale, tiny, H, dH, o, dA, 
     return loss
 
 
-def _groups(n, threads):
-    """The groups of LANES sequences each thread takes: thread p takes groups[p]:groups[p+1]."""
+def _groups(n, slices):
+    """The groups of LANES sequences of each slice: slice p takes groups[p]:groups[p+1]."""
     groups = -(-n // LANES)
-    return np.array([p * groups // threads for p in range(threads + 1)], dtype=np.int64)
+    return np.array([p * groups // slices for p in range(slices + 1)], dtype=np.int64)
 
 
 @numba.njit(parallel=True, **_OPTIONS)
@@ -247,9 +248,17 @@ def _loss(X, Y, weight, W_xh, W_hh, b_h, W_hq, b_q, bounds, tiny):
     return losses.sum()
 
 
+def slices():
+    """How many slices the kernels split a batch into, each with gradient buffers of its own:
+    one per thread of Numba's pool (NUMBA_NUM_THREADS: every core by default), fixed for the
+    process. However many of those threads compute them (:func:`threads`), the slices and
+    the order of their sums stay: the numbers do not depend on how busy the machine is."""
+    return numba.config.NUMBA_NUM_THREADS
+
+
 def threads():
-    """How many threads the kernels split a batch into: Numba's (its default is every core;
-    NUMBA_NUM_THREADS or numba.set_num_threads chooses)."""
+    """How many threads compute the slices now (numba.set_num_threads chooses; d2lrnn train
+    follows the cores no other process is using)."""
     return numba.get_num_threads()
 
 
@@ -279,7 +288,7 @@ def loss_and_grads(params, X, Y):
     arrays = _arrays(params, X, Y)
     dtype = arrays[3].dtype
     scale = dtype.type(1.0 / np.size(X))  # the mean over n T tokens, in the parameters' dtype
-    bounds = _groups(len(X), threads())
+    bounds = _groups(len(X), slices())
     loss, *grads = _loss_and_grads(*arrays, bounds, _TINY_EXPONENT[dtype], scale)
     return np.asarray(loss / np.size(X), dtype), dict(zip(("W_xh", "W_hh", "b_h", "W_hq",
                                                           "b_q"), grads))
@@ -289,5 +298,5 @@ def loss(params, X, Y):
     """The mean cross-entropy alone (validation), fused likewise."""
     arrays = _arrays(params, X, Y)
     dtype = arrays[3].dtype
-    total = _loss(*arrays, _groups(len(X), threads()), _TINY_EXPONENT[dtype])
+    total = _loss(*arrays, _groups(len(X), slices()), _TINY_EXPONENT[dtype])
     return np.asarray(total / np.size(X), dtype)
