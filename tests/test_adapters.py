@@ -107,6 +107,7 @@ def test_declared_capabilities(d2l):
     first = list(inspect.signature(d2l.RNN.__init__).parameters)[1]
     assert first == ("num_hiddens" if ops.layer_learns_input_size else "num_inputs")
     assert ops.fast_grads in ("autograd", "bptt", "fused")
+    assert ops.cell_grads in ("autograd", "cells")
     if ops.fast_grads == "fused":  # a backend that says so has its kernel
         assert type(ops).fused_loss_and_grads is not Ops.fused_loss_and_grads
     assert set(ops.pad_last_batch) <= {"autograd", "bptt"}

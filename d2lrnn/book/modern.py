@@ -59,8 +59,9 @@ class CellScratch(RNNScratch):
 
     @property
     def fast_grads(self):
-        """Autograd where the framework has it; NumPy's reference backward of the cells."""
-        return "autograd" if self.ops.has_autograd else "cells"
+        """The backend's choice (``Ops.cell_grads``) where the framework has autograd; the
+        cells' backward written by hand where it has none (NumPy)."""
+        return self.ops.cell_grads if self.ops.has_autograd else "cells"
 
     def fast_recurrence(self, params, X_tm, state):
         """The fast path's time loop from token ids (T, n) (see ``Cell.run_fast``)."""

@@ -72,6 +72,12 @@ class Kernels:
     # always differentiated by its framework.
     fast_grads = "autograd"
 
+    # How the fast path differentiates the scratch gated cells (GRU, LSTM, ...): "autograd"
+    # (the framework's, over the cells' fast forward) or "cells" (their step backward written
+    # by hand, d2lrnn.cells.network, in the framework's arrays), whichever measured faster.
+    # Frameworks without autograd always take "cells".
+    cell_grads = "autograd"
+
     def fused_loss_and_grads(self, params, X, Y):
         """The section's language model's loss and gradients in one fused kernel (where
         ``fast_grads`` is "fused")."""
