@@ -418,3 +418,17 @@ def test_strings_and_odd_seeds_are_refused_in_our_words(d2l):
     vocab = Vocab(list("abcd"))
     with pytest.raises(ValueError, match="seed must be a whole number"):
         lm.predict("ab", 3, vocab, temperature=1.0, seed=-1)
+
+
+def test_a_ctrl_c_swallowed_on_its_way_still_stops_the_command():
+    # a library that catches every exception while it loads would lose the press: the
+    # command's handler remembers it, and the command stops where it next looks
+    code = ("import os, signal\nfrom d2lrnn.tools import interrupts\n"
+            "interrupts.remember_presses()\n"
+            "try:\n    os.kill(os.getpid(), signal.SIGINT)\n    import time; time.sleep(5)\n"
+            "except BaseException:\n    pass  # swallowed\n"
+            "try:\n    interrupts.raise_if_pressed()\nexcept KeyboardInterrupt:\n"
+            "    print('stopped')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "stopped", result.stderr

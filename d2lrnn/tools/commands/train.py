@@ -9,7 +9,7 @@ from pathlib import Path
 from ...base.errors import BadArgument
 from ...training import checkpoint
 from ...training.train import TrainingDiverged, perplexity
-from .. import options, runs, settings
+from .. import interrupts, options, runs, settings
 from ..experiment import write_record
 from .shared import perplexities, write_figure
 
@@ -122,6 +122,7 @@ class Progress:
                         disable=self.args.quiet,
                         desc=f"{hparams['backend']} {hparams['model']} on {hparams['device']}")
         if self.main_thread:
+            interrupts.raise_if_pressed()  # a press while the run was set up, swallowed
             signal.signal(signal.SIGINT, self.interrupt)
 
     def interrupt(self, signum, frame):
