@@ -229,8 +229,11 @@ def test_training_threads_are_one_per_blas_pool_and_torch_follows_the_free_cores
     try:
         for strategy in ("plain", ops.fast_grads):
             ops.choose_threads(strategy)
+            # a BLAS built on OpenMP (MXNet's) follows the OpenMP pool, which PyTorch's
+            # intra-op threads set where both are loaded (the legacy env): the others are 1
             assert all(pool["num_threads"] == 1 for pool in threadpool_info()
-                       if pool["user_api"] == "blas"), threadpool_info()
+                       if pool["user_api"] == "blas" and pool.get("threading_layer") != "openmp"
+                       ), threadpool_info()
             assert ops.threads()
         if ops.name == "torch":
             import torch
