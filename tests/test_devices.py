@@ -261,7 +261,7 @@ def test_the_governor_gives_the_framework_the_cores_others_leave(monkeypatch):
     # (monotonic seconds, CPU seconds of the whole system, CPU seconds of this process)
     looks = iter([(0.0, 0.0, 0.0), (1.0, 2.0, 1.0), (2.0, 3.0, 1.8), (3.0, 4.6, 2.7)])
     monkeypatch.setattr(machine.ThreadGovernor, "_times", staticmethod(lambda: next(looks)))
-    monkeypatch.setattr("d2lrnn.base.adapter.devices.usable_cores", lambda: 2)
+    monkeypatch.setattr(machine, "usable_cores", lambda: 2)
     governor = machine.ThreadGovernor(Adapter(), period=0.5, first=0.1)
     clock = iter([0.05, 1.0, 1.2, 2.0, 3.0])
     monkeypatch.setattr("time.monotonic", lambda: next(clock))

@@ -20,11 +20,6 @@ def remember_presses():
         signal.signal(signal.SIGINT, _remember_and_raise)
 
 
-def pressed():
-    """Whether Ctrl-C was pressed since :func:`remember_presses`."""
-    return _pressed.is_set()
-
-
 def raise_if_pressed():
     """KeyboardInterrupt where a press was remembered (and perhaps swallowed on its way)."""
     if _pressed.is_set():

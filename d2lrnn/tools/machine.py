@@ -1,10 +1,11 @@
 """What machine a measurement was made on: the CPU, its cores and vector width, Python and
 NumPy. Timings move with the CPU (an AMD EPYC with AVX2 one day, an Intel Xeon with AVX-512
 another), so every figure the package reports comes with this."""
-import os
 import platform
 
 import numpy as np
+
+from ..base.adapter.devices import usable_cores
 
 
 def _cpuinfo():
@@ -24,8 +25,7 @@ def describe():
                       if line.startswith("flags")), []))
     vector = ("AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else
               "AVX" if "avx" in flags else platform.machine())
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        os.cpu_count()
+    cores = usable_cores()
     return {"cpu": cpu, "cores": cores, "vector": vector,
             "python": platform.python_version(), "numpy": np.__version__,
             "system": platform.system()}
@@ -46,8 +46,6 @@ class ThreadGovernor:
     thread that waits for a core another program holds costs far more than it gains."""
 
     def __init__(self, ops, period=0.5, first=0.1):
-        from ..base.adapter.devices import usable_cores
-
         self.ops, self.period, self.cores = ops, period, usable_cores()
         self.free = self.cores
         self.last = self._times()

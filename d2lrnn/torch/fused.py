@@ -14,11 +14,12 @@ made the process abort at exit now and then ("terminate called without an active
 exception"): they are set once, never toggled. ``torch.compile`` fused more but took about
 45 s to compile.
 """
-import os
 from typing import List
 
 import torch
 import torch.nn.functional as F
+
+from ..base.adapter.devices import usable_cores
 
 Tensor = torch.Tensor
 
@@ -97,11 +98,9 @@ def _split_loss(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor,
 
 
 def parts():
-    """How many parts a batch is split into: one per core (os.sched_getaffinity), at most
+    """How many parts a batch is split into: one per core this process may use, at most
     PyTorch's inter-op threads, which run them."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        os.cpu_count() or 1
-    return max(1, min(cores, torch.get_num_interop_threads()))
+    return max(1, min(usable_cores(), torch.get_num_interop_threads()))
 
 
 _NAMES = ("W_xh", "W_hh", "b_h", "W_hq", "b_q")
