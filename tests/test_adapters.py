@@ -1,6 +1,7 @@
 """What every backend must pass, the same checks for all: its array operations against NumPy,
 its autograd against central differences, and each capability it declares (its own layers,
 the input size its layers learn, compilation)."""
+import importlib
 import inspect
 
 import numpy as np
@@ -108,8 +109,11 @@ def test_declared_capabilities(d2l):
     assert first == ("num_hiddens" if ops.layer_learns_input_size else "num_inputs")
     assert ops.fast_grads in ("autograd", "bptt", "fused")
     assert ops.cell_grads in ("autograd", "cells")
-    if ops.fast_grads == "fused":  # a backend that says so has its kernel
+    if ops.fast_grads == "fused":  # a backend that says so has its kernel, for its cells
         assert type(ops).fused_loss_and_grads is not Ops.fused_loss_and_grads
+        assert "rnn" in ops.fused_cells and set(ops.fused_cells) <= KNOWN_CELL_KEYS
+        kernel = importlib.import_module(f"d2lrnn.{d2l.ops.name}.fused")
+        assert set(kernel.CELLS) == set(ops.fused_cells)
     assert set(ops.pad_last_batch) <= {"autograd", "bptt"}
     if ops.traces_eagerly:  # code run at every step must then be compiled
         assert type(ops).compile is not Ops.compile

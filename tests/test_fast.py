@@ -12,6 +12,9 @@ import pytest
 
 from d2lrnn.base.backend import DECLARED
 from d2lrnn.base.vocab import Vocab
+from d2lrnn.cells import CELLS, lm_loss_and_grads
+from d2lrnn.cells.gru import gru_cell
+from d2lrnn.numpy.kernels import NumpyKernels
 from d2lrnn.tools import parity
 from d2lrnn.training import fast
 from d2lrnn.training.train import fit
@@ -50,8 +53,8 @@ def test_a_wrong_fast_path_is_caught(d2l, monkeypatch):
     def leaky(self, P, state, W_hh):
         return honest(self, P, state, W_hh * 0.999)
 
-    def leaky_fused(self, params, X, Y):
-        return honest_fused(self, {**params, "W_hh": params["W_hh"] * 0.999}, X, Y)
+    def leaky_fused(self, params, X, Y, cell):
+        return honest_fused(self, {**params, "W_hh": params["W_hh"] * 0.999}, X, Y, cell)
     monkeypatch.setattr(type(ops), "scan_tanh", leaky)
     monkeypatch.setattr(type(ops), "fused_loss_and_grads", leaky_fused)
     monkeypatch.setitem(ops.__dict__, "_cache", {})  # nothing compiled before the fault
@@ -137,27 +140,33 @@ def test_a_shorter_last_batch_gives_the_reference_numbers(d2l, model, tmp_path):
         assert fast[key] == pytest.approx(reference[key], rel=parity.TRAINING_TOLERANCE)
 
 
+FUSED_CELLS = {cell.key: cell for cell in (*CELLS.values(), gru_cell("after"))
+               if cell.key in NumpyKernels.fused_cells}
+
+
+@pytest.mark.parametrize("cell", list(FUSED_CELLS))
 @pytest.mark.parametrize("n", [1, 63, 64, 130])
-def test_the_fused_kernel_computes_the_reference(n, dtype):
+def test_the_fused_kernel_computes_the_reference(n, cell, dtype):
     """NumPy's fast path where Numba is installed: forward and backward fused, groups of 64
-    sequences side by side (padded), split between threads; the reference's numbers within
-    the parity bounds, for batches that fill no group, one, and part of a third."""
+    sequences side by side (padded), split between threads; the reference's numbers (the
+    cells' backward) within the parity bounds, for every cell the kernel declares, for
+    batches that fill no group, one, and part of a third."""
     pytest.importorskip("numba")
-    from d2lrnn.maths import bptt
     from d2lrnn.numpy import fused
     from d2lrnn.numpy.ops import ops as numpy_ops
 
     rng = np.random.default_rng(n)
     V, h, T = 28, 32, 7
-    params = {"W_xh": (V, h), "W_hh": (h, h), "b_h": (h,), "W_hq": (h, V), "b_q": (V,)}
+    params = {**FUSED_CELLS[cell].shapes(V, h), "W_hq": (h, V), "b_q": (V,)}
     params = {k: rng.normal(0, 0.3, s).astype(dtype) for k, s in params.items()}
     X, Y = rng.integers(0, V, (n, T)), rng.integers(0, V, (n, T))
-    ref_loss, ref_grads = bptt.lm_loss_and_grads(
-        numpy_ops, {k: v.astype(np.float64) for k, v in params.items()}, X, Y)
-    loss, grads = fused.loss_and_grads(params, X, Y)
+    ref_loss, ref_grads = lm_loss_and_grads(
+        FUSED_CELLS[cell], numpy_ops, {k: v.astype(np.float64) for k, v in params.items()}, X, Y)
+    loss, grads = fused.loss_and_grads(params, X, Y, FUSED_CELLS[cell])
     bound = parity.TOLERANCE[dtype]
     assert loss.dtype == dtype and abs(float(loss) - ref_loss) <= bound * ref_loss
-    assert abs(float(fused.loss(params, X, Y)) - ref_loss) <= bound * ref_loss
+    assert abs(float(fused.loss(params, X, Y, FUSED_CELLS[cell])) - ref_loss) <= bound * ref_loss
+    assert list(grads) == list(ref_grads)
     for name, ref in ref_grads.items():
         assert grads[name].dtype == dtype
         assert parity.rel_diff(grads[name], ref) <= bound, name

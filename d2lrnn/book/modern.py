@@ -59,9 +59,13 @@ class CellScratch(RNNScratch):
 
     @property
     def fast_grads(self):
-        """The backend's choice (``Ops.cell_grads``) where the framework has autograd; the
-        cells' backward written by hand where it has none (NumPy)."""
-        return self.ops.cell_grads if self.ops.has_autograd else "cells"
+        """The backend's fused kernel where it computes this cell (NumPy's, with Numba);
+        else the backend's choice (``Ops.cell_grads``) where the framework has autograd, the
+        cells' backward written by hand where it has none."""
+        ops = self.ops
+        if ops.fast_grads == "fused" and self.network.layers[0].cell.key in ops.fused_cells:
+            return "fused"
+        return ops.cell_grads if ops.has_autograd else "cells"
 
     def fast_recurrence(self, params, X_tm, state):
         """The fast path's time loop from token ids (T, n) (see ``Cell.run_fast``)."""

@@ -1,19 +1,26 @@
-"""The section's language model, forward and backward fused in one pass: the NumPy
-backend's fast path where Numba is installed (``pip install "d2lrnn[numba]"``), and the
+"""A language model on one recurrent layer, forward and backward fused in one pass: the NumPy
+backend's fast path where Numba is installed (``pip install "d2lrnn[numba]"``) for the RNN
+(9.4), the GRU (10.2, the reset before or after the product) and the LSTM (10.1), and the
 package's measure of this machine's limit (``d2lrnn bench`` shows every row as a multiple of
-it).
+the RNN's).
 
-The reference (:mod:`d2lrnn.maths.bptt`) makes whole arrays for every step of the batch and hands
-them to BLAS: each product is fast, but the activations of a batch (1024 sequences x 32 steps
-x 32 units) leave the cache between the passes. Here LANES (64) sequences go through
-together, side by side (the last axis of every array: four vector registers of float32s on
-AVX-512): their forward pass keeps H_1..H_T and dLoss/dH_t (from the output layer) in cache, their
-backward pass follows at once, and the gradients are added into the thread's own buffers.
-Every loop is elementwise across the LANES sequences, so LLVM vectorises all of them,
-softmax included, without reordering any sum. The batch is split between the cores at the top
-level, groups of LANES sequences per slice, a slice per thread of Numba's pool (``prange``),
-which on these small products uses the second core better than a framework's threads inside
-each product.
+The reference (:mod:`d2lrnn.maths.bptt`, :mod:`d2lrnn.cells.network`) makes whole arrays for
+every step of the batch and hands them to BLAS: each product is fast, but the activations of
+a batch (1024 sequences x 32 steps x 32 units) leave the cache between the passes. Here LANES
+(64) sequences go through together, side by side (the last axis of every array: four vector
+registers of float32s on AVX-512): their forward pass keeps the states, the gates and
+dLoss/dH_t (from the output layer) in cache, their backward pass follows at once, and the
+gradients are added into the thread's own buffers. Every loop is elementwise across the
+LANES sequences, so LLVM vectorises all of them, softmax and the gates included, without
+reordering any sum. The batch is split between the cores at the top level, groups of LANES
+sequences per slice, a slice per thread of Numba's pool (``prange``), which on these small
+products uses the second core better than a framework's threads inside each product.
+
+The cells share everything but their step (:func:`_recurrent_forward`,
+:func:`_recurrent_backward`: a branch per cell, taken once a step): one kernel compiled once,
+whose parameters are packed gate by gate (``CELLS``). The RNN's step in it measured as fast
+as the RNN's own kernel before it (9.5 against 9.8 ms, book settings, float32); the GRU's
+took 19.7 ms and the LSTM's 26.2.
 
 In float32, exp and tanh are polynomials that vectorise (below), and exponentials below
 float32's normal range are 0: denormal numbers slow the products that meet them many times
@@ -92,32 +99,196 @@ def _exp_of(x):
     return (lambda x: exp32(x)) if x == numba.float32 else (lambda x: np.exp(x))
 
 
+def _one(x):
+    """1 in the dtype of ``x`` (float32 arithmetic stays float32)."""
+
+
+@numba.extending.overload(_one)
+def _one_of(x):
+    return (lambda x: np.float32(1.0)) if x == numba.float32 else (lambda x: 1.0)
+
+
 @numba.njit(**_OPTIONS)
-def _forward_step(x, t, W_xh, W_hh, b_h, W_hq, b_q, H, o, tiny):
+def _sigmoid(x):
+    """1 / (1 + exp(-x)) from exp(-|x|): no overflow on either side."""
+    one = _one(x)
+    e = _exp(-abs(x))
+    return one / (one + e) if x >= 0 else e / (one + e)
+
+
+# The cells the kernel computes, by key, and the code of each one's step below. Their
+# parameters are packed gate by gate in cuDNN's order (``Cell.cudnn_gates``, as PyTorch's
+# kernel packs them too): gate g has Wx[g] (V, h), looked up by token, Wh[g] (h, h), b[g].
+RNN, GRU_BEFORE, GRU_AFTER, LSTM = range(4)
+CELLS = {"rnn": RNN, "gru-before": GRU_BEFORE, "gru-after": GRU_AFTER, "lstm": LSTM}
+
+
+# Products of a unit-by-sequence array (a column per sequence) and a weight matrix: the
+# innermost loop runs across the LANES sequences, which LLVM vectorises.
+@numba.njit(**_OPTIONS)
+def _product(P, W, out):
+    """out[j, i] += sum_k P[k, i] W[k, j]: (P^T W)^T, sequence by sequence."""
+    for k in range(P.shape[0]):
+        for j in range(W.shape[1]):
+            w = W[k, j]
+            for i in range(P.shape[1]):
+                out[j, i] += P[k, i] * w
+
+
+@numba.njit(**_OPTIONS)
+def _product_t(D, W, out):
+    """out[k, i] += sum_j D[j, i] W[k, j]: what the input of a product receives from its
+    output's gradient D (D W^T, sequence by sequence)."""
+    for k in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            w = W[k, j]
+            for i in range(D.shape[1]):
+                out[k, i] += D[j, i] * w
+
+
+@numba.njit(**_OPTIONS)
+def _outer(P, D, out):
+    """out[k, j, i] += P[k, i] D[j, i]: a weight's gradient P^T D, kept a column per
+    sequence (summed once at the end, not at every step)."""
+    for k in range(P.shape[0]):
+        for j in range(D.shape[0]):
+            for i in range(P.shape[1]):
+                out[k, j, i] += P[k, i] * D[j, i]
+
+
+@numba.njit(**_OPTIONS)
+def _recurrent_forward(kind, x, t, Wx, Wh, b, b_hh, H, E, A):
     """Step t of a group (arrays step-major, a column per sequence: H[step, unit, sequence]):
-    H[t + 1] = tanh(x_t W_xh + H[t] W_hh + b_h) (9.4.5); then o[:V] = exp(O_t - max O_t)
-    with O_t = H[t + 1] W_hq + b_q (9.4.6), o[V] = max O_t, o[V + 1] = the sum of o[:V]."""
-    h, m = H.shape[1], H.shape[2]
-    V = W_hq.shape[1]
-    for j in range(h):
-        for i in range(m):
-            H[t + 1, j, i] = W_xh[x[i, t], j] + b_h[j]
-    for k in range(h):
+    A[t, g] each gate's activation, H[t + 1] the new state; E[t + 1] what the backward step
+    needs beside them: the LSTM's memory C_t, or the GRU's inner term (R_t ⊙ H_{t-1} where
+    the reset comes before the product, H_{t-1} W_hh + b_hh where it comes after)."""
+    G, h, m = A.shape[1], H.shape[1], H.shape[2]
+    one = _one(H[0, 0, 0])
+    for g in range(G):  # each gate's input term X_t W_x + b, looked up
         for j in range(h):
-            w = W_hh[k, j]
             for i in range(m):
-                H[t + 1, j, i] += H[t, k, i] * w
-    for j in range(h):
-        for i in range(m):
-            H[t + 1, j, i] = _tanh(H[t + 1, j, i])
+                A[t, g, j, i] = Wx[g, x[i, t], j] + b[g, j]
+    gru = kind == GRU_BEFORE or kind == GRU_AFTER
+    for g in range(G - 1 if gru else G):  # the gates whose product takes H_{t-1} as it is
+        _product(H[t], Wh[g], A[t, g])
+    if kind == RNN:  # (9.4.5)
+        for j in range(h):
+            for i in range(m):
+                H[t + 1, j, i] = A[t, 0, j, i] = _tanh(A[t, 0, j, i])
+    elif kind == LSTM:  # (10.1)
+        for j in range(h):
+            for i in range(m):
+                I, F = _sigmoid(A[t, 0, j, i]), _sigmoid(A[t, 1, j, i])
+                C_tilde, O = _tanh(A[t, 2, j, i]), _sigmoid(A[t, 3, j, i])
+                A[t, 0, j, i], A[t, 1, j, i], A[t, 2, j, i], A[t, 3, j, i] = I, F, C_tilde, O
+                E[t + 1, j, i] = F * E[t, j, i] + I * C_tilde
+                H[t + 1, j, i] = O * _tanh(E[t + 1, j, i])
+    else:  # (10.2)
+        for g in range(2):
+            for j in range(h):
+                for i in range(m):
+                    A[t, g, j, i] = _sigmoid(A[t, g, j, i])
+        if kind == GRU_BEFORE:
+            for j in range(h):
+                for i in range(m):
+                    E[t + 1, j, i] = A[t, 0, j, i] * H[t, j, i]
+            _product(E[t + 1], Wh[2], A[t, 2])
+        else:
+            for j in range(h):
+                for i in range(m):
+                    E[t + 1, j, i] = b_hh[j]
+            _product(H[t], Wh[2], E[t + 1])
+            for j in range(h):
+                for i in range(m):
+                    A[t, 2, j, i] += A[t, 0, j, i] * E[t + 1, j, i]
+        for j in range(h):
+            for i in range(m):
+                H_tilde = A[t, 2, j, i] = _tanh(A[t, 2, j, i])
+                Z = A[t, 1, j, i]
+                H[t + 1, j, i] = Z * H[t, j, i] + (one - Z) * H_tilde
+
+
+@numba.njit(**_OPTIONS)
+def _recurrent_backward(kind, x, t, Wh, H, E, A, dH, dC, dA, dI, g_x, g_h, g_b, g_bhh):
+    """Back through step t of a group: from dH[t] (all that H[t + 1] receives) and dC (what
+    the LSTM's C_t receives from step t + 1, then C_{t-1}'s), the gradient of each gate's
+    pre-activation (dA) and of the GRU's inner term (dI); adds the parameters' gradients
+    into the g_* buffers and what H[t] receives into dH[t - 1]."""
+    G, h, m = A.shape[1], H.shape[1], H.shape[2]
+    one = _one(H[0, 0, 0])
+    gru = kind == GRU_BEFORE or kind == GRU_AFTER
+    if kind == RNN:  # tanh' = 1 - tanh²
+        for j in range(h):
+            for i in range(m):
+                dA[0, j, i] = dH[t, j, i] * (one - H[t + 1, j, i] * H[t + 1, j, i])
+    elif kind == LSTM:
+        for j in range(h):
+            for i in range(m):
+                I, F, C_tilde, O = A[t, 0, j, i], A[t, 1, j, i], A[t, 2, j, i], A[t, 3, j, i]
+                tanh_C, dH_t = _tanh(E[t + 1, j, i]), dH[t, j, i]
+                dC_t = dC[j, i] + dH_t * O * (one - tanh_C * tanh_C)
+                dA[0, j, i] = dC_t * C_tilde * I * (one - I)
+                dA[1, j, i] = dC_t * E[t, j, i] * F * (one - F)
+                dA[2, j, i] = dC_t * I * (one - C_tilde * C_tilde)
+                dA[3, j, i] = dH_t * tanh_C * O * (one - O)
+                dC[j, i] = dC_t * F
+    else:
+        for j in range(h):
+            for i in range(m):
+                Z, H_tilde, dH_t = A[t, 1, j, i], A[t, 2, j, i], dH[t, j, i]
+                dA[1, j, i] = dH_t * (H[t, j, i] - H_tilde) * Z * (one - Z)
+                dA[2, j, i] = dH_t * (one - Z) * (one - H_tilde * H_tilde)
+        if kind == GRU_BEFORE:  # dI = dA_h W_hh^T reaches R ⊙ H_{t-1}
+            dI[:] = 0
+            _product_t(dA[2], Wh[2], dI)
+            for j in range(h):
+                for i in range(m):
+                    R = A[t, 0, j, i]
+                    dA[0, j, i] = dI[j, i] * H[t, j, i] * R * (one - R)
+        else:  # dI = dA_h ⊙ R reaches H_{t-1} W_hh + b_hh
+            for j in range(h):
+                for i in range(m):
+                    R = A[t, 0, j, i]
+                    dI[j, i] = dA[2, j, i] * R
+                    dA[0, j, i] = dA[2, j, i] * E[t + 1, j, i] * R * (one - R)
+                    g_bhh[j, i] += dI[j, i]
+    for i in range(m):  # the input weights' rows of this step's tokens
+        for g in range(G):
+            for j in range(h):
+                g_x[g, x[i, t], j] += dA[g, j, i]
+    for g in range(G):
+        for j in range(h):
+            for i in range(m):
+                g_b[g, j, i] += dA[g, j, i]
+    if t == 0:  # H[0] = 0: no recurrent weight's gradient, nothing to send further back
+        return
+    direct = G - 1 if gru else G
+    for g in range(direct):
+        _outer(H[t], dA[g], g_h[g])
+        _product_t(dA[g], Wh[g], dH[t - 1])
+    if gru:
+        for j in range(h):
+            for i in range(m):
+                dH[t - 1, j, i] += dH[t, j, i] * A[t, 1, j, i]  # through Z ⊙ H_{t-1}
+        if kind == GRU_BEFORE:
+            _outer(E[t + 1], dA[2], g_h[2])
+            for j in range(h):
+                for i in range(m):
+                    dH[t - 1, j, i] += dI[j, i] * A[t, 0, j, i]
+        else:
+            _outer(H[t], dI, g_h[2])
+            _product_t(dI, Wh[2], dH[t - 1])
+
+
+@numba.njit(**_OPTIONS)
+def _output_forward(H_t, W_hq, b_q, o, tiny):
+    """The output layer at one step (9.4.6): o[:V] = exp(O_t - max O_t) with
+    O_t = H_t W_hq + b_q, o[V] = max O_t, o[V + 1] = the sum of o[:V]."""
+    V, m = W_hq.shape[1], o.shape[1]
     for v in range(V):
         for i in range(m):
             o[v, i] = b_q[v]
-    for k in range(h):
-        for v in range(V):
-            w = W_hq[k, v]
-            for i in range(m):
-                o[v, i] += H[t + 1, k, i] * w
+    _product(H_t, W_hq, o)
     for i in range(m):
         o[V, i] = o[0, i]
         o[V + 1, i] = 0.0
@@ -147,56 +318,42 @@ def _step_loss(o, t, y, weight, tiny):
 
 
 @numba.njit(**_OPTIONS)
-def _group(x, y, weight, W_xh, W_hh, b_h, W_hq, b_q, scale, tiny, H, dH, o, dA, g_xh, g_hh,
-           g_h, g_hq, g_q):
+def _output_backward(o, t, y, weight, scale, W_hq, H_t, dH_t, g_hq, g_q):
+    """From the output layer's exponentials at step t: dLoss/dO_t = (softmax - onehot(y_t))
+    scale; adds W_hq's and b_q's gradients; dH_t = what H_t receives from O_t."""
+    V, m = W_hq.shape[1], o.shape[1]
+    for i in range(m):  # row V + 1 becomes each sequence's scale / sum
+        o[V + 1, i] = scale * weight[i] / o[V + 1, i]
+    for v in range(V):
+        for i in range(m):
+            o[v, i] *= o[V + 1, i]
+    for i in range(m):
+        o[y[i, t], i] -= scale * weight[i]
+    for v in range(V):
+        for i in range(m):
+            g_q[v, i] += o[v, i]
+    dH_t[:] = 0
+    _product_t(o[:V], W_hq, dH_t)
+    _outer(H_t, o[:V], g_hq)
+
+
+@numba.njit(**_OPTIONS)
+def _group(kind, x, y, weight, Wx, Wh, b, b_hh, W_hq, b_q, scale, tiny, H, E, A, o, dH, dC,
+           dA, dI, g_x, g_h, g_b, g_bhh, g_hq, g_q):
     """Forward and backward of one group of sequences (x, y: (m, T) token ids; ``weight``
     0 for a padding sequence): returns their summed -log p(y_t); adds their gradients
-    (times ``scale``) into the g_* buffers, which but W_xh's keep a column per sequence."""
-    T, h, m = H.shape[0] - 1, H.shape[1], H.shape[2]
-    V = W_hq.shape[1]
+    (times ``scale``) into the g_* buffers, which but the input weights' keep a column per
+    sequence."""
+    T = H.shape[0] - 1
     loss = 0.0
-    for t in range(T):  # forward, H[0] = 0; the output layer's gradient dO_t at once
-        _forward_step(x, t, W_xh, W_hh, b_h, W_hq, b_q, H, o, tiny)
+    for t in range(T):  # forward from zero states; the output layer's gradient at once
+        _recurrent_forward(kind, x, t, Wx, Wh, b, b_hh, H, E, A)
+        _output_forward(H[t + 1], W_hq, b_q, o, tiny)
         loss += _step_loss(o, t, y, weight, tiny)
-        for i in range(m):  # row V + 1 becomes each sequence's scale / sum
-            o[V + 1, i] = scale * weight[i] / o[V + 1, i]
-        for v in range(V):  # dLoss/dO_t = (softmax - onehot(y_t)) / (n T)
-            for i in range(m):
-                o[v, i] *= o[V + 1, i]
-        for i in range(m):
-            o[y[i, t], i] -= scale * weight[i]
-        for v in range(V):
-            for i in range(m):
-                g_q[v, i] += o[v, i]
-        for j in range(h):  # what H[t + 1] receives from O_t
-            for i in range(m):
-                dH[t, j, i] = 0.0
-            for v in range(V):
-                w = W_hq[j, v]
-                for i in range(m):
-                    dH[t, j, i] += o[v, i] * w
-        for k in range(h):  # dW_hq += H[t + 1]^T dO_t
-            for v in range(V):
-                for i in range(m):
-                    g_hq[k, v, i] += H[t + 1, k, i] * o[v, i]
+        _output_backward(o, t, y, weight, scale, W_hq, H[t + 1], dH[t], g_hq, g_q)
+    dC[:] = 0
     for t in range(T - 1, -1, -1):  # backward through time
-        for j in range(h):  # dH[t]: all that H[t + 1] receives, from O_t and step t + 1
-            for i in range(m):
-                dA[j, i] = dH[t, j, i] * (1.0 - H[t + 1, j, i] * H[t + 1, j, i])
-                g_h[j, i] += dA[j, i]
-        for i in range(m):
-            for j in range(h):
-                g_xh[x[i, t], j] += dA[j, i]
-        for k in range(h):  # dW_hh += H[t]^T dA_t
-            for j in range(h):
-                for i in range(m):
-                    g_hh[k, j, i] += H[t, k, i] * dA[j, i]
-        if t > 0:  # H[t] receives dA_t W_hh^T (H[0] is not learnt)
-            for k in range(h):
-                for j in range(h):
-                    w = W_hh[k, j]
-                    for i in range(m):
-                        dH[t - 1, k, i] += dA[j, i] * w
+        _recurrent_backward(kind, x, t, Wh, H, E, A, dH, dC, dA, dI, g_x, g_h, g_b, g_bhh)
     return loss
 
 
@@ -207,43 +364,47 @@ def _groups(n, slices):
 
 
 @numba.njit(parallel=True, **_OPTIONS)
-def _loss_and_grads(X, Y, weight, W_xh, W_hh, b_h, W_hq, b_q, bounds, tiny, scale):
+def _loss_and_grads(kind, X, Y, weight, Wx, Wh, b, b_hh, W_hq, b_q, bounds, tiny, scale):
     T, m = X.shape[2], weight.shape[1]
-    V, h = W_xh.shape
-    dtype = W_xh.dtype
+    G, V, h = Wx.shape
+    dtype = Wx.dtype
     threads = bounds.shape[0] - 1
     # each thread's own gradients (separate arrays: no false sharing between the cores);
-    # all but W_xh's keep a column per sequence of a group, summed at the end
-    g_xh = np.zeros((threads, V, h), dtype)
-    g_hh = np.zeros((threads, h, h, m), dtype)
-    g_h = np.zeros((threads, h, m), dtype)
+    # all but the input weights' keep a column per sequence of a group, summed at the end
+    g_x = np.zeros((threads, G, V, h), dtype)
+    g_h = np.zeros((threads, G, h, h, m), dtype)
+    g_b = np.zeros((threads, G, h, m), dtype)
+    g_bhh = np.zeros((threads, h, m), dtype)
     g_hq = np.zeros((threads, h, V, m), dtype)
     g_q = np.zeros((threads, V, m), dtype)
     losses = np.zeros(threads)
     for p in numba.prange(threads):
-        H = np.zeros((T + 1, h, m), dtype)
-        dH = np.empty((T, h, m), dtype)
-        o, dA = np.empty((V + 2, m), dtype), np.empty((h, m), dtype)
+        H, E = np.zeros((T + 1, h, m), dtype), np.zeros((T + 1, h, m), dtype)
+        A, dH = np.empty((T, G, h, m), dtype), np.empty((T, h, m), dtype)
+        o, dC, dI = np.empty((V + 2, m), dtype), np.empty((h, m), dtype), np.empty((h, m), dtype)
+        dA = np.empty((G, h, m), dtype)
         for g in range(bounds[p], bounds[p + 1]):
-            losses[p] += _group(X[g], Y[g], weight[g], W_xh, W_hh, b_h, W_hq, b_q, scale,
-                                tiny, H, dH, o, dA, g_xh[p], g_hh[p], g_h[p], g_hq[p],
-                                g_q[p])
-    return (losses.sum(), g_xh.sum(0), g_hh.sum(0).sum(-1), g_h.sum(0).sum(-1),
-            g_hq.sum(0).sum(-1), g_q.sum(0).sum(-1))
+            losses[p] += _group(kind, X[g], Y[g], weight[g], Wx, Wh, b, b_hh, W_hq, b_q, scale,
+                                tiny, H, E, A, o, dH, dC, dA, dI, g_x[p], g_h[p], g_b[p],
+                                g_bhh[p], g_hq[p], g_q[p])
+    return (losses.sum(), g_x.sum(0), g_h.sum(0).sum(-1), g_b.sum(0).sum(-1),
+            g_bhh.sum(0).sum(-1), g_hq.sum(0).sum(-1), g_q.sum(0).sum(-1))
 
 
 @numba.njit(parallel=True, **_OPTIONS)
-def _loss(X, Y, weight, W_xh, W_hh, b_h, W_hq, b_q, bounds, tiny):
-    T, h, m = X.shape[2], W_hh.shape[0], weight.shape[1]
-    V = W_hq.shape[1]
+def _loss(kind, X, Y, weight, Wx, Wh, b, b_hh, W_hq, b_q, bounds, tiny):
+    T, m = X.shape[2], weight.shape[1]
+    G, V, h = Wx.shape
+    dtype = Wx.dtype
     threads = bounds.shape[0] - 1
     losses = np.zeros(threads)
     for p in numba.prange(threads):
-        H = np.zeros((T + 1, h, m), W_xh.dtype)
-        o = np.empty((V + 2, m), W_xh.dtype)
+        H, E = np.zeros((T + 1, h, m), dtype), np.zeros((T + 1, h, m), dtype)
+        A, o = np.empty((T, G, h, m), dtype), np.empty((V + 2, m), dtype)
         for g in range(bounds[p], bounds[p + 1]):
             for t in range(T):
-                _forward_step(X[g], t, W_xh, W_hh, b_h, W_hq, b_q, H, o, tiny)
+                _recurrent_forward(kind, X[g], t, Wx, Wh, b, b_hh, H, E, A)
+                _output_forward(H[t + 1], W_hq, b_q, o, tiny)
                 losses[p] += _step_loss(o, t, Y[g], weight[g], tiny)
     return losses.sum()
 
@@ -262,41 +423,53 @@ def threads():
     return numba.get_num_threads()
 
 
-def _arrays(params, X, Y):
-    """The kernels' arguments: X and Y as groups of LANES sequences (padded with weight-0
-    sequences to a whole group), the parameters contiguous and of one dtype."""
-    names = ("W_xh", "W_hh", "b_h", "W_hq", "b_q")
-    weights = [np.ascontiguousarray(params[k]) for k in names]
-    dtype = weights[0].dtype
-    if any(w.dtype != dtype for w in weights):
+def _arrays(cell, params, X, Y):
+    """The kernels' arguments: the cell's code, X and Y as groups of LANES sequences (padded
+    with weight-0 sequences to a whole group), the parameters packed gate by gate, contiguous
+    and of one dtype."""
+    if cell.key not in CELLS:
+        raise BadType(f"the fused kernel computes the cells {sorted(CELLS)}, not {cell.key!r}")
+    kind, gates = CELLS[cell.key], cell.cudnn_gates
+    dtypes = {np.asarray(value).dtype for value in params.values()}
+    if len(dtypes) > 1:
         raise BadType(f"the fused kernel takes parameters of one dtype, got "
-                        f"{sorted({str(w.dtype) for w in weights})}")
+                      f"{sorted(str(d) for d in dtypes)}")
+    dtype, = dtypes
+    Wx, Wh, b = (np.stack([params[f"{prefix}{g}"] for g in gates])
+                 for prefix in ("W_x", "W_h", "b_"))
+    b_hh = np.ascontiguousarray(params["b_hh"] if kind == GRU_AFTER else np.zeros(
+        Wh.shape[-1], dtype))
     X, Y = np.asarray(X, np.int64), np.asarray(Y, np.int64)
     n, T = X.shape
     groups = -(-n // LANES)
     pad = ((0, groups * LANES - n), (0, 0))
     keep = np.zeros(groups * LANES, dtype)
     keep[:n] = 1
-    return (np.pad(X, pad).reshape(groups, LANES, T), np.pad(Y, pad).reshape(groups, LANES, T),
-            keep.reshape(groups, LANES), *weights)
+    return (kind, np.pad(X, pad).reshape(groups, LANES, T),
+            np.pad(Y, pad).reshape(groups, LANES, T), keep.reshape(groups, LANES), Wx, Wh, b,
+            b_hh, np.ascontiguousarray(params["W_hq"]), np.ascontiguousarray(params["b_q"]))
 
 
-def loss_and_grads(params, X, Y):
-    """The language model's mean cross-entropy on token ids X, Y (n, T) from H_0 = 0 and its
-    gradient for every parameter: the numbers of :func:`d2lrnn.maths.bptt.lm_loss_and_grads`, in
-    one fused pass."""
-    arrays = _arrays(params, X, Y)
-    dtype = arrays[3].dtype
+def loss_and_grads(params, X, Y, cell):
+    """The language model on ``cell`` (a :class:`~d2lrnn.cells.Cell` of ``CELLS``' keys):
+    its mean cross-entropy on token ids X, Y (n, T) from zero states and its gradient for
+    every parameter, the numbers of :func:`d2lrnn.cells.network.lm_loss_and_grads` (and of
+    :func:`d2lrnn.maths.bptt.lm_loss_and_grads` for the RNN), in one fused pass."""
+    arrays = _arrays(cell, params, X, Y)
+    dtype = arrays[4].dtype
     scale = dtype.type(1.0 / np.size(X))  # the mean over n T tokens, in the parameters' dtype
     bounds = _groups(len(X), slices())
-    loss, *grads = _loss_and_grads(*arrays, bounds, _TINY_EXPONENT[dtype], scale)
-    return np.asarray(loss / np.size(X), dtype), dict(zip(("W_xh", "W_hh", "b_h", "W_hq",
-                                                          "b_q"), grads))
+    loss, g_x, g_h, g_b, g_bhh, g_hq, g_q = _loss_and_grads(*arrays, bounds,
+                                                           _TINY_EXPONENT[dtype], scale)
+    grads = {"W_hq": g_hq, "b_q": g_q, "b_hh": g_bhh}
+    for index, g in enumerate(cell.cudnn_gates):
+        grads.update({f"W_x{g}": g_x[index], f"W_h{g}": g_h[index], f"b_{g}": g_b[index]})
+    return np.asarray(loss / np.size(X), dtype), {name: grads[name] for name in params}
 
 
-def loss(params, X, Y):
+def loss(params, X, Y, cell):
     """The mean cross-entropy alone (validation), fused likewise."""
-    arrays = _arrays(params, X, Y)
-    dtype = arrays[3].dtype
+    arrays = _arrays(cell, params, X, Y)
+    dtype = arrays[4].dtype
     total = _loss(*arrays, _groups(len(X), slices()), _TINY_EXPONENT[dtype])
     return np.asarray(total / np.size(X), dtype)

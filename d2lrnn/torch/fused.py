@@ -14,7 +14,7 @@ made the process abort at exit now and then ("terminate called without an active
 exception"): they are set once, never toggled. ``torch.compile`` fused more but took about
 45 s to compile.
 """
-from typing import List
+from typing import List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -24,10 +24,18 @@ from ..base.adapter.devices import usable_cores
 Tensor = torch.Tensor
 
 
+# The cells the kernel computes, by key (the code of each one's step below); their
+# parameters packed side by side in cuDNN's gate order (Cell.cudnn_weights), as NumPy's
+# fused kernel takes them.
+# (TorchScript reads no module constants: the codes are written as numbers in the kernel.)
+CELLS = {"rnn": 0, "gru-before": 1, "gru-after": 2, "lstm": 3}
+
+
 @torch.jit.script
-def _lm_grads(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor, W_hq: Tensor,
-              b_q: Tensor, scale: float) -> List[Tensor]:
-    """Summed loss times ``scale`` and the gradients (times ``scale``) of a batch's part."""
+def _rnn_grads(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor, W_hq: Tensor,
+               b_q: Tensor, scale: float) -> List[Tensor]:
+    """The RNN's :func:`_lm_grads`, its own code: its arrays made once and filled in place
+    (the gated cells' way, below, took 6.4 ms a step against 5.7 in one measurement here)."""
     n, T = X.shape[0], X.shape[1]
     h = W_hh.shape[0]
     Xt, Yt = X.t().contiguous(), Y.t().contiguous()
@@ -56,13 +64,13 @@ def _lm_grads(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor, W_h
     g_xh = torch.zeros(W_xh.shape[0], h, dtype=W_hh.dtype,
                        device=W_hh.device).index_add_(0, Xt.reshape(-1), dA2)
     g_hh = H[:-1].reshape(-1, h).t().mm(dA2)  # H_0 = 0 adds nothing
-    return [loss, g_xh, g_hh, dA2.sum(0), g_hq, g_q]
+    return [loss, g_xh, g_hh, dA2.sum(0), b_h[:0], g_hq, g_q]
 
 
 @torch.jit.script
-def _lm_loss(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor, W_hq: Tensor,
-             b_q: Tensor) -> Tensor:
-    """The summed loss of a batch's part (the forward pass alone)."""
+def _rnn_loss(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor, W_hq: Tensor,
+              b_q: Tensor) -> Tensor:
+    """The RNN's :func:`_lm_loss`."""
     Xt = X.t()
     P = F.embedding(Xt, W_xh) + b_h
     H = torch.zeros(X.shape[0], W_hh.shape[0], dtype=W_hh.dtype, device=W_hh.device)
@@ -75,10 +83,160 @@ def _lm_loss(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor, W_hq
 
 
 @torch.jit.script
-def _split_grads(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor,
-                 W_hq: Tensor, b_q: Tensor, parts: int) -> List[Tensor]:
+def _step(kind: int, P_t: Tensor, H: Tensor, E: Tensor, W_h: Tensor, b_hh: Tensor,
+          H_t: Tensor, acts: Tensor, E_t: Tensor):
+    """One step of a gated cell from the looked-up input terms P_t (n, G h) and the state
+    H, E, written into H_t, the gates' activations ``acts`` (side by side) and E_t: the
+    LSTM's C_t, or the GRU's inner term (R ⊙ H_{t-1} where the reset comes before the
+    product, H_{t-1} W_hh + b_hh where it comes after), which the backward step needs.
+    Written in place into arrays made once: making them step by step and joining them
+    (torch.cat) took a quarter of the time."""
+    h = H.shape[1]
+    if kind == 3:  # the LSTM (10.1), gates i, f, c, o
+        A = torch.addmm(P_t, H, W_h)
+        torch.sigmoid(A, out=acts)  # the candidate's lane replaced next
+        C_tilde = acts[:, 2 * h:3 * h]
+        torch.tanh(A[:, 2 * h:3 * h], out=C_tilde)
+        torch.add(acts[:, h:2 * h] * E, acts[:, :h] * C_tilde, out=E_t)
+        torch.mul(acts[:, 3 * h:], torch.tanh(E_t), out=H_t)
+        return
+    RZ, H_tilde = acts[:, :2 * h], acts[:, 2 * h:]  # the GRU (10.2), gates r, z, h
+    if kind == 1:  # the reset before the product
+        torch.sigmoid(torch.addmm(P_t[:, :2 * h], H, W_h[:, :2 * h]), out=RZ)
+        torch.mul(RZ[:, :h], H, out=E_t)
+        torch.tanh(torch.addmm(P_t[:, 2 * h:], E_t, W_h[:, 2 * h:]), out=H_tilde)
+    else:  # after
+        M = H.mm(W_h)
+        torch.sigmoid(P_t[:, :2 * h] + M[:, :2 * h], out=RZ)
+        torch.add(M[:, 2 * h:], b_hh, out=E_t)
+        torch.tanh(P_t[:, 2 * h:] + RZ[:, :h] * E_t, out=H_tilde)
+    Z = RZ[:, h:]
+    torch.add(Z * H, (1 - Z) * H_tilde, out=H_t)
+
+
+@torch.jit.script
+def _step_backward(kind: int, dH: Tensor, dC: Tensor, H: Tensor, acts: Tensor, E: Tensor,
+                   E_t: Tensor, W_hT: Tensor, dA: Tensor, dI: Tensor) -> Tuple[Tensor, Tensor]:
+    """Back through one step of a gated cell from dH (all H_t receives) and dC (what the
+    LSTM's C_t receives from the next step): writes each gate's pre-activation gradient into
+    dA and, where the GRU's reset comes after the product, its inner term's into dI;
+    returns what H_{t-1} and C_{t-1} receive."""
+    h = H.shape[1]
+    if kind == 3:  # the LSTM
+        I, F, C_tilde, O = acts[:, :h], acts[:, h:2 * h], acts[:, 2 * h:3 * h], acts[:, 3 * h:]
+        tanh_C = torch.tanh(E_t)
+        dC = dC + dH * O * (1 - tanh_C * tanh_C)
+        torch.mul(dC * C_tilde * I, 1 - I, out=dA[:, :h])
+        torch.mul(dC * E * F, 1 - F, out=dA[:, h:2 * h])
+        torch.mul(dC * I, 1 - C_tilde * C_tilde, out=dA[:, 2 * h:3 * h])
+        torch.mul(dH * tanh_C * O, 1 - O, out=dA[:, 3 * h:])
+        return dA.mm(W_hT), dC * F
+    R, Z, H_tilde = acts[:, :h], acts[:, h:2 * h], acts[:, 2 * h:]
+    dA_h = dA[:, 2 * h:]
+    torch.mul(dH * (1 - Z), 1 - H_tilde * H_tilde, out=dA_h)
+    torch.mul(dH * (H - H_tilde) * Z, 1 - Z, out=dA[:, h:2 * h])
+    if kind == 1:  # the reset before: dA_h W_hh^T reaches R ⊙ H_{t-1}
+        d_inner = dA_h.mm(W_hT[2 * h:])
+        torch.mul(d_inner * H * R, 1 - R, out=dA[:, :h])
+        return dH * Z + d_inner * R + dA[:, :2 * h].mm(W_hT[:2 * h]), dC
+    torch.mul(dA_h, R, out=dI)  # after: dA_h ⊙ R reaches H_{t-1} W_hh + b_hh
+    torch.mul(dA_h * E_t * R, 1 - R, out=dA[:, :h])
+    return dH * Z + dA[:, :2 * h].mm(W_hT[:2 * h]) + dI.mm(W_hT[2 * h:]), dC
+
+
+@torch.jit.script
+def _gated_forward(kind: int, Xt: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
+                   b_hh: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    """A gated cell over token ids Xt (T, n) from zero states: H (T + 1, n, h) with H_0, E
+    likewise, and the activations (T, n, G h)."""
+    T, n, h = Xt.shape[0], Xt.shape[1], W_h.shape[0]
+    W_xb = W_x + b  # a token's row: X_t W_x + b, looked up step by step (X_t is one-hot)
+    H = torch.empty(T + 1, n, h, dtype=W_h.dtype, device=W_h.device)
+    E = torch.empty(T + 1, n, h, dtype=W_h.dtype, device=W_h.device)
+    acts = torch.empty(T, n, W_h.shape[1], dtype=W_h.dtype, device=W_h.device)
+    H[0].zero_()
+    E[0].zero_()
+    for t in range(T):
+        _step(kind, F.embedding(Xt[t], W_xb), H[t], E[t], W_h, b_hh, H[t + 1], acts[t],
+              E[t + 1])
+    return H, E, acts
+
+
+@torch.jit.script
+def _gated_grads(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
+                 b_hh: Tensor, W_hq: Tensor, b_q: Tensor, scale: float) -> List[Tensor]:
+    """The gated cells' :func:`_lm_grads`."""
+    n, T = X.shape[0], X.shape[1]
+    h = W_h.shape[0]
+    Xt, Yt = X.t().contiguous(), Y.t().contiguous()
+    H, E, acts = _gated_forward(kind, Xt, W_x, W_h, b, b_hh)
+    Hs = H[1:].reshape(-1, h)
+    log_p = torch.log_softmax(torch.addmm(b_q, Hs, W_hq), -1)  # (9.4.6)
+    y = Yt.reshape(-1, 1)
+    loss = -log_p.gather(1, y).sum() * scale
+    dO = log_p.exp_()  # dLoss/dO = (softmax - onehot(y)) * scale
+    dO.scatter_add_(1, y, torch.full_like(y, -1, dtype=dO.dtype))
+    dO.mul_(scale)
+    g_hq, g_q = Hs.t().mm(dO), dO.sum(0)
+    dH_out = dO.mm(W_hq.t()).view(T, n, h)  # what O_t sends to H_t
+    W_hT = W_h.t().contiguous()
+    dA = torch.empty_like(acts)
+    dI = torch.empty(T if kind == 2 else 0, n, h, dtype=W_h.dtype, device=W_h.device)
+    dH = torch.zeros(n, h, dtype=W_h.dtype, device=W_h.device)
+    dC = dH
+    for t in range(T - 1, -1, -1):  # back through time
+        dH, dC = _step_backward(kind, dH_out[t] + dH, dC, H[t], acts[t], E[t], E[t + 1], W_hT,
+                                dA[t], dI[t] if kind == 2 else dI)
+    dA2 = dA.view(-1, W_h.shape[1])
+    g_x = torch.zeros(W_x.shape[0], W_x.shape[1], dtype=W_h.dtype,
+                      device=W_h.device).index_add_(0, Xt.reshape(-1), dA2)
+    H_prev = H[:-1].reshape(-1, h)  # H_0 = 0 adds nothing
+    g_hh = b_hh
+    if kind == 3:
+        g_h = H_prev.t().mm(dA2)
+    elif kind == 1:  # the candidate's product takes R ⊙ H_{t-1}
+        g_h = torch.cat([H_prev.t().mm(dA2[:, :2 * h]),
+                         E[1:].reshape(-1, h).t().mm(dA2[:, 2 * h:])], 1)
+    else:  # and here H_{t-1}, the gradient dI
+        dI2 = dI.view(-1, h)
+        g_h = torch.cat([H_prev.t().mm(dA2[:, :2 * h]), H_prev.t().mm(dI2)], 1)
+        g_hh = dI2.sum(0)
+    return [loss, g_x, g_h, dA2.sum(0), g_hh, g_hq, g_q]
+
+
+@torch.jit.script
+def _gated_loss(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
+                b_hh: Tensor, W_hq: Tensor, b_q: Tensor) -> Tensor:
+    """The gated cells' :func:`_lm_loss`."""
+    H, _, _ = _gated_forward(kind, X.t().contiguous(), W_x, W_h, b, b_hh)
+    log_p = torch.log_softmax(torch.addmm(b_q, H[1:].reshape(-1, H.shape[2]), W_hq), -1)
+    return -log_p.gather(1, Y.t().reshape(-1, 1)).double().sum()
+
+
+@torch.jit.script
+def _lm_grads(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
+              b_hh: Tensor, W_hq: Tensor, b_q: Tensor, scale: float) -> List[Tensor]:
+    """Summed loss times ``scale`` and the gradients (times ``scale``) of a batch's part:
+    [loss, W_x, W_h, b (each the gates side by side), b_hh, W_hq, b_q]."""
+    if kind == 0:  # the RNN
+        return _rnn_grads(X, Y, W_x, W_h, b, W_hq, b_q, scale)
+    return _gated_grads(kind, X, Y, W_x, W_h, b, b_hh, W_hq, b_q, scale)
+
+
+@torch.jit.script
+def _lm_loss(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
+             b_hh: Tensor, W_hq: Tensor, b_q: Tensor) -> Tensor:
+    """The summed loss of a batch's part (the forward pass alone)."""
+    if kind == 0:  # the RNN
+        return _rnn_loss(X, Y, W_x, W_h, b, W_hq, b_q)
+    return _gated_loss(kind, X, Y, W_x, W_h, b, b_hh, W_hq, b_q)
+
+
+@torch.jit.script
+def _split_grads(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
+                 b_hh: Tensor, W_hq: Tensor, b_q: Tensor, parts: int) -> List[Tensor]:
     scale = 1.0 / (X.shape[0] * X.shape[1])
-    futures = [torch.jit.fork(_lm_grads, x, y, W_xh, W_hh, b_h, W_hq, b_q, scale)
+    futures = [torch.jit.fork(_lm_grads, kind, x, y, W_x, W_h, b, b_hh, W_hq, b_q, scale)
                for x, y in zip(X.chunk(parts), Y.chunk(parts))]
     out = torch.jit.wait(futures[0])
     for future in futures[1:]:
@@ -87,9 +245,9 @@ def _split_grads(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor,
 
 
 @torch.jit.script
-def _split_loss(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor,
-                W_hq: Tensor, b_q: Tensor, parts: int) -> Tensor:
-    futures = [torch.jit.fork(_lm_loss, x, y, W_xh, W_hh, b_h, W_hq, b_q)
+def _split_loss(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
+                b_hh: Tensor, W_hq: Tensor, b_q: Tensor, parts: int) -> Tensor:
+    futures = [torch.jit.fork(_lm_loss, kind, x, y, W_x, W_h, b, b_hh, W_hq, b_q)
                for x, y in zip(X.chunk(parts), Y.chunk(parts))]
     total = torch.jit.wait(futures[0])
     for future in futures[1:]:
@@ -103,27 +261,37 @@ def parts():
     return max(1, min(usable_cores(), torch.get_num_interop_threads()))
 
 
-_NAMES = ("W_xh", "W_hh", "b_h", "W_hq", "b_q")
+def _arrays(params, cell):
+    """The kernels' parameter arguments: the cell's code, its weights packed as cuDNN packs
+    them (gates side by side), the GRU's recurrent bias (else an empty tensor), W_hq, b_q."""
+    W_x, W_h, b = (torch.cat([params[f"{prefix}{g}"] for g in cell.cudnn_gates], -1)
+                   for prefix in ("W_x", "W_h", "b_"))
+    b_hh = params["b_hh"] if cell.key == "gru-after" else W_h.new_zeros(0)
+    return CELLS[cell.key], W_x, W_h, b, b_hh, params["W_hq"], params["b_q"]
 
 
-def loss_and_grads(params, X, Y):
-    """The language model's mean cross-entropy and its gradient for every parameter."""
+def loss_and_grads(params, X, Y, cell):
+    """The mean cross-entropy of a language model on one layer of ``cell`` (a cell of
+    ``CELLS``) and its gradient for every parameter."""
     with torch.no_grad():  # the gradients are written out: autograd records nothing
-        return _loss_and_grads(params, X, Y)
+        kind, *weights = _arrays(params, cell)
+        if X.device.type != "cpu":  # a GPU's kernels need no split: one part
+            loss, g_x, g_h, g_b, g_hh, g_hq, g_q = _lm_grads(kind, X, Y, *weights,
+                                                             1.0 / X.numel())
+        else:
+            loss, g_x, g_h, g_b, g_hh, g_hq, g_q = _split_grads(kind, X, Y, *weights, parts())
+        h = g_h.shape[0]
+        grads = {"W_hq": g_hq, "b_q": g_q, "b_hh": g_hh}
+        for i, g in enumerate(cell.cudnn_gates):
+            grads.update({f"W_x{g}": g_x[:, i * h:(i + 1) * h],
+                          f"W_h{g}": g_h[:, i * h:(i + 1) * h], f"b_{g}": g_b[i * h:(i + 1) * h]})
+        return loss, {name: grads[name] for name in params}
 
 
-def _loss_and_grads(params, X, Y):
-    if X.device.type != "cpu":  # a GPU's kernels need no split: one part
-        loss, *grads = _lm_grads(X, Y, *(params[k] for k in _NAMES), 1.0 / X.numel())
-    else:
-        loss, *grads = _split_grads(X, Y, *(params[k] for k in _NAMES), parts())
-    return loss, dict(zip(_NAMES, grads))
-
-
-def loss(params, X, Y):
+def loss(params, X, Y, cell):
     """The mean cross-entropy alone (validation)."""
-    weights = [params[k] for k in _NAMES]
     with torch.no_grad():
+        kind, *weights = _arrays(params, cell)
         if X.device.type != "cpu":
-            return (_lm_loss(X, Y, *weights) / X.numel()).to(weights[0].dtype)
-        return _split_loss(X, Y, *weights, parts()).to(weights[0].dtype)
+            return (_lm_loss(kind, X, Y, *weights) / X.numel()).to(weights[0].dtype)
+        return _split_loss(kind, X, Y, *weights, parts()).to(weights[0].dtype)

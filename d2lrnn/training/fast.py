@@ -36,6 +36,11 @@ class FastPath:
         return self.ops.kind(self.recurrence), self.by
 
     @property
+    def cell(self):
+        """The cell of its one recurrent layer."""
+        return self.network.layers[0].cell
+
+    @property
     def pads_last_batch(self):
         """Whether the last, shorter batch is padded to the compiled shape (weights 0)."""
         return self.by in self.ops.pad_last_batch
@@ -47,7 +52,7 @@ class FastPath:
         if self.by == "cells":
             return cells.lm_loss_and_grads(self.network, ops, params, X, Y)
         if self.by == "fused":
-            return ops.fused_loss_and_grads(params, X, Y)
+            return ops.fused_loss_and_grads(params, X, Y, self.cell)
         if self.by == "bptt":
             return bptt.lm_loss_and_grads(ops, params, X, Y, weights)
         return ops.value_and_grad(
@@ -56,7 +61,7 @@ class FastPath:
     def loss(self, params, X, Y, weights=None):
         """The loss alone (validation): the fused kernel's where this path has one."""
         if self.by == "fused":
-            return self.ops.fused_loss(params, X, Y)
+            return self.ops.fused_loss(params, X, Y, self.cell)
         return lm_loss_fast(self.ops, params, X, Y, self.recurrence, weights)
 
     def compiled_gradients(self):

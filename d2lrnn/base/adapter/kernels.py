@@ -78,12 +78,16 @@ class Kernels:
     # Frameworks without autograd always take "cells".
     cell_grads = "autograd"
 
-    def fused_loss_and_grads(self, params, X, Y):
-        """The section's language model's loss and gradients in one fused kernel (where
-        ``fast_grads`` is "fused")."""
+    # The cells (their keys: "rnn", "gru-before", ...) the backend's fused kernel computes,
+    # where ``fast_grads`` is "fused": a one-layer model on such a cell trains in it.
+    fused_cells = ()
+
+    def fused_loss_and_grads(self, params, X, Y, cell):
+        """A language model's loss and gradients in one fused kernel (where ``fast_grads``
+        is "fused"), its recurrent layer one ``cell`` of :attr:`fused_cells`."""
         raise BadType(f"the {self.name} backend has no fused kernel")
 
-    def fused_loss(self, params, X, Y):
+    def fused_loss(self, params, X, Y, cell):
         """Its loss alone, fused likewise."""
         raise BadType(f"the {self.name} backend has no fused kernel")
 
