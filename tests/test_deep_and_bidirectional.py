@@ -13,11 +13,13 @@ from _parity import (
     texts_generated_everywhere,
 )
 
+from d2lrnn.base.vocab import Vocab
 from d2lrnn.book.modern import cell_named
 from d2lrnn.cells import Network
 from d2lrnn.numpy.ops import ops as numpy_ops
 from d2lrnn.tools import cli, parity
 from d2lrnn.tools.experiment import build_lm
+from d2lrnn.training import fast
 
 n, T, V, h = 2, 4, 5, 3  # every axis a different size
 
@@ -156,13 +158,59 @@ def _leaves(state):
         yield state
 
 
+@pytest.mark.parametrize("model, cell, layers", [kind_param(*kind) for kind in KINDS])
+def test_the_fast_path_computes_the_reference(d2l, model, cell, layers, dtype, device):
+    """The fast path through several layers (the bottom one's input terms looked up, each
+    level above's in one product, a backward layer scanned from the end; compiled where the
+    framework compiles): the reference's loss and gradients, on every device present."""
+    expected_lm = reference_lm(model, cell, layers)
+    rng = np.random.default_rng(4)
+    params = {k: rng.normal(0, 0.5, v.shape).astype(dtype).astype(np.float64)
+              for k, v in expected_lm.get_params().items()}
+    expected_lm.set_params(params)
+    X, Y = rng.integers(0, V, (n, T)), rng.integers(0, V, (n, T))
+    from d2lrnn import numpy as ref
+
+    expected_loss, expected = ref.loss_and_grads(expected_lm, X, Y)
+    with on_test_device(d2l, device):
+        lm = deep_lm(d2l, model, cell, layers, dtype)
+        lm.set_params(params)
+        loss, grads = fast.choose(lm).compiled_gradients()(
+            lm.book_params, d2l.ops.asarray(X, "int64"), d2l.ops.asarray(Y, "int64"))
+    bound = parity.TOLERANCE[dtype]
+    assert abs(float(d2l.ops.to_numpy(loss)) - expected_loss) <= bound * abs(expected_loss)
+    assert set(grads) == set(expected)
+    for name, value in expected.items():
+        assert parity.rel_diff(d2l.ops.to_numpy(grads[name]), value) <= bound, name
+
+
+def test_fast_generation_through_layers_equals_the_models_forward(d2l):
+    """predict takes the fast path's step, its state one tuple per layer, fed back step by
+    step: the text is the one the model's own forward gives, step by step."""
+    vocab = Vocab(list("abcdef"))
+    lm = d2l.RNNLMScratch(d2l.StackedRNNScratch(len(vocab), 4, 2, cell="lstm", sigma=0.5,
+                                                dtype="float64", seed=5), len(vocab), seed=6)
+    assert fast.available(lm)
+    text = lm.predict("bad", 12, vocab)
+    state, ids = None, [vocab[c] for c in "bad"]
+    for step in range(len("bad") + 12 - 1):
+        X = np.eye(len(vocab))[[[ids[step]]]].astype("float64")  # (1 step, 1 sequence, V)
+        outputs, state = lm.rnn(X, state)
+        if step >= len("bad") - 1:
+            logits = d2l.ops.to_numpy(lm.output_layer(outputs))[0, -1]
+            logits[vocab.unk] = -np.inf
+            ids.append(int(np.argmax(logits)))
+    assert text == "".join(vocab.idx_to_token[i] for i in ids)
+
+
 TRAINED = (("stacked", "gru", 2), ("bi", "rnn", 1), ("concise", "lstm", 2))
 
 
+@pytest.mark.parametrize("fast_path", [False, True], ids=["plain", "fast"])
 @pytest.mark.parametrize("model, cell, layers", [kind_param(*kind) for kind in TRAINED])
-def test_training_parity(d2l, model, cell, layers, small_book, device):
-    """50 SGD steps with clipping, float64, through two layers: every backend takes the
-    reference's steps, on every device present."""
+def test_training_parity(d2l, model, cell, layers, fast_path, small_book, device):
+    """50 SGD steps with clipping, float64, through two layers, on the plain path and the
+    fast one: every backend takes the reference's steps, on every device present."""
     vocab = len(small_book.vocab)
 
     def lm_of(backend, model=model):
@@ -177,7 +225,8 @@ def test_training_parity(d2l, model, cell, layers, small_book, device):
     # a concise model is held to the scratch stacked network of its cell
     reference = reference_losses(("deep", model, cell, layers), lambda ref: lm_of(
         ref, "stacked" if model == "concise" else model), small_book)
-    assert_trains_as_the_reference(d2l, device, lm_of, reference, small_book, learns_by=0.2)
+    assert_trains_as_the_reference(d2l, device, lm_of, reference, small_book, fast=fast_path,
+                                   learns_by=0.2)
 
 
 def test_the_book_classes_their_states_and_names(d2l):
@@ -242,7 +291,7 @@ def test_train_and_generate_a_deep_model_from_the_command_line(tmp_path, capsys)
                      "--batch-size", "32", "--num-steps", "8", "--hiddens", "8",
                      "--num-train", "128", "--num-val", "32", "--out", str(out),
                      "--quiet"]) == 0
-    assert "2-layer GRU trained on the plain path" in capsys.readouterr().err
+    assert "on the fast path" in capsys.readouterr().out
     texts = texts_generated_everywhere(out / "checkpoint.safetensors", capsys)
     assert len(texts) == 1  # greedy text from the same weights, in every backend
     assert cli.main(["train", "--model", "concise", "--layers", "2", "--quiet"]) == 2

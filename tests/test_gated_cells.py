@@ -20,7 +20,6 @@ from d2lrnn.numpy.ops import ops as numpy_ops
 from d2lrnn.tools import cli, parity
 from d2lrnn.tools.experiment import build_lm
 from d2lrnn.training import fast
-from d2lrnn.training.train import fit
 
 GATED = tuple(name for name in CELLS if name != "rnn")  # every cell beyond the section's
 n, T, V, h = 3, 5, 7, 6  # every axis a different size
@@ -167,9 +166,6 @@ def test_the_book_classes_and_their_states(d2l):
         lstm(X, H)
     lm = d2l.RNNLMScratch(d2l.LSTMScratch(7, 5), vocab_size=7)
     assert set(lm.get_params()) == {*lstm.param_names, "W_hq", "b_q"}
-    deep = d2l.RNNLMScratch(d2l.StackedRNNScratch(7, 5, 2, cell="lstm"), vocab_size=7)
-    with pytest.raises(TypeError, match="fast path covers one recurrent layer"):
-        fit(deep, None, epochs=1, fast=True)
 
 
 @pytest.mark.parametrize("model, cell, reset", KIND_PARAMS)

@@ -52,23 +52,24 @@ class CellScratch(RNNScratch):
     def network(self):
         return Network.single(self.cell)
 
-    @property
-    def has_fast_path(self):
-        """One layer has one (its input terms looked up); several train on the plain path."""
-        return not self.layered
+    has_fast_path = True  # one layer or several (the bottom one's input terms looked up)
 
     @property
     def fast_grads(self):
-        """The backend's fused kernel where it computes this cell (NumPy's, with Numba);
-        else the backend's choice (``Ops.cell_grads``) where the framework has autograd, the
-        cells' backward written by hand where it has none."""
+        """The backend's fused kernel where it computes this model (one layer of a cell it
+        declares); else the backend's choice (``Ops.cell_grads``) where the framework has
+        autograd, the cells' backward written by hand where it has none."""
         ops = self.ops
-        if ops.fast_grads == "fused" and self.network.layers[0].cell.key in ops.fused_cells:
+        fused = ops.fast_grads == "fused" and not self.layered
+        if fused and self.network.layers[0].cell.key in ops.fused_cells:
             return "fused"
         return ops.cell_grads if ops.has_autograd else "cells"
 
     def fast_recurrence(self, params, X_tm, state):
-        """The fast path's time loop from token ids (T, n) (see ``Cell.run_fast``)."""
+        """The fast path's time loop from token ids (T, n) (see ``Cell.run_fast``; several
+        layers: ``Network.run_fast``, the state one tuple per layer)."""
+        if self.layered:
+            return self.network.run_fast(self.ops, params, X_tm, state)
         return self.network.layers[0].cell.run_fast(self.ops, params, X_tm, state)
 
     @property
@@ -333,11 +334,19 @@ class CellLayer:
     fast_grads = "autograd"  # the framework's layer, differentiated by the framework
 
     def fast_recurrence(self, params, X_tm, state):
-        """The framework's layer on one-hot inputs (one layer: a deep one trains plain)."""
-        W_x = params["W_x" + self.cell.gates()[0]]  # (vocabulary, hidden): one-hot inputs
-        inputs = self.ops.one_hot(X_tm, self.ops.shape(W_x)[0], self.ops.dtype_name(W_x))
-        return self.ops.cell_layer(self.cell, params, inputs,
-                                   self.cell.full_state(self.ops, state))
+        """The framework's layer on one-hot inputs (several: its layers in turn, the state
+        one tuple per layer; None: zeros)."""
+        ops, layers, n = self.ops, self.network.layers, self.ops.shape(X_tm)[1]
+        W_x = params[layers[0].prefix + "W_x" + self.cell.gates()[0]]  # (vocabulary, hidden)
+        inputs = ops.one_hot(X_tm, ops.shape(W_x)[0], ops.dtype_name(W_x))
+        if not self.layered:
+            return ops.cell_layer(self.cell, params, inputs,
+                                  self.cell.full_state(ops, state, params, n))
+        own = [layer.params(params) for layer in layers]
+        state = [self.cell.full_state(ops, None if state is None else state[i], own[i], n)
+                 for i in range(len(layers))]
+        outputs, finals = ops.cell_layer_stack(self.cell, own, inputs, state)
+        return outputs, tuple(tuple(final) for final in finals)
 
     def recurrence(self, params, inputs, state):
         # sizes from the arrays: compiled code built around this serves every instance

@@ -432,8 +432,9 @@ class RNNScratch(Model):
         return self.ops.fast_grads
 
     def fast_recurrence(self, params, X_tm, state):
-        """The fast path's time loop, from token ids (T, n): the input term looked up for
-        every step at once, then the loop (lax.scan in JAX)."""
+        """The fast path's time loop, from token ids (T, n) and H_0 (None: zeros): the
+        input term looked up for every step at once, then the loop (lax.scan in JAX)."""
+        state = zero_state(self.ops, params, X_tm) if state is None else state
         return self.ops.scan_tanh(embed(self.ops, params, X_tm), state, params["W_hh"])
 
 
@@ -477,6 +478,7 @@ class RNN(RNNScratch):
         """The framework's layer on one-hot inputs: it projects all steps in one product."""
         vocab_size = self.ops.shape(params["W_xh"])[0]
         inputs = self.ops.one_hot(X_tm, vocab_size, self.ops.dtype_name(params["W_xh"]))
+        state = zero_state(self.ops, params, X_tm) if state is None else state
         outputs, (H,) = self.ops.cell_layer(self.cell, params, inputs, (state,))
         return outputs, H
 

@@ -72,26 +72,36 @@ class Cell:
         """The suffixes of the cell's input weights (W_x<suffix>), in the book's order."""
         return tuple(name[3:] for name in self.param_names() if name.startswith("W_x"))
 
-    def full_state(self, ops, state):
-        """The state tuple from a tuple, or from H alone (the others start at zero: the fast
-        path begins from H_0 = 0 for every cell)."""
+    def full_state(self, ops, state, params=None, batch_size=None):
+        """The state tuple from a tuple, from H alone (the others start at zero: the fast
+        path begins from H_0 = 0 for every cell), or from None: zeros, sized by ``params``
+        for ``batch_size`` sequences."""
         if isinstance(state, tuple):
             return state
+        if state is None:
+            weight = next(iter(params.values()))
+            return self.zero_state(ops, batch_size, ops.shape(weight)[1],
+                                   ops.dtype_name(weight))
         return (state, *(ops.zeros(ops.shape(state), ops.dtype_name(state))
                          for _ in self.state_names[1:]))
 
-    def run_fast(self, ops, params, X_tm, state):
-        """The fast path's time loop from token ids (T, n): each gate's input term looked
-        up for every step at once, then the steps. ``state``: the state tuple, or H alone
-        (see :meth:`full_state`). Returns (stacked H (T, n, h), final state tuple)."""
-        state = self.full_state(ops, state)
-        terms = {g: ops.embedding(params[f"W_x{g}"], X_tm) + params[f"b_{g}"]
+    def run_fast(self, ops, params, inputs, state, reverse=False):
+        """The fast path's time loop over token ids (T, n), each gate's input term looked up
+        for every step at once, or over a lower layer's outputs (T, n, d), each gate's input
+        term one product for every step; then the steps, from the last one back where
+        ``reverse`` (the outputs keep the inputs' order). ``state``: the state tuple, H
+        alone or None (see :meth:`full_state`). Returns (stacked H (T, n, h), final state
+        tuple)."""
+        state = self.full_state(ops, state, params, ops.shape(inputs)[1])
+        ids = ops.dtype_name(inputs).startswith(("int", "uint"))
+        terms = {g: ops.embedding(params[f"W_x{g}"], inputs) + params[f"b_{g}"] if ids
+                 else ops.affine(inputs, params[f"W_x{g}"], params[f"b_{g}"])
                  for g in self.gates()}
 
         def body(state, terms_t):
             state, _ = self.step(ops, params, LookedUp(terms_t), state)
             return state, state[0]
-        state, outputs = ops.scan(body, state, terms)
+        state, outputs = ops.scan(body, state, terms, reverse)
         return outputs, state
 
     def run(self, ops, params, inputs, state=None, reverse=False, caches=None):

@@ -88,6 +88,26 @@ class Network:
         return steps, finals
 
 
+    def run_fast(self, ops, params, X_tm, states=None):
+        """The fast path's time loop from token ids (T, n) through every level (each
+        layer's :meth:`Cell.run_fast`: the bottom one's input terms looked up, each level
+        above's one product per gate for every step): (the top level's outputs (T, n,
+        width), the final state tuple of each layer, a tuple). ``states``: one state tuple
+        per layer, or None for zeros."""
+        inputs, finals, index = X_tm, [], 0
+        for level in self.levels:
+            outputs = []
+            for layer in level:
+                out, final = layer.cell.run_fast(ops, layer.params(params), inputs,
+                                                 None if states is None else states[index],
+                                                 layer.reverse)
+                outputs.append(out)
+                finals.append(final)
+                index += 1
+            inputs = outputs[0] if len(outputs) == 1 else ops.concat(outputs, -1)
+        return inputs, tuple(finals)
+
+
 def as_network(cell_or_network):
     return (Network.single(cell_or_network) if isinstance(cell_or_network, Cell)
             else cell_or_network)

@@ -19,8 +19,9 @@ class JaxKernels(Kernels):
         state, outputs = jax.lax.scan(cell, state, P, unroll=self.shape(P)[0])
         return outputs, state
 
-    def scan(self, body, carry, xs):
-        return jax.lax.scan(body, carry, xs)  # unrolled: 2x (unroll 2) to 4x slower for a GRU
+    def scan(self, body, carry, xs, reverse=False):
+        # unrolled: 2x (unroll 2) to 4x slower for a GRU
+        return jax.lax.scan(body, carry, xs, reverse=reverse)
 
     # jax.grad of the padded (weighted) mean made each step ~2x slower: pad only for bptt
     pad_last_batch = ("bptt",)

@@ -34,9 +34,9 @@ def rnn_forward(ops, params, inputs, state=None):
 
 
 def zero_state(ops, params, inputs):
-    """H_0 = 0 for a batch of ``inputs`` (T, n, d), sized by ``W_hh``."""
+    """H_0 = 0 for a batch of ``inputs`` (T, n, d), or token ids (T, n), sized by ``W_hh``."""
     return ops.zeros((ops.shape(inputs)[1], ops.shape(params["W_hh"])[0]),
-                     ops.dtype_name(inputs))
+                     ops.dtype_name(params["W_hh"]))
 
 
 def output_layer(ops, params, rnn_outputs):
@@ -88,8 +88,9 @@ def embed(ops, params, X_tm):
 
 
 def lm_forward_fast(ops, params, X_tm, state, fast_recurrence):
-    """Token ids (T, n) -> logits (T, n, V) and H_T: the RNN by ``fast_recurrence``
-    (params, X_tm, state) -> (stacked states, H_T), then (9.4.6) as one product."""
+    """Token ids (T, n) -> logits (T, n, V) and the final state: the RNN by
+    ``fast_recurrence`` (params, X_tm, state) -> (stacked outputs, final state), ``state``
+    None for zeros, then (9.4.6) as one product."""
     Hs, state = fast_recurrence(params, X_tm, state)
     return ops.affine(Hs, params["W_hq"], params["b_q"]), state
 
@@ -100,9 +101,7 @@ def lm_loss_fast(ops, params, X, Y, fast_recurrence, weights=None):
     ``weights`` (n,): 1 for the batch's sequences, 0 for padding. Compiling frameworks pad
     the last, shorter batch so that one compiled shape serves every batch; the padding adds
     exact zeros to every sum, so the numbers are those of the unpadded batch."""
-    state = ops.zeros((ops.shape(X)[0], ops.shape(params["W_hq"])[0]),
-                      ops.dtype_name(params["W_hq"]))
-    logits, _ = lm_forward_fast(ops, params, ops.transpose(X, (1, 0)), state, fast_recurrence)
+    logits, _ = lm_forward_fast(ops, params, ops.transpose(X, (1, 0)), None, fast_recurrence)
     log_p = ops.log_softmax(logits)
     return token_mean(ops, -pick_tokens(ops, log_p, ops.transpose(Y, (1, 0))), weights)
 

@@ -45,7 +45,7 @@ class Settings:
                                "frameworks' own: the reset gate after the product)",
                         choices=tuple(CELLS))
     layers: int = setting(1, "recurrent layers, each one's outputs the next one's inputs (the "
-                             "deep RNN of 10.3); more than one trains on the plain path",
+                             "deep RNN of 10.3)",
                           least=1)
     epochs: int = setting(BOOK["epochs"], "passes over the training windows", least=1)
     batch_size: int = setting(BOOK["batch_size"], "sequences per minibatch", least=1)
@@ -80,8 +80,6 @@ class Settings:
                               "StackedRNNScratch) or a concise --cell gru / lstm (the book "
                               "library's GRU(num_layers=...)): the book's concise RNN is one "
                               "layer")
-        if self.layers > 1:  # the fast path covers one layer; deeper models run the plain one
-            object.__setattr__(self, "fast", False)
 
     @classmethod
     def of(cls, mapping):

@@ -95,13 +95,12 @@ class FastPath:
 
 def choose(model):
     """The :class:`FastPath` of language model ``model``, or a :class:`BadType` that says
-    why it has none: it (or its RNN) runs code of a reader's, or its network has several
-    layers (deep and bidirectional models train on the plain path)."""
+    why it has none: it (or its RNN) runs code of a reader's, or its RNN has none."""
     model.require_package_maths("the fast path")
     rnn = model.rnn
     if not rnn.has_fast_path:
-        raise BadType(f"the fast path covers one recurrent layer; a {type(rnn).__name__} of "
-                      f"several trains on the plain path (fast=False)")
+        raise BadType(f"a {type(rnn).__name__} has no fast path: it trains on the plain path "
+                      f"(fast=False)")
     return FastPath(model.ops, rnn.fast_recurrence, rnn.fast_grads, rnn.network)
 
 

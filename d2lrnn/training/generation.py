@@ -152,8 +152,8 @@ def greedy(lm, path, params, token, state, num_preds, unk):
 def generation_step(lm):
     """``(step, params, H_0, path)``: ``step(params, one token id (1, 1), state) -> (logits
     (V,), state)``, the fast forward of the model's fast path (compiled where the framework
-    compiles), or where it has none (a reader's own model, a deep one) the model called as
-    it is (then params, H_0 and path are None)."""
+    compiles), or where it has none (a reader's own model) the model called as it is (then
+    params and path are None); H_0 is None, zeros."""
     ops = lm.ops
     if not fast.available(lm):
         def step(params, x, state):
@@ -167,4 +167,4 @@ def generation_step(lm):
         logits, state = lm_forward_fast(ops, params, x, state, recurrence)
         return logits[0, 0], state
     return (ops.cached(("generate", ops.kind(recurrence)), lambda: fast_step),
-            lm.book_params, ops.zeros((1, lm.rnn.num_hiddens), lm.dtype), path)
+            lm.book_params, None, path)  # the state None: zeros (every layer's)

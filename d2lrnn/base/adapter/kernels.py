@@ -21,14 +21,15 @@ class Kernels:
             outputs.append(state)
         return self.stack(outputs, 0), state
 
-    def scan(self, body, carry, xs):
+    def scan(self, body, carry, xs, reverse=False):
         """``body(carry, x_t) -> (carry, y_t)`` over the leading axis of the arrays of the
-        dict ``xs``: (final carry, the y_t stacked). A loop here; lax.scan in JAX."""
-        ys = []
-        for t in range(self.shape(next(iter(xs.values())))[0]):
-            carry, y = body(carry, {k: v[t] for k, v in xs.items()})
-            ys.append(y)
-        return carry, self.stack(ys, 0)
+        dict ``xs``, from the last step back where ``reverse``: (final carry, the y_t stacked
+        in the order of the xs). A loop here; lax.scan in JAX."""
+        steps = range(self.shape(next(iter(xs.values())))[0])
+        ys = {}
+        for t in (reversed(steps) if reverse else steps):
+            carry, ys[t] = body(carry, {k: v[t] for k, v in xs.items()})
+        return carry, self.stack([ys[t] for t in steps], 0)
 
     # Where compile() specialises to array shapes, the fast path can pad the last, shorter
     # batch instead of compiling a second time for it: for these ways of differentiating

@@ -73,9 +73,6 @@ def run(args):
 def summarise(result, argv):
     summary, hparams = result.summary, result.hparams
     path = "fast path" if hparams["fast"] else "plain path (the book's code, step by step)"
-    if hparams["layers"] > 1 and "--plain" not in argv:
-        print(f"note: the fast path covers one recurrent layer; the {hparams['layers']}-layer "
-              f"{hparams['cell'].upper()} trained on the plain path", file=sys.stderr)
     print(f"{perplexities(summary['train_ppl'], summary['val_ppl'])}; "
           f"{summary['seconds']:.1f} s on the {path} on {summary['device']}, "
           f"{summary['tokens_per_s']:,.0f} tokens/s")
