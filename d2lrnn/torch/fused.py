@@ -110,8 +110,7 @@ def _step(kind: int, P_t: Tensor, H: Tensor, E: Tensor, W_h: Tensor, b_hh: Tenso
         torch.sigmoid(P_t[:, :2 * h] + M[:, :2 * h], out=RZ)
         torch.add(M[:, 2 * h:], b_hh, out=E_t)
         torch.tanh(P_t[:, 2 * h:] + RZ[:, :h] * E_t, out=H_tilde)
-    Z = RZ[:, h:]
-    torch.add(Z * H, (1 - Z) * H_tilde, out=H_t)
+    torch.lerp(H_tilde, H, RZ[:, h:], out=H_t)  # Z ⊙ H + (1 - Z) ⊙ H̃, one operation
 
 
 @torch.jit.script
