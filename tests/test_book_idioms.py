@@ -454,7 +454,9 @@ def test_plot_in_a_script(d2l):
 
 
 def test_plot_in_a_kernel(tmp_path):
-    """In Jupyter a figure shows under its cell as an SVG image, as in the book."""
+    """In Jupyter a figure shows under its cell as an SVG image, as in the book: d2l.plot's,
+    and the progress board's that the book's Trainer draws while it trains (made without
+    pyplot: shown as an image, not as the text of a Figure)."""
     if importlib.util.find_spec("nbclient") is None:
         if os.environ.get("D2LRNN_NOTEBOOKS"):
             raise AssertionError("the notebooks env must hold nbclient")
@@ -465,11 +467,16 @@ def test_plot_in_a_kernel(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("from d2lrnn import numpy as d2l\n"
                                           "d2l.plot(list(range(10)), [i * i for i in range(10)],"
-                                          " 'x', 'y', figsize=(4, 2))")]
+                                          " 'x', 'y', figsize=(4, 2))"),
+                nbformat.v4.new_code_cell("board = d2l.ProgressBoard('epoch')\n"
+                                          "for x in range(3):\n"
+                                          "    board.draw(x, x * x, 'loss')")]
     NotebookClient(nb, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
-    kinds = [kind for output in nb.cells[0].outputs for kind in output.get("data", {})]
-    assert "image/svg+xml" in kinds, nb.cells[0].outputs
+    for cell in nb.cells:
+        kinds = [kind for output in cell.outputs for kind in output.get("data", {})]
+        assert "image/svg+xml" in kinds, cell.outputs
+        assert "<Figure size" not in str(cell.outputs)
 
 
 # -- 9.2: download and extract, with and without the network ----------------------------------

@@ -87,3 +87,8 @@ def test_notebook_runs_in_a_jupyter_kernel(chapter, backend, tmp_path):
     assert {p.stem for p in tmp_path.glob("*.png")} == FIGURES[chapter.stem]
     outputs = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
     assert f"framework: {backend}" in outputs or chapter.stem != "01_rnn"
+    # every figure shows as an image, none as the text of a Figure object
+    images = [o for c in notebook.cells for o in c.get("outputs", [])
+              if "image/png" in o.get("data", {})]
+    assert len(images) == len(FIGURES[chapter.stem])
+    assert "<Figure size" not in str([c.get("outputs") for c in notebook.cells])

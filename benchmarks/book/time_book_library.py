@@ -124,14 +124,14 @@ def main(argv=None):
     row = {"what": "d2l 1.0.3 GRU + RNNLM, the book's Trainer (10.2's settings)",
            "torch": torch.__version__, "threads": torch.get_num_threads(),
            "epochs": args.epochs, "seconds": round(seconds, 2),
-           "s/epoch": round(seconds / args.epochs, 3),
+           "seconds / epochs": round(seconds / args.epochs, 3),
            "tokens/s": round(tokens * args.epochs / seconds), "val ppl": round(val_ppl, 2),
            "stood in": stood_in, "machine": describe()}
     print(json.dumps(row, indent=1))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "book-library.json").write_text(json.dumps(row, indent=1) + "\n")
-        columns = ("what", "torch", "threads", "epochs", "seconds", "s/epoch", "tokens/s",
+        columns = ("what", "torch", "threads", "epochs", "seconds", "seconds / epochs", "tokens/s",
                    "val ppl")
         (args.out / "book-library.md").write_text(
             "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n| "

@@ -1,4 +1,10 @@
-"""Showing figures in Jupyter without pyplot, and only there."""
+"""Showing figures in Jupyter without pyplot, and only there.
+
+Matplotlib registers how Jupyter displays its figures only when pyplot starts its inline
+backend; the package draws without pyplot (no global state), so a bare ``Figure`` would show
+as the text ``<Figure size ... with 1 Axes>``. :class:`FigureImage` gives Jupyter the image
+itself."""
+import io
 import sys
 
 
@@ -11,11 +17,35 @@ def in_notebook():
     return ip is not None and "IPKernelApp" in getattr(ip, "config", {})
 
 
-def show(fig, handle=None):
-    """Display ``fig``, replacing the output of ``handle`` if given; returns the handle."""
+class FigureImage:
+    """A matplotlib figure as Jupyter displays it: one image, SVG (the book's format) or
+    PNG (smaller for dense figures)."""
+
+    MIME = {"svg": "image/svg+xml", "png": "image/png"}
+
+    def __init__(self, figure, format="svg"):
+        if format not in self.MIME:
+            raise ValueError(f"FigureImage: format must be one of {sorted(self.MIME)}, "
+                             f"got {format!r}")
+        self.figure, self.format = figure, format
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format=self.format, bbox_inches="tight")
+        data = buffer.getvalue()
+        return {self.MIME[self.format]: data.decode() if self.format == "svg" else data}
+
+    def __repr__(self):
+        return repr(self.figure)
+
+
+def show(fig, handle=None, format="svg"):
+    """Display ``fig`` as an image, replacing the output of ``handle`` if given; returns the
+    handle."""
     from IPython.display import display
 
+    image = FigureImage(fig, format)
     if handle is None:
-        return display(fig, display_id=True)
-    handle.update(fig)
+        return display(image, display_id=True)
+    handle.update(image)
     return handle

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 
 from ..base.backend import enable_float64, load_backend
+from ..base.ipython import in_notebook
+from ..base.ipython import show as show_in_notebook
 from ..base.plot import save_figure
 
 BACKEND = os.environ.get("D2LRNN_BACKEND", "numpy")
@@ -21,7 +23,12 @@ d2l = load_backend(BACKEND)
 
 
 def show(fig, name):
-    """Save ``fig`` under D2LRNN_FIGURES (if set) and return it, so a notebook displays it."""
+    """Save ``fig`` under D2LRNN_FIGURES (if set); in a notebook, display it as an image
+    under the cell (every figure of a cell, not only its last expression). Returns the
+    figure outside a notebook, None inside (nothing more to print)."""
     if FIGURES is not None:
         save_figure(fig, FIGURES / f"{name}.png")
-    return fig
+    if not in_notebook():
+        return fig
+    show_in_notebook(fig, format="png")
+    return None
