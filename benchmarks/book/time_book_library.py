@@ -15,7 +15,8 @@ that trains is the book's, unchanged. Nothing of the book is kept in this reposi
 wheel is fetched when this runs.
 
     pip download --no-deps d2l==1.0.3 -d /tmp/book-library
-    python benchmarks/book/time_book_library.py --wheel /tmp/book-library/d2l-1.0.3-py3-none-any.whl \\
+    python benchmarks/book/time_book_library.py \\
+        --wheel /tmp/book-library/d2l-1.0.3-py3-none-any.whl \\
         --epochs 10 --out benchmarks/results/book-library
 
 JAX: the book's JAX GRU builds its carry with ``nn.GRUCell.initialize_carry`` as a class
