@@ -179,3 +179,26 @@ def test_numpy_trains_with_the_fused_kernel_where_numba_is(monkeypatch):
     assert d2l.ops.fast_grads == ("fused" if has else "bptt")
     if os.environ.get("TOX_ENV_NAME") in ("numpy", "modern", "legacy"):
         assert has, "this tox env installs the numba extra: the fused kernel must be tested"
+
+
+@pytest.mark.backends("torch")
+def test_a_script_that_trains_on_the_fused_kernel_exits_cleanly(backend, tmp_path):
+    """A reader's script: fit(fast=True) on PyTorch's fused kernel with PyTorch's default
+    threads, then the interpreter's exit. Forked parts with intra-op threads of their own
+    made 4 of 5 such scripts abort at exit ("terminate called without an active
+    exception", code 134); two runs here."""
+    import subprocess
+    import sys
+
+    from _corpora import synthetic_corpus
+
+    code = ("from d2lrnn import torch as d2l\n"
+            "from d2lrnn.training.train import fit\n"
+            f"data = d2l.TimeMachine(64, 8, num_train=256, num_val=64, "
+            f"corpus={str(synthetic_corpus(tmp_path))!r})\n"
+            "V = len(data.vocab)\n"
+            "fit(d2l.RNNLMScratch(d2l.LSTMScratch(V, 16), V), data, epochs=2, fast=True)\n")
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]

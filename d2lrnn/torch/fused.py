@@ -32,6 +32,23 @@ CELLS = {"rnn": 0, "gru-before": 1, "gru-after": 2, "lstm": 3}
 
 
 @torch.jit.script
+def _output_grads(H: Tensor, Yt: Tensor, W_hq: Tensor, b_q: Tensor,
+                  scale: float) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The output layer (9.4.6) over the states H (T + 1, n, h; H_0 first) and the targets
+    Yt (T, n): (the summed loss times ``scale``, W_hq's and b_q's gradients, what each H_t
+    receives from O_t (T, n, h))."""
+    T, n, h = H.shape[0] - 1, H.shape[1], H.shape[2]
+    Hs = H[1:].reshape(-1, h)
+    log_p = torch.log_softmax(torch.addmm(b_q, Hs, W_hq), -1)
+    y = Yt.reshape(-1, 1)
+    loss = -log_p.gather(1, y).sum() * scale
+    dO = log_p.exp_()  # dLoss/dO = (softmax - onehot(y)) * scale
+    dO.scatter_add_(1, y, torch.full_like(y, -1, dtype=dO.dtype))
+    dO.mul_(scale)
+    return loss, Hs.t().mm(dO), dO.sum(0), dO.mm(W_hq.t()).view(T, n, h)
+
+
+@torch.jit.script
 def _rnn_grads(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor, W_hq: Tensor,
                b_q: Tensor, scale: float) -> List[Tensor]:
     """The RNN's :func:`_lm_grads`, its own code: its arrays made once and filled in place
@@ -44,15 +61,7 @@ def _rnn_grads(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor, W_
     H[0].zero_()
     for t in range(T):  # (9.4.5)
         torch.tanh(torch.addmm(P[t], H[t], W_hh), out=H[t + 1])
-    Hs = H[1:].reshape(-1, h)
-    log_p = torch.log_softmax(torch.addmm(b_q, Hs, W_hq), -1)  # (9.4.6)
-    y = Yt.reshape(-1, 1)
-    loss = -log_p.gather(1, y).sum() * scale
-    dO = log_p.exp_()  # dLoss/dO = (softmax - onehot(y)) * scale
-    dO.scatter_add_(1, y, torch.full_like(y, -1, dtype=dO.dtype))
-    dO.mul_(scale)
-    g_hq, g_q = Hs.t().mm(dO), dO.sum(0)
-    dH = dO.mm(W_hq.t()).view(T, n, h)  # what O_t sends to H_t
+    loss, g_hq, g_q, dH = _output_grads(H, Yt, W_hq, b_q, scale)
     dA = torch.empty(T, n, h, dtype=W_hh.dtype, device=W_hh.device)
     one_minus = 1 - H[1:] * H[1:]  # tanh'
     W_hhT = W_hh.t().contiguous()
@@ -169,15 +178,7 @@ def _gated_grads(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: T
     h = W_h.shape[0]
     Xt, Yt = X.t().contiguous(), Y.t().contiguous()
     H, E, acts = _gated_forward(kind, Xt, W_x, W_h, b, b_hh)
-    Hs = H[1:].reshape(-1, h)
-    log_p = torch.log_softmax(torch.addmm(b_q, Hs, W_hq), -1)  # (9.4.6)
-    y = Yt.reshape(-1, 1)
-    loss = -log_p.gather(1, y).sum() * scale
-    dO = log_p.exp_()  # dLoss/dO = (softmax - onehot(y)) * scale
-    dO.scatter_add_(1, y, torch.full_like(y, -1, dtype=dO.dtype))
-    dO.mul_(scale)
-    g_hq, g_q = Hs.t().mm(dO), dO.sum(0)
-    dH_out = dO.mm(W_hq.t()).view(T, n, h)  # what O_t sends to H_t
+    loss, g_hq, g_q, dH_out = _output_grads(H, Yt, W_hq, b_q, scale)
     W_hT = W_h.t().contiguous()
     dA = torch.empty_like(acts)
     dI = torch.empty(T if kind == 2 else 0, n, h, dtype=W_h.dtype, device=W_h.device)
@@ -255,8 +256,15 @@ def _split_loss(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Te
 
 
 def parts():
-    """How many parts a batch is split into: one per core this process may use, at most
-    PyTorch's inter-op threads, which run them."""
+    """How many parts a batch is split into: where PyTorch computes on one intra-op thread
+    (as ``d2lrnn train`` sets it), one per core this process may use, at most PyTorch's
+    inter-op threads, which run them; else one. Forked parts whose operations each start
+    intra-op threads of their own ask for more threads than there are cores, and a process
+    that had run them often aborted at exit ("terminate called without an active
+    exception": 4 of 5 scripts that fitted an LSTM, 1 of 5 the RNN, with PyTorch's default
+    threads)."""
+    if torch.get_num_threads() > 1:
+        return 1
     return max(1, min(usable_cores(), torch.get_num_interop_threads()))
 
 
@@ -274,11 +282,12 @@ def loss_and_grads(params, X, Y, cell):
     ``CELLS``) and its gradient for every parameter."""
     with torch.no_grad():  # the gradients are written out: autograd records nothing
         kind, *weights = _arrays(params, cell)
-        if X.device.type != "cpu":  # a GPU's kernels need no split: one part
+        split = parts() if X.device.type == "cpu" else 1  # a GPU's kernels need no split
+        if split == 1:  # nothing forked
             loss, g_x, g_h, g_b, g_hh, g_hq, g_q = _lm_grads(kind, X, Y, *weights,
                                                              1.0 / X.numel())
         else:
-            loss, g_x, g_h, g_b, g_hh, g_hq, g_q = _split_grads(kind, X, Y, *weights, parts())
+            loss, g_x, g_h, g_b, g_hh, g_hq, g_q = _split_grads(kind, X, Y, *weights, split)
         h = g_h.shape[0]
         grads = {"W_hq": g_hq, "b_q": g_q, "b_hh": g_hh}
         for i, g in enumerate(cell.cudnn_gates):
@@ -291,6 +300,7 @@ def loss(params, X, Y, cell):
     """The mean cross-entropy alone (validation)."""
     with torch.no_grad():
         kind, *weights = _arrays(params, cell)
-        if X.device.type != "cpu":
+        split = parts() if X.device.type == "cpu" else 1
+        if split == 1:
             return (_lm_loss(kind, X, Y, *weights) / X.numel()).to(weights[0].dtype)
-        return _split_loss(kind, X, Y, *weights, parts()).to(weights[0].dtype)
+        return _split_loss(kind, X, Y, *weights, split).to(weights[0].dtype)
