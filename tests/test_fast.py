@@ -202,3 +202,16 @@ def test_a_script_that_trains_on_the_fused_kernel_exits_cleanly(backend, tmp_pat
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 timeout=300)
         assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.backends("torch")
+def test_the_fused_kernel_loads_without_a_warning(backend):
+    """TorchScript's deprecation warning (PyTorch 2.13 on) is about the package's compiler,
+    not the reader's code: loading the kernel, every warning an error, succeeds."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c",
+                             "import torch\nfrom d2lrnn.torch import fused"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -141,3 +141,19 @@ def test_an_env_missing_a_required_framework_fails_loudly(tmp_path):
     assert result.returncode != 0
     assert "must hold these frameworks" in result.stdout + result.stderr
     assert "broken torch install" in result.stdout + result.stderr
+
+
+@pytest.mark.backends("tensorflow")
+def test_our_commands_quiet_tensorflows_native_start_up_logs(backend, tmp_path):
+    """TensorFlow's C++ and XLA log their INFO lines (CPU features, the XLA service) at every
+    start; our commands silence them unless the user sets TF_CPP_MIN_LOG_LEVEL."""
+    from _corpora import synthetic_corpus
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-m", "d2lrnn", "train", "--backend", "tensorflow",
+                             "--corpus", str(synthetic_corpus(tmp_path)), "--epochs", "1",
+                             "--batch-size", "16", "--num-steps", "8", "--num-train", "64",
+                             "--num-val", "16", "--quiet"],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "cpu_feature_guard" not in result.stderr and "XLA service" not in result.stderr

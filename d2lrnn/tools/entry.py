@@ -7,10 +7,16 @@ import sys
 from . import interrupts
 
 INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
+# The frameworks' native start-up logs, silenced for our commands unless the user sets them:
+# TensorFlow's C++ and XLA log their INFO and WARNING lines (oneDNN, CPU features, the XLA
+# service) on every command. A reader's own `import tensorflow` is left as it is.
+QUIET_NATIVE_LOGS = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 def main():
     interrupts.remember_presses()
+    for name, value in QUIET_NATIVE_LOGS.items():
+        os.environ.setdefault(name, value)
     try:
         from .cli import main as run
 

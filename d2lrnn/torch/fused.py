@@ -14,6 +14,7 @@ made the process abort at exit now and then ("terminate called without an active
 exception"): they are set once, never toggled. ``torch.compile`` fused more but took about
 45 s to compile.
 """
+import warnings
 from typing import List, Tuple
 
 import torch
@@ -24,6 +25,16 @@ from ..base.adapter.devices import usable_cores
 Tensor = torch.Tensor
 
 
+def _script(fn):
+    """``torch.jit.script``, without the deprecation warning it gives since PyTorch 2.13: it
+    is about this module's choice of compiler, not the reader's code (TorchScript measured
+    fastest here; ``torch.compile`` took 45 s to compile the RNN)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`torch.jit.script`",
+                                category=DeprecationWarning)
+        return torch.jit.script(fn)
+
+
 # The cells the kernel computes, by key (the code of each one's step below); their
 # parameters packed side by side in cuDNN's gate order (Cell.cudnn_weights), as NumPy's
 # fused kernel takes them.
@@ -31,7 +42,7 @@ Tensor = torch.Tensor
 CELLS = {"rnn": 0, "gru-before": 1, "gru-after": 2, "lstm": 3}
 
 
-@torch.jit.script
+@_script
 def _output_grads(H: Tensor, Yt: Tensor, W_hq: Tensor, b_q: Tensor,
                   scale: float) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """The output layer (9.4.6) over the states H (T + 1, n, h; H_0 first) and the targets
@@ -48,7 +59,7 @@ def _output_grads(H: Tensor, Yt: Tensor, W_hq: Tensor, b_q: Tensor,
     return loss, Hs.t().mm(dO), dO.sum(0), dO.mm(W_hq.t()).view(T, n, h)
 
 
-@torch.jit.script
+@_script
 def _rnn_grads(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor, W_hq: Tensor,
                b_q: Tensor, scale: float) -> List[Tensor]:
     """The RNN's :func:`_lm_grads`, its own code: its arrays made once and filled in place
@@ -76,7 +87,7 @@ def _rnn_grads(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor, W_
     return [loss, g_xh, g_hh, dA2.sum(0), b_h[:0], g_hq, g_q]
 
 
-@torch.jit.script
+@_script
 def _rnn_loss(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor, W_hq: Tensor,
               b_q: Tensor) -> Tensor:
     """The RNN's :func:`_lm_loss`."""
@@ -91,7 +102,7 @@ def _rnn_loss(X: Tensor, Y: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor, W_h
     return total
 
 
-@torch.jit.script
+@_script
 def _step(kind: int, P_t: Tensor, H: Tensor, E: Tensor, W_h: Tensor, b_hh: Tensor,
           H_t: Tensor, acts: Tensor, E_t: Tensor):
     """One step of a gated cell from the looked-up input terms P_t (n, G h) and the state
@@ -122,7 +133,7 @@ def _step(kind: int, P_t: Tensor, H: Tensor, E: Tensor, W_h: Tensor, b_hh: Tenso
     torch.lerp(H_tilde, H, RZ[:, h:], out=H_t)  # Z ⊙ H + (1 - Z) ⊙ H̃, one operation
 
 
-@torch.jit.script
+@_script
 def _step_backward(kind: int, dH: Tensor, dC: Tensor, H: Tensor, acts: Tensor, E: Tensor,
                    E_t: Tensor, W_hT: Tensor, dA: Tensor, dI: Tensor) -> Tuple[Tensor, Tensor]:
     """Back through one step of a gated cell from dH (all H_t receives) and dC (what the
@@ -152,7 +163,7 @@ def _step_backward(kind: int, dH: Tensor, dC: Tensor, H: Tensor, acts: Tensor, E
     return dH * Z + dA[:, :2 * h].mm(W_hT[:2 * h]) + dI.mm(W_hT[2 * h:]), dC
 
 
-@torch.jit.script
+@_script
 def _gated_forward(kind: int, Xt: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
                    b_hh: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
     """A gated cell over token ids Xt (T, n) from zero states: H (T + 1, n, h) with H_0, E
@@ -170,7 +181,7 @@ def _gated_forward(kind: int, Xt: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
     return H, E, acts
 
 
-@torch.jit.script
+@_script
 def _gated_grads(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
                  b_hh: Tensor, W_hq: Tensor, b_q: Tensor, scale: float) -> List[Tensor]:
     """The gated cells' :func:`_lm_grads`."""
@@ -204,7 +215,7 @@ def _gated_grads(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: T
     return [loss, g_x, g_h, dA2.sum(0), g_hh, g_hq, g_q]
 
 
-@torch.jit.script
+@_script
 def _gated_loss(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
                 b_hh: Tensor, W_hq: Tensor, b_q: Tensor) -> Tensor:
     """The gated cells' :func:`_lm_loss`."""
@@ -213,7 +224,7 @@ def _gated_loss(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Te
     return -log_p.gather(1, Y.t().reshape(-1, 1)).double().sum()
 
 
-@torch.jit.script
+@_script
 def _lm_grads(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
               b_hh: Tensor, W_hq: Tensor, b_q: Tensor, scale: float) -> List[Tensor]:
     """Summed loss times ``scale`` and the gradients (times ``scale``) of a batch's part:
@@ -223,7 +234,7 @@ def _lm_grads(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Tens
     return _gated_grads(kind, X, Y, W_x, W_h, b, b_hh, W_hq, b_q, scale)
 
 
-@torch.jit.script
+@_script
 def _lm_loss(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
              b_hh: Tensor, W_hq: Tensor, b_q: Tensor) -> Tensor:
     """The summed loss of a batch's part (the forward pass alone)."""
@@ -232,7 +243,7 @@ def _lm_loss(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Tenso
     return _gated_loss(kind, X, Y, W_x, W_h, b, b_hh, W_hq, b_q)
 
 
-@torch.jit.script
+@_script
 def _split_grads(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
                  b_hh: Tensor, W_hq: Tensor, b_q: Tensor, parts: int) -> List[Tensor]:
     scale = 1.0 / (X.shape[0] * X.shape[1])
@@ -244,7 +255,7 @@ def _split_grads(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: T
     return out
 
 
-@torch.jit.script
+@_script
 def _split_loss(kind: int, X: Tensor, Y: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
                 b_hh: Tensor, W_hq: Tensor, b_q: Tensor, parts: int) -> Tensor:
     futures = [torch.jit.fork(_lm_loss, kind, x, y, W_x, W_h, b, b_hh, W_hq, b_q)
