@@ -8,12 +8,15 @@ version = {}
 exec((here / "d2lrnn" / "_version.py").read_text(), version)
 
 # The numpy pin lives only in the mxnet extra: MXNet 1.9.1 (its last release) uses np.bool,
-# removed in numpy 1.24. Everything else works on numpy 2.
+# removed in numpy 1.24. Everything else works on numpy 2. Neither has a build for Python
+# 3.12 or later: there the extra installs nothing (pip would fail building numpy 1.23 from
+# source, 137 lines about distutils), and `d2lrnn.mxnet` says in one line what to do.
+MXNET_PYTHONS = 'python_version < "3.12"'
 extras = {
     "torch": ["torch>=2.2"],
     "jax": ["jax>=0.4.30", "jaxlib>=0.4.30", "flax>=0.8"],
     "tensorflow": ["tensorflow>=2.16"],
-    "mxnet": ["mxnet==1.9.1", "numpy>=1.23,<1.24"],
+    "mxnet": [f"mxnet==1.9.1; {MXNET_PYTHONS}", f"numpy>=1.23,<1.24; {MXNET_PYTHONS}"],
     # the NumPy backend's fused kernel (its fast path, and d2lrnn bench's measure of the
     # machine's limit)
     "numba": ["numba>=0.59"],

@@ -1,4 +1,5 @@
 """Importing: no framework at `import d2lrnn`, one interface everywhere, clear errors."""
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -77,6 +78,24 @@ def test_mxnet_with_new_numpy_says_what_it_needs(monkeypatch):
 
     monkeypatch.setattr(numpy, "__version__", "2.1.0")
     with pytest.raises(ImportError, match=r"numpy < 1\.24.*numpy 2\.1\.0.*tox -e mxnet"):
+        _legacy.check_mxnet_importable()
+
+
+def test_mxnet_on_a_python_it_has_no_build_for_says_what_to_do(monkeypatch):
+    """MXNet 1.9.1 has no build for Python 3.12+: the extra installs nothing there (its
+    requirements carry the marker, so pip does not fail building numpy 1.23), and the backend
+    says in one line what to do."""
+    from packaging.requirements import Requirement
+
+    wanted = [Requirement(r) for r in importlib.metadata.requires("d2lrnn")
+              if 'extra == "mxnet"' in r]
+    assert {r.name for r in wanted} == {"mxnet", "numpy"}
+    for requirement in wanted:
+        for python, installs in (("3.11", True), ("3.12", False), ("3.13", False)):
+            assert requirement.marker.evaluate({"extra": "mxnet",
+                                                "python_version": python}) == installs
+    monkeypatch.setattr(sys, "version_info", (3, 12, 1, "final", 0))
+    with pytest.raises(ImportError, match=r"no build for Python 3\.12.*python3\.11 -m venv"):
         _legacy.check_mxnet_importable()
 
 

@@ -33,6 +33,12 @@ def check_mxnet_importable():
     """Fail with a clear message where importing MXNet 1.9.1 would break or crash."""
     import numpy as np  # here, not at the top: `import d2lrnn` stays light
 
+    if sys.version_info >= (3, 12):
+        raise MissingFramework(
+            f"MXNet 1.9.1 (its last release) has no build for Python "
+            f"{sys.version_info[0]}.{sys.version_info[1]}, so the mxnet extra installs "
+            "nothing here. Use Python <= 3.11 for MXNet: python3.11 -m venv mx && "
+            "mx/bin/pip install \"d2lrnn[mxnet]\" (in this repository: tox -e mxnet)")
     if tuple(int(p) for p in np.__version__.split(".")[:2]) >= (1, 24):
         raise MissingFramework(
             f"MXNet 1.9.1 (its last release) needs numpy < 1.24, but numpy {np.__version__} "
