@@ -38,7 +38,7 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     packages=find_packages(include=["d2lrnn", "d2lrnn.*"]),
-    python_requires=">=3.10",
+    python_requires=">=3.11",  # tested on 3.11, 3.12 and 3.13 (tox.ini); MXNet on 3.11
     # download + hash + cache, progress bars, checkpoints, figures, a run folder's lock, the
     # memory available, the threads of BLAS and OpenMP pools: all small and lazy
     install_requires=["numpy>=1.23", "pooch>=1.6", "tqdm>=4.60", "safetensors>=0.4",
@@ -48,6 +48,9 @@ setup(
     entry_points={"console_scripts": ["d2lrnn = d2lrnn.tools.entry:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
         "Intended Audience :: Education",
         "Intended Audience :: Science/Research",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

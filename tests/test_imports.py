@@ -77,6 +77,7 @@ def test_mxnet_with_new_numpy_says_what_it_needs(monkeypatch):
     import numpy
 
     monkeypatch.setattr(numpy, "__version__", "2.1.0")
+    monkeypatch.setattr(sys, "version_info", (3, 11, 7, "final", 0))  # a Python MXNet has
     with pytest.raises(ImportError, match=r"numpy < 1\.24.*numpy 2\.1\.0.*tox -e mxnet"):
         _legacy.check_mxnet_importable()
 
