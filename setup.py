@@ -23,7 +23,7 @@ extras = {
     "test": ["pytest>=8", "jupytext>=1.14", "pytest-examples>=0.0.15", "import-linter>=2.1",
              "ruff>=0.6"],
     # open chapters/ as notebooks: jupytext pairs the .py sources with .ipynb files
-    "notebooks": ["jupytext>=1.14", "notebook>=6"],
+    "notebooks": ["jupytext>=1.14", "notebook>=6", "ipywidgets>=8"],  # tqdm's notebook bar
 }
 extras["all"] = sorted({d for k in ("torch", "jax", "tensorflow") for d in extras[k]})
 
