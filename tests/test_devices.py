@@ -183,7 +183,11 @@ def test_parity_on_a_device(capsys):
 
 def test_doctor_reports_every_backend(capsys):
     code = cli.main(["doctor", "--json"])
-    results = json.loads(capsys.readouterr().out)
+    out, err = capsys.readouterr()
+    results = json.loads(out)
+    # it says which backend it checks while it works (each loads its framework: seconds)
+    assert err.splitlines() == [f"doctor: checking {name} ({i + 1} of {len(BACKENDS)})"
+                                for i, name in enumerate(BACKENDS)]
     assert [r["backend"] for r in results] == list(BACKENDS)
     installed = [r for r in results if r["installed"]]
     assert installed and all(r["ok"] for r in installed) and code == 0

@@ -141,7 +141,13 @@ def report(results):
     return "\n".join(lines)
 
 
-def doctor(backends=BACKENDS):
-    """Check every backend in ``backends``: (results, exit code: 1 if any is broken)."""
-    results = [run_check(name) for name in backends]
+def doctor(backends=BACKENDS, on_progress=None):
+    """Check every backend in ``backends``: (results, exit code: 1 if any is broken).
+    ``on_progress(message)`` hears which backend is checked next (each takes seconds: its
+    framework is loaded in a process of its own)."""
+    results = []
+    for index, name in enumerate(backends):
+        if on_progress:
+            on_progress(f"checking {name} ({index + 1} of {len(backends)})")
+        results.append(run_check(name))
     return results, 0 if all(r["ok"] for r in results) else 1

@@ -228,14 +228,18 @@ def compare(results, ref):
             for q in QUANTITIES + FAST_QUANTITIES + CELL_LAYER_QUANTITIES if q in results}
 
 
-def parity_table(backends, dtypes=("float64", "float32"), seed=0, device="cpu"):
+def parity_table(backends, dtypes=("float64", "float32"), seed=0, device="cpu",
+                 on_progress=None):
     """Rows (backend, dtype, quantity, difference, tolerance) for every backend given, each
     computing on ``device`` ("cpu", "auto", "cuda", ...; see ``Ops.find_device``) with float32
     products at full precision. A backend computing elsewhere than on the CPU is named with
-    its device ("torch (cuda:0)"); float64 is left out on a device without it (MPS)."""
+    its device ("torch (cuda:0)"); float64 is left out on a device without it (MPS).
+    ``on_progress(message)`` hears what starts next (loading a framework, a column)."""
+    say = on_progress or (lambda message: None)
     inputs = make_inputs(seed)
     places = {}
     for backend in backends:
+        say(f"loading {backend}")
         ops = load_backend(backend).ops
         places[backend] = ops.find_device(device)
         ops.full_precision()
@@ -246,6 +250,7 @@ def parity_table(backends, dtypes=("float64", "float32"), seed=0, device="cpu"):
             ops, where = load_backend(backend).ops, places[backend]
             if not ops.has_float64(where) and dtype == "float64":
                 continue
+            say(f"{backend} {dtype}: every quantity against the reference")
             with ops.on(where):
                 diffs = compare(compute(backend, rounded(inputs, dtype), dtype), ref)
             name = ops.device_name(where)

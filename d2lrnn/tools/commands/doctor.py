@@ -1,6 +1,7 @@
 """``d2lrnn doctor``: what each backend can do here, checked."""
 import argparse
 import json
+import sys
 
 from ...base.backend import BACKENDS
 from .. import doctor
@@ -22,6 +23,7 @@ def run(args):
         result = doctor.check_backend(args.backend)
         print(json.dumps(result) if args.json else doctor.report([result]))
         return 0 if result["ok"] else 1
-    results, code = doctor.doctor(args.backends or BACKENDS)
+    results, code = doctor.doctor(args.backends or BACKENDS, on_progress=lambda message: print(
+        f"doctor: {message}", file=sys.stderr, flush=True))
     print(json.dumps(results) if args.json else doctor.report(results))
     return code

@@ -23,7 +23,9 @@ def arguments(parser):
 def run(args):
     backends = args.backends or available_backends()
     float64_where_asked(backends, args.dtypes)
-    rows = parity_table(backends, args.dtypes, args.seed, args.device)
+    rows = parity_table(backends, args.dtypes, args.seed, args.device,
+                        on_progress=lambda message: print(f"parity: {message}", file=sys.stderr,
+                                                          flush=True))
     print(format_table(rows))
     failed = [(b, dt, q, d) for b, dt, q, d, tol in rows if not d <= tol]
     for backend, dtype, quantity, diff in failed:
