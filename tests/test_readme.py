@@ -1,5 +1,6 @@
-"""The README is executable: every Python block runs (pytest-examples), every `d2lrnn` command
-line in a shell block is a valid command of today's parser, and the cheap ones run."""
+"""The README and the documentation site's pages are executable: every Python block runs
+(pytest-examples), every `d2lrnn` command line in a shell block is a valid command of
+today's parser, and the cheap ones run."""
 import importlib.util
 import os
 import re
@@ -13,22 +14,28 @@ from _corpora import book_path
 
 from d2lrnn.tools import cli
 
-README = Path(__file__).parent.parent / "README.md"
+ROOT = Path(__file__).parent.parent
+README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]  # the README and the site's pages
 # A shell block whose first line is `# runs in the tests` is executed (cheap commands only);
 # every other block is parsed.
 RUN_MARK = "# runs in the tests"
 
 
-def python_blocks():
+def python_blocks(pages=PAGES):
     from pytest_examples import find_examples
 
-    return list(find_examples(str(README)))
+    return list(find_examples(*(str(page) for page in pages)))
 
 
-def shell_blocks():
-    text = README.read_text(encoding="utf-8")
-    return [(text[:m.start()].count("\n") + 2, m.group(1))
-            for m in re.finditer(r"```bash\n(.*?)```", text, flags=re.S)]
+def shell_blocks(pages=PAGES):
+    """(where: "page:line", the block's text) of every shell block."""
+    blocks = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        blocks += [(f"{page.relative_to(ROOT)}:{text[:m.start()].count(chr(10)) + 2}",
+                    m.group(1)) for m in re.finditer(r"```bash\n(.*?)```", text, flags=re.S)]
+    return blocks
 
 
 def commands(block):
@@ -46,7 +53,8 @@ def frameworks_needed(source):
     return set(re.findall(r"from d2lrnn import (\w+)", source)) - {"numpy"}
 
 
-@pytest.mark.parametrize("example", python_blocks(), ids=lambda e: f"line{e.start_line}")
+@pytest.mark.parametrize("example", python_blocks(),
+                         ids=lambda e: f"{Path(e.path).name}:{e.start_line}")
 def test_python_block_runs(example, eval_example, monkeypatch, tmp_path):
     missing = [f for f in frameworks_needed(example.source) if not importlib.util.find_spec(f)]
     if missing:
@@ -56,13 +64,17 @@ def test_python_block_runs(example, eval_example, monkeypatch, tmp_path):
 
 
 def test_the_first_block_is_a_complete_example():
-    first = python_blocks()[0]
+    first = python_blocks([README])[0]
     assert first.source.lstrip().startswith(("import", "from", "#"))
     assert "d2lrnn" in first.source and "print(" in first.source
 
 
-@pytest.mark.parametrize("line, block", shell_blocks(), ids=lambda x: x if isinstance(x, int)
-                         else "")
+def where(value):
+    """A test's id: the block's place, not its text."""
+    return value if "\n" not in value else ""
+
+
+@pytest.mark.parametrize("line, block", shell_blocks(), ids=where)
 def test_every_d2lrnn_command_is_valid(line, block):
     parser = cli.build_parser()
     for command in commands(block):
@@ -73,7 +85,7 @@ def test_every_d2lrnn_command_is_valid(line, block):
             parser.parse_args(words[1:])
         except SystemExit as exit_:
             if exit_.code != 0:  # --help and --version exit 0
-                raise AssertionError(f"README line {line}: {command!r} is not a valid "
+                raise AssertionError(f"{line}: {command!r} is not a valid "
                                      f"d2lrnn command") from None
 
 
@@ -84,8 +96,7 @@ def test_some_shell_blocks_run():
     assert RUNNABLE, f"mark the cheap shell blocks of the README with {RUN_MARK!r}"
 
 
-@pytest.mark.parametrize("line, block", RUNNABLE, ids=lambda x: x if isinstance(x, int)
-                         else "")
+@pytest.mark.parametrize("line, block", RUNNABLE, ids=where)
 def test_cheap_shell_block_runs(line, block, tmp_path):
     needed = {w for w in re.findall(r"--backend (\w+)", block)} - {"numpy"}
     missing = [f for f in needed if not importlib.util.find_spec(f)]
@@ -96,5 +107,5 @@ def test_cheap_shell_block_runs(line, block, tmp_path):
            "D2LRNN_DATA": str(book_path().parent), "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = subprocess.run(["bash", "-e", "-c", block], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"README line {line}:\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, f"{line}:\n{result.stderr[-3000:]}"
     assert "Traceback" not in result.stderr

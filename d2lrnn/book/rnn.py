@@ -702,7 +702,8 @@ class RNNLM(RNNLMScratch):
 
 
 def concat_demo(ops, X=None, W_xh=None, H=None, W_hh=None, *, seed=0, dtype="float32"):
-    """X W_xh + H W_hh equals [X, H] [W_xh; W_hh]: compute both and their largest difference.
+    """``X W_xh + H W_hh`` equals ``[X, H] [W_xh; W_hh]``: both computed, and their largest
+    difference.
 
     Arguments left out are drawn from N(0, 1) with the book's shapes X (3, 1), W_xh (1, 4),
     H (3, 4), W_hh (4, 4). Returns a dict with 'separate', 'concatenated' (framework

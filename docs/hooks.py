@@ -1,0 +1,18 @@
+"""MkDocs hooks for the documentation site (mkdocs.yml: ``hooks``)."""
+import logging
+
+
+class _BackendExports(logging.Filter):
+    """The backends build their ``__all__`` from the book's name lists (written once for
+    every backend, in ``d2lrnn.book.bind`` and ``d2lrnn.base.backend``); griffe reads
+    ``__all__`` without running it and warns on each list. The API pages document the
+    modules those names come from, so these warnings say nothing about the site."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        return not ("Unsupported item in d2lrnn." in message and "__all__" in message)
+
+
+def on_startup(command, dirty):
+    for name in ("griffe", "mkdocs.plugins.griffe", "mkdocs.plugins.mkdocstrings"):
+        logging.getLogger(name).addFilter(_BackendExports())
