@@ -1,5 +1,6 @@
 """MkDocs hooks for the documentation site (mkdocs.yml: ``hooks``)."""
 import logging
+import re
 
 
 class _BackendExports(logging.Filter):
@@ -16,3 +17,18 @@ class _BackendExports(logging.Filter):
 def on_startup(command, dirty):
     for name in ("griffe", "mkdocs.plugins.griffe", "mkdocs.plugins.mkdocstrings"):
         logging.getLogger(name).addFilter(_BackendExports())
+
+
+# The docstrings name code with Sphinx's roles (:func:`fit`, :class:`~d2lrnn.cells.Cell`),
+# which the Markdown renderer leaves as text before the code: show the code alone, the
+# leading ~ (Sphinx's "last part only") applied.
+_ROLE = re.compile(r":(?:func|class|meth|mod|attr|data|exc|obj):<code>(~?)([^<]*)</code>")
+
+
+def _code(match):
+    name = match.group(2)
+    return f"<code>{name.rsplit('.', 1)[-1] if match.group(1) else name}</code>"
+
+
+def on_page_content(html, page, config, files):
+    return _ROLE.sub(_code, html)
