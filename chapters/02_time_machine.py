@@ -34,7 +34,12 @@ if not all(importlib.util.find_spec(m) for m in ("d2lrnn", BACKEND)):
 # 32 hidden units, lr 1, clipping θ = 1, 100 epochs) validation perplexity reaches about
 # 7.2–7.5; `D2LRNN_FAST=1` trains briefly instead. It trains on the fast path: the same
 # numbers as the book's code (the package's parity tests hold them to it), in seconds
-# rather than minutes; set `FAST_PATH = False` to run the book's code step by step.
+# rather than minutes; set `FAST_PATH = False` to run the book's code step by step. The
+# package chooses the framework's threads (`threads="package"`, as `d2lrnn train` does), so
+# that another program busy on a core does not slow it many times over. The whole chapter
+# takes about 14 s with NumPy (its fused kernel, the `numba` extra) and 13 s with PyTorch;
+# 25 s and 20 s beside another program busy on one core (run whole as a script on a 2-core
+# Intel Xeon, December 2026; PyTorch's default threads took 328 s there).
 
 # %%
 from d2lrnn.base.plot import perplexity_figure
@@ -52,7 +57,7 @@ print("vocabulary:", "".join(t if len(t) == 1 else "·" for t in data.vocab.idx_
 model = d2l.RNNLMScratch(d2l.RNNScratch(len(data.vocab), 32, seed=0), len(data.vocab), lr=1,
                          seed=1)
 with tqdm(total=epochs, unit="epoch") as bar:  # a bar in the notebook, text in a terminal
-    history = fit(model, data, epochs=epochs, clip=1.0, fast=FAST_PATH,
+    history = fit(model, data, epochs=epochs, clip=1.0, fast=FAST_PATH, threads="package",
                   on_epoch=lambda record: bar.update(1))
 print(f"after {epochs} epochs: train perplexity {history['train_ppl'][-1]:.2f}, "
       f"validation {history['val_ppl'][-1]:.2f}")

@@ -28,6 +28,9 @@ if not all(importlib.util.find_spec(m) for m in ("d2lrnn", BACKEND)):
 
 # %% [markdown]
 # # The section's exercises, answered by experiment
+#
+# About a second with NumPy, 2 s with PyTorch (run whole as a script on a 2-core Intel
+# Xeon, December 2026).
 
 # %%
 import numpy as np

@@ -254,7 +254,7 @@ def test_training_threads_are_one_per_blas_pool_and_torch_follows_the_free_cores
 
 
 def test_the_governor_gives_the_framework_the_cores_others_leave(monkeypatch):
-    from d2lrnn.tools import machine
+    from d2lrnn.base.adapter import devices as machine
 
     told = []
 
@@ -275,3 +275,25 @@ def test_the_governor_gives_the_framework_the_cores_others_leave(monkeypatch):
     governor.poll()  # 2.0 s: others (1.0 - 0.8) / 1.0 = 0.2 core -> both free again
     governor.poll()  # 3.0 s: others (1.6 - 0.9) / 1.0 = 0.7 core -> 1 left
     assert told == [1, 2, 1]
+
+
+def test_fit_sets_the_packages_threads_only_when_asked(d2l, monkeypatch, tmp_path):
+    """fit leaves a framework's threads alone by default; threads="package" chooses them as
+    d2lrnn train does, for the path it takes (the chapters ask for it)."""
+    from d2lrnn.training import fast
+    from d2lrnn.training.train import fit
+
+    chosen, adapted = [], []
+    monkeypatch.setattr(type(d2l.ops), "choose_threads",
+                        lambda self, strategy: chosen.append(strategy))
+    monkeypatch.setattr(type(d2l.ops), "adapt_threads", lambda self, free: adapted.append(free))
+    data = d2l.TimeMachine(16, 8, num_train=64, num_val=16, corpus=synthetic_corpus(tmp_path))
+    V = len(data.vocab)
+    lm = d2l.RNNLMScratch(d2l.RNNScratch(V, 8, seed=0), V, seed=1)
+    fit(lm, data, epochs=1, fast=True)
+    assert chosen == []
+    fit(lm, data, epochs=1, fast=True, threads="package")
+    fit(lm, data, epochs=1, threads="package")
+    assert chosen == [fast.choose(lm).by, "plain"]
+    with pytest.raises(ValueError, match="threads must be 'framework' or 'package'"):
+        fit(lm, data, epochs=1, threads="all")

@@ -11,7 +11,7 @@ from ..base.files import atomic_write
 from ..book.data import MAX_CORPUS_MB, TimeMachine
 from ..cells import CELLS
 from ..training import fast
-from ..training.train import fit
+from ..training.train import fit, package_threads
 from . import machine
 
 # The prefixes the book continues.
@@ -96,10 +96,8 @@ def train_run(settings, *, device="auto", max_corpus_mb=MAX_CORPUS_MB, num_preds
         lm.set_params(params)
     saver = (None if on_saved_epoch is None else
              lambda epoch_state: on_saved_epoch(lm, data, hparams, epoch_state))
-    d2l.ops.choose_threads(hparams["strategy"])
+    on_step = package_threads(d2l.ops, hparams["strategy"], on_step)
     hparams["threads"] = d2l.ops.threads()
-    if d2l.ops.adapts_threads:
-        on_step = governed(machine.ThreadGovernor(d2l.ops), on_step)
     hparams["versions"] = versions(s.backend)
     hparams.update(extra_hparams or {})
     if on_start:
@@ -118,15 +116,6 @@ def train_run(settings, *, device="auto", max_corpus_mb=MAX_CORPUS_MB, num_preds
         "samples": {p: lm.predict(p, num_preds, data.vocab) for p in SAMPLE_PREFIXES},
     }
     return RunResult(summary, lm, data, history, hparams)
-
-
-def governed(governor, on_step):
-    """``on_step`` that first lets ``governor`` look at the machine's load."""
-    def step(*args):
-        governor.poll()
-        if on_step is not None:
-            on_step(*args)
-    return step
 
 
 def write_record(path, result):

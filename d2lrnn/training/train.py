@@ -9,7 +9,8 @@ import time
 import numpy as np
 
 from ..base import checks
-from ..base.errors import UserError
+from ..base.adapter.devices import ThreadGovernor
+from ..base.errors import BadArgument, UserError
 from . import fast as fast_path
 from . import gradients
 
@@ -88,8 +89,25 @@ DIVERGED = 10.0
 HISTORY_KEYS = ("epoch", "train_ppl", "val_ppl", "step_loss", "epoch_seconds")
 
 
+def package_threads(ops, strategy, on_step=None):
+    """Set the framework's CPU threads as ``d2lrnn train`` does for ``strategy`` (a fast
+    path's way, or "plain"; ``Ops.choose_threads``: for the rest of the process) and, where
+    the framework can change them while it runs, return ``on_step`` wrapped so that a
+    :class:`~d2lrnn.base.adapter.devices.ThreadGovernor` keeps them to the free cores."""
+    ops.choose_threads(strategy)
+    if not ops.adapts_threads:
+        return on_step
+    governor = ThreadGovernor(ops)
+
+    def step(*args):
+        governor.poll()
+        if on_step is not None:
+            on_step(*args)
+    return step
+
+
 def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on_epoch=None,
-        fast=False, resume=None, on_saved_epoch=None):
+        fast=False, resume=None, on_saved_epoch=None, threads="framework"):
     """Train ``model`` on ``data`` (a :class:`~d2lrnn.book.data.TimeMachine`) for ``epochs``.
 
     ``lr`` defaults to ``model.lr``. ``on_step(step, loss)`` and ``on_epoch(record)`` are
@@ -106,7 +124,17 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
     same numbers as a run that never stopped (the batch order depends only on the data's
     seed and the epoch). A non-finite loss, gradient norm or parameter raises
     :class:`TrainingDiverged`.
+
+    ``threads="framework"`` leaves the framework's CPU threads as they are; ``"package"``
+    sets them as ``d2lrnn train`` does (:func:`package_threads`, for the rest of the process):
+    on a machine where another program holds a core, a framework's default threads can make
+    training many times slower (PyTorch's fused path: 15 s idle, 328 s beside one busy core).
     """
+    if threads not in ("framework", "package"):
+        raise BadArgument(f"fit: threads must be 'framework' or 'package', got {threads!r}")
+    if threads == "package":
+        on_step = package_threads(model.ops, fast_path.choose(model).by if fast else "plain",
+                                  on_step)
     with model.ops.on(model.device):  # batches and states are made where the model is
         return _fit(model, data, epochs, lr, clip, max_steps, on_step, on_epoch, fast, resume,
                     on_saved_epoch)

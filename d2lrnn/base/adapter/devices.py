@@ -119,7 +119,7 @@ class Devices:
         self.threads_chosen_for = strategy
 
     # Whether adapt_threads() changes the framework's threads while it trains (d2lrnn train
-    # then calls it as the machine's load changes: tools/machine.py, ThreadGovernor).
+    # then calls it as the machine's load changes: ThreadGovernor, below).
     adapts_threads = False
 
     def adapt_threads(self, free_cores):
@@ -146,3 +146,44 @@ def usable_cores():
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+class ThreadGovernor:
+    """Keeps a framework's threads to the cores no other process is using, while it trains:
+    every ``period`` seconds (from ``poll()``, called at each step) it compares the CPU time
+    the whole system and this process used since the last look, and where the cores left
+    free changed, tells the adapter (``ops.adapt_threads``). A laptop is rarely idle: a
+    thread that waits for a core another program holds costs far more than it gains."""
+
+    def __init__(self, ops, period=0.5, first=0.1):
+        self.ops, self.period, self.cores = ops, period, usable_cores()
+        self.free = self.cores
+        self.last = self._times()
+        self.wait = first  # the first look soon: a busy machine is known after a few steps
+
+    @staticmethod
+    def _times():
+        import time
+
+        import psutil
+
+        system = psutil.cpu_times()
+        busy = sum(getattr(system, f, 0.0) for f in
+                   ("user", "nice", "system", "irq", "softirq", "steal"))
+        own = psutil.Process().cpu_times()
+        return time.monotonic(), busy, own.user + own.system
+
+    def poll(self):
+        import time
+
+        if time.monotonic() - self.last[0] < self.wait:
+            return
+        self.wait = self.period
+        now, busy, own = self._times()
+        wall = now - self.last[0]
+        others = max(0.0, (busy - self.last[1]) - (own - self.last[2])) / wall  # in cores
+        self.last = (now, busy, own)
+        free = max(1, self.cores - int(others + 0.5))
+        if free != self.free:
+            self.free = free
+            self.ops.adapt_threads(free)
