@@ -1,5 +1,6 @@
 """Importing: no framework at `import d2lrnn`, one interface everywhere, clear errors."""
 import importlib.metadata
+import importlib.util
 import os
 import subprocess
 import sys
@@ -166,8 +167,15 @@ def test_an_env_missing_a_required_framework_fails_loudly(tmp_path):
 @pytest.mark.backends("tensorflow")
 def test_our_commands_quiet_tensorflows_native_start_up_logs(backend, tmp_path):
     """TensorFlow's C++ and XLA log their INFO lines (CPU features, the XLA service) at every
-    start; our commands silence them unless the user sets TF_CPP_MIN_LOG_LEVEL."""
+    start; our commands silence them unless the user sets TF_CPP_MIN_LOG_LEVEL. TensorFlow
+    2.17 (the legacy env) logs XLA's lines through absl before its logging starts, whatever
+    the setting (seen here): the quiet holds from 2.18 on."""
     from _corpora import synthetic_corpus
+
+    installed = [importlib.metadata.version(name) for name in ("tensorflow", "tensorflow-cpu")
+                 if importlib.util.find_spec("tensorflow") and _distribution(name)]
+    if installed and tuple(int(p) for p in installed[0].split(".")[:2]) < (2, 18):
+        pytest.skip(f"TensorFlow {installed[0]} logs XLA's start-up lines whatever the setting")
 
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run([sys.executable, "-m", "d2lrnn", "train", "--backend", "tensorflow",
@@ -177,3 +185,11 @@ def test_our_commands_quiet_tensorflows_native_start_up_logs(backend, tmp_path):
                             capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "cpu_feature_guard" not in result.stderr and "XLA service" not in result.stderr
+
+
+def _distribution(name):
+    try:
+        importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
