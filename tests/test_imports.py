@@ -173,7 +173,7 @@ def test_our_commands_quiet_tensorflows_native_start_up_logs(backend, tmp_path):
     from _corpora import synthetic_corpus
 
     installed = [importlib.metadata.version(name) for name in ("tensorflow", "tensorflow-cpu")
-                 if importlib.util.find_spec("tensorflow") and _distribution(name)]
+                 if _distribution(name)]
     if installed and tuple(int(p) for p in installed[0].split(".")[:2]) < (2, 18):
         pytest.skip(f"TensorFlow {installed[0]} logs XLA's start-up lines whatever the setting")
 

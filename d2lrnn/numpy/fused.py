@@ -18,9 +18,9 @@ products uses the second core better than a framework's threads inside each prod
 
 The cells share everything but their step (:func:`_recurrent_forward`,
 :func:`_recurrent_backward`: a branch per cell, taken once a step): one kernel compiled once,
-whose parameters are packed gate by gate (``CELLS``). The RNN's step in it measured as fast
-as the RNN's own kernel before it (9.5 against 9.8 ms, book settings, float32); the GRU's
-took 19.7 ms and the LSTM's 26.2.
+whose parameters are packed gate by gate, its cells known by ``FUSED_CELL_CODES``. The RNN's
+step in it measured as fast as the RNN's own kernel before it (9.5 against 9.8 ms, book
+settings, float32); the GRU's took 19.7 ms and the LSTM's 26.2.
 
 In float32, exp and tanh are polynomials that vectorise (below), and exponentials below
 float32's normal range are 0: denormal numbers slow the products that meet them many times
@@ -29,6 +29,7 @@ the C library's exp and tanh. The loss is summed in float64.
 """
 import numpy as np
 
+from ..base.adapter.kernels import FUSED_CELL_CODES
 from ..base.backend import import_framework
 from ..base.errors import BadType
 
@@ -116,11 +117,11 @@ def _sigmoid(x):
     return one / (one + e) if x >= 0 else e / (one + e)
 
 
-# The cells the kernel computes, by key, and the code of each one's step below. Their
-# parameters are packed gate by gate in cuDNN's order (``Cell.cudnn_gates``, as PyTorch's
-# kernel packs them too): gate g has Wx[g] (V, h), looked up by token, Wh[g] (h, h), b[g].
-RNN, GRU_BEFORE, GRU_AFTER, LSTM = range(4)
-CELLS = {"rnn": RNN, "gru-before": GRU_BEFORE, "gru-after": GRU_AFTER, "lstm": LSTM}
+# The cells' codes (one table for every backend's kernel), as the steps below branch on
+# them. The parameters are packed gate by gate in cuDNN's order (``Cell.cudnn_gates``): gate
+# g has Wx[g] (V, h), looked up by token, Wh[g] (h, h), b[g].
+RNN, GRU_BEFORE, GRU_AFTER, LSTM = (FUSED_CELL_CODES[key] for key in
+                                    ("rnn", "gru-before", "gru-after", "lstm"))
 
 
 # Products of a unit-by-sequence array (a column per sequence) and a weight matrix: the
@@ -427,9 +428,10 @@ def _arrays(cell, params, X, Y):
     """The kernels' arguments: the cell's code, X and Y as groups of LANES sequences (padded
     with weight-0 sequences to a whole group), the parameters packed gate by gate, contiguous
     and of one dtype."""
-    if cell.key not in CELLS:
-        raise BadType(f"the fused kernel computes the cells {sorted(CELLS)}, not {cell.key!r}")
-    kind, gates = CELLS[cell.key], cell.cudnn_gates
+    if cell.key not in FUSED_CELL_CODES:
+        raise BadType(f"the fused kernel computes the cells {sorted(FUSED_CELL_CODES)}, not "
+                      f"{cell.key!r}")
+    kind, gates = FUSED_CELL_CODES[cell.key], cell.cudnn_gates
     dtypes = {np.asarray(value).dtype for value in params.values()}
     if len(dtypes) > 1:
         raise BadType(f"the fused kernel takes parameters of one dtype, got "
@@ -451,7 +453,7 @@ def _arrays(cell, params, X, Y):
 
 
 def loss_and_grads(params, X, Y, cell):
-    """The language model on ``cell`` (a :class:`~d2lrnn.cells.Cell` of ``CELLS``' keys):
+    """The language model on ``cell`` (a :class:`~d2lrnn.cells.Cell` of ``FUSED_CELL_CODES``' keys):
     its mean cross-entropy on token ids X, Y (n, T) from zero states and its gradient for
     every parameter, the numbers of :func:`d2lrnn.cells.network.lm_loss_and_grads` (and of
     :func:`d2lrnn.maths.bptt.lm_loss_and_grads` for the RNN), in one fused pass."""

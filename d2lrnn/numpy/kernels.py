@@ -3,6 +3,7 @@
 import importlib.util
 
 from ..base.adapter import Kernels
+from ..base.adapter.kernels import FUSED_CELL_CODES
 
 
 def has_numba():
@@ -21,7 +22,7 @@ class NumpyKernels(Kernels):
 
     # The GRU's step in the fused kernel took 19.7 ms and the LSTM's 26.2 (the RNN's 9.5)
     # where the cells' backward by hand took about 56 and 67 (book settings, float32, here).
-    fused_cells = ("rnn", "gru-before", "gru-after", "lstm")  # fused.CELLS (tested)
+    fused_cells = tuple(FUSED_CELL_CODES)
 
     def fused_loss_and_grads(self, params, X, Y, cell):
         from . import fused  # imports Numba: only when the fast path runs

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ..base.adapter.devices import usable_cores
+from ..base.adapter.kernels import FUSED_CELL_CODES
 
 Tensor = torch.Tensor
 
@@ -35,11 +36,10 @@ def _script(fn):
         return torch.jit.script(fn)
 
 
-# The cells the kernel computes, by key (the code of each one's step below); their
-# parameters packed side by side in cuDNN's gate order (Cell.cudnn_weights), as NumPy's
-# fused kernel takes them.
-# (TorchScript reads no module constants: the codes are written as numbers in the kernel.)
-CELLS = {"rnn": 0, "gru-before": 1, "gru-after": 2, "lstm": 3}
+# The cells' codes are base.adapter.kernels.FUSED_CELL_CODES (one table for every
+# backend's kernel); TorchScript reads no module constants, so the branches below write them
+# as numbers: 1 the GRU with the reset before the product, 2 after, 3 the LSTM (0, the RNN,
+# has its own kernel). Parameters come packed side by side in cuDNN's gate order.
 
 
 @_script
@@ -285,12 +285,12 @@ def _arrays(params, cell):
     W_x, W_h, b = (torch.cat([params[f"{prefix}{g}"] for g in cell.cudnn_gates], -1)
                    for prefix in ("W_x", "W_h", "b_"))
     b_hh = params["b_hh"] if cell.key == "gru-after" else W_h.new_zeros(0)
-    return CELLS[cell.key], W_x, W_h, b, b_hh, params["W_hq"], params["b_q"]
+    return FUSED_CELL_CODES[cell.key], W_x, W_h, b, b_hh, params["W_hq"], params["b_q"]
 
 
 def loss_and_grads(params, X, Y, cell):
     """The mean cross-entropy of a language model on one layer of ``cell`` (a cell of
-    ``CELLS``) and its gradient for every parameter."""
+    ``FUSED_CELL_CODES``) and its gradient for every parameter."""
     with torch.no_grad():  # the gradients are written out: autograd records nothing
         kind, *weights = _arrays(params, cell)
         split = parts() if X.device.type == "cpu" else 1  # a GPU's kernels need no split

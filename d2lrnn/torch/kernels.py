@@ -1,5 +1,6 @@
 """PyTorch's compilation and fast kernels."""
 from ..base.adapter import Kernels
+from ..base.adapter.kernels import FUSED_CELL_CODES
 
 
 class TorchKernels(Kernels):
@@ -12,7 +13,7 @@ class TorchKernels(Kernels):
     # The gated cells too: the fused kernel's GRU took 18-20 ms a step and its LSTM 22-24 (book
     # settings, float32, two forked parts here), where the cells' hand-written backward in
     # eager PyTorch took 54 and 68 ms, and autograd 70 and 81.
-    fused_cells = ("rnn", "gru-before", "gru-after", "lstm")  # fused.CELLS (tested)
+    fused_cells = tuple(FUSED_CELL_CODES)
     # (no gated cell is left to cell_grads; "cells" measured faster than autograd)
     cell_grads = "cells"
 

@@ -7,6 +7,12 @@ import collections
 from ..errors import BadType
 
 
+# The code by which every backend's fused kernel (``<backend>/fused.py``) knows a cell, by
+# the cell's key; its parameters come packed gate by gate in cuDNN's order
+# (``Cell.cudnn_gates``). A new cell in a fused kernel: a code here and a branch there.
+FUSED_CELL_CODES = {"rnn": 0, "gru-before": 1, "gru-after": 2, "lstm": 3}
+
+
 class Kernels:
     """Compilation and fast kernels; mixed into :class:`~d2lrnn.base.adapter.Ops`."""
 
@@ -80,7 +86,8 @@ class Kernels:
     cell_grads = "autograd"
 
     # The cells (their keys: "rnn", "gru-before", ...) the backend's fused kernel computes,
-    # where ``fast_grads`` is "fused": a one-layer model on such a cell trains in it.
+    # where ``fast_grads`` is "fused": a one-layer model on such a cell trains in it. Each
+    # has its code in FUSED_CELL_CODES, the one table the backends' kernels branch on.
     fused_cells = ()
 
     def fused_loss_and_grads(self, params, X, Y, cell):
