@@ -41,11 +41,21 @@ def installed_by_tox(env, tox_ini=TOX_INI):
     tox = configparser.ConfigParser(interpolation=None)
     tox.read(tox_ini)
     section = tox[f"testenv:{env}"] if tox.has_section(f"testenv:{env}") else tox["testenv"]
-    extras = {e.strip() for e in section.get("extras", tox["testenv"].get("extras", ""))
-              .replace("\n", ",").split(",") if e.strip()}
+    extras = tox_extras(env, tox_ini)
     deps = section.get("deps", "").split()
     return [d.name for d in DECLARATIONS if not d.extra or d.extra in extras
             or any(dep.startswith(d.framework) for dep in deps)]
+
+
+def tox_extras(env, tox_ini=TOX_INI):
+    """The pip extras tox env ``env`` installs (none outside tox: ``env`` None)."""
+    if env is None:
+        return set()
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(tox_ini)
+    section = tox[f"testenv:{env}"] if tox.has_section(f"testenv:{env}") else tox["testenv"]
+    return {e.strip() for e in section.get("extras", tox["testenv"].get("extras", ""))
+            .replace("\n", ",").split(",") if e.strip()}
 
 
 def required_backends(environ=os.environ):

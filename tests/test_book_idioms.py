@@ -532,6 +532,14 @@ def test_extract_zip_and_tar_and_refuse_escapes(tmp_path):
     with pytest.raises(ValueError, match="outside"):
         downloads.extract(str(evil), str(tmp_path / "safe"))
     assert not (tmp_path / "outside.txt").exists()
+    linked = tmp_path / "link.tar"  # a link whose name is inside but which points outside
+    with tarfile.open(linked, "w") as t:
+        info = tarfile.TarInfo("innocent")
+        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        t.addfile(info)
+    with pytest.raises(ValueError, match="unsafe to unpack"):
+        downloads.extract(str(linked), str(tmp_path / "safe2"))
+    assert not (tmp_path / "safe2" / "innocent").is_symlink()
     with pytest.raises(ValueError, match="not a .zip"):
         downloads.extract(str(tmp_path / "plain.txt"))
 

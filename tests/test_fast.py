@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 import pytest
+from _backends import tox_extras
 
 from d2lrnn.base.backend import DECLARED
 from d2lrnn.base.vocab import Vocab
@@ -172,12 +173,38 @@ def test_the_fused_kernel_computes_the_reference(n, cell, dtype):
         assert parity.rel_diff(grads[name], ref) <= bound, name
 
 
+def test_the_fused_kernels_numbers_do_not_depend_on_its_threads(monkeypatch):
+    """Three slices of a batch, computed on one thread and on three: the same numbers, to
+    the bit (the slices and the order of their sums stay whatever the machine's load)."""
+    numba = pytest.importorskip("numba")
+    from d2lrnn.numpy import fused
+
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 3)
+    monkeypatch.setattr(fused, "_threads", [])
+    cell = FUSED_CELLS["lstm"]
+    rng = np.random.default_rng(3)
+    params = {**cell.shapes(28, 16), "W_hq": (16, 28), "b_q": (28,)}
+    params = {k: rng.normal(0, 0.3, s).astype(np.float32) for k, s in params.items()}
+    X, Y = rng.integers(0, 28, (3 * fused.LANES, 5)), rng.integers(0, 28, (3 * fused.LANES, 5))
+    results = []
+    for count in (1, 3):
+        fused.set_threads(count)
+        assert fused.threads() == count
+        results.append((fused.loss_and_grads(params, X, Y, cell), fused.loss(params, X, Y, cell)))
+    ((loss_1, grads_1), val_1), ((loss_3, grads_3), val_3) = results
+    assert loss_1 == loss_3 and val_1 == val_3
+    assert all(np.array_equal(grads_1[name], grads_3[name]) for name in grads_1)
+    for wrong in (0, 4):
+        with pytest.raises(ValueError, match="1 to 3 threads"):
+            fused.set_threads(wrong)
+
+
 def test_numpy_trains_with_the_fused_kernel_where_numba_is(monkeypatch):
     from d2lrnn import numpy as d2l
 
     has = importlib.util.find_spec("numba") is not None
     assert d2l.ops.fast_grads == ("fused" if has else "bptt")
-    if os.environ.get("TOX_ENV_NAME") in ("numpy", "modern", "legacy"):
+    if "numba" in tox_extras(os.environ.get("TOX_ENV_NAME")):
         assert has, "this tox env installs the numba extra: the fused kernel must be tested"
 
 

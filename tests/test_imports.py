@@ -12,6 +12,7 @@ import d2lrnn
 from d2lrnn.base import legacy as _legacy
 from d2lrnn.base.backend import BACKENDS, BOOK_API, DECLARATIONS, DECLARED, is_installed
 from d2lrnn.book.bind import BACKEND_API
+from d2lrnn.tools import quiet
 
 FRAMEWORKS = ("torch", "jax", "jaxlib", "tensorflow", "mxnet")
 
@@ -166,8 +167,8 @@ def test_an_env_missing_a_required_framework_fails_loudly(tmp_path):
 
 @pytest.mark.backends("tensorflow")
 def test_our_commands_quiet_tensorflows_native_start_up_logs(backend, tmp_path):
-    """TensorFlow's C++ and XLA log their INFO lines (CPU features, the XLA service) at every
-    start; our commands silence them unless the user sets TF_CPP_MIN_LOG_LEVEL. TensorFlow
+    """TensorFlow's C++ and XLA log their INFO lines (CPU features, oneDNN, the XLA service)
+    at every start; our commands silence them unless the user sets TF_CPP_MIN_LOG_LEVEL. TensorFlow
     2.17 (the legacy env) logs XLA's lines through absl before its logging starts, whatever
     the setting (seen here): the quiet holds from 2.18 on."""
     from _corpora import synthetic_corpus
@@ -185,6 +186,11 @@ def test_our_commands_quiet_tensorflows_native_start_up_logs(backend, tmp_path):
                             capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "cpu_feature_guard" not in result.stderr and "XLA service" not in result.stderr
+    # the block `import tensorflow` prints before its logging starts (d2lrnn.tools.quiet)
+    assert "absl::InitializeLog" not in result.stderr
+    assert "oneDNN custom operations" not in result.stderr
+    if not os.path.exists(quiet.NVIDIA_DRIVER):
+        assert "cuInit" not in result.stderr
 
 
 def _distribution(name):

@@ -18,8 +18,16 @@ BACKEND = os.environ.get("D2LRNN_BACKEND", "numpy")
 FAST = os.environ.get("D2LRNN_FAST", "") not in ("", "0")
 FIGURES = Path(os.environ["D2LRNN_FIGURES"]) if os.environ.get("D2LRNN_FIGURES") else None
 
+# Said under the first cell, so that a chapter rendered with quick settings (the docs site's)
+# is not read as what the book's settings give.
+QUICK_SETTINGS_NOTE = ("Quick settings (D2LRNN_FAST=1): a brief run, not the book's; its "
+                       "perplexities, text and figures are an undertrained model's. Unset "
+                       "D2LRNN_FAST for the full settings.")
+
 enable_float64(BACKEND)  # the exercises compute in float64
 d2l = load_backend(BACKEND)
+if FAST:
+    print(QUICK_SETTINGS_NOTE)
 
 
 def show(fig, name):

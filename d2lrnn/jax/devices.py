@@ -19,7 +19,8 @@ class JaxDevices(Devices):
         return found
 
     def missing_accelerator_hint(self):
-        return "; JAX sees GPUs with its CUDA plugin: pip install \"jax[cuda12]\""
+        return ("; JAX sees GPUs with its CUDA plugin: pip install \"jax[cuda13]\" "
+                "(\"jax[cuda12]\" for a driver older than CUDA 13's)")
 
     def cpu_device(self):
         return jax.devices("cpu")[0]

@@ -1,4 +1,4 @@
-"""NumPy's devices: the CPU alone; its threads are BLAS's, or Numba's in the fused kernel."""
+"""NumPy's devices: the CPU alone; its threads are BLAS's, or the fused kernel's."""
 from ..base.adapter import Devices
 
 
@@ -18,12 +18,12 @@ class NumpyDevices(Devices):
         if self._fused:
             from . import fused
 
-            fused.numba.set_num_threads(max(1, min(free_cores, fused.slices())))
+            fused.set_threads(max(1, min(free_cores, fused.slices())))
 
     def threads(self):
         if not self._fused:  # the plain path, the cells' backward, or no Numba
             return super().threads()
         from . import fused
 
-        return (f"{fused.threads()} Numba thread(s) over {fused.slices()} slices of the batch, "
+        return (f"{fused.threads()} thread(s) over {fused.slices()} slices of the batch, "
                 f"one per free core")

@@ -13,8 +13,10 @@ dLoss/dH_t (from the output layer) in cache, their backward pass follows at once
 gradients are added into the thread's own buffers. Every loop is elementwise across the
 LANES sequences, so LLVM vectorises all of them, softmax and the gates included, without
 reordering any sum. The batch is split between the cores at the top level, groups of LANES
-sequences per slice, a slice per thread of Numba's pool (``prange``), which on these small
-products uses the second core better than a framework's threads inside each product.
+sequences per slice, the slices on Python threads that the compiled code runs on without the
+GIL, which on these small products uses the second core better than a framework's threads
+inside each product. (Numba's ``prange`` did the same as fast, but its parallel compilation
+took 25 s of a first run's 38 s on a 2-core machine; this compiles in 9.)
 
 The cells share everything but their step (:func:`_recurrent_forward`,
 :func:`_recurrent_backward`: a branch per cell, taken once a step): one kernel compiled once,
@@ -27,6 +29,9 @@ float32's normal range are 0: denormal numbers slow the products that meet them 
 over, and such a term is below the float32 resolution of the gradient anyway. float64 uses
 the C library's exp and tanh. The loss is summed in float64.
 """
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from ..base.adapter.kernels import FUSED_CELL_CODES
@@ -364,64 +369,121 @@ def _groups(n, slices):
     return np.array([p * groups // slices for p in range(slices + 1)], dtype=np.int64)
 
 
-@numba.njit(parallel=True, **_OPTIONS)
-def _loss_and_grads(kind, X, Y, weight, Wx, Wh, b, b_hh, W_hq, b_q, bounds, tiny, scale):
+@numba.njit(**_OPTIONS)
+def _slice_loss_and_grads(kind, X, Y, weight, Wx, Wh, b, b_hh, W_hq, b_q, first, stop, tiny,
+                          scale, g_x, g_h, g_b, g_bhh, g_hq, g_q):
+    """Groups first:stop, one after the other, with working arrays of their own: their summed
+    loss; their gradients added into the slice's g_* buffers."""
     T, m = X.shape[2], weight.shape[1]
     G, V, h = Wx.shape
     dtype = Wx.dtype
-    threads = bounds.shape[0] - 1
-    # each thread's own gradients (separate arrays: no false sharing between the cores);
+    H, E = np.zeros((T + 1, h, m), dtype), np.zeros((T + 1, h, m), dtype)
+    A, dH = np.empty((T, G, h, m), dtype), np.empty((T, h, m), dtype)
+    o, dC, dI = np.empty((V + 2, m), dtype), np.empty((h, m), dtype), np.empty((h, m), dtype)
+    dA = np.empty((G, h, m), dtype)
+    loss = 0.0
+    for g in range(first, stop):
+        loss += _group(kind, X[g], Y[g], weight[g], Wx, Wh, b, b_hh, W_hq, b_q, scale, tiny, H,
+                       E, A, o, dH, dC, dA, dI, g_x, g_h, g_b, g_bhh, g_hq, g_q)
+    return loss
+
+
+@numba.njit(**_OPTIONS)
+def _slice_loss(kind, X, Y, weight, Wx, Wh, b, b_hh, W_hq, b_q, first, stop, tiny):
+    """The summed loss of groups first:stop, forward only."""
+    T, m = X.shape[2], weight.shape[1]
+    G, V, h = Wx.shape
+    dtype = Wx.dtype
+    H, E = np.zeros((T + 1, h, m), dtype), np.zeros((T + 1, h, m), dtype)
+    A, o = np.empty((T, G, h, m), dtype), np.empty((V + 2, m), dtype)
+    loss = 0.0
+    for g in range(first, stop):
+        for t in range(T):
+            _recurrent_forward(kind, X[g], t, Wx, Wh, b, b_hh, H, E, A)
+            _output_forward(H[t + 1], W_hq, b_q, o, tiny)
+            loss += _step_loss(o, t, Y[g], weight[g], tiny)
+    return loss
+
+
+def _on_threads(work, count):
+    """``work(p)`` for p in range(count), on :func:`threads` threads at a time (the kernels
+    release the GIL): thread k takes p = k, k + threads, ...; the calling thread is one of
+    them. Returns the results in order of p."""
+    workers = max(1, min(threads(), count))
+    if workers == 1:
+        return [work(p) for p in range(count)]
+    results = [None] * count
+
+    def run(k):
+        for p in range(k, count, workers):
+            results[p] = work(p)
+
+    futures = [_pool().submit(run, k) for k in range(1, workers)]
+    run(0)
+    for future in futures:
+        future.result()
+    return results
+
+
+@functools.cache
+def _pool():
+    """The threads the slices run on besides the caller's (made once, at first need)."""
+    return ThreadPoolExecutor(max_workers=max(1, slices() - 1),
+                              thread_name_prefix="d2lrnn-fused")
+
+
+def _loss_and_grads(kind, X, Y, weight, Wx, Wh, b, b_hh, W_hq, b_q, bounds, tiny, scale):
+    m = weight.shape[1]
+    G, V, h = Wx.shape
+    dtype = Wx.dtype
+    count = bounds.shape[0] - 1
+    # each slice's own gradients (separate arrays: no false sharing between the cores);
     # all but the input weights' keep a column per sequence of a group, summed at the end
-    g_x = np.zeros((threads, G, V, h), dtype)
-    g_h = np.zeros((threads, G, h, h, m), dtype)
-    g_b = np.zeros((threads, G, h, m), dtype)
-    g_bhh = np.zeros((threads, h, m), dtype)
-    g_hq = np.zeros((threads, h, V, m), dtype)
-    g_q = np.zeros((threads, V, m), dtype)
-    losses = np.zeros(threads)
-    for p in numba.prange(threads):
-        H, E = np.zeros((T + 1, h, m), dtype), np.zeros((T + 1, h, m), dtype)
-        A, dH = np.empty((T, G, h, m), dtype), np.empty((T, h, m), dtype)
-        o, dC, dI = np.empty((V + 2, m), dtype), np.empty((h, m), dtype), np.empty((h, m), dtype)
-        dA = np.empty((G, h, m), dtype)
-        for g in range(bounds[p], bounds[p + 1]):
-            losses[p] += _group(kind, X[g], Y[g], weight[g], Wx, Wh, b, b_hh, W_hq, b_q, scale,
-                                tiny, H, E, A, o, dH, dC, dA, dI, g_x[p], g_h[p], g_b[p],
-                                g_bhh[p], g_hq[p], g_q[p])
-    return (losses.sum(), g_x.sum(0), g_h.sum(0).sum(-1), g_b.sum(0).sum(-1),
+    g_x, g_h, g_b, g_bhh, g_hq, g_q = (_zeros((count, *shape), dtype) for shape in (
+        (G, V, h), (G, h, h, m), (G, h, m), (h, m), (h, V, m), (V, m)))
+    losses = _on_threads(lambda p: _slice_loss_and_grads(
+        kind, X, Y, weight, Wx, Wh, b, b_hh, W_hq, b_q, bounds[p], bounds[p + 1], tiny, scale,
+        g_x[p], g_h[p], g_b[p], g_bhh[p], g_hq[p], g_q[p]), count)
+    return (sum(losses), g_x.sum(0), g_h.sum(0).sum(-1), g_b.sum(0).sum(-1),
             g_bhh.sum(0).sum(-1), g_hq.sum(0).sum(-1), g_q.sum(0).sum(-1))
 
 
-@numba.njit(parallel=True, **_OPTIONS)
+def _zeros(shape, dtype):
+    """Zeros written here, not zero pages mapped lazily (np.zeros): the slices' threads would
+    otherwise take their page faults in the kernel, contending for the process's memory map."""
+    array = np.empty(shape, dtype)
+    array.fill(0)
+    return array
+
+
 def _loss(kind, X, Y, weight, Wx, Wh, b, b_hh, W_hq, b_q, bounds, tiny):
-    T, m = X.shape[2], weight.shape[1]
-    G, V, h = Wx.shape
-    dtype = Wx.dtype
-    threads = bounds.shape[0] - 1
-    losses = np.zeros(threads)
-    for p in numba.prange(threads):
-        H, E = np.zeros((T + 1, h, m), dtype), np.zeros((T + 1, h, m), dtype)
-        A, o = np.empty((T, G, h, m), dtype), np.empty((V + 2, m), dtype)
-        for g in range(bounds[p], bounds[p + 1]):
-            for t in range(T):
-                _recurrent_forward(kind, X[g], t, Wx, Wh, b, b_hh, H, E, A)
-                _output_forward(H[t + 1], W_hq, b_q, o, tiny)
-                losses[p] += _step_loss(o, t, Y[g], weight[g], tiny)
-    return losses.sum()
+    return sum(_on_threads(lambda p: _slice_loss(kind, X, Y, weight, Wx, Wh, b, b_hh, W_hq, b_q,
+                                                 bounds[p], bounds[p + 1], tiny),
+                           bounds.shape[0] - 1))
 
 
 def slices():
     """How many slices the kernels split a batch into, each with gradient buffers of its own:
-    one per thread of Numba's pool (NUMBA_NUM_THREADS: every core by default), fixed for the
-    process. However many of those threads compute them (:func:`threads`), the slices and
-    the order of their sums stay: the numbers do not depend on how busy the machine is."""
+    one per core (NUMBA_NUM_THREADS, which is every core unless set), fixed for the process.
+    However many threads compute them (:func:`threads`), the slices and the order of their
+    sums stay: the numbers do not depend on how busy the machine is."""
     return numba.config.NUMBA_NUM_THREADS
 
 
+_threads = []  # set_threads' choice; none: one per slice
+
+
 def threads():
-    """How many threads compute the slices now (numba.set_num_threads chooses; d2lrnn train
-    follows the cores no other process is using)."""
-    return numba.get_num_threads()
+    """How many threads compute the slices now (:func:`set_threads`; d2lrnn train follows
+    the cores no other process is using)."""
+    return _threads[-1] if _threads else slices()
+
+
+def set_threads(count):
+    """Compute the slices on ``count`` threads (1 to :func:`slices`)."""
+    if not 1 <= count <= slices():
+        raise ValueError(f"the fused kernel runs on 1 to {slices()} threads, not {count}")
+    _threads[:] = [count]
 
 
 def _arrays(cell, params, X, Y):

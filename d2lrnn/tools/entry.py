@@ -4,17 +4,20 @@ that one swallowed on its way still stops the command (:mod:`d2lrnn.tools.interr
 import os
 import sys
 
-from . import interrupts
+from . import interrupts, quiet
 
 INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
 # The frameworks' native start-up logs, silenced for our commands unless the user sets them:
 # TensorFlow's C++ and XLA log their INFO and WARNING lines (oneDNN, CPU features, the XLA
-# service) on every command. A reader's own `import tensorflow` is left as it is.
+# service) on every command; the block its import prints before logging starts is dropped by
+# d2lrnn.tools.quiet. A reader's own `import tensorflow` is left as it is.
 QUIET_NATIVE_LOGS = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 def main():
     interrupts.remember_presses()
+    if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:  # the user's own setting shows what it asks
+        quiet.quiet_imports(["tensorflow"])
     for name, value in QUIET_NATIVE_LOGS.items():
         os.environ.setdefault(name, value)
     try:
