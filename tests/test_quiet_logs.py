@@ -3,7 +3,10 @@ before its logging starts (d2lrnn.tools.quiet), and forward every other line. Ch
 lines written the same way (os.write to descriptor 2), so that it holds in every env; the
 tensorflow env checks the real command in test_imports.py."""
 import os
+import subprocess
 import sys
+
+import pytest
 
 from d2lrnn.tools import quiet
 
@@ -52,3 +55,19 @@ def test_a_module_imports_quietly_and_keeps_its_loader(tmp_path, monkeypatch, ca
     assert not isinstance(module.__loader__, quiet.QuietLoader)
     assert module.__spec__.loader is module.__loader__
     assert not any(isinstance(f, quiet.QuietImport) for f in sys.meta_path)  # done, gone
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the pipe's size is set on Linux only")
+def test_a_long_write_holding_the_gil_does_not_block(tmp_path):
+    """C++ that writes much while the import holds the GIL: the forwarder cannot read until
+    it is released, so the pipe must hold it all (a 64 KiB pipe hung here)."""
+    script = tmp_path / "long_write.py"
+    script.write_text(
+        "import ctypes, sys\n"
+        "from d2lrnn.tools import quiet\n"
+        "lines = b'kept line\\n' * 30000  # 300 KB\n"
+        "with quiet.notices_dropped():\n"
+        "    ctypes.PyDLL(None).write(2, lines, len(lines))  # PyDLL: the GIL is held\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=120)
+    assert result.returncode == 0
+    assert result.stderr.count(b"kept line\n") == 30000

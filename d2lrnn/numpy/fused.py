@@ -419,9 +419,11 @@ def _on_threads(work, count):
             results[p] = work(p)
 
     futures = [_pool().submit(run, k) for k in range(1, workers)]
-    run(0)
-    for future in futures:
-        future.result()
+    try:
+        run(0)
+    finally:  # the others finish before their buffers are dropped, or their error is raised
+        for future in futures:
+            future.result()
     return results
 
 

@@ -19,6 +19,11 @@ import re
 import sys
 import threading
 
+try:
+    import fcntl
+except ImportError:  # Windows: the pipe keeps its size
+    fcntl = None
+
 # What TF_CPP_MIN_LOG_LEVEL=2 would have hidden had logging started: absl's INFO and WARNING
 # lines (I or W, then the date as MMDD), and the header absl writes before them.
 NOTICE = re.compile(rb"^(?:[IW]\d{4} |WARNING: All log messages before absl::InitializeLog\(\))")
@@ -26,6 +31,7 @@ NOTICE = re.compile(rb"^(?:[IW]\d{4} |WARNING: All log messages before absl::Ini
 NO_DRIVER = re.compile(rb"^E\d{4} .*failed call to cuInit")
 NVIDIA_DRIVER = "/proc/driver/nvidia"  # Linux; elsewhere the error is left as it is
 FORWARD_WAIT_S = 5  # for the last lines to pass; a child holding the pipe cannot hang us
+PIPE_BYTES = 1 << 20
 
 
 @contextlib.contextmanager
@@ -39,6 +45,10 @@ def notices_dropped(notice=NOTICE):
         yield
         return
     read_end, write_end = os.pipe()
+    # The forwarder needs the GIL, which an import holds while its C++ writes: a pipe that
+    # fills up would block the writer, and so the process. 1 MiB, not Linux's 64 KiB.
+    with contextlib.suppress(AttributeError, OSError):
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
     os.dup2(write_end, 2)
     os.close(write_end)
 
