@@ -38,11 +38,8 @@ def installed_by_tox(env, tox_ini=TOX_INI):
     """The backends whose framework tox env ``env`` installs, from the declarations: those
     whose pip extra the env names, or a dependency named after the framework
     (``tensorflow-cpu``); NumPy's always."""
-    tox = configparser.ConfigParser(interpolation=None)
-    tox.read(tox_ini)
-    section = tox[f"testenv:{env}"] if tox.has_section(f"testenv:{env}") else tox["testenv"]
     extras = tox_extras(env, tox_ini)
-    deps = section.get("deps", "").split()
+    deps = _tox_section(env, tox_ini).get("deps", "").split()
     return [d.name for d in DECLARATIONS if not d.extra or d.extra in extras
             or any(dep.startswith(d.framework) for dep in deps)]
 
@@ -51,11 +48,26 @@ def tox_extras(env, tox_ini=TOX_INI):
     """The pip extras tox env ``env`` installs (none outside tox: ``env`` None)."""
     if env is None:
         return set()
+    extras = _tox_section(env, tox_ini).get("extras", "")
+    return {e.strip() for e in extras.replace("\n", ",").split(",") if e.strip()}
+
+
+def tox_envs(tox_ini=TOX_INI):
+    """The envs a plain ``tox`` runs (its ``env_list``), in order."""
+    return [e.strip() for e in _read_tox(tox_ini)["tox"]["env_list"].split(",") if e.strip()]
+
+
+def _read_tox(tox_ini):
     tox = configparser.ConfigParser(interpolation=None)
     tox.read(tox_ini)
-    section = tox[f"testenv:{env}"] if tox.has_section(f"testenv:{env}") else tox["testenv"]
-    return {e.strip() for e in section.get("extras", tox["testenv"].get("extras", ""))
-            .replace("\n", ",").split(",") if e.strip()}
+    return tox
+
+
+def _tox_section(env, tox_ini):
+    """Env ``env``'s settings, falling back on [testenv]'s (configparser's defaults do not)."""
+    tox = _read_tox(tox_ini)
+    base = dict(tox["testenv"])
+    return {**base, **tox[f"testenv:{env}"]} if tox.has_section(f"testenv:{env}") else base
 
 
 def required_backends(environ=os.environ):

@@ -1,11 +1,10 @@
 """Each backend is declared once (d2lrnn.base.backend.DECLARATIONS); what cannot derive from the
 declarations is checked against them here: the backend folders, setup.py's extras, tox.ini's
 environments, the README's tables, and what each backend's Ops says of itself."""
-import configparser
 import importlib.metadata
 from pathlib import Path
 
-from _backends import installed_by_tox, required_backends
+from _backends import installed_by_tox, required_backends, tox_envs
 
 import d2lrnn
 from d2lrnn.base.adapter import Ops
@@ -32,10 +31,7 @@ def test_every_extra_is_in_setup_py():
 
 
 def test_every_backend_has_its_tox_env_which_must_hold_it():
-    tox = configparser.ConfigParser(interpolation=None)
-    tox.read(ROOT / "tox.ini")
-    envs = {s.split(":", 1)[1] for s in tox.sections() if s.startswith("testenv:")}
-    assert set(BACKENDS) <= envs
+    assert set(BACKENDS) <= set(tox_envs())  # and a plain `tox` runs each
     for name in BACKENDS:  # derived from the env's extras and deps: each env requires its own
         assert installed_by_tox(name) == ["numpy"] + ([name] if name != "numpy" else []), name
     assert installed_by_tox("legacy") == list(BACKENDS)  # all five in one process
@@ -51,11 +47,7 @@ def test_required_backends_follow_the_env():
 
 def test_the_versions_page_has_a_row_per_test_env():
     page = (ROOT / "docs" / "environments.md").read_text(encoding="utf-8")
-    tox = configparser.ConfigParser(interpolation=None)
-    tox.read(ROOT / "tox.ini")
-    envs = [e.strip() for e in tox["tox"]["env_list"].split(",")]
-    assert set(BACKENDS) <= set(envs)
-    for name in envs:
+    for name in tox_envs():
         if name != "docs":  # builds the site, runs no test
             assert f"| `{name}` |" in page, f"the tested-versions table lacks {name}"
 

@@ -17,7 +17,7 @@ QUIET_NATIVE_LOGS = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 def main():
     interrupts.remember_presses()
     if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:  # the user's own setting shows what it asks
-        quiet.quiet_imports(["tensorflow"])
+        quiet.quiet_imports()
     for name, value in QUIET_NATIVE_LOGS.items():
         os.environ.setdefault(name, value)
     try:

@@ -70,34 +70,34 @@ def notices_dropped(notice=NOTICE):
 
 
 class QuietImport(importlib.abc.MetaPathFinder):
-    """Runs the first import of the modules named in ``names`` inside :func:`notices_dropped`
-    (installed on ``sys.meta_path``; it finds nothing itself, it wraps what the other finders
-    find)."""
+    """Runs the first import of each module of ``after`` (its name: what to do next, or None)
+    inside :func:`notices_dropped` (installed on ``sys.meta_path``; it finds nothing itself,
+    it wraps what the other finders find)."""
 
-    def __init__(self, names):
-        self.names = set(names)
+    def __init__(self, after):
+        self.after = dict(after)
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname not in self.names:
+        if fullname not in self.after:
             return None
-        self.names.discard(fullname)  # once: the finders below give the real spec
-        others = [finder for finder in sys.meta_path if finder is not self]
-        for finder in others:
+        after = self.after.pop(fullname)  # once: the finders below give the real spec
+        for finder in [finder for finder in sys.meta_path if finder is not self]:
             spec = finder.find_spec(fullname, path, target) if hasattr(finder, "find_spec") \
                 else None
             if spec is not None and spec.loader is not None:
-                spec.loader = QuietLoader(spec.loader)
-                if not self.names and self in sys.meta_path:  # its work done (the import
+                spec.loader = QuietLoader(spec.loader, after)
+                if not self.after and self in sys.meta_path:  # its work done (the import
                     sys.meta_path.remove(self)                # stops at the spec returned)
                 return spec
         return None
 
 
 class QuietLoader(importlib.abc.Loader):
-    """A module's own loader, its ``exec_module`` run with the notices dropped."""
+    """A module's own loader, its ``exec_module`` run with the notices dropped, then
+    ``after(module)`` where given."""
 
-    def __init__(self, loader):
-        self.loader = loader
+    def __init__(self, loader, after=None):
+        self.loader, self.after = loader, after
 
     def create_module(self, spec):
         return self.loader.create_module(spec)
@@ -107,17 +107,27 @@ class QuietLoader(importlib.abc.Loader):
         module.__loader__ = module.__spec__.loader = self.loader
         with notices_dropped():
             self.loader.exec_module(module)
-        if module.__name__ == "tensorflow" and sys.platform == "linux" \
-                and not os.path.exists(NVIDIA_DRIVER):
-            # its first look for devices, now rather than at the first op; it leaves the
-            # threads settable (d2lrnn.base.adapter.devices sets them later)
-            with notices_dropped(NO_DRIVER):
-                module.config.list_physical_devices()
+        if self.after is not None:
+            self.after(module)
 
 
-def quiet_imports(names):
-    """Drop the start-up notices of the frameworks in ``names`` when they are first imported
-    in this process (a no-op for those already imported)."""
-    pending = [name for name in names if name not in sys.modules]
+def tensorflow_devices_listed(tensorflow):
+    """TensorFlow's first look for devices, now rather than at the first op, with the cuInit
+    error dropped where no NVIDIA driver exists to fail (Linux; kept elsewhere). It leaves the
+    threads settable (d2lrnn.base.adapter.devices sets them later)."""
+    if sys.platform == "linux" and not os.path.exists(NVIDIA_DRIVER):
+        with notices_dropped(NO_DRIVER):
+            tensorflow.config.list_physical_devices()
+
+
+# The frameworks whose start-up notices our commands drop, and what follows their import.
+FRAMEWORKS = {"tensorflow": tensorflow_devices_listed}
+
+
+def quiet_imports(after=FRAMEWORKS):
+    """Drop the start-up notices of the modules of ``after`` (name: what to do once it is
+    imported, or None) when they are first imported in this process (a no-op for those
+    already imported)."""
+    pending = {name: then for name, then in after.items() if name not in sys.modules}
     if pending:
         sys.meta_path.insert(0, QuietImport(pending))
