@@ -24,11 +24,11 @@ extras = {
              "ruff>=0.6"],
     # open chapters/ as notebooks: jupytext pairs the .py sources with .ipynb files
     "notebooks": ["jupytext>=1.14", "notebook>=6", "ipywidgets>=8"],  # tqdm's notebook bar
-    # the documentation site (`mkdocs serve`, `tox -e docs`): it executes the chapters in a
-    # kernel (ipykernel), where tqdm's notebook bar needs ipywidgets and reads TQDM_DISABLE
-    # (tqdm 4.66); Numba (below) runs the NumPy chapters' full settings in seconds, not minutes
+    # the documentation site (`mkdocs serve`, `tox -e docs`): it runs the chapters in a kernel
+    # (ipykernel), where tqdm.auto (pooch imports it) warns without ipywidgets; Numba (below)
+    # runs the NumPy chapters' full settings in a minute, not several
     "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26",
-             "mkdocs-jupyter>=0.25", "ipykernel>=6", "ipywidgets>=8", "tqdm>=4.66"],
+             "mkdocs-jupyter>=0.25", "ipykernel>=6", "ipywidgets>=8"],
 }
 extras["docs"] += extras["numba"]
 extras["all"] = sorted({d for k in ("torch", "jax", "tensorflow") for d in extras[k]})

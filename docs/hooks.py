@@ -1,6 +1,5 @@
 """MkDocs hooks for the documentation site (mkdocs.yml: ``hooks``)."""
 import logging
-import os
 import re
 
 
@@ -16,9 +15,6 @@ class _BackendExports(logging.Filter):
 
 
 def on_startup(command, dirty):
-    # The chapters run in a kernel started from this process: a progress bar has nothing to
-    # show on a static page (tqdm's notebook bar would be a widget, its text bar stderr).
-    os.environ["TQDM_DISABLE"] = "1"
     for name in ("griffe", "mkdocs.plugins.griffe", "mkdocs.plugins.mkdocstrings"):
         logging.getLogger(name).addFilter(_BackendExports())
 
