@@ -84,9 +84,11 @@ def run_setup_cell(python, folder, **env):
 def test_setup_cell_without_d2lrnn_says_what_to_do_in_one_line(fresh_python, tmp_path):
     result = run_setup_cell(fresh_python, tmp_path)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        "d2lrnn is not on PyPI: put a wheel in this folder (build it in a clone: python -m "
-        "build) or name it in D2LRNN_WHEEL, or open this notebook in a clone of d2lrnn"]
+    line = ("d2lrnn is not on PyPI: put a wheel in this folder (build it in a clone: python -m "
+            "build) or name it in D2LRNN_WHEEL, or open this notebook in a clone of d2lrnn")
+    assert result.stderr.strip().splitlines() == [line]
+    troubleshooting = (CHAPTERS[0].parent.parent / "docs" / "troubleshooting.md").read_text()
+    assert f"\n{line}\n" in troubleshooting, "the troubleshooting page quotes it"
 
 
 @pytest.mark.parametrize("where", ["clone", "wheel here", "D2LRNN_WHEEL"])
