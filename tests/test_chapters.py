@@ -29,7 +29,7 @@ def test_chapter_runs(chapter, backend, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     drawn = {p.stem for p in tmp_path.glob("*.png")}
     assert drawn == FIGURES[chapter.stem]
-    # quick settings say so (the docs site renders the chapters with them)
+    # quick settings say so (a reader who set D2LRNN_FAST is not misled by the numbers)
     assert result.stdout.startswith("Quick settings (D2LRNN_FAST=1)")
     if chapter.stem == "01_rnn":
         assert "predicts 'achine'" in result.stdout
