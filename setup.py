@@ -24,7 +24,13 @@ extras = {
              "ruff>=0.6"],
     # open chapters/ as notebooks: jupytext pairs the .py sources with .ipynb files
     "notebooks": ["jupytext>=1.14", "notebook>=6", "ipywidgets>=8"],  # tqdm's notebook bar
+    # the documentation site (`mkdocs serve`, `tox -e docs`): it runs the chapters in a kernel
+    # (ipykernel), where tqdm.auto (pooch imports it) warns without ipywidgets; Numba (below)
+    # runs the NumPy chapters' full settings in a minute, not several
+    "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26",
+             "mkdocs-jupyter>=0.25", "ipykernel>=6", "ipywidgets>=8"],
 }
+extras["docs"] += extras["numba"]
 extras["all"] = sorted({d for k in ("torch", "jax", "tensorflow") for d in extras[k]})
 
 setup(

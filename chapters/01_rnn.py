@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -14,17 +14,43 @@
 # ---
 
 # %% tags=["setup"]
-# Setup: in a fresh notebook service (Colab, Kaggle, Binder) install d2lrnn and the framework
-# first; where they are installed, nothing happens. Choose the framework here.
-import importlib.util  # noqa: E401
+# Setup: where d2lrnn is installed, nothing happens. In a fresh notebook service (Colab, Kaggle)
+# it installs d2lrnn and the framework chosen here from the clone holding this notebook, or from
+# a wheel you uploaded: d2lrnn-*.whl in this folder, or the file D2LRNN_WHEEL names.
+import importlib.util
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 BACKEND = os.environ.setdefault("D2LRNN_BACKEND", "numpy")  # numpy, torch, jax, tensorflow, mxnet
-if not all(importlib.util.find_spec(m) for m in ("d2lrnn", BACKEND)):
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet",
-                           "d2lrnn" if BACKEND == "numpy" else f"d2lrnn[{BACKEND}]"])
+
+
+class SetupStopped(Exception):
+    def _render_traceback_(self):  # what a notebook shows: the message, no traceback
+        return [str(self)]
+
+
+def stop(message):
+    if "get_ipython" in globals():  # a notebook
+        raise SetupStopped(message)
+    sys.exit(message)
+
+
+if importlib.util.find_spec("d2lrnn") is None:
+    here = Path.cwd()
+    clones = [folder for folder in (here, *here.parents) if (folder / "setup.py").is_file()
+              and 'name="d2lrnn"' in (folder / "setup.py").read_text(errors="replace")]
+    wheels = sorted(here.glob("d2lrnn-*.whl"), key=os.path.getmtime, reverse=True)
+    source = next((s for s in (*clones, os.environ.get("D2LRNN_WHEEL"), *wheels) if s), None)
+    if source is None:
+        stop("d2lrnn is not on PyPI: put a wheel in this folder (build it in a clone: python -m "
+             "build) or name it in D2LRNN_WHEEL, or open this notebook in a clone of d2lrnn")
+    extra = "numba" if BACKEND == "numpy" else BACKEND  # NumPy's fused kernel
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", f"{source}[{extra}]"]
+    if subprocess.run(pip).returncode:
+        stop(f"pip could not install {source}[{extra}]: its message is above")
+    importlib.invalidate_caches()
 
 # %% [markdown]
 # # Recurrent neural networks, computed
