@@ -153,3 +153,12 @@ def fits_in_memory(need, what, options):
     if have is not None and need > have:
         raise BadArgument(f"{what} needs about {need / 2**30:.1f} GiB of memory, and "
                           f"{have / 2**30:.1f} GiB are available: lower {options}")
+
+
+def printable(text, most=None):
+    """``text`` safe to print into a terminal or a table: every character that is not
+    printable (an escape sequence's ESC, a newline, a bell) written as its escape (``\\x1b``),
+    so that text read from a file cannot move the cursor, recolour or clear the screen;
+    cut to ``most`` characters (with "...") where given."""
+    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in str(text))
+    return text if most is None or len(text) <= most else text[:most] + "..."
