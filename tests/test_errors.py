@@ -159,3 +159,30 @@ def test_an_ascii_terminal_gets_a_non_ascii_path_escaped(tmp_path):
         capture_output=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     assert b"r\\xfcn" in result.stdout and (out / "checkpoint.safetensors").exists()
+
+
+def test_a_framework_whose_import_breaks_is_one_clear_line(tmp_path, monkeypatch):
+    """An installed framework whose import raises something other than ImportError (a
+    mismatched protobuf under TensorFlow, say) is a MissingFramework naming it, what it
+    raised, and how to reinstall."""
+    from d2lrnn.base.backend import import_framework
+    from d2lrnn.base.errors import MissingFramework
+
+    (tmp_path / "brokenframework").mkdir()
+    (tmp_path / "brokenframework" / "__init__.py").write_text(
+        "raise TypeError('Descriptors cannot be created directly')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(MissingFramework, match=r"brokenframework is installed but its import "
+                       r"failed with TypeError: Descriptors cannot.*--force-reinstall "
+                       r"\"d2lrnn\[tensorflow\]\""):
+        import_framework("brokenframework", "tensorflow")
+
+
+def test_numba_threads_below_one_name_the_variable(monkeypatch):
+    from d2lrnn.base.backend import import_framework
+    from d2lrnn.base.errors import BadArgument
+
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "0")
+    with pytest.raises(BadArgument, match=r"NUMBA_NUM_THREADS=0: numba needs a whole number "
+                                          r"of threads >= 1 \(e\.g\. NUMBA_NUM_THREADS=\d+"):
+        import_framework("numba", "numba")
