@@ -186,3 +186,17 @@ def test_numba_threads_below_one_name_the_variable(monkeypatch):
     with pytest.raises(BadArgument, match=r"NUMBA_NUM_THREADS=0: numba needs a whole number "
                                           r"of threads >= 1 \(e\.g\. NUMBA_NUM_THREADS=\d+"):
         import_framework("numba", "numba")
+
+
+def test_the_python_api_names_a_near_miss():
+    import d2lrnn
+    from d2lrnn.tools.settings import Settings
+
+    with pytest.raises(ValueError, match=r"unknown backend 'pytorch' \(did you mean 'torch'\?\)"):
+        d2lrnn.load_backend("pytorch")
+    with pytest.raises(ValueError, match=r"got 'Jax' \(did you mean 'jax'\?\)"):
+        Settings(backend="Jax")
+    with pytest.raises(ValueError, match=r"got 'float23' \(did you mean 'float32'\?\)"):
+        check_float_dtype("float23")
+    with pytest.raises(ValueError, match=r"got 'caffe'$"):  # nothing near: no guess
+        Settings(backend="caffe")

@@ -17,7 +17,7 @@ import importlib.util
 import numpy as np
 
 from . import legacy
-from .errors import BadArgument, MissingFramework
+from .errors import BadArgument, MissingFramework, did_you_mean, not_one_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,8 +101,8 @@ ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
 def _check_name(name):
     if name not in BACKENDS:
-        raise BadArgument(f"unknown backend {name!r}; the known backends are "
-                         f"{', '.join(BACKENDS)}")
+        raise BadArgument(f"unknown backend {name!r}{did_you_mean(name, BACKENDS)}; the known "
+                          f"backends are {', '.join(BACKENDS)}")
 
 
 def load_backend(name):
@@ -197,5 +197,5 @@ def check_float_dtype(dtype):
     except TypeError:
         name = str(dtype)
     if name not in FLOAT_DTYPES:
-        raise BadArgument(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
+        raise BadArgument(not_one_of("dtype", dtype, FLOAT_DTYPES))
     return name

@@ -12,11 +12,11 @@ from .._version import __version__
 from ..base.checks import printable
 from ..base.errors import UserError
 from .commands import COMMANDS
-from .options import HELP
+from .options import HELP, Parser
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="d2lrnn", formatter_class=HELP,
         description="The RNN section of Dive into Deep Learning, in five frameworks that "
                     "compute the same numbers.")

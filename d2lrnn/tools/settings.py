@@ -12,7 +12,7 @@ import math
 import numbers
 
 from ..base.backend import BACKENDS, FLOAT_DTYPES, MODEL_KINDS
-from ..base.errors import BadArgument
+from ..base.errors import BadArgument, not_one_of
 from ..cells import CELLS
 
 # The book's settings (d2l.ai section 9.5), which are the defaults.
@@ -112,8 +112,7 @@ def check(field, value):
     meta, flag = field.metadata, option(field.name)
     if meta["choices"] is not None:
         if value not in meta["choices"]:
-            raise BadArgument(f"{flag} must be one of {', '.join(meta['choices'])}, got "
-                              f"{value!r}")
+            raise BadArgument(not_one_of(flag, value, meta["choices"]))
         return value
     if isinstance(field.default, bool):
         if not isinstance(value, bool):
