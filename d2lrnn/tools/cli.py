@@ -1,6 +1,5 @@
 """The ``d2lrnn`` command (also ``python -m d2lrnn``): its subcommands are the modules of
 :mod:`d2lrnn.tools.commands`, each in one place (its options and what it runs)."""
-import argparse
 import contextlib
 import os
 import sys
