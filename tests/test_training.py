@@ -77,3 +77,24 @@ def test_concise_equals_scratch(d2l, dtype):
     bound = parity.TOLERANCE[dtype]
     for key in results[0]:
         assert parity.rel_diff(results[1][key], results[0][key]) <= bound, key
+
+
+def test_a_run_worse_than_guessing_stops_and_its_advice_trains(small_book):
+    """No step's loss grows tenfold at lr 7 (clip 1), yet the epoch ends far worse than
+    guessing among the vocabulary's tokens: that is a divergence, not a result. The model
+    keeps what it had; the rate the message proposes then trains below guessing."""
+    import re
+
+    from d2lrnn import numpy as d2l
+    from d2lrnn.training.train import TrainingDiverged
+
+    V = len(small_book.vocab)
+    lm = d2l.RNNLMScratch(d2l.RNNScratch(V, 32, seed=0), V, seed=1)
+    before = lm.get_params()
+    with pytest.raises(TrainingDiverged, match=f"train perplexity is .*, worse than guessing "
+                                               f"among the vocabulary's {V} tokens") as caught:
+        fit(lm, small_book, 4, lr=7, clip=1, fast=True)
+    assert all(np.array_equal(before[k], v) for k, v in lm.get_params().items())
+    advised = float(re.search(r"try lr=([0-9.e+-]+)", str(caught.value))[1])
+    history = fit(lm, small_book, 4, lr=advised, clip=1, fast=True)
+    assert history["train_ppl"][-1] < V

@@ -98,10 +98,12 @@ DIVERGED = 10.0
 # vocabulary: 28) and ended 100 epochs at 25,155; lr 10 at 5.4e7. (The margin: an untrained
 # model's perplexity is the vocabulary's size give or take 0.01%.)
 WORSE_THAN_GUESSING = 1.01
-# The advice after a divergence: the learning rate divided by this. Measured on the book (the
-# RNN, clip 1, 100 epochs): lr 2, 3 and 5 ended at train perplexity 5.4 to 5.5, lr 7 and more
-# diverged; a tenth of a rate that diverged trains (see tests/test_training.py).
-RATE_CUT = 10.0
+# The advice after a divergence: a tenth of the learning rate, at most the section's own (lr
+# 1, d2l.ai 9.5: a tenth of 1e6 diverges again). Measured on the book (the RNN, clip 1, 100
+# epochs): lr 2, 3 and 5 ended at train perplexity 5.4 to 5.5, lr 7 and more diverged; a run
+# of lr 10 (7) that diverged in its second epoch, resumed from the first with lr 1 (0.7),
+# ended at 6.15 (6.68).
+RATE_CUT, MOST_ADVISED_RATE = 10.0, 1.0
 
 HISTORY_KEYS = ("epoch", "train_ppl", "val_ppl", "step_loss", "epoch_seconds")
 
@@ -245,7 +247,7 @@ def epoch_divergence(train_ppl, vocab_size, first_loss):
 
 def lower_rate(lr):
     """The learning rate the advice after a divergence proposes (see :data:`RATE_CUT`)."""
-    return lr / RATE_CUT
+    return min(lr / RATE_CUT, MOST_ADVISED_RATE)
 
 
 def advice(lr, clip, flags=True, clip_name="clip"):
@@ -254,8 +256,8 @@ def advice(lr, clip, flags=True, clip_name="clip"):
     if lr is None:  # a reader's model, which may keep its rate elsewhere
         return "Likely cause: the learning rate is too large: lower it."
     new = lower_rate(lr)
-    return (f"Likely cause: the learning rate is too large (lr={lr:g}): try a tenth of it, "
-            f"lr={new:g}" + (f" (--lr {new:g})" if flags else "") + (
+    return (f"Likely cause: the learning rate is too large (lr={lr:g}): try lr={new:g}"
+            + (f" (--lr {new:g})" if flags else "") + (
                 "." if clip else f", and clip the gradients ({clip_name}=1"
                                  + (", --clip 1" if flags else "") + ": the book's θ)."))
 
