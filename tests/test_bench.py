@@ -185,3 +185,22 @@ def test_text_from_a_merged_file_is_printed_escaped(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
     assert r"failed: boom\x1b[2J\x1b]0;title\x07 \| done |" in out
+
+
+def test_compare_says_what_its_columns_mean_and_how_long_the_rest_takes(tmp_path, capsys,
+                                                                          monkeypatch):
+    from d2lrnn.tools.commands import compare
+
+    path = tmp_path / "records.json"
+    path.write_text(json.dumps([finished_record(), finished_record(backend="torch")]))
+    assert cli.main(["compare", "--merge-only", "--merge", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| torch | scratch | fast |" not in out  # a plain run: 'fast' is not set
+    assert "steps within bound: k / n, the first k of the n steps" in out and "1e-05" in out
+    clock = iter([0.0, 90.0, 200.0])  # two runs of about 90 and 110 s
+    monkeypatch.setattr(compare.time, "monotonic", lambda: next(clock))
+    estimate = compare.Estimate(3)
+    estimate.report(finished_record())
+    assert "about 3.0 min left (2 run(s))" in capsys.readouterr().err
+    estimate.report(finished_record())
+    assert "about 100 s left (1 run(s))" in capsys.readouterr().err

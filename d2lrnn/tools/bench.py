@@ -177,10 +177,11 @@ def bench_figure(rows):
     return fig
 
 
-def write_outputs(out, stem, rows, columns, records, figure):
+def write_outputs(out, stem, rows, columns, records, figure, note=""):
     out = Path(out)
     atomic_write(out / f"{stem}.md", (f"Measured on {machine.line()}.\n\n"
-                                      + markdown_table(rows, columns) + "\n").encode())
+                                      + markdown_table(rows, columns) + "\n"
+                                      + (f"\n{note}\n" if note else "")).encode())
     atomic_write(out / f"{stem}.csv", csv_table(rows, columns).encode())
     atomic_write(out / f"{stem}.json", json.dumps(records, indent=1).encode())
     save_figure(figure, out / f"{stem}.png")
@@ -258,10 +259,23 @@ def compare_rows(records):
             else:
                 ref_losses, losses = reference["history"]["step_loss"], r["history"]["step_loss"]
                 row["max loss divergence"] = max_divergence(ref_losses, losses)
-                row["steps within bound"] = steps_within(
-                    ref_losses, losses, TOLERANCE.get(r["settings"].get("dtype"), 0.0))
+                row["bound"] = TOLERANCE.get(r["settings"].get("dtype"), 0.0)
+                row["steps within bound"] = steps_within(ref_losses, losses, row["bound"])
         rows.append(row)
     return rows
+
+
+def compare_note(rows):
+    """What compare's last two columns mean, under its table (where they hold numbers)."""
+    bounds = sorted({row["bound"] for row in rows if "bound" in row})
+    if not bounds:
+        return ""
+    return (f"max loss divergence: the largest relative difference of a step's loss from "
+            f"{' '.join(REFERENCE)}'s. steps within bound: k / n, the first k of the n steps "
+            f"both runs took are within {' or '.join(f'{b:g}' for b in bounds)} of it (the "
+            f"dtype's parity bound); after them, rounding that SGD amplifies lets the runs "
+            f"drift apart as runs on different seeds do (a few percent in float32), not a "
+            f"fault.")
 
 
 # What must agree for two runs to start from the same weights and see the same batches.

@@ -9,7 +9,7 @@ from ...training import checkpoint
 from ...training.generation import stream
 from .. import options
 from ..experiment import build_lm
-from .shared import bits, float64_where_asked
+from .shared import bits, duration, float64_where_asked
 
 NAME = "generate"
 HELP = "continue a prefix with a trained checkpoint"
@@ -108,10 +108,3 @@ def show(caught):
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
 
-
-def duration(seconds):
-    """'42 s', '7.0 min', '3.5 h', '12.0 days'."""
-    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= 2 * size:
-            return f"{seconds / size:,.1f} {unit}"
-    return f"{seconds:.0f} s"
