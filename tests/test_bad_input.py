@@ -110,6 +110,12 @@ CLI_CASES = [
     ("generate top-k greedy", ["generate", "--checkpoint", "{root}/run/checkpoint"
                                ".safetensors", "--prefix", "a", "--top-k", "3"], 2,
      "temperature"),
+    ("generate a folder without a checkpoint", ["generate", "--checkpoint", "{root}/folder",
+                                                "--prefix", "a"], 2,
+     "holds no checkpoint.safetensors"),
+    ("generate temperature too small", ["generate", "--checkpoint", "{root}/run", "--prefix",
+                                        "a", "--temperature", "1e-310"], 2,
+     "0 (greedy) or >= 0.001"),
     ("generate empty prefix", ["generate", "--checkpoint", "{root}/run/checkpoint"
                                ".safetensors", "--prefix", ""], 2, "prefix"),
 ]

@@ -71,6 +71,14 @@ def test_prefix_outside_the_vocabulary_warns(d2l):
         lm.predict("time", 3, VOCAB)  # no warning for known characters
 
 
+def test_a_capitalised_prefix_is_told_the_vocabulary_is_lower_case(d2l):
+    lm = trained_like(d2l)
+    with pytest.warns(UserWarning, match=r"\['T'\] are not in the vocabulary; read as '<unk>' "
+                                         r"\(its letters are lower case: try the prefix "
+                                         r"'the time'\)"):
+        lm.predict("The time", 5, VOCAB)
+
+
 def test_bad_generation_arguments(d2l):
     lm = trained_like(d2l)
     with pytest.raises(ValueError, match="at least one character"):
@@ -141,6 +149,7 @@ def test_sampling_is_the_same_in_every_backend(d2l):
     ({"num_preds": -5}, "num_preds must be a whole number >= 0"),
     ({"num_preds": 2.5}, "num_preds must be a whole number"),
     ({"temperature": float("nan")}, "temperature must be a finite number"),
+    ({"temperature": 1e-310}, r"temperature must be a finite number, 0 \(greedy\) or >= 0\.001"),
     ({"temperature": 1.0, "top_k": 0}, "top_k must be a whole number >= 1"),
     ({"temperature": 1.0, "top_p": 1.5}, r"top_p must be a probability in \(0, 1\]"),
     ({"top_k": 3}, "give a temperature > 0"),

@@ -252,6 +252,18 @@ def test_generate_says_how_far_an_interrupted_run_trained(world, tmp_path, capsy
     assert code == 0 and "1 of 5 epochs" in out_text and "--resume" in out_text
 
 
+def test_generate_takes_a_run_folder_and_warns_before_the_text(world):
+    """The run folder the other commands take (its checkpoint); the prefix's warning comes
+    before the text, not in the middle of it."""
+    result = subprocess.run([sys.executable, "-m", "d2lrnn", "generate", "--checkpoint",
+                             str(world / "run"), "--prefix", "The", "--num-preds", "5"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout
+    warned = result.stdout.index("warning: predict: ['T'] are not in the vocabulary")
+    assert warned < result.stdout.index("<unk>he"), result.stdout
+
+
 def test_a_relative_corpus_resumes_from_another_folder(world, tmp_path, monkeypatch, capsys):
     import shutil
 

@@ -64,6 +64,22 @@ def real(least=None, above=None, most=None):
     return parse
 
 
+def checked(check):
+    """An argparse type: the text as a number, checked by ``check(value, name)``, the Python
+    API's own check (one rule, and one wording, for both)."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        try:
+            return check(value, "it")
+        except ValueError as err:  # argparse names the option: "argument --temperature: ..."
+            raise argparse.ArgumentTypeError(str(err)) from None
+    parse.__name__ = "number"
+    return parse
+
+
 def device(text):
     kind, colon, index = text.partition(":")
     if kind not in DEVICE_KINDS or (colon and not (index.isdigit()

@@ -11,6 +11,21 @@ from ..maths.equations import lm_forward_fast
 from . import fast
 
 GREEDY_CHUNK = 32  # characters per call of the compiled greedy loop
+# The lowest temperature that samples: below it the draw is the greedy choice in all but name
+# (at 1e-3 a logit 0.01 below the largest is e^-10 as likely), and near 1e-308 the logits
+# divided by it overflow (a temperature of 1e-310 gave NaN probabilities).
+MIN_TEMPERATURE = 1e-3
+
+
+def check_temperature(temperature, name="predict: temperature"):
+    """``temperature`` as a float: 0 (greedy) or at least :data:`MIN_TEMPERATURE`."""
+    if isinstance(temperature, (bool, np.bool_)) or not isinstance(
+            temperature, (int, float, np.integer, np.floating)) or not np.isfinite(
+            temperature) or not (temperature == 0 or temperature >= MIN_TEMPERATURE):
+        raise BadArgument(f"{name} must be a finite number, 0 (greedy) or >= "
+                          f"{MIN_TEMPERATURE:g} (lower ones sample the greedy choice), got "
+                          f"{temperature!r}")
+    return float(temperature)
 
 
 def check_sampling(num_preds, temperature, top_k, top_p):
@@ -18,10 +33,7 @@ def check_sampling(num_preds, temperature, top_k, top_p):
     if isinstance(num_preds, bool) or not isinstance(num_preds, (int, np.integer)) \
             or num_preds < 0:
         raise BadArgument(f"predict: num_preds must be a whole number >= 0, got {num_preds!r}")
-    if not isinstance(temperature, (int, float, np.floating)) or not np.isfinite(temperature) \
-            or temperature < 0:
-        raise BadArgument(f"predict: temperature must be a finite number >= 0 (0: greedy), got "
-                         f"{temperature!r}")
+    temperature = check_temperature(temperature)
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
                               or top_k < 1):
         raise BadArgument(f"predict: top_k must be a whole number >= 1, got {top_k!r}")
@@ -86,8 +98,10 @@ def stream(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=N
                          f"was built for {lm.vocab_size}")
     unknown = sorted({c for c in prefix if c not in vocab.token_to_idx})
     if unknown:
-        warnings.warn(f"predict: {unknown} are not in the vocabulary; read as '<unk>'",
-                      stacklevel=4)
+        cased = any(c.lower() in vocab.token_to_idx for c in unknown if c != c.lower())
+        warnings.warn(f"predict: {unknown} are not in the vocabulary; read as '<unk>'" + (
+            f" (its letters are lower case: try the prefix {prefix.lower()!r})" if cased
+            else ""), stacklevel=4)
     ops, rng = lm.ops, np.random.default_rng(seed)
     step, params, state, path = generation_step(lm)
     if params is not None:  # the package's model: its weights checked once (a few KB)
