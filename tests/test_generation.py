@@ -159,3 +159,35 @@ def test_bad_sampling_arguments_name_the_argument(d2l, kwargs, message):
     kwargs = {"num_preds": 5, **kwargs}
     with pytest.raises(ValueError, match=message):
         lm.predict("t", vocab=VOCAB, **kwargs)
+
+
+@pytest.mark.backends("torch")
+def test_a_readers_rnn_that_returns_no_state_is_told_so(d2l):
+    """A reader's RNN whose forward drops the state would make every character from zeros:
+    a silent wrong text. predict says what it needs instead."""
+    from torch import nn
+
+    class Forgetful(d2l.Module):
+        def __init__(self, num_inputs, num_hiddens, sigma=0.01, keep=False):
+            super().__init__()
+            self.save_hyperparameters()
+            self.W_xh = nn.Parameter(d2l.randn(num_inputs, num_hiddens) * sigma)
+            self.W_hh = nn.Parameter(d2l.randn(num_hiddens, num_hiddens) * sigma)
+
+        def forward(self, inputs, state=None):
+            if state is None:
+                state = d2l.zeros((inputs.shape[1], self.num_hiddens))
+            outputs = []
+            for X in inputs:
+                state = d2l.tanh(d2l.matmul(X, self.W_xh) + d2l.matmul(state, self.W_hh))
+                outputs.append(state)
+            return (outputs, state) if self.keep == "state" else \
+                (outputs, None) if self.keep == "none" else outputs
+
+    V = len(VOCAB)
+    for keep, said in (("none", "returned no state \\(None\\)"), ("outputs", "returned a list")):
+        lm = d2l.RNNLMScratch(Forgetful(V, 8, keep=keep), V)
+        with pytest.raises(TypeError, match=f"predict: Forgetful\\(inputs, state\\) {said}; "
+                                            f"generating carries the state"):
+            lm.predict("the", 5, VOCAB)
+    assert len(d2l.RNNLMScratch(Forgetful(V, 8, keep="state"), V).predict("the", 5, VOCAB)) == 8

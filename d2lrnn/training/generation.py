@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from ..base.errors import BadArgument
+from ..base.errors import BadArgument, BadType
 from ..maths.equations import lm_forward_fast
 from . import fast
 
@@ -171,7 +171,16 @@ def generation_step(lm):
     ops = lm.ops
     if not fast.available(lm):
         def step(params, x, state):
-            rnn_outputs, state = lm.rnn(ops.one_hot(x, lm.vocab_size, lm.dtype), state)
+            returned = lm.rnn(ops.one_hot(x, lm.vocab_size, lm.dtype), state)
+            if not (isinstance(returned, (tuple, list)) and len(returned) == 2) or \
+                    returned[1] is None:  # each character would start from zeros
+                got = "no state (None)" if isinstance(returned, (tuple, list)) and \
+                    len(returned) == 2 else f"a {type(returned).__name__}"
+                raise BadType(f"predict: {type(lm.rnn).__name__}(inputs, state) returned "
+                              f"{got}; generating carries the state from one character to "
+                              f"the next: return (outputs, state), as the book's "
+                              f"RNNScratch.forward does")
+            rnn_outputs, state = returned
             return lm.output_layer(rnn_outputs)[0, -1], state
         return step, None, None, None
     path = fast.choose(lm)
