@@ -63,6 +63,7 @@ CLI_CASES = [
     ("lr text", ["train", "--lr", "fast"], 2, "--lr"),
     ("clip negative", ["train", "--clip", "-1"], 2, "--clip"),
     ("clip inf", ["train", "--clip", "inf"], 2, "--clip"),
+    ("clip beyond float32", ["train", "--clip", "1e308"], 2, "<= 3.40282e+38"),
     ("epochs zero", ["train", "--epochs", "0"], 2, "--epochs"),
     ("hiddens fraction", ["train", "--hiddens", "28.5"], 2, "--hiddens"),
     ("hiddens negative", ["train", "--hiddens", "-3"], 2, "--hiddens"),
@@ -198,7 +199,8 @@ def test_fit_and_predict_check_their_arguments(d2l, tmp_path):
     V = len(data.vocab)
     lm = d2l.RNNLMScratch(d2l.RNNScratch(V, 4), V)
     for kwargs, name in (({"lr": float("nan")}, "lr"), ({"lr": -1}, "lr"),
-                         ({"clip": -1}, "clip"), ({"epochs": 0}, "epochs")):
+                         ({"clip": -1}, "clip"), ({"epochs": 0}, "epochs"),
+                         ({"clip": 1e308}, r"clip must be a finite number >= 0 and <= 3.4")):
         with pytest.raises(ValueError, match=name):
             fit(lm, data, **{"epochs": 1, **kwargs})
     with pytest.raises(ValueError, match="num_preds"):

@@ -432,6 +432,17 @@ def test_strings_and_odd_seeds_are_refused_in_our_words(d2l):
         lm.predict("ab", 3, vocab, temperature=1.0, seed=-1)
 
 
+def test_predict_checks_what_generate_checks(d2l):
+    """A prefix that is not text, a vocabulary that is not one: our words, not Python's."""
+    lm = d2l.RNNLMScratch(d2l.RNNScratch(5, 3, seed=0), 5, seed=1)
+    vocab = Vocab(list("abcd"))
+    with pytest.raises(TypeError, match="predict: the prefix must be text"):
+        lm.predict(123, 3, vocab)
+    with pytest.raises(TypeError, match=r"predict: vocab must be the vocabulary .*data\.vocab"):
+        lm.predict("ab", 3, None)
+    assert lm.predict(["a", "b"], 2, vocab) == lm.predict("ab", 2, vocab)  # the book's tokens
+
+
 def test_a_ctrl_c_swallowed_on_its_way_still_stops_the_command():
     # a library that catches every exception while it loads would lose the press: the
     # command's handler remembers it, and the command stops where it next looks

@@ -91,8 +91,15 @@ def stream(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=N
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                              or seed < 0):
         raise BadArgument(f"predict: seed must be a whole number >= 0 (or None), got {seed!r}")
+    if not (isinstance(prefix, str) or isinstance(prefix, (list, tuple)) and all(
+            isinstance(token, str) for token in prefix)):
+        raise BadType(f"predict: the prefix must be text (or a list of tokens), got "
+                      f"{type(prefix).__name__} {prefix!r:.40}")
     if not prefix:
         raise BadArgument("predict: the prefix must hold at least one character")
+    if not (hasattr(vocab, "token_to_idx") and hasattr(vocab, "idx_to_token")):
+        raise BadType(f"predict: vocab must be the vocabulary the model was trained with "
+                      f"(data.vocab), got {type(vocab).__name__}")
     if len(vocab) != lm.vocab_size:
         raise BadArgument(f"predict: the vocabulary has {len(vocab)} tokens but the model "
                          f"was built for {lm.vocab_size}")
