@@ -22,8 +22,9 @@ MAX_CLIP = float(np.finfo(np.float32).max)
 
 
 class TrainingDiverged(UserError, ArithmeticError):
-    """A step gave a non-finite loss or gradient norm (or non-finite parameters): training
-    stopped there. ``history`` holds what was recorded before; ``epoch`` and ``step`` (from 1)
+    """A step gave a non-finite loss or gradient norm (or non-finite parameters), or a loss
+    far above the first step's, or an epoch ended worse than guessing: training stopped
+    there. ``history`` holds what was recorded before; ``epoch`` and ``step`` (from 1)
     say where; ``last_finite_loss`` is the last step loss that was finite (None if none)."""
 
     def __init__(self, message, history, epoch, step, last_finite_loss):
@@ -141,8 +142,9 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
     model holding that epoch's parameters and ``state`` = {"epoch", "step", "history"}
     (what a checkpoint must keep); ``resume=state`` continues from such a state, to the
     same numbers as a run that never stopped (the batch order depends only on the data's
-    seed and the epoch). A non-finite loss, gradient norm or parameter raises
-    :class:`TrainingDiverged`.
+    seed and the epoch). A non-finite loss, gradient norm or parameter, a step loss over
+    :data:`DIVERGED` times the first, or an epoch worse than guessing (:func:`epoch_divergence`)
+    raises :class:`TrainingDiverged`, the model keeping its last good parameters.
 
     ``threads="framework"`` leaves the framework's CPU threads as they are; ``"package"``
     sets them as ``d2lrnn train`` does (:func:`package_threads`, for the rest of the process):
