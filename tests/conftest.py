@@ -7,6 +7,7 @@ declarations; ``D2LRNN_REQUIRE`` overrides) must import: if one of them cannot, 
 run stops with an error instead of skipping.
 """
 import importlib
+import os
 
 import pytest
 from _backends import (
@@ -23,6 +24,9 @@ from d2lrnn.base.backend import BACKENDS, enable_float64, is_installed
 
 
 def pytest_configure(config):
+    # The command line's last resort turns a bug into one line; here a bug must fail its test
+    # with the traceback, in this process and in the commands the tests start.
+    os.environ.setdefault("D2LRNN_DEBUG", "bugs")
     config.addinivalue_line(
         "markers", "needs(*capabilities, layer=None): run on the backends whose declaration "
         "has these capabilities (tests/_backends.py CAPABILITIES) and whose framework's "

@@ -63,11 +63,16 @@ CLI_CASES = [
     ("lr text", ["train", "--lr", "fast"], 2, "--lr"),
     ("clip negative", ["train", "--clip", "-1"], 2, "--clip"),
     ("clip inf", ["train", "--clip", "inf"], 2, "--clip"),
+    ("clip beyond float32", ["train", "--clip", "1e308"], 2, "<= 3.40282e+38"),
     ("epochs zero", ["train", "--epochs", "0"], 2, "--epochs"),
     ("hiddens fraction", ["train", "--hiddens", "28.5"], 2, "--hiddens"),
     ("hiddens negative", ["train", "--hiddens", "-3"], 2, "--hiddens"),
     ("seed negative", ["train", "--seed", "-1"], 2, "--seed"),
     ("unknown backend", ["train", "--backend", "caffe"], 2, "--backend"),
+    ("backend near miss", ["train", "--backend", "pytorch"], 2, "(did you mean 'torch'?)"),
+    ("cell near miss", ["train", "--cell", "LSTM"], 2, "(did you mean 'lstm'?)"),
+    ("command near miss", ["trian"], 2, "(did you mean 'train'?)"),
+    ("device near miss", ["train", "--device", "cdua"], 2, "(did you mean 'cuda'?)"),
     ("unknown option", ["train", "--learning-rate", "1"], 2, "unrecognized"),
     ("huge hiddens", ["train", "--hiddens", "100000", "--corpus", "{root}/short.txt"], 2,
      "--hiddens"),
@@ -89,6 +94,9 @@ CLI_CASES = [
     ("corpus too short", ["train", "--corpus", "{root}/short.txt"], 2, "--num-steps"),
     ("lr diverges", ["train", "--corpus", "{root}/synthetic.txt", "--lr", "1e6"], 1,
      "diverged"),
+    ("lr worse than guessing", ["train", "--corpus", "{root}/synthetic.txt", "--lr", "7",
+                                "--hiddens", "32", "--num-train", "400"], 1,
+     "worse than guessing among the vocabulary's"),
     ("lr diverges unclipped", ["train", "--corpus", "{root}/synthetic.txt", "--lr", "1e6",
                                "--clip", "0"], 1, "diverged"),
     ("generate a diverged checkpoint", ["generate", "--checkpoint", "{root}/nan.safetensors",
@@ -106,6 +114,12 @@ CLI_CASES = [
     ("generate top-k greedy", ["generate", "--checkpoint", "{root}/run/checkpoint"
                                ".safetensors", "--prefix", "a", "--top-k", "3"], 2,
      "temperature"),
+    ("generate a folder without a checkpoint", ["generate", "--checkpoint", "{root}/folder",
+                                                "--prefix", "a"], 2,
+     "holds no checkpoint.safetensors"),
+    ("generate temperature too small", ["generate", "--checkpoint", "{root}/run", "--prefix",
+                                        "a", "--temperature", "1e-310"], 2,
+     "0 (greedy) or >= 0.001"),
     ("generate empty prefix", ["generate", "--checkpoint", "{root}/run/checkpoint"
                                ".safetensors", "--prefix", ""], 2, "prefix"),
 ]
@@ -188,7 +202,8 @@ def test_fit_and_predict_check_their_arguments(d2l, tmp_path):
     V = len(data.vocab)
     lm = d2l.RNNLMScratch(d2l.RNNScratch(V, 4), V)
     for kwargs, name in (({"lr": float("nan")}, "lr"), ({"lr": -1}, "lr"),
-                         ({"clip": -1}, "clip"), ({"epochs": 0}, "epochs")):
+                         ({"clip": -1}, "clip"), ({"epochs": 0}, "epochs"),
+                         ({"clip": 1e308}, r"clip must be a finite number >= 0 and <= 3.4")):
         with pytest.raises(ValueError, match=name):
             fit(lm, data, **{"epochs": 1, **kwargs})
     with pytest.raises(ValueError, match="num_preds"):

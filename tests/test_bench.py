@@ -139,3 +139,68 @@ def test_steps_within_bound_counts_until_the_first_drift():
     drifting = [2.0, 1.5 * (1 + 5e-6), 1.2 * (1 + 2e-5), 1.1]
     assert bench.steps_within(reference, drifting, 1e-5) == "2 / 4"
     assert bench.max_divergence(reference, drifting) == pytest.approx(2e-5)
+
+
+def finished_record(**changes):
+    """A record as a finished run writes it, with the fields compare reads."""
+    return {"backend": "numpy", "model": "scratch", "train_ppl": 5.0, "val_ppl": 6.0,
+            "wall_seconds": 1.0, "settings": {"dtype": "float32"},
+            "history": {"epoch": [1], "train_ppl": [5.0], "val_ppl": [6.0],
+                        "step_loss": [1.6], "epoch_seconds": [1.0]}, **changes}
+
+
+def test_merged_records_are_checked_before_anything_is_computed(tmp_path, capsys):
+    """Partial, mistyped, deep or escape-laden files: each one line naming the file, the
+    record and the field; never a traceback, never an escape sequence on the terminal."""
+    deep = "[" * 100_000 + "]" * 100_000
+    nested = [finished_record(settings={"dtype": "float32", "x": [[[[[[[[1]]]]]]]]})]
+    cases = {
+        "partial": ('[{"backend": "numpy", "model": "scr', "cannot read records"),
+        "lacking": (json.dumps([{"backend": "numpy", "model": "scratch"}]),
+                    "record 1: it lacks train_ppl, val_ppl"),
+        "mistyped": (json.dumps([finished_record(), finished_record(train_ppl="5")]),
+                     'record 2: train_ppl is "5"; it must be a finite number >= 1'),
+        "history": (json.dumps([finished_record(history={"step_loss": None})]),
+                    "record 1: history is"),
+        "deep": (deep, "nested deeper than run records are"),
+        "nested": (json.dumps(nested), "nested deeper than run records are"),
+        "escapes": (json.dumps([finished_record(backend="numpy\x1b[2J")]),
+                    r'backend is "numpy\u001b[2J"; it must be one of numpy'),
+    }
+    for name, (text, words) in cases.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(text)
+        assert cli.main(["compare", "--merge-only", "--merge", str(path)]) == 2, name
+        err = capsys.readouterr().err
+        assert err.startswith(f"d2lrnn: {path}") or "cannot read" in err, err
+        assert words in err and err.count("\n") == 1 and "\x1b" not in err, err
+
+
+def test_text_from_a_merged_file_is_printed_escaped(tmp_path, capsys):
+    path = tmp_path / "records.json"
+    path.write_text(json.dumps([finished_record(),
+                                {"backend": "torch", "model": "scratch",
+                                 "error": "boom\x1b[2J\x1b]0;title\x07 | done"}]))
+    assert cli.main(["compare", "--merge-only", "--merge", str(path)]) == 1  # a failed run
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert r"failed: boom\x1b[2J\x1b]0;title\x07 \| done |" in out
+
+
+def test_compare_says_what_its_columns_mean_and_how_long_the_rest_takes(tmp_path, capsys,
+                                                                          monkeypatch):
+    from d2lrnn.tools.commands import compare
+
+    path = tmp_path / "records.json"
+    path.write_text(json.dumps([finished_record(), finished_record(backend="torch")]))
+    assert cli.main(["compare", "--merge-only", "--merge", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| torch | scratch | fast |" not in out  # a plain run: 'fast' is not set
+    assert "steps within bound: k / n, the first k of the n steps" in out and "1e-05" in out
+    clock = iter([0.0, 90.0, 200.0])  # two runs of about 90 and 110 s
+    monkeypatch.setattr(compare.time, "monotonic", lambda: next(clock))
+    estimate = compare.Estimate(3)
+    estimate.report(finished_record())
+    assert "about 3.0 min left (2 run(s))" in capsys.readouterr().err
+    estimate.report(finished_record())
+    assert "about 100 s left (1 run(s))" in capsys.readouterr().err

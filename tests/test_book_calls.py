@@ -37,6 +37,34 @@ def test_trainer_trains_the_library_model(d2l, corpus):
     assert n_tokens(text) == 26 and text.startswith("it has")
 
 
+def test_the_trainer_checks_its_arguments_as_the_command_line(d2l):
+    """Trainer(max_epochs, num_gpus, gradient_clip_val) refuses what --epochs and --clip
+    refuse, naming the argument (a negative clip clipped nothing; nan trained on)."""
+    for kwargs, name in (({"max_epochs": -1}, "max_epochs"), ({"max_epochs": 2.5}, "max_epochs"),
+                         ({"num_gpus": -1}, "num_gpus"),
+                         ({"gradient_clip_val": -1}, "gradient_clip_val"),
+                         ({"gradient_clip_val": float("nan")}, "gradient_clip_val"),
+                         ({"gradient_clip_val": 1e308}, "gradient_clip_val")):
+        with pytest.raises(ValueError, match=f"Trainer: {name} must be"):
+            d2l.Trainer(**{"max_epochs": 1, **kwargs})
+    trainer = d2l.Trainer(3, gradient_clip_val=1)
+    assert (trainer.max_epochs, trainer.num_gpus, trainer.gradient_clip_val) == (3, 0, 1.0)
+
+
+def test_the_trainer_stops_a_fit_that_diverges(d2l, corpus):
+    """d2l.Trainer(...).fit raises TrainingDiverged where the loss grows without bound, as
+    training.train.fit does, instead of training on to a perplexity of inf."""
+    from d2lrnn.training.train import TrainingDiverged
+
+    data = small_data(d2l, corpus)
+    model = d2l.RNNLMScratch(d2l.RNNScratch(len(data.vocab), 16), len(data.vocab), lr=1e30)
+    trainer = d2l.Trainer(max_epochs=3)
+    with pytest.raises(TrainingDiverged, match=r"training diverged in epoch 1, step \d+: the "
+                       r"loss (grew|is).*try lr=1\b.*gradient_clip_val=1") as caught:
+        trainer.fit(model, data)
+    assert caught.value.step == trainer.train_batch_idx < 3 * trainer.num_train_batches
+
+
 def test_progress_board_is_quiet_outside_jupyter(d2l, capsys, tmp_path):
     board = d2l.ProgressBoard(xlabel="epoch")
     for i in range(10):

@@ -1,4 +1,8 @@
 """Bad input gets a message naming what was expected, in every backend."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -70,11 +74,24 @@ def test_check_float_dtype():
         check_float_dtype("int32")
 
 
-def test_the_command_line_prints_user_errors_and_shows_bugs(monkeypatch, capsys):
-    """A mistake the user can fix is one line and exit 2; a bug of ours is not dressed up as
-    one: its traceback shows (and with D2LRNN_DEBUG=1, a user error's too)."""
-    from d2lrnn.base.errors import BadArgument
+def with_command(monkeypatch, run):
+    """The command line with ``demo`` running ``run(args)`` instead."""
     from d2lrnn.tools import cli
+
+    parser = cli.build_parser
+
+    def build():
+        built = parser()
+        built._subparsers._group_actions[0].choices["demo"].set_defaults(run=run)
+        return built
+    monkeypatch.setattr(cli, "build_parser", build)
+    return cli
+
+
+def test_the_command_line_prints_user_errors_and_shows_bugs(monkeypatch, capsys):
+    """A mistake the user can fix is one line and exit 2; with D2LRNN_DEBUG=1 its traceback
+    shows, and with D2LRNN_DEBUG=bugs (what the tests set) only a bug's."""
+    from d2lrnn.base.errors import BadArgument
 
     def mistake(args):
         raise BadArgument("--lr must be a finite number > 0, got -1")
@@ -82,21 +99,104 @@ def test_the_command_line_prints_user_errors_and_shows_bugs(monkeypatch, capsys)
     def bug(args):
         raise TypeError("'NoneType' object is not subscriptable")
 
-    parser = cli.build_parser
-
-    def with_command(run):
-        def build():
-            built = parser()
-            built._subparsers._group_actions[0].choices["demo"].set_defaults(run=run)
-            return built
-        return build
-
-    monkeypatch.setattr(cli, "build_parser", with_command(mistake))
-    assert cli.main(["demo"]) == 2
-    assert capsys.readouterr().err == "d2lrnn: --lr must be a finite number > 0, got -1\n"
+    cli = with_command(monkeypatch, mistake)
+    for debug in ("", "0", "bugs"):
+        monkeypatch.setenv("D2LRNN_DEBUG", debug)
+        assert cli.main(["demo"]) == 2
+        assert capsys.readouterr().err == "d2lrnn: --lr must be a finite number > 0, got -1\n"
     monkeypatch.setenv("D2LRNN_DEBUG", "1")
     with pytest.raises(BadArgument):
         cli.main(["demo"])
-    monkeypatch.setattr(cli, "build_parser", with_command(bug))
-    with pytest.raises(TypeError, match="not subscriptable"):
-        cli.main(["demo"])
+    cli = with_command(monkeypatch, bug)
+    for debug in ("1", "bugs"):
+        monkeypatch.setenv("D2LRNN_DEBUG", debug)
+        with pytest.raises(TypeError, match="not subscriptable"):
+            cli.main(["demo"])
+
+
+def test_a_bug_is_one_line_that_says_where_its_traceback_is(monkeypatch, capsys, tmp_path):
+    """Without D2LRNN_DEBUG, what is not a user error is a bug of ours: one line, exit 1,
+    naming it a bug and the file that holds its traceback (for a bug report)."""
+    def bug(args):
+        raise RuntimeError("a kernel's\nmessage \x1b[2J over lines")
+
+    cli = with_command(monkeypatch, bug)
+    monkeypatch.delenv("D2LRNN_DEBUG")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)  # read TMPDIR again
+    assert cli.main(["demo", "--seed", "3"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("d2lrnn: internal error: RuntimeError: ")
+    assert "\x1b" not in err and "bug in d2lrnn" in err and "D2LRNN_DEBUG=1" in err
+    [written] = tmp_path.glob("d2lrnn-bug-*.txt")
+    assert str(written) in err
+    text = written.read_text()
+    assert "d2lrnn demo --seed 3" in text and "Traceback" in text and "in bug" in text
+    for stop in (KeyboardInterrupt, SystemExit):  # the last resort leaves these alone
+        def interrupted(args):
+            raise stop(3)
+
+        cli = with_command(monkeypatch, interrupted)
+        if stop is SystemExit:
+            with pytest.raises(SystemExit):
+                cli.main(["demo"])
+        else:
+            assert cli.main(["demo"]) == 130
+        assert "internal error" not in capsys.readouterr().err
+
+
+def test_an_ascii_terminal_gets_a_non_ascii_path_escaped(tmp_path):
+    """LC_ALL=C: the run's folder has an accent, the terminal takes ASCII only; the path is
+    printed with an escape instead of failing once the run is done."""
+    from _corpora import synthetic_corpus
+
+    out = tmp_path / "r\u00fcn"
+    env = {**os.environ, "LC_ALL": "C", "PYTHONIOENCODING": "ascii"}
+    result = subprocess.run(
+        [sys.executable, "-m", "d2lrnn", "train", "--corpus", str(synthetic_corpus(tmp_path)),
+         "--out", str(out), "--epochs", "1", "--batch-size", "16", "--num-steps", "8",
+         "--hiddens", "8", "--num-train", "60", "--num-val", "20", "--quiet"],
+        capture_output=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    assert b"r\\xfcn" in result.stdout and (out / "checkpoint.safetensors").exists()
+
+
+def test_a_framework_whose_import_breaks_is_one_clear_line(tmp_path, monkeypatch):
+    """An installed framework whose import raises something other than ImportError (a
+    mismatched protobuf under TensorFlow, say) is a MissingFramework naming it, what it
+    raised, and how to reinstall."""
+    from d2lrnn.base.backend import import_framework
+    from d2lrnn.base.errors import MissingFramework
+
+    (tmp_path / "brokenframework").mkdir()
+    (tmp_path / "brokenframework" / "__init__.py").write_text(
+        "raise TypeError('Descriptors cannot be created directly')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(MissingFramework, match=r"brokenframework is installed but its import "
+                       r"failed with TypeError: Descriptors cannot.*--force-reinstall "
+                       r"\"d2lrnn\[tensorflow\]\""):
+        import_framework("brokenframework", "tensorflow")
+
+
+def test_numba_threads_below_one_name_the_variable(monkeypatch):
+    from d2lrnn.base.backend import import_framework
+    from d2lrnn.base.errors import BadArgument
+
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "0")
+    with pytest.raises(BadArgument, match=r"NUMBA_NUM_THREADS=0: numba needs a whole number "
+                                          r"of threads >= 1 \(e\.g\. NUMBA_NUM_THREADS=\d+"):
+        import_framework("numba", "numba")
+
+
+def test_the_python_api_names_a_near_miss():
+    import d2lrnn
+    from d2lrnn.tools.settings import Settings
+
+    with pytest.raises(ValueError, match=r"unknown backend 'pytorch' \(did you mean 'torch'\?\)"):
+        d2lrnn.load_backend("pytorch")
+    with pytest.raises(ValueError, match=r"got 'Jax' \(did you mean 'jax'\?\)"):
+        Settings(backend="Jax")
+    with pytest.raises(ValueError, match=r"got 'float23' \(did you mean 'float32'\?\)"):
+        check_float_dtype("float23")
+    with pytest.raises(ValueError, match=r"got 'caffe'$"):  # nothing near: no guess
+        Settings(backend="caffe")

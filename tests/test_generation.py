@@ -71,6 +71,14 @@ def test_prefix_outside_the_vocabulary_warns(d2l):
         lm.predict("time", 3, VOCAB)  # no warning for known characters
 
 
+def test_a_capitalised_prefix_is_told_the_vocabulary_is_lower_case(d2l):
+    lm = trained_like(d2l)
+    with pytest.warns(UserWarning, match=r"\['T'\] are not in the vocabulary; read as '<unk>' "
+                                         r"\(its letters are lower case: try the prefix "
+                                         r"'the time'\)"):
+        lm.predict("The time", 5, VOCAB)
+
+
 def test_bad_generation_arguments(d2l):
     lm = trained_like(d2l)
     with pytest.raises(ValueError, match="at least one character"):
@@ -141,6 +149,7 @@ def test_sampling_is_the_same_in_every_backend(d2l):
     ({"num_preds": -5}, "num_preds must be a whole number >= 0"),
     ({"num_preds": 2.5}, "num_preds must be a whole number"),
     ({"temperature": float("nan")}, "temperature must be a finite number"),
+    ({"temperature": 1e-310}, r"temperature must be a finite number, 0 \(greedy\) or >= 0\.001"),
     ({"temperature": 1.0, "top_k": 0}, "top_k must be a whole number >= 1"),
     ({"temperature": 1.0, "top_p": 1.5}, r"top_p must be a probability in \(0, 1\]"),
     ({"top_k": 3}, "give a temperature > 0"),
@@ -150,3 +159,35 @@ def test_bad_sampling_arguments_name_the_argument(d2l, kwargs, message):
     kwargs = {"num_preds": 5, **kwargs}
     with pytest.raises(ValueError, match=message):
         lm.predict("t", vocab=VOCAB, **kwargs)
+
+
+@pytest.mark.backends("torch")
+def test_a_readers_rnn_that_returns_no_state_is_told_so(d2l):
+    """A reader's RNN whose forward drops the state would make every character from zeros:
+    a silent wrong text. predict says what it needs instead."""
+    from torch import nn
+
+    class Forgetful(d2l.Module):
+        def __init__(self, num_inputs, num_hiddens, sigma=0.01, keep=False):
+            super().__init__()
+            self.save_hyperparameters()
+            self.W_xh = nn.Parameter(d2l.randn(num_inputs, num_hiddens) * sigma)
+            self.W_hh = nn.Parameter(d2l.randn(num_hiddens, num_hiddens) * sigma)
+
+        def forward(self, inputs, state=None):
+            if state is None:
+                state = d2l.zeros((inputs.shape[1], self.num_hiddens))
+            outputs = []
+            for X in inputs:
+                state = d2l.tanh(d2l.matmul(X, self.W_xh) + d2l.matmul(state, self.W_hh))
+                outputs.append(state)
+            return (outputs, state) if self.keep == "state" else \
+                (outputs, None) if self.keep == "none" else outputs
+
+    V = len(VOCAB)
+    for keep, said in (("none", "returned no state \\(None\\)"), ("outputs", "returned a list")):
+        lm = d2l.RNNLMScratch(Forgetful(V, 8, keep=keep), V)
+        with pytest.raises(TypeError, match=f"predict: Forgetful\\(inputs, state\\) {said}; "
+                                            f"generating carries the state"):
+            lm.predict("the", 5, VOCAB)
+    assert len(d2l.RNNLMScratch(Forgetful(V, 8, keep="state"), V).predict("the", 5, VOCAB)) == 8

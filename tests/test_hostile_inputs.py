@@ -252,6 +252,18 @@ def test_generate_says_how_far_an_interrupted_run_trained(world, tmp_path, capsy
     assert code == 0 and "1 of 5 epochs" in out_text and "--resume" in out_text
 
 
+def test_generate_takes_a_run_folder_and_warns_before_the_text(world):
+    """The run folder the other commands take (its checkpoint); the prefix's warning comes
+    before the text, not in the middle of it."""
+    result = subprocess.run([sys.executable, "-m", "d2lrnn", "generate", "--checkpoint",
+                             str(world / "run"), "--prefix", "The", "--num-preds", "5"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout
+    warned = result.stdout.index("warning: predict: ['T'] are not in the vocabulary")
+    assert warned < result.stdout.index("<unk>he"), result.stdout
+
+
 def test_a_relative_corpus_resumes_from_another_folder(world, tmp_path, monkeypatch, capsys):
     import shutil
 
@@ -418,6 +430,17 @@ def test_strings_and_odd_seeds_are_refused_in_our_words(d2l):
     vocab = Vocab(list("abcd"))
     with pytest.raises(ValueError, match="seed must be a whole number"):
         lm.predict("ab", 3, vocab, temperature=1.0, seed=-1)
+
+
+def test_predict_checks_what_generate_checks(d2l):
+    """A prefix that is not text, a vocabulary that is not one: our words, not Python's."""
+    lm = d2l.RNNLMScratch(d2l.RNNScratch(5, 3, seed=0), 5, seed=1)
+    vocab = Vocab(list("abcd"))
+    with pytest.raises(TypeError, match="predict: the prefix must be text"):
+        lm.predict(123, 3, vocab)
+    with pytest.raises(TypeError, match=r"predict: vocab must be the vocabulary .*data\.vocab"):
+        lm.predict("ab", 3, None)
+    assert lm.predict(["a", "b"], 2, vocab) == lm.predict("ab", 2, vocab)  # the book's tokens
 
 
 def test_a_ctrl_c_swallowed_on_its_way_still_stops_the_command():

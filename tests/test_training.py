@@ -77,3 +77,58 @@ def test_concise_equals_scratch(d2l, dtype):
     bound = parity.TOLERANCE[dtype]
     for key in results[0]:
         assert parity.rel_diff(results[1][key], results[0][key]) <= bound, key
+
+
+def test_a_run_worse_than_guessing_stops_and_its_advice_trains(small_book):
+    """No step's loss grows tenfold at lr 7 (clip 1), yet the epoch ends far worse than
+    guessing among the vocabulary's tokens: that is a divergence, not a result. The model
+    keeps what it had; the rate the message proposes then trains below guessing."""
+    import re
+
+    from d2lrnn import numpy as d2l
+    from d2lrnn.training.train import TrainingDiverged
+
+    V = len(small_book.vocab)
+    lm = d2l.RNNLMScratch(d2l.RNNScratch(V, 32, seed=0), V, seed=1)
+    before = lm.get_params()
+    with pytest.raises(TrainingDiverged, match=f"train perplexity is .*, worse than guessing "
+                                               f"among the vocabulary's {V} tokens") as caught:
+        fit(lm, small_book, 4, lr=7, clip=1, fast=True)
+    assert all(np.array_equal(before[k], v) for k, v in lm.get_params().items())
+    advised = float(re.search(r"try lr=([0-9.e+-]+)", str(caught.value))[1])
+    history = fit(lm, small_book, 4, lr=advised, clip=1, fast=True)
+    assert history["train_ppl"][-1] < V
+
+
+@pytest.mark.backends("torch")
+def test_a_torch_run_that_stops_after_a_forked_step_exits_cleanly(backend, tmp_path):
+    """PyTorch's forked parts: a run that diverges (so the process ends right after a step)
+    exits 1 with its message, never SIGABRT ("terminate called without an active exception";
+    on a terminal, about half such runs aborted)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from _corpora import synthetic_corpus
+
+    corpus = synthetic_corpus(tmp_path)
+    for _ in range(6):
+        main, child = pty.openpty()  # a terminal, where the progress bar shows
+        process = subprocess.Popen(
+            [sys.executable, "-m", "d2lrnn", "train", "--backend", "torch", "--corpus",
+             str(corpus), "--lr", "1e6", "--clip", "0", "--epochs", "3"],
+            stdin=child, stdout=child, stderr=child)
+        os.close(child)
+        output = b""
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # the terminal closed: the process ended
+                break
+            if not chunk:
+                break
+            output += chunk
+        os.close(main)
+        assert process.wait(timeout=120) == 1, output.decode(errors="replace")[-500:]
+        assert b"diverged" in output

@@ -17,7 +17,7 @@ import importlib.util
 import numpy as np
 
 from . import legacy
-from .errors import BadArgument, MissingFramework
+from .errors import BadArgument, MissingFramework, did_you_mean, not_one_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,8 +101,8 @@ ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
 def _check_name(name):
     if name not in BACKENDS:
-        raise BadArgument(f"unknown backend {name!r}; the known backends are "
-                         f"{', '.join(BACKENDS)}")
+        raise BadArgument(f"unknown backend {name!r}{did_you_mean(name, BACKENDS)}; the known "
+                          f"backends are {', '.join(BACKENDS)}")
 
 
 def load_backend(name):
@@ -142,10 +142,19 @@ def enable_float64(name):
         importlib.import_module(DECLARED[name].framework).config.update(flag, True)
 
 
+# The thread counts a framework's import reads from the environment, where a value below 1
+# fails the import with a message that does not name the variable (Numba: "Number of threads
+# specified must be > 0.").
+THREAD_VARIABLES = {"numba": "NUMBA_NUM_THREADS"}
+
+
 def import_framework(module, extra):
     """Import a framework for a backend, or say how to install it; with what some
     frameworks need around their import (:mod:`d2lrnn.base.legacy`), so that every module
-    of a backend imports its framework by this one line."""
+    of a backend imports its framework by this one line. An import that fails in another
+    way than a missing module (a broken install, a bad setting in the environment) is one
+    :class:`MissingFramework` too, naming the framework and what it raised."""
+    check_thread_variable(module)
     legacy.before_import(module)
     try:
         framework = importlib.import_module(module)
@@ -153,8 +162,32 @@ def import_framework(module, extra):
         raise MissingFramework(
             f"the d2lrnn.{extra} backend needs {module}, which could not be imported "
             f"({err}). Install it with: pip install \"d2lrnn[{extra}]\"") from err
+    except Exception as err:  # noqa: BLE001 - installed, and its import fails: the install's
+        raise MissingFramework(
+            f"{module} is installed but its import failed with {type(err).__name__}: "
+            f"{str(err).strip().splitlines()[0] if str(err).strip() else '(no message)'}; "
+            f"a broken or mismatched install: reinstall it with: pip install "
+            f"--force-reinstall \"d2lrnn[{extra}]\"") from err
     legacy.after_import(module, framework)
     return framework
+
+
+def check_thread_variable(module):
+    """Refuse a thread count below 1 in the variable :data:`THREAD_VARIABLES` names for
+    ``module``, naming the variable and a value that works."""
+    import os
+
+    name = THREAD_VARIABLES.get(module)
+    value = os.environ.get(name or "", "").strip()
+    try:
+        threads = int(value)
+    except ValueError:  # unset, or text: the framework warns and takes its default
+        return
+    if threads < 1:
+        cores = os.cpu_count() or 1
+        raise BadArgument(f"the environment sets {name}={value}: {module} needs a whole "
+                          f"number of threads >= 1 (e.g. {name}={cores}, the cores here), or "
+                          f"leave it unset")
 
 
 def check_float_dtype(dtype):
@@ -164,5 +197,5 @@ def check_float_dtype(dtype):
     except TypeError:
         name = str(dtype)
     if name not in FLOAT_DTYPES:
-        raise BadArgument(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
+        raise BadArgument(not_one_of("dtype", dtype, FLOAT_DTYPES))
     return name

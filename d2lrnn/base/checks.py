@@ -27,16 +27,18 @@ def whole(value, name, where=None, least=1):
     return int(value)
 
 
-def real(value, name, where=None, least=None, above=None):
-    """``value`` as a finite float, >= ``least`` or > ``above`` where given."""
+def real(value, name, where=None, least=None, above=None, most=None):
+    """``value`` as a finite float, >= ``least`` or > ``above``, and <= ``most``, where
+    given."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise BadArgument(f"{_named(name, where)} must be a number, got {value!r} "
                           f"({type(value).__name__})")
     value = float(value)
     bound = (f" >= {least:g}" if least is not None else "") + \
-        (f" > {above:g}" if above is not None else "")
+        (f" > {above:g}" if above is not None else "") + \
+        (f" and <= {most:g}" if most is not None else "")
     if not math.isfinite(value) or (least is not None and value < least) or (
-            above is not None and value <= above):
+            above is not None and value <= above) or (most is not None and value > most):
         raise BadArgument(f"{_named(name, where)} must be a finite number{bound}, got {value}")
     return value
 
@@ -153,3 +155,12 @@ def fits_in_memory(need, what, options):
     if have is not None and need > have:
         raise BadArgument(f"{what} needs about {need / 2**30:.1f} GiB of memory, and "
                           f"{have / 2**30:.1f} GiB are available: lower {options}")
+
+
+def printable(text, most=None):
+    """``text`` safe to print into a terminal or a table: every character that is not
+    printable (an escape sequence's ESC, a newline, a bell) written as its escape (``\\x1b``),
+    so that text read from a file cannot move the cursor, recolour or clear the screen;
+    cut to ``most`` characters (with "...") where given."""
+    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in str(text))
+    return text if most is None or len(text) <= most else text[:most] + "..."

@@ -31,3 +31,20 @@ class MissingFramework(UserError, ImportError):
 
 class NotAvailable(UserError, RuntimeError):
     """Something this machine or model does not have yet (a GPU, parameters)."""
+
+
+def did_you_mean(value, choices):
+    """' (did you mean 'torch'?)' where ``value`` is a near miss of one of ``choices`` (a
+    typo, a capital, a framework's other name: 'pytorch'), else ''."""
+    import difflib
+
+    close = difflib.get_close_matches(str(value).lower(), [str(c) for c in choices], n=1,
+                                      cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def not_one_of(name, value, choices):
+    """The message for ``value`` of ``name`` outside ``choices``, with a near miss's
+    :func:`did_you_mean`."""
+    return (f"{name} must be one of {', '.join(str(c) for c in choices)}, got {value!r}"
+            + did_you_mean(value, choices))

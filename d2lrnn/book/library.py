@@ -10,14 +10,14 @@ import warnings
 
 import numpy as np
 
-from ..base import ipython
+from ..base import checks, ipython
 from ..base.adapter import DeviceWarning
 from ..base.backend import ops_of
 from ..base.downloads import DATA_HUB, DATA_URL, download, extract  # noqa: F401 - the book's
 from ..base.errors import BadArgument, BadType, NotAvailable
 from ..base.plot import plot, plt, save_figure, set_axes, set_figsize, use_svg_display  # noqa: F401
 from ..maths.equations import cross_entropy
-from ..training.train import clip_gradients
+from ..training.train import MAX_CLIP, clip_gradients, diverged, step_divergence
 
 
 def add_to_class(Class):
@@ -329,7 +329,15 @@ class TrainerBase(HyperParameters):
 
     def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
         self.save_hyperparameters()
-        self.gpus = self.find_gpus(num_gpus)
+        checked = {"max_epochs": checks.whole(max_epochs, "max_epochs", "Trainer"),
+                   "num_gpus": checks.whole(num_gpus, "num_gpus", "Trainer", least=0),
+                   "gradient_clip_val": checks.real(gradient_clip_val, "gradient_clip_val",
+                                                    "Trainer", least=0, most=MAX_CLIP)}
+        self.hparams.update(checked)
+        for name, value in checked.items():
+            setattr(self, name, value)
+        self.first_loss = self.last_finite_loss = None
+        self.gpus = self.find_gpus(self.num_gpus)
 
     def find_gpus(self, num_gpus):
         """The book's ``[gpu(i) for i in range(min(num_gpus, num_gpus()))]`` (PyTorch's
@@ -379,8 +387,9 @@ class TrainerBase(HyperParameters):
 
     def fit_epoch(self):
         for batch in self.train_dataloader:
-            self.train_batch(self.prepare_batch(batch))
+            loss = self.train_batch(self.prepare_batch(batch))
             self.train_batch_idx += 1
+            self.check_step(loss)
         if self.val_dataloader is None:
             return
         for batch in self.val_dataloader:
@@ -389,6 +398,26 @@ class TrainerBase(HyperParameters):
 
     def validation_batch(self, batch):
         self.model.validation_step(batch)
+
+    def check_step(self, loss):
+        """Stop with :class:`~d2lrnn.training.train.TrainingDiverged` where a step's ``loss``
+        (what ``train_batch`` returned: None where it returns nothing) says training diverged,
+        as ``training.train.fit`` does: not finite, or grown far beyond the first step's."""
+        if loss is None:
+            return
+        if isinstance(loss, (tuple, list)):  # JAX's classifiers: (loss, auxiliary state)
+            loss = loss[0]
+        value = float(self.ops.to_numpy(loss)) if self.ops.is_tensor(loss) else float(loss)
+        if self.train_batch_idx == 1:  # this fit's first step
+            self.first_loss = value
+        what = step_divergence(value, first=self.first_loss)
+        if what is None:
+            self.last_finite_loss = value
+            return
+        raise diverged(f"{what} (the model's parameters took that step: make the model again)",
+                       {}, self.epoch + 1, self.train_batch_idx,
+                       getattr(self, "last_finite_loss", None), getattr(self.model, "lr", None),
+                       self.gradient_clip_val, flags=False, clip_name="gradient_clip_val")
 
 
 class PlainModule(ModuleMixin, HyperParameters):
@@ -424,6 +453,7 @@ class FunctionalTrainer(TrainerBase):
         model.assign({name: model.ops.update(value, grads[name], model.lr)
                       for name, value in model.book_params.items()})
         model.plot("ppl", model.ops.exp(loss), train=True)
+        return loss
 
     def validation_batch(self, batch):
         with self.model.ops.no_grad():

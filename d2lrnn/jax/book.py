@@ -141,10 +141,11 @@ class Trainer(TrainerBase):
         return [jax.device_put(a, self.device) for a in batch] if self.gpus else batch
 
     def train_batch(self, batch):
-        _, grads = self.model.training_step(self.state.params, batch, self.state)
+        loss, grads = self.model.training_step(self.state.params, batch, self.state)
         if self.gradient_clip_val > 0:
             grads = self.clip_gradients(self.gradient_clip_val, grads)
         self.state = self.state.apply_gradients(grads=grads)
+        return loss  # checked by TrainerBase.check_step
 
     def validation_batch(self, batch):
         self.model.validation_step(self.state.params, batch, self.state)

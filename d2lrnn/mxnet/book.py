@@ -145,6 +145,7 @@ class Trainer(TrainerBase):
         if self.gradient_clip_val > 0:
             self.clip_gradients(self.gradient_clip_val, self.model)
         self.optim.step(1)
+        return loss  # checked by TrainerBase.check_step
 
     def clip_gradients(self, grad_clip_val, model):
         """Scale every gradient of ``model`` by θ/‖g‖ when their global norm exceeds θ."""

@@ -122,6 +122,7 @@ class Trainer(TrainerBase):
         if self.gradient_clip_val > 0:
             grads = self.clip_gradients(self.gradient_clip_val, grads)
         self.optim.apply_gradients(zip(grads, variables))
+        return loss  # checked by TrainerBase.check_step
 
     def clip_gradients(self, grad_clip_val, grads):
         """The gradients scaled by θ/‖g‖ where their global norm exceeds θ."""

@@ -16,14 +16,25 @@ import tempfile
 from pathlib import Path
 
 from ..base import checks
-from ..base.backend import DECLARED, available_backends, is_installed
+from ..base.backend import (
+    BACKENDS,
+    DECLARED,
+    FLOAT_DTYPES,
+    MODEL_KINDS,
+    available_backends,
+    is_installed,
+)
 from ..base.errors import BadArgument, MissingFramework
 from ..base.files import atomic_write
 from ..base.plot import save_figure
+from ..cells import CELLS
 from . import machine
 from .parity import TOLERANCE
 
 MAX_RECORDS_MB = 256  # a compare.json of every backend is a few MB
+# The records file's nesting: its list, a record, its settings or history, their values, and
+# a level or two below (the versions, a resumed run's segments).
+MAX_RECORDS_DEPTH = 8
 REFERENCE = ("numpy", "scratch")  # the run every loss curve is measured against
 QUALITY_BAR = 7.3                 # validation perplexity the book's settings should reach
 
@@ -42,7 +53,8 @@ def run_record(backend, model, train_args):
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0 or not path.exists():
             tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-            return {"backend": backend, "model": model, "error": " / ".join(tail)}
+            return {"backend": backend, "model": model,
+                    "error": checks.printable(" / ".join(tail))}
         return json.loads(path.read_text())
 
 
@@ -119,10 +131,12 @@ def steady_epoch_seconds(record):
 
 
 def _cell(value):
+    """A table cell's text: a number to its useful digits; text (which may come from a file)
+    with its control characters escaped and its bars kept out of the table's."""
     if isinstance(value, float):
         return f"{value:,.0f}" if value >= 1000 else f"{value:.3g}" if value < 1 else \
             f"{value:.2f}" if value < 100 else f"{value:.1f}"
-    return str(value)
+    return checks.printable(value).replace("|", "\\|")
 
 
 def markdown_table(rows, columns):
@@ -131,7 +145,8 @@ def markdown_table(rows, columns):
                             for c in columns) + "|"]
     for row in rows:
         if "error" in row:
-            lines.append(f"| {row['backend']} | {row['model']} | failed: {row['error']} |")
+            lines.append(f"| {_cell(row['backend'])} | {_cell(row['model'])} | failed: "
+                         f"{_cell(row['error'])} |")
             continue
         lines.append("| " + " | ".join(_cell(row.get(c, "")) for c in columns) + " |")
     return "\n".join(lines)
@@ -162,10 +177,11 @@ def bench_figure(rows):
     return fig
 
 
-def write_outputs(out, stem, rows, columns, records, figure):
+def write_outputs(out, stem, rows, columns, records, figure, note=""):
     out = Path(out)
     atomic_write(out / f"{stem}.md", (f"Measured on {machine.line()}.\n\n"
-                                      + markdown_table(rows, columns) + "\n").encode())
+                                      + markdown_table(rows, columns) + "\n"
+                                      + (f"\n{note}\n" if note else "")).encode())
     atomic_write(out / f"{stem}.csv", csv_table(rows, columns).encode())
     atomic_write(out / f"{stem}.json", json.dumps(records, indent=1).encode())
     save_figure(figure, out / f"{stem}.png")
@@ -243,10 +259,23 @@ def compare_rows(records):
             else:
                 ref_losses, losses = reference["history"]["step_loss"], r["history"]["step_loss"]
                 row["max loss divergence"] = max_divergence(ref_losses, losses)
-                row["steps within bound"] = steps_within(
-                    ref_losses, losses, TOLERANCE.get(r["settings"].get("dtype"), 0.0))
+                row["bound"] = TOLERANCE.get(r["settings"].get("dtype"), 0.0)
+                row["steps within bound"] = steps_within(ref_losses, losses, row["bound"])
         rows.append(row)
     return rows
+
+
+def compare_note(rows):
+    """What compare's last two columns mean, under its table (where they hold numbers)."""
+    bounds = sorted({row["bound"] for row in rows if "bound" in row})
+    if not bounds:
+        return ""
+    return (f"max loss divergence: the largest relative difference of a step's loss from "
+            f"{' '.join(REFERENCE)}'s. steps within bound: k / n, the first k of the n steps "
+            f"both runs took are within {' or '.join(f'{b:g}' for b in bounds)} of it (the "
+            f"dtype's parity bound); after them, rounding that SGD amplifies lets the runs "
+            f"drift apart as runs on different seeds do (a few percent in float32), not a "
+            f"fault.")
 
 
 # What must agree for two runs to start from the same weights and see the same batches.
@@ -310,16 +339,92 @@ def compare(backends, models, fast, train_args, merge=(), on_record=None):
 
 
 def load_records(path):
-    """Records from a file that bench or compare wrote (its .json)."""
+    """Records from a file that bench or compare wrote (its .json), each checked against
+    :data:`RECORD_FIELDS` before anything is computed or printed from it."""
+    what = ("give the .json file that 'd2lrnn compare --out' or 'd2lrnn bench --out' "
+            "wrote")
     try:
         checks.regular_file(path, "records file", MAX_RECORDS_MB * 2**20, error=ValueError)
-        records = json.loads(Path(path).read_text())
+        records = json.loads(Path(path).read_text(encoding="utf-8"))
+    except RecursionError:  # the parser's own limit, far beyond MAX_RECORDS_DEPTH
+        raise BadArgument(f"{path} is nested deeper than run records are (at most "
+                          f"{MAX_RECORDS_DEPTH} levels); {what}") from None
     except (OSError, ValueError) as err:
-        raise BadArgument(f"cannot read records from {path}: {err}; give the .json file "
-                         f"that 'd2lrnn compare --out' or 'd2lrnn bench --out' wrote") from err
+        raise BadArgument(f"cannot read records from {path}: {err}; {what}") from err
     if not isinstance(records, list) or not all(
             isinstance(r, dict) and "backend" in r for r in records):
-        raise BadArgument(f"{path} holds no d2lrnn run records; give the .json file that "
-                         f"'d2lrnn compare --out' or 'd2lrnn bench --out' wrote")
+        raise BadArgument(f"{path} holds no d2lrnn run records; {what}")
+    if depth(records) > MAX_RECORDS_DEPTH:
+        raise BadArgument(f"{path} is nested deeper than run records are (at most "
+                          f"{MAX_RECORDS_DEPTH} levels); {what}")
+    for number, record in enumerate(records, 1):
+        problem = record_problem(record)
+        if problem:
+            raise BadArgument(f"{path}, record {number}: {problem}; {what}")
     return records
 
+
+def depth(value):
+    """How deeply lists and mappings nest in ``value`` (a scalar: 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, (list, dict)):
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in (value.values() if isinstance(value, dict)
+                                                  else value))
+    return deepest
+
+
+def _real(least):
+    return (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+            and math.isfinite(v) and v >= least), f"a finite number >= {least}"
+
+
+def _whole(least):
+    return (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= least), \
+        f"a whole number >= {least}"
+
+
+def _numbers(v):
+    return isinstance(v, list) and all(_real(-math.inf)[0](x) for x in v)
+
+
+# What a record's fields must be, {name: (test, what it must be)}, for those that bench and
+# compare read (others are kept as they are); a failed run's record needs only backend, model
+# and error, a finished run's the fields COMPLETE names.
+RECORD_FIELDS = {
+    "backend": (lambda v: v in BACKENDS, f"one of {', '.join(BACKENDS)}"),
+    "model": (lambda v: v in MODEL_KINDS, f"one of {', '.join(MODEL_KINDS)}"),
+    "cell": (lambda v: v in CELLS, f"one of {', '.join(CELLS)}"),
+    "dtype": (lambda v: v in FLOAT_DTYPES, f"one of {', '.join(FLOAT_DTYPES)}"),
+    "layers": _whole(1), "epochs": _whole(1), "busy": _whole(0),
+    "fast": (lambda v: isinstance(v, bool), "true or false"),
+    "error": (lambda v: isinstance(v, str), "text"),
+    "device": (lambda v: isinstance(v, str), "text"),
+    "train_ppl": _real(1), "val_ppl": _real(1),
+    **{name: _real(0) for name in ("seconds", "wall_seconds", "tokens_per_s", "peak_mb",
+                                   "generate_chars_per_s")},
+    "settings": (lambda v: isinstance(v, dict) and v.get("dtype", "float32") in FLOAT_DTYPES
+                 and all(isinstance(v.get(k, ""), str) for k in ("strategy", "threads")),
+                 "a mapping (its dtype one of float32, float64; its strategy and threads text)"),
+    "history": (lambda v: isinstance(v, dict) and all(
+        _numbers(v.get(k)) for k in ("epoch", "train_ppl", "val_ppl", "step_loss",
+                                     "epoch_seconds")),
+                "a mapping of lists of finite numbers (epoch, train_ppl, val_ppl, step_loss, "
+                "epoch_seconds)"),
+}
+COMPLETE = ("train_ppl", "val_ppl", "wall_seconds", "settings", "history")
+
+
+def record_problem(record):
+    """What is wrong with a run ``record`` (a phrase), or None."""
+    needed = ("backend", "model") + (("error",) if "error" in record else COMPLETE)
+    missing = [name for name in needed if name not in record]
+    if missing:
+        return f"it lacks {', '.join(missing)}"
+    for name, value in record.items():
+        if name in RECORD_FIELDS and not RECORD_FIELDS[name][0](value):
+            return (f"{name} is {checks.printable(json.dumps(value)[:60])}; it must be "
+                    f"{RECORD_FIELDS[name][1]}")
+    return None

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from ..base.backend import MODEL_KINDS, enable_float64, load_backend
-from ..base.errors import BadArgument, BadType
+from ..base.errors import BadArgument, BadType, not_one_of
 from ..base.files import atomic_write
 from ..book.data import MAX_CORPUS_MB, TimeMachine
 from ..cells import CELLS
@@ -26,9 +26,9 @@ def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.
     ``reset`` defaults to the book's "before" (scratch) or the frameworks' "after"
     (concise)."""
     if model not in MODELS:
-        raise BadArgument(f"model must be one of {MODELS}, got {model!r}")
+        raise BadArgument(not_one_of("model", model, MODELS))
     if cell not in CELLS:
-        raise BadArgument(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
+        raise BadArgument(not_one_of("cell", cell, CELLS))
     name = CELLS[cell].scratch_name if model == "scratch" else CELLS[cell].concise_name
     if name is None:
         raise BadType(f"the {d2l.ops.name} backend has no layer of its own for the {cell} "

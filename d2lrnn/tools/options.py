@@ -5,6 +5,7 @@ import argparse
 import math
 
 from ..base.backend import BACKENDS, DEVICE_KINDS, MODEL_KINDS
+from ..base.errors import did_you_mean
 from ..book.data import MAX_CORPUS_MB
 
 
@@ -63,12 +64,29 @@ def real(least=None, above=None, most=None):
     return parse
 
 
+def checked(check):
+    """An argparse type: the text as a number, checked by ``check(value, name)``, the Python
+    API's own check (one rule, and one wording, for both)."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        try:
+            return check(value, "it")
+        except ValueError as err:  # argparse names the option: "argument --temperature: ..."
+            raise argparse.ArgumentTypeError(str(err)) from None
+    parse.__name__ = "number"
+    return parse
+
+
 def device(text):
     kind, colon, index = text.partition(":")
     if kind not in DEVICE_KINDS or (colon and not (index.isdigit()
                                                    and kind in ("cuda", "gpu"))):
         raise argparse.ArgumentTypeError(f"expected one of {', '.join(DEVICE_KINDS)} (cuda "
-                                          f"and gpu may take an index: cuda:1), got {text!r}")
+                                          f"and gpu may take an index: cuda:1), got {text!r}"
+                                          + did_you_mean(kind, DEVICE_KINDS))
     return text
 
 
@@ -95,3 +113,16 @@ def add_selection(parser):
 def add_max_corpus(parser):
     parser.add_argument("--max-corpus-mb", type=whole(1), default=MAX_CORPUS_MB,
                         help="the largest corpus file read, in MB (the book is 0.18 MB)")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose refusal of a choice names the near miss (``--backend
+    pytorch``: did you mean 'torch'?), for options and subcommands alike (Python 3.14's
+    ``suggest_on_error`` does the same; the Pythons supported here lack it)."""
+
+    def _check_value(self, action, value):
+        if action.choices is not None and value not in action.choices:
+            raise argparse.ArgumentError(
+                action, f"invalid choice: {value!r}{did_you_mean(value, action.choices)}; "
+                        f"choose from {', '.join(map(str, action.choices))}")
+        super()._check_value(action, value)

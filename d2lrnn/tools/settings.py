@@ -12,23 +12,25 @@ import math
 import numbers
 
 from ..base.backend import BACKENDS, FLOAT_DTYPES, MODEL_KINDS
-from ..base.errors import BadArgument
+from ..base.errors import BadArgument, not_one_of
 from ..cells import CELLS
+from ..training.train import MAX_CLIP
 
 # The book's settings (d2l.ai section 9.5), which are the defaults.
 BOOK = {"batch_size": 1024, "num_steps": 32, "num_hiddens": 32, "lr": 1.0, "clip": 1.0,
         "epochs": 100, "num_train": 10000, "num_val": 5000}
 
 
-def setting(default, help, *, flag=None, choices=None, least=None, above=None, real=False,
-            shared=True, resumable=False):
+def setting(default, help, *, flag=None, choices=None, least=None, above=None, most=None,
+            real=False, shared=True, resumable=False):
     """A field of :class:`Settings`: its default and, as metadata, how the command line
     writes it (``flag``; ``--name`` by default), what it may be (``choices``; a whole
-    number >= ``least``; a ``real`` number >= ``least`` or > ``above``), whether bench and
-    compare pass it on to their runs (``shared``), whether ``--resume`` may change it."""
+    number >= ``least``; a ``real`` number >= ``least`` or > ``above``, and <= ``most``),
+    whether bench and compare pass it on to their runs (``shared``), whether ``--resume``
+    may change it."""
     return dataclasses.field(default=default, metadata={
         "help": help, "flag": flag, "choices": choices, "least": least, "above": above,
-        "real": real, "shared": shared, "resumable": resumable})
+        "most": most, "real": real, "shared": shared, "resumable": resumable})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +62,8 @@ class Settings:
     lr: float = setting(BOOK["lr"], "learning rate of SGD", real=True, above=0,
                         resumable=True)
     clip: float = setting(BOOK["clip"], "gradient clipping threshold θ on the global norm "
-                                        "(0: off)", real=True, least=0, resumable=True)
+                                        "(0: off)", real=True, least=0, most=MAX_CLIP,
+                          resumable=True)
     seed: int = setting(0, "seed of the initial weights and of the batch order", least=0)
     dtype: str = setting("float32", "float type of the weights and the computation",
                          choices=FLOAT_DTYPES)
@@ -112,8 +115,7 @@ def check(field, value):
     meta, flag = field.metadata, option(field.name)
     if meta["choices"] is not None:
         if value not in meta["choices"]:
-            raise BadArgument(f"{flag} must be one of {', '.join(meta['choices'])}, got "
-                              f"{value!r}")
+            raise BadArgument(not_one_of(flag, value, meta["choices"]))
         return value
     if isinstance(field.default, bool):
         if not isinstance(value, bool):
@@ -126,10 +128,12 @@ def check(field, value):
     if meta["real"]:
         ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and \
             math.isfinite(value) and (meta["least"] is None or value >= meta["least"]) and \
-            (meta["above"] is None or value > meta["above"])
+            (meta["above"] is None or value > meta["above"]) and \
+            (meta["most"] is None or value <= meta["most"])
         if not ok:
-            bound = f">= {meta['least']:g}" if meta["least"] is not None else \
-                f"> {meta['above']:g}"
+            bound = (f">= {meta['least']:g}" if meta["least"] is not None else
+                     f"> {meta['above']:g}") + \
+                (f" and <= {meta['most']:g}" if meta["most"] is not None else "")
             raise BadArgument(f"{flag} must be a finite number {bound}, got {value!r}")
         return float(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or \

@@ -97,6 +97,7 @@ class Trainer(TrainerBase):
         if self.gradient_clip_val > 0:
             self.clip_gradients(self.gradient_clip_val, self.model)
         self.optim.step()
+        return loss  # checked by TrainerBase.check_step
 
     def validation_batch(self, batch):
         self.model.eval()

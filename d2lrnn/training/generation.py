@@ -6,11 +6,26 @@ import warnings
 
 import numpy as np
 
-from ..base.errors import BadArgument
+from ..base.errors import BadArgument, BadType
 from ..maths.equations import lm_forward_fast
 from . import fast
 
 GREEDY_CHUNK = 32  # characters per call of the compiled greedy loop
+# The lowest temperature that samples: below it the draw is the greedy choice in all but name
+# (at 1e-3 a logit 0.01 below the largest is e^-10 as likely), and near 1e-308 the logits
+# divided by it overflow (a temperature of 1e-310 gave NaN probabilities).
+MIN_TEMPERATURE = 1e-3
+
+
+def check_temperature(temperature, name="predict: temperature"):
+    """``temperature`` as a float: 0 (greedy) or at least :data:`MIN_TEMPERATURE`."""
+    if isinstance(temperature, (bool, np.bool_)) or not isinstance(
+            temperature, (int, float, np.integer, np.floating)) or not np.isfinite(
+            temperature) or not (temperature == 0 or temperature >= MIN_TEMPERATURE):
+        raise BadArgument(f"{name} must be a finite number, 0 (greedy) or >= "
+                          f"{MIN_TEMPERATURE:g} (lower ones sample the greedy choice), got "
+                          f"{temperature!r}")
+    return float(temperature)
 
 
 def check_sampling(num_preds, temperature, top_k, top_p):
@@ -18,10 +33,7 @@ def check_sampling(num_preds, temperature, top_k, top_p):
     if isinstance(num_preds, bool) or not isinstance(num_preds, (int, np.integer)) \
             or num_preds < 0:
         raise BadArgument(f"predict: num_preds must be a whole number >= 0, got {num_preds!r}")
-    if not isinstance(temperature, (int, float, np.floating)) or not np.isfinite(temperature) \
-            or temperature < 0:
-        raise BadArgument(f"predict: temperature must be a finite number >= 0 (0: greedy), got "
-                         f"{temperature!r}")
+    temperature = check_temperature(temperature)
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
                               or top_k < 1):
         raise BadArgument(f"predict: top_k must be a whole number >= 1, got {top_k!r}")
@@ -79,15 +91,24 @@ def stream(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=N
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                              or seed < 0):
         raise BadArgument(f"predict: seed must be a whole number >= 0 (or None), got {seed!r}")
+    if not (isinstance(prefix, str) or isinstance(prefix, (list, tuple)) and all(
+            isinstance(token, str) for token in prefix)):
+        raise BadType(f"predict: the prefix must be text (or a list of tokens), got "
+                      f"{type(prefix).__name__} {prefix!r:.40}")
     if not prefix:
         raise BadArgument("predict: the prefix must hold at least one character")
+    if not (hasattr(vocab, "token_to_idx") and hasattr(vocab, "idx_to_token")):
+        raise BadType(f"predict: vocab must be the vocabulary the model was trained with "
+                      f"(data.vocab), got {type(vocab).__name__}")
     if len(vocab) != lm.vocab_size:
         raise BadArgument(f"predict: the vocabulary has {len(vocab)} tokens but the model "
                          f"was built for {lm.vocab_size}")
     unknown = sorted({c for c in prefix if c not in vocab.token_to_idx})
     if unknown:
-        warnings.warn(f"predict: {unknown} are not in the vocabulary; read as '<unk>'",
-                      stacklevel=4)
+        cased = any(c.lower() in vocab.token_to_idx for c in unknown if c != c.lower())
+        warnings.warn(f"predict: {unknown} are not in the vocabulary; read as '<unk>'" + (
+            f" (its letters are lower case: try the prefix {prefix.lower()!r})" if cased
+            else ""), stacklevel=4)
     ops, rng = lm.ops, np.random.default_rng(seed)
     step, params, state, path = generation_step(lm)
     if params is not None:  # the package's model: its weights checked once (a few KB)
@@ -157,7 +178,16 @@ def generation_step(lm):
     ops = lm.ops
     if not fast.available(lm):
         def step(params, x, state):
-            rnn_outputs, state = lm.rnn(ops.one_hot(x, lm.vocab_size, lm.dtype), state)
+            returned = lm.rnn(ops.one_hot(x, lm.vocab_size, lm.dtype), state)
+            if not (isinstance(returned, (tuple, list)) and len(returned) == 2) or \
+                    returned[1] is None:  # each character would start from zeros
+                got = "no state (None)" if isinstance(returned, (tuple, list)) and \
+                    len(returned) == 2 else f"a {type(returned).__name__}"
+                raise BadType(f"predict: {type(lm.rnn).__name__}(inputs, state) returned "
+                              f"{got}; generating carries the state from one character to "
+                              f"the next: return (outputs, state), as the book's "
+                              f"RNNScratch.forward does")
+            rnn_outputs, state = returned
             return lm.output_layer(rnn_outputs)[0, -1], state
         return step, None, None, None
     path = fast.choose(lm)

@@ -15,9 +15,16 @@ from . import fast as fast_path
 from . import gradients
 
 
+# The largest gradient-clipping threshold θ: float32's largest number. A larger θ cannot be
+# compared with a float32 gradient norm (PyTorch refuses to convert it, mid-step); a θ above
+# every norm clips nothing, which 0 says too.
+MAX_CLIP = float(np.finfo(np.float32).max)
+
+
 class TrainingDiverged(UserError, ArithmeticError):
-    """A step gave a non-finite loss or gradient norm (or non-finite parameters): training
-    stopped there. ``history`` holds what was recorded before; ``epoch`` and ``step`` (from 1)
+    """A step gave a non-finite loss or gradient norm (or non-finite parameters), or a loss
+    far above the first step's, or an epoch ended worse than guessing: training stopped
+    there. ``history`` holds what was recorded before; ``epoch`` and ``step`` (from 1)
     say where; ``last_finite_loss`` is the last step loss that was finite (None if none)."""
 
     def __init__(self, message, history, epoch, step, last_finite_loss):
@@ -85,6 +92,19 @@ def evaluate(model, batches, params=None, path=None, batch_size=0):
 # a healthy run's loss falls from about log(vocab_size); a diverging one grows without bound
 # (SGD with a huge learning rate) long before it overflows.
 DIVERGED = 10.0
+# An epoch whose train perplexity is above both the vocabulary's size (guessing every token
+# uniformly) and the first step's perplexity (the untrained model), by more than this factor,
+# means training diverged too: it ends worse than where it began. Measured on the book (the
+# RNN, clip 1): lr 7 had no step over DIVERGED, was at 114 in its second epoch (the
+# vocabulary: 28) and ended 100 epochs at 25,155; lr 10 at 5.4e7. (The margin: an untrained
+# model's perplexity is the vocabulary's size give or take 0.01%.)
+WORSE_THAN_GUESSING = 1.01
+# The advice after a divergence: a tenth of the learning rate, at most the section's own (lr
+# 1, d2l.ai 9.5: a tenth of 1e6 diverges again). Measured on the book (the RNN, clip 1, 100
+# epochs): lr 2, 3 and 5 ended at train perplexity 5.4 to 5.5, lr 7 and more diverged; a run
+# of lr 10 (7) that diverged in its second epoch, resumed from the first with lr 1 (0.7),
+# ended at 6.15 (6.68).
+RATE_CUT, MOST_ADVISED_RATE = 10.0, 1.0
 
 HISTORY_KEYS = ("epoch", "train_ppl", "val_ppl", "step_loss", "epoch_seconds")
 
@@ -122,8 +142,9 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
     model holding that epoch's parameters and ``state`` = {"epoch", "step", "history"}
     (what a checkpoint must keep); ``resume=state`` continues from such a state, to the
     same numbers as a run that never stopped (the batch order depends only on the data's
-    seed and the epoch). A non-finite loss, gradient norm or parameter raises
-    :class:`TrainingDiverged`.
+    seed and the epoch). A non-finite loss, gradient norm or parameter, a step loss over
+    :data:`DIVERGED` times the first, or an epoch worse than guessing (:func:`epoch_divergence`)
+    raises :class:`TrainingDiverged`, the model keeping its last good parameters.
 
     ``threads="framework"`` leaves the framework's CPU threads as they are; ``"package"``
     sets them as ``d2lrnn train`` does (:func:`package_threads`, for the rest of the process):
@@ -144,7 +165,7 @@ def _fit(model, data, epochs, lr, clip, max_steps, on_step, on_epoch, fast, resu
          on_saved_epoch):
     ops = model.ops
     lr = checks.real(model.lr if lr is None else lr, "lr", "fit", above=0)
-    clip = checks.real(clip, "clip", "fit", least=0)
+    clip = checks.real(clip, "clip", "fit", least=0, most=MAX_CLIP)
     epochs = checks.whole(epochs, "epochs", "fit")
     if max_steps is not None:
         max_steps = checks.whole(max_steps, "max_steps", "fit")
@@ -169,9 +190,9 @@ def _fit(model, data, epochs, lr, clip, max_steps, on_step, on_epoch, fast, resu
                                              else ops.to_numpy(stats)))
             step += 1
             first = history["step_loss"][0] if history["step_loss"] else loss
-            if not (math.isfinite(loss) and math.isfinite(norm)) or \
-                    loss > DIVERGED * max(first, 1.0):
-                raise diverged(history, epoch, step, loss, norm, last_finite, lr, clip)
+            what = step_divergence(loss, norm, first)
+            if what:
+                raise diverged(what, history, epoch + 1, step, last_finite, lr, clip)
             last_finite = loss
             history["step_loss"].append(loss)
             total, count = total + loss * Y.size, count + Y.size
@@ -183,9 +204,14 @@ def _fit(model, data, epochs, lr, clip, max_steps, on_step, on_epoch, fast, resu
         history["train_seconds"] += history["epoch_seconds"][-1]
         history["tokens"] += count
         if not all(np.isfinite(ops.to_numpy(value)).all() for value in params.values()):
-            raise diverged(history, epoch, step, loss, norm, last_finite, lr, clip)
+            raise diverged("the parameters hold NaN or infinite values", history, epoch + 1,
+                           step, last_finite, lr, clip)
+        train_ppl = perplexity(total / count)
+        what = epoch_divergence(train_ppl, model.vocab_size, history["step_loss"][0])
+        if what:  # the model keeps the last epoch's parameters, as after a step's divergence
+            raise diverged(what, history, epoch + 1, step, last_finite, lr, clip)
         model.assign(params)
-        record = {"epoch": epoch + 1, "train_ppl": perplexity(total / count),
+        record = {"epoch": epoch + 1, "train_ppl": train_ppl,
                   "val_ppl": evaluate(model, data.val_batches(), path=path,
                                       batch_size=data.batch_size)}
         for key, value in record.items():
@@ -199,20 +225,50 @@ def _fit(model, data, epochs, lr, clip, max_steps, on_step, on_epoch, fast, resu
     return history
 
 
-def diverged(history, epoch, step, loss, norm, last_finite, lr, clip):
-    """The :class:`TrainingDiverged` for a step whose numbers stopped being finite."""
+def step_divergence(loss, norm=0.0, first=None):
+    """Why a training step's numbers say training diverged (a phrase), or None: a loss or
+    gradient norm that is not finite, or, given the ``first`` step's loss, a loss over
+    :data:`DIVERGED` times it (or 1)."""
+    if not (math.isfinite(loss) and math.isfinite(norm)):
+        return f"the loss is {loss:g}" + (f" and the gradient norm {norm:g}" if norm else "")
+    if first is not None and loss > DIVERGED * max(first, 1.0):
+        return f"the loss grew to {loss:.4g}, over {DIVERGED:g} times the first step's " \
+               f"({first:.4g})"
+    return None
+
+
+def epoch_divergence(train_ppl, vocab_size, first_loss):
+    """Why an epoch's train perplexity says training diverged (a phrase), or None: worse than
+    guessing among the vocabulary's tokens, and than the untrained model (the ``first`` step's
+    loss), by more than :data:`WORSE_THAN_GUESSING`."""
+    if train_ppl > WORSE_THAN_GUESSING * max(vocab_size, perplexity(first_loss)):
+        return (f"its train perplexity is {train_ppl:,.4g}, worse than guessing among the "
+                f"vocabulary's {vocab_size} tokens (perplexity {vocab_size})")
+    return None
+
+
+def lower_rate(lr):
+    """The learning rate the advice after a divergence proposes (see :data:`RATE_CUT`)."""
+    return min(lr / RATE_CUT, MOST_ADVISED_RATE)
+
+
+def advice(lr, clip, flags=True, clip_name="clip"):
+    """What to change after training diverged with ``lr`` and ``clip``: a sentence naming
+    the arguments (the clip's ``clip_name``), and the command line's options with ``flags``."""
+    if lr is None:  # a reader's model, which may keep its rate elsewhere
+        return "Likely cause: the learning rate is too large: lower it."
+    new = lower_rate(lr)
+    return (f"Likely cause: the learning rate is too large (lr={lr:g}): try lr={new:g}"
+            + (f" (--lr {new:g})" if flags else "") + (
+                "." if clip else f", and clip the gradients ({clip_name}=1"
+                                 + (", --clip 1" if flags else "") + ": the book's θ)."))
+
+
+def diverged(what, history, epoch, step, last_finite, lr, clip, **wording):
+    """The :class:`TrainingDiverged` for epoch ``epoch`` (from 1), whose step ``step`` (or
+    whose end) showed ``what`` (:func:`step_divergence`, :func:`epoch_divergence`); the
+    ``wording`` of :func:`advice`."""
     last = (f"the last finite loss was {last_finite:.4g}" if last_finite is not None
             else "no step had a finite loss")
-    cause = (f"the learning rate is too large (lr={lr:g})" if clip else
-             f"the learning rate is too large (lr={lr:g}) for unclipped gradients (clip=0)")
-    if not (math.isfinite(loss) and math.isfinite(norm)):
-        what = f"the loss is {loss:g} and the gradient norm {norm:g}"
-    elif history["step_loss"] and loss > DIVERGED * max(history["step_loss"][0], 1.0):
-        what = (f"the loss grew to {loss:.4g}, over {DIVERGED:g} times the first step's "
-                f"({history['step_loss'][0]:.4g})")
-    else:
-        what = "the parameters hold NaN or infinite values"
-    return TrainingDiverged(
-        f"training diverged in epoch {epoch + 1}, step {step}: {what}; {last}. Likely "
-        f"cause: {cause}. Lower the learning rate (lr, --lr) or clip the gradients "
-        f"(clip, --clip; the book's θ is 1).", history, epoch + 1, step, last_finite)
+    return TrainingDiverged(f"training diverged in epoch {epoch}, step {step}: {what}; {last}. "
+                            f"{advice(lr, clip, **wording)}", history, epoch, step, last_finite)

@@ -2,14 +2,16 @@
 import sys
 import time
 import warnings
+from pathlib import Path
 
 from ...base.backend import FLOAT_DTYPES, load_backend
+from ...base.errors import BadArgument
 from ...book.modern import cell_named
 from ...training import checkpoint
-from ...training.generation import stream
-from .. import options
+from ...training.generation import check_temperature, stream
+from .. import options, runs
 from ..experiment import build_lm
-from .shared import bits, float64_where_asked
+from .shared import bits, duration, float64_where_asked
 
 NAME = "generate"
 HELP = "continue a prefix with a trained checkpoint"
@@ -17,13 +19,15 @@ HELP = "continue a prefix with a trained checkpoint"
 
 def arguments(parser):
     parser.add_argument("--checkpoint", required=True, type=options.path("--checkpoint"),
-                        help="a checkpoint.safetensors written by d2lrnn train --out")
+                        help="a run's folder (d2lrnn train --out DIR), or the "
+                             "checkpoint.safetensors in it")
     options.add_backend(parser)
     parser.add_argument("--prefix", required=True, help="the text to continue")
     parser.add_argument("--num-preds", type=options.whole(0), default=50,
                         help="characters to add")
-    parser.add_argument("--temperature", type=options.real(least=0), default=0.0,
-                        help="0: greedy (the book); > 0: sample from softmax(O / T)")
+    parser.add_argument("--temperature", type=options.checked(check_temperature),
+                        default=0.0, help="0: greedy (the book); > 0: sample from "
+                                          "softmax(O / T)")
     parser.add_argument("--top-k", type=options.whole(1), default=None,
                         help="sample among the k most likely characters only")
     parser.add_argument("--top-p", type=options.real(above=0, most=1), default=None,
@@ -37,7 +41,7 @@ def arguments(parser):
 
 
 def run(args):
-    found = checkpoint.read(args.checkpoint)
+    found = checkpoint.read(checkpoint_file(args.checkpoint))
     lm = model_of(found, args)
     hparams = found.hparams
     if "val_ppl" in hparams:
@@ -62,6 +66,17 @@ def run(args):
     return 0
 
 
+def checkpoint_file(path):
+    """The checkpoint ``path`` names: the file itself, or a run folder's checkpoint."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    if not (path / runs.CHECKPOINT).exists():
+        raise BadArgument(f"the folder {path} holds no {runs.CHECKPOINT}: give a run's folder "
+                          f"(d2lrnn train --out DIR) or a checkpoint file")
+    return path / runs.CHECKPOINT
+
+
 def model_of(found, args):
     """The checkpoint's model in ``args.backend`` on ``args.device``, with its weights."""
     hparams = found.hparams
@@ -82,14 +97,16 @@ def model_of(found, args):
 
 
 def write_stream(pieces, num_preds, caught):
-    """Print the text as it comes (the prefix's warnings after the prefix); for a long text,
-    its rate and how long the rest will take. Ctrl-C: KeyboardInterrupt(characters made)."""
+    """Print the text as it comes (the prefix's warnings before it, not inside the text); for
+    a long text, its rate and how long the rest will take. Ctrl-C: KeyboardInterrupt(characters
+    made)."""
     made, began, told = 0, time.perf_counter(), False
     try:
         for index, piece in enumerate(pieces):
-            if index == 1:  # the prefix is out: the warnings about it come first
+            if index == 0:  # the prefix is read and checked: its warnings first
                 show(caught)
                 caught.clear()
+                sys.stderr.flush()
             sys.stdout.write(piece)
             sys.stdout.flush()
             made += len(piece) if index else 0
@@ -108,10 +125,3 @@ def show(caught):
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
 
-
-def duration(seconds):
-    """'42 s', '7.0 min', '3.5 h', '12.0 days'."""
-    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= 2 * size:
-            return f"{seconds / size:,.1f} {unit}"
-    return f"{seconds:.0f} s"

@@ -42,6 +42,14 @@ def write_figure(folder, history, hparams, wrote=None):
     return 0
 
 
+def duration(seconds):
+    """'42 s', '7.0 min', '3.5 h', '12.0 days'."""
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
 def report_run(record):
     """One line per run of bench or compare, as it ends."""
     what = f"{record['backend']} {record['model']}{' fast' if record.get('fast') else ''}" + (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ...base.errors import BadArgument
 from ...training import checkpoint
-from ...training.train import TrainingDiverged, perplexity
+from ...training.train import TrainingDiverged, lower_rate, perplexity
 from .. import interrupts, options, runs, settings
 from ..experiment import write_record
 from .shared import perplexities, write_figure
@@ -88,7 +88,7 @@ def diverged_advice(args, out, err):
     saved = checkpoint.read(kept).hparams
     given = settings.given(args, args.argv)
     lr = given.get("lr", saved["lr"])
-    lr = saved["lr"] if lr > saved["lr"] else lr / 4  # the last rate that trained
+    lr = saved["lr"] if lr > saved["lr"] else lower_rate(lr)  # else the last that trained
     target = given.get("epochs", saved["epochs"])
     more = f" --epochs {target}" if target != saved["epochs"] else ""
     return (f"the checkpoint of epoch {err.epoch - 1} is in {out}; nothing non-finite was "
