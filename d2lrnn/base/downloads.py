@@ -213,14 +213,19 @@ def _damaged(filename, kind, err):
 
 
 def _gzip_of_one_file(filename):
+    """Whether ``filename`` is gzip whose content does not begin with a tar header."""
     import gzip
 
     try:
         with gzip.open(filename) as f:
-            f.read(1024)
-        return True
-    except (OSError, EOFError, ValueError):
+            block = f.read(tarfile.BLOCKSIZE)
+    except (OSError, EOFError):
         return False
+    try:
+        tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+    except tarfile.HeaderError:
+        return True
+    return False
 
 
 def _check_members(names, folder, archive):
