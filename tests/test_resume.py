@@ -142,8 +142,8 @@ def start_training(corpus, out, epochs=100000, slow=None, **popen):
             str(out)]
     command = ([sys.executable, "-c", SLOW_WRITES, str(slow[0]), str(slow[1]), *args] if slow
                else [sys.executable, "-m", "d2lrnn", *args])
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **popen)
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    return subprocess.Popen(command, **{**pipes, **popen})
 
 
 def wait_for(path, process, seconds=120):
@@ -196,6 +196,25 @@ def test_a_run_started_to_ignore_sighup_keeps_ignoring_it(tmp_path):
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGTERM and "by SIGTERM" in err, err
+
+
+def test_sighup_with_its_terminal_gone_still_keeps_the_run(tmp_path):
+    import select
+
+    out = tmp_path / "run"
+    terminal, its_end = os.openpty()
+    process = start_training(synthetic_corpus(tmp_path, words=20000), out, stdin=its_end,
+                             stdout=its_end, stderr=its_end)
+    os.close(its_end)
+    deadline = time.monotonic() + 120
+    while not (out / runs.CHECKPOINT).exists():  # the progress bar read, as a terminal would
+        assert time.monotonic() < deadline and process.poll() is None
+        if select.select([terminal], [], [], 0.05)[0]:
+            os.read(terminal, 1 << 16)
+    os.close(terminal)  # the window is closed: writing to it fails (EIO)
+    process.send_signal(signal.SIGHUP)
+    assert process.wait(timeout=60) == 128 + signal.SIGHUP
+    assert saved(out)[1]["epoch"] >= 1 and not temporaries(out)
 
 
 def temporaries(folder):

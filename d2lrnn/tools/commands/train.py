@@ -166,8 +166,11 @@ class Progress:
         self.end()
         done, by = self.epoch, interrupts.by(signum)
         if out and (Path(out) / runs.CHECKPOINT).exists():  # what the folder really holds
-            done = (checkpoint.read(Path(out) / runs.CHECKPOINT).training or {}).get(
-                "epoch", done)
+            try:
+                done = (checkpoint.read(Path(out) / runs.CHECKPOINT).training or {}).get(
+                    "epoch", done)
+            except checkpoint.CheckpointError:  # replaced while it trained: say what we know
+                pass
         saved = "nothing was saved" + ("" if out else " (no --out)")
         if done and done == self.planned:
             where = (f"all {done} epochs are in {out}: see the summary and figure with: "
