@@ -10,11 +10,13 @@ inside the folder, and what it unpacks to within :data:`MAX_UNPACKED_BYTES` and
 :data:`MAX_RATIO` times its size. They are unpacked into a temporary folder beside the
 target and moved into place when whole: a full disk or a damaged member leaves nothing.
 """
+import gzip
 import os
 import shutil
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PureWindowsPath
 
 from . import checks
@@ -143,15 +145,21 @@ def extract(filename, folder=None, *, max_bytes=MAX_UNPACKED_BYTES, max_ratio=MA
     return str(folder)
 
 
-class _ZipArchive:
+class _Archive:
+    """An archive of one format, open: its members as (name, bytes), and unpacking them."""
+
     def __init__(self, filename):
-        self.archive = zipfile.ZipFile(filename)
+        self.archive = self.open(filename)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.archive.close()
+
+
+class _ZipArchive(_Archive):
+    open = staticmethod(zipfile.ZipFile)
 
     def members(self):
         infos = self.archive.infolist()
@@ -165,15 +173,8 @@ class _ZipArchive:
         self.archive.extractall(folder)
 
 
-class _TarArchive:
-    def __init__(self, filename):
-        self.archive = tarfile.open(filename)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.archive.close()
+class _TarArchive(_Archive):
+    open = staticmethod(tarfile.open)
 
     def members(self):
         return [(info.name, info.size if info.isfile() else 0)
@@ -190,17 +191,10 @@ class _TarArchive:
                                f"to unpack ({err}); refused") from err
 
 
-def _damaged_kinds():
-    import gzip
-    import zlib
-
-    # what the formats' readers raise for a file that is not what its name says, or whose
-    # data is damaged or cut short (BadGzipFile is an OSError)
-    return (zipfile.BadZipFile, tarfile.ReadError, tarfile.CompressionError, zlib.error,
+# What the formats' readers raise for a file that is not what its name says, or whose data is
+# damaged or cut short (BadGzipFile is an OSError; NotImplementedError: a zip's unknown method).
+_DAMAGED = (zipfile.BadZipFile, tarfile.ReadError, tarfile.CompressionError, zlib.error,
             EOFError, gzip.BadGzipFile, NotImplementedError)
-
-
-_DAMAGED = _damaged_kinds()
 
 
 def _damaged(filename, kind, err):
@@ -214,8 +208,6 @@ def _damaged(filename, kind, err):
 
 def _gzip_of_one_file(filename):
     """Whether ``filename`` is gzip whose content does not begin with a tar header."""
-    import gzip
-
     try:
         with gzip.open(filename) as f:
             block = f.read(tarfile.BLOCKSIZE)
@@ -241,8 +233,8 @@ def _check_members(names, folder, archive):
         elif root not in [(folder / name).resolve(), *(folder / name).resolve().parents]:
             what = "a member that would land outside the folder"
         if what:
-            raise ArchiveError(f"extract: {archive} holds {what} ({name!r}), which would "
-                               f"land outside {folder} or on it; refused")
+            raise ArchiveError(f"extract: {archive} holds {what} ({name!r}); refused: "
+                               f"every member must land inside {folder}")
 
 
 def _check_size(filename, size, unpacked, max_bytes, max_ratio):
