@@ -227,6 +227,10 @@ def _vocabulary(path, tokens):
     return Vocab.from_tokens(tokens)
 
 
+def _count(number, one, many):
+    return f"{number} {one if number == 1 else many}"
+
+
 def _whole(value, least, most=None):
     return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
             and value >= least and (most is None or value <= most))
@@ -325,8 +329,8 @@ def _training(path, state, hparams):
         if not isinstance(values, list) or not all(test(v) for v in values):
             fail(f"has no list of {what} {key!r}")
         if len(values) != state[counter]:
-            fail(f"has {len(values)} entries in {key!r} for its {state[counter]} "
-                 f"{counter}{'s' if state[counter] != 1 else ''}")
+            fail(f"has {_count(len(values), 'entry', 'entries')} in {key!r} for its "
+                 f"{_count(state[counter], counter, counter + 's')}")
     if history["epoch"] != list(range(1, state["epoch"] + 1)):
         fail(f"numbers its epochs other than 1 to {state['epoch']}")
     for key, (test, what) in _HISTORY_TOTALS.items():
