@@ -1,7 +1,10 @@
 """The Time Machine data: download + hash + cache, preprocessing, windows, bad data."""
 import functools
 import http.server
+import os
 import socket
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -156,3 +159,20 @@ def test_the_book_through_d2lrnn_data(monkeypatch):
     folder = book_path().parent
     monkeypatch.setenv("D2LRNN_DATA", str(folder))
     assert data.download_timemachine() == folder / data.FILENAME
+
+
+@pytest.mark.parametrize("kind", ["a named pipe", "a link to a device"])
+def test_a_cached_book_that_is_not_a_file_is_refused_without_hanging(tmp_path, kind):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    if kind == "a named pipe":
+        os.mkfifo(cache / data.FILENAME)  # hashing it would wait for a writer forever
+    else:
+        os.symlink("/dev/zero", cache / data.FILENAME)  # hashing it would never end
+    result = subprocess.run([sys.executable, "-m", "d2lrnn", "train", "--epochs", "1",
+                             "--quiet"], env={**os.environ, "D2LRNN_DATA": str(cache)},
+                            capture_output=True, text=True, timeout=120)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert str(cache / data.FILENAME) in lines[0] and "not a regular file" in lines[0]
+    assert "move it away" in lines[0]

@@ -177,6 +177,69 @@ def test_a_damaged_training_state_still_generates_but_does_not_resume(world, tmp
     assert code == 0 and out.startswith("the")
 
 
+def changed_history(**lists):
+    """A change to a training state: its history's entries replaced (None: removed)."""
+    def change(state):
+        history = {**state["history"], **lists}
+        return {**state, "history": {k: v for k, v in history.items() if v is not None}}
+    return change
+
+
+TRAINING_DAMAGES = {  # name: a change to the good run's training state (2 epochs, 8 steps)
+    "val_ppl one short": lambda t: changed_history(val_ppl=t["history"]["val_ppl"][:1])(t),
+    "train_ppl one long": lambda t: changed_history(
+        train_ppl=[*t["history"]["train_ppl"], 3.0])(t),
+    "epoch_seconds empty": changed_history(epoch_seconds=[]),
+    "perplexities as strings": changed_history(val_ppl=["NaN", "7.5"]),
+    "a loss that is NaN": lambda t: changed_history(
+        step_loss=[float("nan"), *t["history"]["step_loss"][1:]])(t),
+    "epochs numbered twice": changed_history(epoch=[1, 1]),
+    "no tokens counted": changed_history(tokens=None),
+    "seconds a string": changed_history(train_seconds="soon"),
+}
+
+
+@pytest.mark.parametrize("name", list(TRAINING_DAMAGES))
+def test_a_damaged_history_is_never_reported_as_finished(world, tmp_path, capsys, name):
+    run = tmp_path / "run"
+    run.mkdir()
+    rewrite(world / "run" / runs.CHECKPOINT, run / runs.CHECKPOINT,
+            training=TRAINING_DAMAGES[name](good(world).training))
+    code, out, err = run_cli(["report", run], capsys)
+    assert code == 1 and "an unknown number of 2 epochs" in out, out + err
+    assert "finished" not in out and "no history to draw" in err
+    code, _, err = run_cli(["generate", "--checkpoint", run / runs.CHECKPOINT, "--prefix",
+                            "the"], capsys)
+    assert code == 0 and "after an unknown number of 2 epochs (its training state" in err
+    code, _, err = run_cli(["train", "--corpus", world / "synthetic.txt", "--out", run,
+                            "--epochs", "2", *TINY], capsys)
+    assert code == 2 and "an unknown number of 2 epochs" in err and "2 of 2" not in err
+    code, _, err = run_cli(["train", "--resume", run, "--epochs", "3", "--quiet"], capsys)
+    assert code == 2 and "cannot be resumed" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_checkpoint_too_large_for_the_memory_allowed_is_one_line(tmp_path):
+    # as in a container with `ulimit -v`: 41 MB of weights, 60 MB of address space left
+    from d2lrnn.base.vocab import Vocab
+
+    vocab = Vocab.from_tokens(sorted(["<unk>", " ", *"abcdefghijklmnopqrstuvwxyz"]))
+    hparams = {"num_hiddens": 3200, "epochs": 1}
+    params = {name: np.zeros(shape, np.float32) for name, shape in
+              checkpoint.expected_shapes(hparams, len(vocab)).items()}
+    path = tmp_path / runs.CHECKPOINT
+    checkpoint.save(path, params, vocab, hparams)
+    code = ("import resource, sys, psutil, safetensors.numpy\n"
+            "from d2lrnn.tools import cli\n"
+            "limit = psutil.Process().memory_info().vms + 60 * 2**20\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
+            "sys.exit(cli.main(['generate', '--checkpoint', sys.argv[1], '--prefix', 'a']))\n")
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                            text=True, timeout=120)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert str(path) in lines[0] and "ulimit -v" in lines[0] and "39.8 MB" in lines[0]
+
+
 # -- 2: the lock is held on the run's folder for the run's whole life ---------------------------
 
 
@@ -333,15 +396,17 @@ def test_generate_streams_a_long_text_and_stops_on_ctrl_c(world):
     assert "interrupted after" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM],
+                         ids=lambda s: signal.Signals(s).name)
 @pytest.mark.parametrize("delay", [0.2, 0.8])
-def test_ctrl_c_while_the_command_starts_is_quiet(world, delay):
+def test_ctrl_c_while_the_command_starts_is_quiet(world, delay, signum):
     process = subprocess.Popen([sys.executable, "-m", "d2lrnn", "train", "--corpus",
                                 str(world / "synthetic.txt"), "--epochs", "5000", *TINY],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(delay)  # loading, or training (5,000 short epochs take several seconds)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
+    assert process.returncode == 128 + signum, err  # 130 for Ctrl-C, 143 for SIGTERM
     assert "interrupted" in err and "Traceback" not in err, err
 
 

@@ -66,11 +66,13 @@ _KINDS = (("S_ISDIR", "a folder"), ("S_ISCHR", "a character device"),
           ("S_ISSOCK", "a socket"))
 
 
-def regular_file(path, what, limit_bytes=None, raise_limit="", error=BadArgument):
+def regular_file(path, what, limit_bytes=None, raise_limit="", error=BadArgument, advice=""):
     """The size of ``path`` in bytes, after making sure it is a regular file (not a folder,
     a device such as /dev/zero, or a pipe, which would be read without end or block) of at
     most ``limit_bytes``; ``raise_limit`` names the option that raises the limit. Raises
-    ``error`` with a message naming ``what``."""
+    ``error`` with a message naming ``what`` (and ending with ``advice``, where the fix is
+    not to give another path: "move it away", say). Every file the package reads or hashes
+    is checked here first."""
     import stat
 
     try:
@@ -81,7 +83,8 @@ def regular_file(path, what, limit_bytes=None, raise_limit="", error=BadArgument
         raise error(f"the {what} {path} cannot be read ({err.strerror or err})") from None
     for test, kind in _KINDS:
         if getattr(stat, test)(status.st_mode):
-            raise error(f"the {what} {path} is {kind}, not a regular file; expected a file")
+            raise error(f"the {what} {path} is {kind}, not a regular file; expected a file"
+                        + (f": {advice}" if advice else ""))
     if limit_bytes is not None and status.st_size > limit_bytes:
         raise error(f"the {what} {path} holds {status.st_size / 2**20:,.1f} MB, more than the "
                     f"{limit_bytes / 2**20:,.0f} MB read at most"
@@ -129,6 +132,21 @@ def available_memory():
     except ImportError:
         return None
     return int(psutil.virtual_memory().available)
+
+
+def address_space_left():
+    """Bytes this process may still map under its address-space limit (``ulimit -v``, a
+    container's RLIMIT_AS), or None where it has none (or this system cannot say)."""
+    try:
+        import resource
+
+        import psutil
+    except ImportError:
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    return max(soft - psutil.Process().memory_info().vms, 0)
 
 
 def training_memory(batch_size, num_steps, num_hiddens, vocab_size, corpus_bytes, dtype,

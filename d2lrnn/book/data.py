@@ -41,8 +41,8 @@ def download_timemachine(folder=None):
 
     folder = Path(folder) if folder is not None else data_dir()
     path = folder / FILENAME
-    if path.exists():
-        digest = sha1_of(path)
+    if path.exists():  # a pipe or a device there is refused, not hashed without end
+        digest = sha1_of(path, "cached book", CorpusError)
         if digest != SHA1:
             raise CorpusError(
                 f"{path} has SHA-1 {digest}, not {SHA1}: it is not the book's {FILENAME}, "

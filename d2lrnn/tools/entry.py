@@ -1,6 +1,7 @@
-"""The ``d2lrnn`` command's entry point: Ctrl-C while the command line loads (its imports
-take a moment) ends quietly, as it does once the command runs; a press is remembered, so
-that one swallowed on its way still stops the command (:mod:`d2lrnn.tools.interrupts`)."""
+"""The ``d2lrnn`` command's entry point: Ctrl-C (or SIGTERM, SIGHUP) while the command line
+loads (its imports take a moment) ends quietly, as it does once the command runs; a press is
+remembered, so that one swallowed on its way still stops the command, and the exit code says
+which signal it was (:mod:`d2lrnn.tools.interrupts`)."""
 import os
 import sys
 
@@ -27,18 +28,28 @@ def main():
         code = run()
         if code == 0:
             interrupts.raise_if_pressed()  # pressed, and lost on its way: say so
-    except KeyboardInterrupt:  # before the command's own handling begins, or after it ends
-        print("\ninterrupted", file=sys.stderr)
-        code = INTERRUPTED
-    if code == INTERRUPTED:
-        leave_interrupted()
+    except KeyboardInterrupt as stop:  # before the command's own handling begins, or after
+        signum = interrupts.signal_of(stop)
+        interrupts.tell(f"\ninterrupted{interrupts.by(signum)}")
+        code = interrupts.exit_code(signum)
+    if code == INTERRUPTED:  # a command's "interrupted": by the signal that came
+        code = interrupts.exit_code()
+    if code in STOPPED:
+        leave_interrupted(code)
     return code
 
 
-def leave_interrupted():
-    """End the process now with code 130, its output written. Its own clean-up has run as
+# What a command stopped by a signal returns (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)
+STOPPED = {interrupts.exit_code(signum) for signum in interrupts.STOPPING}
+
+
+def leave_interrupted(code=INTERRUPTED):
+    """End the process now with ``code``, its output written. Its own clean-up has run as
     the interrupt unwound; the interpreter's shutdown, skipped here, sometimes ended such a
     process killed by SIGINT instead (about 1 run in 20 measured, with ``python -m``)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(INTERRUPTED)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a terminal closed (SIGHUP), a pipe no one reads
+            pass
+    os._exit(code)

@@ -7,19 +7,20 @@ run, checkpointed after every epoch, resumable exactly, and never overwriting a 
     train("runs/torch", backend="torch", epochs=100)   # checkpoint after every epoch
     train("runs/torch", resume=True)                    # continue where it stopped
 """
-import errno
 import os
 import warnings
 from pathlib import Path
 
 from ..base import checks
 from ..base.errors import BadArgument, UserError
+from ..base.files import is_disk_full, remove_temporaries
 from ..book.data import BOOK_BYTES, MAX_CORPUS_MB, CorpusError, read_corpus
 from ..training import checkpoint
 from .experiment import train_run
 from .settings import FIELDS, Settings, check, option
 
 CHECKPOINT = f"checkpoint{checkpoint.EXTENSION}"
+FIGURE = "perplexity.png"
 LOCK = ".d2lrnn.lock"
 
 
@@ -59,27 +60,44 @@ class RunFolder:
     """The folder of a run, held under a lock for the run's whole life: a second run into
     the same folder is refused at once instead of corrupting the first, and a folder that
     disappears (or is replaced by another, with a lock of its own) stops the run instead of
-    being made again beside whatever now writes there."""
+    being made again beside whatever now writes there. Taking the lock removes what writes
+    killed midway left (temporary checkpoints); a run that saves nothing (refused, failed or
+    stopped before its first epoch ended) removes what it made: the lock file, the folders."""
 
     def __init__(self, path, need_bytes=0):
-        self.path = checks.writable_folder(path, "--out", need_bytes)
+        self.made = _missing_folders(Path(checks.path_text(path, "--out")))
+        try:
+            self.path = checks.writable_folder(path, "--out", need_bytes)
+        except BaseException:
+            _remove_empty(self.made)
+            raise
         self.checkpoint = self.path / CHECKPOINT
+        self.saved = False
 
     def __enter__(self):
         from filelock import FileLock, Timeout
 
-        self._lock = FileLock(str(self.path / LOCK))
+        lock = self.path / LOCK
+        self._made_lock = not lock.exists()
+        self._lock = FileLock(str(lock))
         try:
             self._lock.acquire(timeout=0)
         except Timeout:
+            _remove_empty(self.made)
             raise BadArgument(
                 f"another d2lrnn train is writing into {self.path} now (it holds "
-                f"{self.path / LOCK}); wait for it to end, or choose another --out") from None
+                f"{lock}); wait for it to end, or choose another --out") from None
         self._identity = self._where()
+        for target in (CHECKPOINT, FIGURE):  # no other process writes them while we hold it
+            remove_temporaries(self.path / target)
         return self
 
     def __exit__(self, *exc):
+        if not self.saved and self._made_lock and self._where() == self._identity:
+            (self.path / LOCK).unlink(missing_ok=True)  # before the release: no one waits
         self._lock.release()
+        if not self.saved:
+            _remove_empty(self.made)
         return False
 
     def _where(self):
@@ -103,8 +121,9 @@ class RunFolder:
                             {**hparams, "train_ppl": history["train_ppl"][-1],
                              "val_ppl": history["val_ppl"][-1]}, training=state,
                             make_folder=False)
+            self.saved = True
         except OSError as err:
-            if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            if not is_disk_full(err):
                 raise
             kept = (f"{self.checkpoint} still holds {describe(self.checkpoint)}"
                     if self.checkpoint.exists() else "nothing was saved")
@@ -112,6 +131,25 @@ class RunFolder:
                            f"checkpoint of epoch {state['epoch']} could not be written; "
                            f"{kept}. Free some space, then continue with: d2lrnn train "
                            f"--resume {self.path}", state["epoch"]) from None
+
+
+def _missing_folders(path):
+    """The folders that making ``path`` would create, deepest first."""
+    missing = []
+    for folder in (path, *path.parents):
+        if os.path.lexists(folder):
+            break
+        missing.append(folder)
+    return missing
+
+
+def _remove_empty(folders):
+    """Remove the folders (deepest first) that are still empty: never one that holds anything."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or gone already): it is not ours to remove
+            return
 
 
 def space_needed(s):
@@ -132,10 +170,25 @@ def describe(path):
         found = checkpoint.read(path)
     except checkpoint.CheckpointError as err:
         return f"an unreadable checkpoint ({err})"
-    hparams, state = found.hparams, found.training or {}
-    done = state.get("epoch", hparams.get("epochs"))
-    return (f"{describe_settings(hparams)}, {done} of {hparams.get('epochs')} epochs, "
-            f"validation perplexity {hparams.get('val_ppl', float('nan')):.2f}")
+    return (f"{describe_settings(found.hparams)}, {epochs_trained(found)}, validation "
+            f"perplexity {found.hparams.get('val_ppl', float('nan')):.2f}")
+
+
+def epochs_trained(found):
+    """'3 of 100 epochs' from a checkpoint's training state; where it has none, or a damaged
+    one, how far the run trained is unknown (never guessed from the epochs it planned)."""
+    planned = found.hparams.get("epochs")
+    of = f" of {planned}" if planned else ""
+    if found.training is not None:
+        return f"{found.training['epoch']}{of} epochs"
+    why = (f"its training state {found.training_problem}" if found.training_problem
+           else "it records no training state")
+    return f"an unknown number{of} epochs ({why})"
+
+
+def is_finished(found):
+    """Whether the checkpoint's training state says that every planned epoch was trained."""
+    return found.training is not None and found.training["epoch"] == found.hparams.get("epochs")
 
 
 def describe_settings(hparams):

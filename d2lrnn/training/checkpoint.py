@@ -33,11 +33,22 @@ MAX_HIDDENS = 1 << 16
 MAX_ABS_WEIGHT = 1e6  # trained weights are within ±100; beyond this the logits overflow
 TENSOR_DTYPES = {"F32": "float32", "F64": "float64"}
 
-Checkpoint = collections.namedtuple("Checkpoint", "params vocab hparams training")
+# ``training_problem``: why a training state present in the file was not usable (None when
+# it is, or when there is none): how far such a run trained is unknown.
+Checkpoint = collections.namedtuple("Checkpoint", "params vocab hparams training "
+                                                  "training_problem", defaults=(None,))
 
 
 class CheckpointError(UserError, ValueError):
     """A file that is not a usable d2lrnn checkpoint."""
+
+
+class TrainingStateError(CheckpointError):
+    """A checkpoint whose training state is damaged: ``what`` says how, in a few words."""
+
+    def __init__(self, message, what):
+        super().__init__(message)
+        self.what = what
 
 
 def save(path, params, vocab, hparams, training=None, make_folder=True):
@@ -74,12 +85,15 @@ def load_training(path):
 
 def read(path, resuming=False):
     """The whole checkpoint at ``path``, validated (see the module's docstring). A damaged
-    training state leaves ``training`` None (the parameters still serve ``generate``),
-    unless ``resuming``, which needs it: then it is the error."""
+    training state leaves ``training`` None and says why in ``training_problem`` (the
+    parameters still serve ``generate``), unless ``resuming``, which needs it: then it is
+    the error."""
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
-    checks.regular_file(path, "checkpoint", error=CheckpointError)
+    size = checks.regular_file(path, "checkpoint", error=CheckpointError)
+    _fits_in_memory(path, size)
+    training_problem = None
     try:
         with safe_open(str(path), framework="numpy") as f:
             metadata = f.metadata() or {}
@@ -93,9 +107,10 @@ def read(path, resuming=False):
             if "training" in metadata:
                 try:
                     training = _training(path, _json(path, metadata, "training"), hparams)
-                except CheckpointError:
+                except CheckpointError as err:
                     if resuming:
                         raise
+                    training_problem = getattr(err, "what", "is not valid JSON")
             expected = expected_shapes(hparams, len(vocab))
             names = set(f.keys())
             if names != set(expected):
@@ -115,15 +130,41 @@ def read(path, resuming=False):
             params = {name: f.get_tensor(name) for name in expected}
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"{path} is not a readable safetensors file ({err})") from None
-    bad = sorted(k for k, v in params.items() if not np.isfinite(v).all())
+    except MemoryError:  # a limit _fits_in_memory could not see
+        raise CheckpointError(_too_large(path, size, "more than this process may allocate"
+                                         )) from None
+    # each tensor's extremes (NaN and infinities among them), without a copy of its size
+    extremes = {k: (float(v.min(initial=0)), float(v.max(initial=0)))
+                for k, v in params.items()}
+    bad = sorted(k for k, (low, high) in extremes.items()
+                 if not (math.isfinite(low) and math.isfinite(high)))
     if bad:
         raise CheckpointError(f"{path} holds NaN or infinite values in {', '.join(bad)}: it "
                               f"comes from a diverged run and cannot be used")
-    huge = sorted(k for k, v in params.items() if np.abs(v).max(initial=0) > MAX_ABS_WEIGHT)
+    huge = sorted(k for k, (low, high) in extremes.items()
+                  if max(-low, high) > MAX_ABS_WEIGHT)
     if huge:
         raise CheckpointError(f"{path}: {', '.join(huge)} hold values beyond ±{MAX_ABS_WEIGHT:g}"
                               f", which no trained model has: the file is damaged")
-    return Checkpoint(params, vocab, hparams, training)
+    return Checkpoint(params, vocab, hparams, training, training_problem)
+
+
+def _fits_in_memory(path, size):
+    """Refuse a checkpoint this process has no room to read: the file is mapped, and its
+    tensors copied out of the map (about twice its size at the peak)."""
+    need, left, free = 2 * size, checks.address_space_left(), checks.available_memory()
+    if left is not None and need > left:
+        raise CheckpointError(_too_large(path, size, f"this process may map {left / 2**20:,.0f}"
+                                         f" MB more (a limit such as ulimit -v)"))
+    if free is not None and size > free:
+        raise CheckpointError(_too_large(path, size, f"{free / 2**20:,.0f} MB of memory are "
+                                         f"available"))
+
+
+def _too_large(path, size, room):
+    return (f"{path} holds {size / 2**20:,.1f} MB, and reading it needs about "
+            f"{2 * size / 2**20:,.0f} MB of memory; {room}: raise the limit, or read it on a "
+            f"machine with more memory")
 
 
 def cell_reset(hparams):
@@ -184,6 +225,10 @@ def _vocabulary(path, tokens):
                               f"tokens, <unk> among them, in sorted order): the file was "
                               f"altered")
     return Vocab.from_tokens(tokens)
+
+
+def _count(number, one, many):
+    return f"{number} {one if number == 1 else many}"
 
 
 def _whole(value, least, most=None):
@@ -250,12 +295,27 @@ def _hparams(path, hparams, vocab):
     return hparams
 
 
+# Each list of a run's history: (the counter of the training state its length must equal,
+# what each entry must be, in words). And its totals.
+_HISTORY_LISTS = {
+    "epoch": ("epoch", lambda v: _whole(v, 1), "whole numbers from 1"),
+    "train_ppl": ("epoch", lambda v: _real(v, least=1), "finite numbers >= 1"),
+    "val_ppl": ("epoch", lambda v: _real(v, least=1), "finite numbers >= 1"),
+    "epoch_seconds": ("epoch", lambda v: _real(v, least=0), "finite numbers >= 0"),
+    "step_loss": ("step", lambda v: _real(v, least=0), "finite numbers >= 0"),
+}
+_HISTORY_TOTALS = {
+    "train_seconds": (lambda v: _real(v, least=0), "a finite number >= 0"),
+    "tokens": (lambda v: _whole(v, 0), "a whole number >= 0"),
+}
+
+
 def _training(path, state, hparams):
-    """The training state: {"epoch", "step", "history": {lists of numbers}}."""
+    """The training state: {"epoch", "step", "history": {lists of numbers, totals}}."""
     def fail(what):
-        raise CheckpointError(f"{path}: its training state {what}; the run cannot be resumed "
-                              f"from it (d2lrnn generate can still use the parameters, if the "
-                              f"rest is sound)")
+        raise TrainingStateError(
+            f"{path}: its training state {what}; the run cannot be resumed from it (d2lrnn "
+            f"generate can still use the parameters, if the rest is sound)", what)
 
     if not isinstance(state, dict) or not isinstance(state.get("history"), dict):
         fail("is not a mapping with a history")
@@ -264,10 +324,16 @@ def _training(path, state, hparams):
     if "epochs" in hparams and state["epoch"] > hparams["epochs"]:
         fail(f"says epoch {state['epoch']} of {hparams['epochs']}")
     history = state["history"]
-    for key in ("epoch", "train_ppl", "val_ppl", "step_loss", "epoch_seconds"):
+    for key, (counter, test, what) in _HISTORY_LISTS.items():
         values = history.get(key)
-        if not isinstance(values, list) or not all(_real(v) for v in values):
-            fail(f"has no list of finite numbers {key!r}")
-    if len(history["epoch"]) != state["epoch"] or len(history["step_loss"]) != state["step"]:
-        fail("does not match its own counters")
+        if not isinstance(values, list) or not all(test(v) for v in values):
+            fail(f"has no list of {what} {key!r}")
+        if len(values) != state[counter]:
+            fail(f"has {_count(len(values), 'entry', 'entries')} in {key!r} for its "
+                 f"{_count(state[counter], counter, counter + 's')}")
+    if history["epoch"] != list(range(1, state["epoch"] + 1)):
+        fail(f"numbers its epochs other than 1 to {state['epoch']}")
+    for key, (test, what) in _HISTORY_TOTALS.items():
+        if not test(history.get(key)):
+            fail(f"has no total {key!r} that is {what}")
     return state

@@ -45,10 +45,9 @@ def run(args):
     lm = model_of(found, args)
     hparams = found.hparams
     if "val_ppl" in hparams:
-        done = (found.training or {}).get("epoch", hparams.get("epochs"))
         print(f"checkpoint: validation perplexity {hparams['val_ppl']:.2f} "
-              f"({bits(hparams['val_ppl']):.3f} bits/char) after {done} of "
-              f"{hparams.get('epochs')} epochs ({hparams.get('backend')}, "
+              f"({bits(hparams['val_ppl']):.3f} bits/char) after {runs.epochs_trained(found)}"
+              f" ({hparams.get('backend')}, "
               f"{hparams.get('model')} {hparams.get('cell', 'rnn').upper()})", file=sys.stderr)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

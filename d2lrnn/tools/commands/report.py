@@ -18,15 +18,18 @@ def arguments(parser):
 
 def run(args):
     found = checkpoint.read(Path(args.folder) / runs.CHECKPOINT)
-    hparams, state = found.hparams, found.training or {}
-    history = state.get("history")
-    done, planned = state.get("epoch", hparams.get("epochs")), hparams.get("epochs")
-    print(f"{args.folder}: {runs.describe_settings(hparams)}; {done} of {planned} epochs "
-          f"trained" + (" (finished)" if done == planned else
-                        f" (resume with: d2lrnn train --resume {args.folder})"))
+    hparams, state = found.hparams, found.training
+    if runs.is_finished(found):
+        how_far = " (finished)"
+    elif state is not None:
+        how_far = f" (resume with: d2lrnn train --resume {args.folder})"
+    else:
+        how_far = "; its parameters still serve d2lrnn generate"
+    print(f"{args.folder}: {runs.describe_settings(hparams)}; {runs.epochs_trained(found)} "
+          f"trained{how_far}")
     if "val_ppl" in hparams:
         print(perplexities(hparams["train_ppl"], hparams["val_ppl"]))
-    if not history:
+    if state is None or not state["history"]["epoch"]:
         print("d2lrnn: the checkpoint holds no history to draw", file=sys.stderr)
         return 1
-    return write_figure(args.folder, history, hparams)
+    return write_figure(args.folder, state["history"], hparams)

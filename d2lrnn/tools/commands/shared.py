@@ -28,14 +28,15 @@ def write_figure(folder, history, hparams, wrote=None):
     """perplexity.png of a run into its folder: exit code 0, or 1 with a message saying
     what is kept and how to write it later, where the disk refuses it."""
     from ...base import plot
+    from ..runs import CHECKPOINT, FIGURE
 
-    figure = Path(folder) / "perplexity.png"
+    figure = Path(folder) / FIGURE
     try:
         plot.save_figure(plot.perplexity_figure(
             history, f"{hparams['backend']} {hparams['model']}"), figure)
     except OSError as err:
         print(f"d2lrnn: could not write {figure} ({err.strerror or err}); the run itself is "
-              f"complete in {Path(folder) / 'checkpoint.safetensors'}: write the figure later "
+              f"complete in {Path(folder) / CHECKPOINT}: write the figure later "
               f"with: d2lrnn report {folder}", file=sys.stderr)
         return 1
     print(f"wrote {wrote} and {figure}" if wrote else f"wrote {figure}")

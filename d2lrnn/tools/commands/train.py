@@ -1,9 +1,7 @@
 """``d2lrnn train``: the character-level language model on The Time Machine."""
 import argparse
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from ...base.errors import BadArgument
@@ -54,12 +52,14 @@ def run(args):
                             **progress.callbacks(), **chosen)
     except TrainingDiverged as err:
         return progress.failed(err, diverged_advice(args, out, err))
-    except KeyboardInterrupt:
-        return progress.interrupted(out)
+    except KeyboardInterrupt as stop:
+        return progress.interrupted(out, interrupts.signal_of(stop))
     except (runs.RunFolderLost, runs.DiskFull) as err:
         return progress.failed(err)
     finally:
         progress.end()
+    if progress.stop:  # asked for after the last step: what remains (samples, figure) is not
+        return progress.interrupted(out, progress.stop)
     summarise(result, args.argv)
     if args.record:
         write_record(args.record, result)
@@ -98,14 +98,17 @@ def diverged_advice(args, out, err):
 
 class Progress:
     """The progress bar (shown once training starts: checks that refuse the run print
-    alone), and Ctrl-C: before training it stops at once; during training at the next step
-    (a compiled kernel is not left in the middle), a second one at once."""
+    alone), and Ctrl-C, SIGTERM or SIGHUP (:mod:`~d2lrnn.tools.interrupts`): before
+    training it stops at once; during training at the next step (a compiled kernel is not
+    left in the middle) or once the epoch's checkpoint is written, a second one at once. One
+    that comes after the last step still stops the command: the run is complete, and the
+    line says so and how to see it (``d2lrnn report``); samples and figure are skipped."""
 
     def __init__(self, args):
         self.args, self.bar, self.epoch, self.device = args, None, 0, ""
-        self.stop = False
-        self.main_thread = threading.current_thread() is threading.main_thread()
-        self.default_handler = signal.getsignal(signal.SIGINT)
+        self.planned = None
+        self.stop = None  # the signal that asked training to stop
+        self.handlers = {}
 
     def callbacks(self):
         return {"on_start": self.on_start, "on_step": self.on_step, "on_epoch": self.on_epoch}
@@ -118,32 +121,38 @@ class Progress:
                         file=sys.stderr,
                         disable=self.args.quiet,
                         desc=f"{hparams['backend']} {hparams['model']} on {hparams['device']}")
-        if self.main_thread:
-            interrupts.raise_if_pressed()  # a press while the run was set up, swallowed
-            signal.signal(signal.SIGINT, self.interrupt)
+        self.planned = hparams["epochs"]
+        interrupts.raise_if_pressed()  # a press while the run was set up, swallowed
+        self.handlers = interrupts.on_stop(self.interrupt)
 
     def interrupt(self, signum, frame):
+        interrupts.note(signum)
         if self.stop:
-            raise KeyboardInterrupt
-        self.stop = True
+            raise interrupts.Interrupted(signum)
+        self.stop = signum
 
     def on_step(self, step, loss):
         self.bar.set_postfix(step=step, ppl=f"{perplexity(loss):.2f}", refresh=False)
         if self.stop:
-            raise KeyboardInterrupt
+            raise interrupts.Interrupted(self.stop)
 
     def on_epoch(self, record):
         self.epoch = record["epoch"]
         self.bar.set_postfix(train_ppl=f"{record['train_ppl']:.2f}",
                              val_ppl=f"{record['val_ppl']:.2f}")
         self.bar.update(1)
+        if self.stop:  # the epoch's checkpoint is written: stop there
+            raise interrupts.Interrupted(self.stop)
 
     def end(self):
         if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-        if self.main_thread:
-            signal.signal(signal.SIGINT, self.default_handler)
+            bar, self.bar = self.bar, None
+            try:
+                bar.close()
+            except (OSError, ValueError):  # the terminal is gone (SIGHUP)
+                pass
+        interrupts.restore(self.handlers)
+        self.handlers = {}
 
     def failed(self, err, advice=None):
         self.end()
@@ -152,14 +161,24 @@ class Progress:
             print(f"d2lrnn: {advice}", file=sys.stderr)
         return 1
 
-    def interrupted(self, out):
+    def interrupted(self, out, signum):
+        """The line that says where a stopped run is, and the exit code for ``signum``."""
         self.end()
-        done = self.epoch
+        done, by = self.epoch, interrupts.by(signum)
         if out and (Path(out) / runs.CHECKPOINT).exists():  # what the folder really holds
-            done = (checkpoint.read(Path(out) / runs.CHECKPOINT).training or {}).get(
-                "epoch", done)
-        where = (f"the checkpoint of epoch {done} is in {out}; resume with: d2lrnn train "
-                 f"--resume {out}" if out and done else "nothing was saved" + (
-                     "" if out else " (no --out)"))
-        print(f"\ninterrupted in epoch {done + 1}; {where}", file=sys.stderr)
-        return 130
+            try:
+                done = (checkpoint.read(Path(out) / runs.CHECKPOINT).training or {}).get(
+                    "epoch", done)
+            except checkpoint.CheckpointError:  # replaced while it trained: say what we know
+                pass
+        saved = "nothing was saved" + ("" if out else " (no --out)")
+        if done and done == self.planned:
+            where = (f"all {done} epochs are in {out}: see the summary and figure with: "
+                     f"d2lrnn report {out}" if out else saved)
+            interrupts.tell(f"\ninterrupted{by} after training ended; {where}")
+        else:
+            where = (f"the checkpoint of epoch {done} is in {out}; resume with: d2lrnn train "
+                     f"--resume {out}" if out and done else saved)
+            interrupts.tell(f"\ninterrupted in epoch {done + 1}{by}; {where}")
+        interrupts.answered()
+        return interrupts.exit_code(signum)
