@@ -17,6 +17,7 @@ import importlib.util
 import numpy as np
 
 from . import legacy
+from .install import pip_install
 from .errors import BadArgument, MissingFramework
 
 
@@ -117,6 +118,16 @@ def is_installed(name):
     return importlib.util.find_spec(DECLARED[name].framework) is not None
 
 
+def install_hint(name):
+    """The command that installs backend ``name``'s framework, from where this d2lrnn came
+    from (:mod:`d2lrnn.base.install`); for MXNet, an environment of its own wherever it cannot
+    live beside what is here."""
+    _check_name(name)
+    if name == "mxnet" and legacy.mxnet_env_problem():
+        return legacy.own_mxnet_env()
+    return pip_install(DECLARED[name].extra)
+
+
 def available_backends():
     """Backends whose framework is installed (found, not imported)."""
     return [name for name in BACKENDS if is_installed(name)]
@@ -152,7 +163,7 @@ def import_framework(module, extra):
     except ImportError as err:
         raise MissingFramework(
             f"the d2lrnn.{extra} backend needs {module}, which could not be imported "
-            f"({err}). Install it with: pip install \"d2lrnn[{extra}]\"") from err
+            f"({err}). Install it with: {install_hint(extra)}") from err
     legacy.after_import(module, framework)
     return framework
 

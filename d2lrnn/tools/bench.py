@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from ..base import checks
-from ..base.backend import DECLARED, available_backends, is_installed
+from ..base.backend import DECLARED, available_backends, install_hint, is_installed
 from ..base.errors import BadArgument, MissingFramework
 from ..base.files import atomic_write
 from ..base.plot import save_figure
@@ -53,7 +53,7 @@ def check_backends(backends):
     missing = [b for b in backends if not is_installed(b)]
     if missing:
         raise MissingFramework(f"not installed here: {', '.join(missing)}; install the extra "
-                          f"(pip install \"d2lrnn[{missing[0]}]\") or leave it out")
+                          f"({install_hint(missing[0])}) or leave it out")
     return list(backends)
 
 
