@@ -20,7 +20,7 @@ from d2lrnn.base.backend import (
 )
 from d2lrnn.base.install import pip_install
 from d2lrnn.book.bind import BACKEND_API
-from d2lrnn.tools import quiet
+from d2lrnn.base import quiet
 
 FRAMEWORKS = ("torch", "jax", "jaxlib", "tensorflow", "mxnet")
 
@@ -195,7 +195,7 @@ def test_our_commands_quiet_tensorflows_native_start_up_logs(backend, tmp_path):
                             capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "cpu_feature_guard" not in result.stderr and "XLA service" not in result.stderr
-    # the block `import tensorflow` prints before its logging starts (d2lrnn.tools.quiet)
+    # the block `import tensorflow` prints before its logging starts (d2lrnn.base.quiet)
     assert "absl::InitializeLog" not in result.stderr
     assert "oneDNN custom operations" not in result.stderr
     if not os.path.exists(quiet.NVIDIA_DRIVER):

@@ -16,7 +16,7 @@ import importlib.util
 
 import numpy as np
 
-from . import legacy
+from . import legacy, quiet
 from .install import pip_install
 from .errors import BadArgument, MissingFramework
 
@@ -155,9 +155,11 @@ def enable_float64(name):
 
 def import_framework(module, extra):
     """Import a framework for a backend, or say how to install it; with what some
-    frameworks need around their import (:mod:`d2lrnn.base.legacy`), so that every module
-    of a backend imports its framework by this one line."""
+    frameworks need around their import (:mod:`d2lrnn.base.legacy`; TensorFlow's start-up
+    notices dropped, :mod:`d2lrnn.base.quiet`), so that every module of a backend imports its
+    framework by this one line."""
     legacy.before_import(module)
+    quiet.quiet_unless_asked(module)
     try:
         framework = importlib.import_module(module)
     except ImportError as err:

@@ -1,28 +1,30 @@
-"""TensorFlow's start-up notices, dropped from our commands' output.
+"""TensorFlow's start-up notices, dropped: from our commands' output, and from a reader's
+``from d2lrnn import tensorflow`` (:func:`d2lrnn.base.backend.import_framework`), unless the
+user set ``TF_CPP_MIN_LOG_LEVEL`` (their setting shows what it asks).
 
-``TF_CPP_MIN_LOG_LEVEL=2`` (set by :mod:`d2lrnn.tools.entry` unless the user sets it) silences
-TensorFlow's INFO and WARNING logs once its logging has started, but ``import tensorflow``
-writes a block before that, twice (two of its libraries load, each printing it), whatever the
-variable says: absl's "All log messages before absl::InitializeLog()" header, the oneDNN
-notice and, in the full ``tensorflow`` build, "Could not find cuda drivers". That build also
-logs an error, "failed call to cuInit", when it first looks for devices on a machine with no
-NVIDIA driver at all. Those lines are written by C++ straight to file descriptor 2, out of
-Python's reach, so while the framework imports (and, where no NVIDIA driver is loaded, first
-lists its devices), descriptor 2 is a pipe and a thread forwards every line but those to the
-real stderr as it comes (an import that crashes still shows what it wrote). A reader's own
-``import tensorflow``, outside our commands, is left as it is.
+``TF_CPP_MIN_LOG_LEVEL=2`` silences TensorFlow's INFO and WARNING logs once its logging has
+started, but ``import tensorflow`` writes a block before that, twice (two of its libraries
+load, each printing it), whatever the variable says: absl's "All log messages before
+absl::InitializeLog()" header, the oneDNN notice and, in the full ``tensorflow`` build, "Could
+not find cuda drivers". That build also logs an error, "failed call to cuInit", when it first
+looks for devices on a machine with no NVIDIA driver at all. Those lines are written by C++
+straight to file descriptor 2, out of Python's reach, so while the framework imports (and,
+where no NVIDIA driver is loaded, first lists its devices), descriptor 2 is a pipe, and a
+small process of its own forwards every line but those to the real stderr as it comes.
+
+A process, not a thread: a thread of ours needs the GIL, which the import holds while its C++
+writes, so a pipe that filled up blocked the writer and the whole process (seen with more than
+the pipe held); and a process outlives the one that dies, so what an import wrote before it
+aborted (TensorFlow's "the TensorFlow library was compiled to use AVX..." on a CPU it was not
+built for) still reaches stderr. Starting it (FORWARDER below) took 65 ms on a busy 2-core
+machine, beside the 3 s TensorFlow takes to import.
 """
 import contextlib
 import importlib.abc
 import os
 import re
+import subprocess
 import sys
-import threading
-
-try:
-    import fcntl
-except ImportError:  # Windows: the pipe keeps its size
-    fcntl = None
 
 # What TF_CPP_MIN_LOG_LEVEL=2 would have hidden had logging started: absl's INFO and WARNING
 # lines (I or W, then the date as MMDD), and the header absl writes before them.
@@ -31,13 +33,28 @@ NOTICE = re.compile(rb"^(?:[IW]\d{4} |WARNING: All log messages before absl::Ini
 NO_DRIVER = re.compile(rb"^E\d{4} .*failed call to cuInit")
 NVIDIA_DRIVER = "/proc/driver/nvidia"  # Linux; elsewhere the error is left as it is
 FORWARD_WAIT_S = 5  # for the last lines to pass; a child holding the pipe cannot hang us
-PIPE_BYTES = 1 << 20
+# The user's own setting of TensorFlow's C++ log level: where it is set, nothing is dropped.
+LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL"
+QUIET_LEVEL = "2"  # INFO and WARNING silenced, errors shown
+
+# The forwarder: lines from its stdin (the pipe) to its stdout (the real stderr), those
+# matching the pattern (argv[1]) dropped; until every writer has closed the pipe, the process
+# it serves dead or not. Ctrl-C is for the process it serves: ignored here.
+FORWARDER = """\
+import os, re, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+notice, out = re.compile(os.fsencode(sys.argv[1])), sys.stdout.buffer
+for line in sys.stdin.buffer:
+    if not notice.match(line):
+        out.write(line)
+        out.flush()
+"""
 
 
 @contextlib.contextmanager
 def notices_dropped(notice=NOTICE):
     """Drop the lines matching ``notice`` written to descriptor 2 inside the block; forward
-    the rest."""
+    the rest (as they come, by a process of their own: see the module's docstring)."""
     try:
         sys.stderr.flush()
         real_stderr = os.dup(2)
@@ -45,27 +62,28 @@ def notices_dropped(notice=NOTICE):
         yield
         return
     read_end, write_end = os.pipe()
-    # The forwarder needs the GIL, which an import holds while its C++ writes: a pipe that
-    # fills up would block the writer, and so the process. 1 MiB, not Linux's 64 KiB.
-    with contextlib.suppress(AttributeError, OSError):
-        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    try:
+        forwarder = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", FORWARDER, os.fsdecode(notice.pattern)],
+            stdin=read_end, stdout=real_stderr, stderr=real_stderr,
+            start_new_session=hasattr(os, "setsid"))  # Ctrl-C at the terminal: not for it
+    except (OSError, ValueError):  # no interpreter to start (an embedded Python)
+        forwarder = None
+    os.close(read_end)
+    if forwarder is None:
+        os.close(write_end)
+        os.close(real_stderr)
+        yield
+        return
     os.dup2(write_end, 2)
     os.close(write_end)
-
-    def forward():
-        with os.fdopen(read_end, "rb", buffering=0) as pipe:
-            for line in iter(pipe.readline, b""):
-                if not notice.match(line):
-                    os.write(real_stderr, line)
-
-    forwarder = threading.Thread(target=forward, name="d2lrnn-stderr", daemon=True)
-    forwarder.start()
     try:
         yield
     finally:
         sys.stderr.flush()
-        os.dup2(real_stderr, 2)  # the pipe's last writer closes: the forwarder reads its end
-        forwarder.join(FORWARD_WAIT_S)
+        os.dup2(real_stderr, 2)  # the pipe's last writer closes: the forwarder ends
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            forwarder.wait(FORWARD_WAIT_S)
         os.close(real_stderr)
 
 
@@ -120,8 +138,17 @@ def tensorflow_devices_listed(tensorflow):
             tensorflow.config.list_physical_devices()
 
 
-# The frameworks whose start-up notices our commands drop, and what follows their import.
+# The frameworks whose start-up notices are dropped, and what follows their import.
 FRAMEWORKS = {"tensorflow": tensorflow_devices_listed}
+
+
+def quiet_unless_asked(module):
+    """Before ``module`` is imported: where it is a framework of :data:`FRAMEWORKS` and the user
+    has not set ``TF_CPP_MIN_LOG_LEVEL``, its start-up notices dropped (:func:`quiet_imports`)
+    and its INFO and WARNING logs silenced (the variable set to 2, as our commands set it)."""
+    if module in FRAMEWORKS and LOG_LEVEL not in os.environ:
+        quiet_imports({module: FRAMEWORKS[module]})
+        os.environ[LOG_LEVEL] = QUIET_LEVEL
 
 
 def quiet_imports(after=FRAMEWORKS):
