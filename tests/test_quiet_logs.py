@@ -3,6 +3,7 @@ starts, are dropped (d2lrnn.base.quiet) and every other line forwarded, by our c
 by `from d2lrnn import tensorflow`. Checked here on lines written the same way (os.write to
 descriptor 2, C's write and abort), so that it holds in every env; the tensorflow envs check
 the real command and the real import in test_imports.py."""
+import importlib.util
 import os
 import subprocess
 import sys
@@ -51,6 +52,8 @@ def test_a_module_imports_quietly_and_keeps_its_loader(tmp_path, monkeypatch, ca
     monkeypatch.delitem(sys.modules, name, raising=False)
     seen = []
     quiet.quiet_imports({name: seen.append})  # what follows the import, given the module
+    # a look first (is_installed, other libraries: torch looks for tensorflow) imports nothing
+    assert importlib.util.find_spec(name) is not None and seen == []
     module = __import__(name)
     assert module.VALUE == 42 and seen == [module]
     assert capfd.readouterr().err.encode() == KEPT[0]

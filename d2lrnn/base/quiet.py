@@ -90,7 +90,9 @@ def notices_dropped(notice=NOTICE):
 class QuietImport(importlib.abc.MetaPathFinder):
     """Runs the first import of each module of ``after`` (its name: what to do next, or None)
     inside :func:`notices_dropped` (installed on ``sys.meta_path``; it finds nothing itself,
-    it wraps what the other finders find)."""
+    it wraps what the other finders find). A look that imports nothing
+    (``importlib.util.find_spec``, as ``is_installed`` and other libraries ask) leaves it in
+    place for the import that follows."""
 
     def __init__(self, after):
         self.after = dict(after)
@@ -98,24 +100,29 @@ class QuietImport(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         if fullname not in self.after:
             return None
-        after = self.after.pop(fullname)  # once: the finders below give the real spec
         for finder in [finder for finder in sys.meta_path if finder is not self]:
             spec = finder.find_spec(fullname, path, target) if hasattr(finder, "find_spec") \
                 else None
             if spec is not None and spec.loader is not None:
-                spec.loader = QuietLoader(spec.loader, after)
-                if not self.after and self in sys.meta_path:  # its work done (the import
-                    sys.meta_path.remove(self)                # stops at the spec returned)
+                spec.loader = QuietLoader(spec.loader, self)
                 return spec
         return None
 
+    def imported(self, fullname):
+        """What follows ``fullname``'s import (None: nothing), now that it runs; this finder
+        leaves ``sys.meta_path`` once its modules are all imported."""
+        after = self.after.pop(fullname, None)
+        if not self.after and self in sys.meta_path:
+            sys.meta_path.remove(self)
+        return after
+
 
 class QuietLoader(importlib.abc.Loader):
-    """A module's own loader, its ``exec_module`` run with the notices dropped, then
-    ``after(module)`` where given."""
+    """A module's own loader, its ``exec_module`` run with the notices dropped, then what
+    ``finder`` says follows."""
 
-    def __init__(self, loader, after=None):
-        self.loader, self.after = loader, after
+    def __init__(self, loader, finder):
+        self.loader, self.finder = loader, finder
 
     def create_module(self, spec):
         return self.loader.create_module(spec)
@@ -123,10 +130,11 @@ class QuietLoader(importlib.abc.Loader):
     def exec_module(self, module):
         # the module keeps its own loader (importlib.resources and others ask it)
         module.__loader__ = module.__spec__.loader = self.loader
+        after = self.finder.imported(module.__name__)
         with notices_dropped():
             self.loader.exec_module(module)
-        if self.after is not None:
-            self.after(module)
+        if after is not None:
+            after(module)
 
 
 def tensorflow_devices_listed(tensorflow):
