@@ -126,6 +126,17 @@ def test_tensorflow_then_mxnet_in_one_process():
     assert result.stdout.strip().endswith("True")
 
 
+@pytest.mark.skipif(not (is_installed("tensorflow") and importlib.util.find_spec("triton")),
+                    reason="needs TensorFlow and Triton (PyTorch's CUDA build: the colab env)")
+def test_triton_loads_after_tensorflow():
+    """TensorFlow >= 2.20 loads its LLVM with global symbols, and Triton's library loaded
+    after it crashed the process: torch imports Triton late (torch._dynamo), so a torch
+    model on the meta device, or torch.compile, after `from d2lrnn import tensorflow`."""
+    result = run_python("from d2lrnn import tensorflow\nimport triton\nprint('alive')")
+    assert result.returncode == 0, f"exit code {result.returncode}: {result.stderr[-2000:]}"
+    assert result.stdout.strip() == "alive"
+
+
 @pytest.mark.skipif(not is_installed("jax"), reason="JAX is not installed in this env")
 def test_jax_float64_without_x64_is_a_clear_error():
     result = run_python("from d2lrnn import jax as d2l\ntry:\n"

@@ -1,8 +1,10 @@
-"""Keeping MXNet 1.9.1 alive beside today's numpy and TensorFlow: it needs numpy < 1.24,
-and loaded after TensorFlow in one process it crashes (their C++ runtimes clash)."""
+"""Frameworks' native libraries beside each other in one process: MXNet 1.9.1 beside today's
+numpy and TensorFlow (it needs numpy < 1.24, and loaded after TensorFlow it crashes: their C++
+runtimes clash), and Triton (PyTorch's compiler) loaded after TensorFlow, which crashes too."""
 import ctypes
 import importlib.util
 import sys
+from pathlib import Path
 
 from . import install
 from .errors import MissingFramework
@@ -85,13 +87,43 @@ def _tensorflow_loaded_first():
             and "torch" not in sys.modules)
 
 
+# The library of Triton, once loaded before TensorFlow (None: not yet, or not installed).
+_triton_library = None
+
+
+def load_triton_first():
+    """Load Triton's native library before TensorFlow is imported, where Triton is installed
+    (it comes with PyTorch's CUDA build, the one pip gives on Linux).
+
+    TensorFlow >= 2.20 loads its library with global symbols, its own LLVM among them;
+    Triton's library, loaded after it, binds to that LLVM and the process dies (SIGSEGV,
+    tensorflow/tensorflow#124205). PyTorch imports Triton late (``torch._dynamo``: the meta
+    device, ``torch.compile``), so a torch model used after ``from d2lrnn import tensorflow``
+    crashed. Loaded first (60 ms here, where ``import triton`` takes 370), both work.
+    """
+    global _triton_library
+    if _triton_library is not None or "tensorflow" in sys.modules \
+            or not sys.platform.startswith("linux"):
+        return
+    spec = importlib.util.find_spec("triton")  # found, not imported
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        for library in sorted(Path(folder, "_C").glob("libtriton*.so")):
+            try:
+                _triton_library = ctypes.CDLL(str(library))
+            except OSError:  # a broken install: left to fail where it is used
+                continue
+            return
+
+
 def before_import(module):
     """What a framework needs before its import: MXNet a check that it can load, TensorFlow
-    the shared C++ runtime (so that MXNet may load after it)."""
+    the shared C++ runtime (so that MXNet may load after it) and Triton's library loaded
+    first (so that PyTorch may load it after)."""
     if module == "mxnet":
         check_mxnet_importable()
     elif module == "tensorflow":
         share_cxx_runtime()
+        load_triton_first()
 
 
 def after_import(module, framework):
