@@ -191,12 +191,10 @@ def test_our_commands_quiet_tensorflows_native_start_up_logs(backend, tmp_path):
     at every start; our commands silence them unless the user sets TF_CPP_MIN_LOG_LEVEL. TensorFlow
     2.17 (the legacy env) logs XLA's lines through absl before its logging starts, whatever
     the setting (seen here): the quiet holds from 2.18 on."""
+    from _backends import skip_where_tensorflow_logs_anyway
     from _corpora import synthetic_corpus
 
-    installed = [importlib.metadata.version(name) for name in ("tensorflow", "tensorflow-cpu")
-                 if _distribution(name)]
-    if installed and tuple(int(p) for p in installed[0].split(".")[:2]) < (2, 18):
-        pytest.skip(f"TensorFlow {installed[0]} logs XLA's start-up lines whatever the setting")
+    skip_where_tensorflow_logs_anyway()
 
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run([sys.executable, "-m", "d2lrnn", "train", "--backend", "tensorflow",
@@ -212,10 +210,3 @@ def test_our_commands_quiet_tensorflows_native_start_up_logs(backend, tmp_path):
     if not os.path.exists(quiet.NVIDIA_DRIVER):
         assert "cuInit" not in result.stderr
 
-
-def _distribution(name):
-    try:
-        importlib.metadata.distribution(name)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
