@@ -17,8 +17,8 @@ import importlib.util
 import numpy as np
 
 from . import legacy, quiet
-from .install import pip_install
 from .errors import BadArgument, MissingFramework
+from .install import pip_install
 
 
 @dataclasses.dataclass(frozen=True)
