@@ -126,6 +126,21 @@ def load_or_skip(name):
         pytest.skip(f"d2lrnn.{name} cannot be imported in this env: {err}")
 
 
+def skip_where_tensorflow_logs_anyway():
+    """A skip where TensorFlow logs XLA's start-up lines whatever TF_CPP_MIN_LOG_LEVEL says:
+    before 2.18 (the legacy env's 2.17, seen here); nothing where it is quiet or absent."""
+    import importlib.metadata
+
+    for name in ("tensorflow", "tensorflow-cpu"):
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if tuple(int(p) for p in version.split(".")[:2]) < (2, 18):
+            pytest.skip(f"TensorFlow {version} logs XLA's start-up lines whatever the setting")
+        return
+
+
 def test_devices():
     """The devices the parity and training-parity tests run on: "cpu" always, and "gpu"
     where a backend this env holds (those loaded by conftest) sees an accelerator."""

@@ -5,7 +5,7 @@ import json
 import pytest
 from _corpora import synthetic_corpus
 
-from d2lrnn.base.backend import available_backends
+from d2lrnn.base.backend import available_backends, install_hint
 from d2lrnn.tools import bench, cli
 from d2lrnn.tools.parity import TRAINING_TOLERANCE
 
@@ -130,7 +130,7 @@ def test_bench_refuses_a_backend_not_installed(capsys):
     if not missing:
         pytest.skip("every framework is installed in this env")
     assert cli.main(["bench", "--backends", missing[0]]) == 2
-    assert f'pip install "d2lrnn[{missing[0]}]"' in capsys.readouterr().err
+    assert install_hint(missing[0]) in capsys.readouterr().err
 
 
 def test_steps_within_bound_counts_until_the_first_drift():

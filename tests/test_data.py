@@ -101,6 +101,8 @@ def served(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "SHA1", data.sha1_of(source))
     cache = tmp_path / "cache"
     monkeypatch.setenv("D2LRNN_DATA", str(cache))
+    for name in ("NO_PROXY", "no_proxy"):  # loopback, straight: not through a user's proxy
+        monkeypatch.setenv(name, "127.0.0.1")
     yield server, cache, source
     server.close()
 

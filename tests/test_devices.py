@@ -16,7 +16,7 @@ from _backends import load_or_skip
 from _corpora import synthetic_corpus
 
 from d2lrnn.base.adapter import DeviceWarning
-from d2lrnn.base.backend import BACKENDS
+from d2lrnn.base.backend import BACKENDS, install_hint
 from d2lrnn.tools import cli, doctor, parity
 
 
@@ -198,7 +198,7 @@ def test_doctor_reports_every_backend(capsys):
         assert cpu["float64"] <= parity.TOLERANCE["float64"]
     for r in results:
         if not r["installed"]:
-            assert r["install"] == f'pip install "d2lrnn[{r["backend"]}]"'
+            assert r["install"] == install_hint(r["backend"])
     assert cli.main(["doctor", "--backends", "numpy"]) == 0
     assert "everything installed works" in capsys.readouterr().out
 

@@ -10,17 +10,25 @@ import pytest
 
 import d2lrnn
 from d2lrnn.base import legacy as _legacy
-from d2lrnn.base.backend import BACKENDS, BOOK_API, DECLARATIONS, DECLARED, is_installed
+from d2lrnn.base.backend import (
+    BACKENDS,
+    BOOK_API,
+    DECLARATIONS,
+    DECLARED,
+    install_hint,
+    is_installed,
+)
+from d2lrnn.base.install import pip_install
 from d2lrnn.book.bind import BACKEND_API
-from d2lrnn.tools import quiet
+from d2lrnn.base import quiet
 
 FRAMEWORKS = ("torch", "jax", "jaxlib", "tensorflow", "mxnet")
 
 
-def run_python(code, **env):
+def run_python(code, cwd=None, **env):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=300)
+                          env=env, timeout=300, cwd=cwd)
 
 
 def test_import_d2lrnn_loads_no_framework():
@@ -70,9 +78,10 @@ def test_missing_framework_says_how_to_install(framework, tmp_path):
     (fake / "__init__.py").write_text(f"raise ImportError('broken {framework} install')")
     code = ("try:\n    from d2lrnn import " + framework + "\nexcept ImportError as err:\n"
             "    print(err)\nelse:\n    print('imported')")
-    result = run_python(code, PYTHONPATH=str(tmp_path))
+    # (run outside the clone: there its d2lrnn would be the one imported, its source unknown)
+    result = run_python(code, cwd=tmp_path, PYTHONPATH=str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert f'pip install "d2lrnn[{framework}]"' in result.stdout, result.stdout
+    assert install_hint(framework) in result.stdout, result.stdout
 
 
 def test_mxnet_with_new_numpy_says_what_it_needs(monkeypatch):
@@ -117,6 +126,17 @@ def test_tensorflow_then_mxnet_in_one_process():
     assert result.stdout.strip().endswith("True")
 
 
+@pytest.mark.skipif(not (is_installed("tensorflow") and importlib.util.find_spec("triton")),
+                    reason="needs TensorFlow and Triton (PyTorch's CUDA build: the colab env)")
+def test_triton_loads_after_tensorflow():
+    """TensorFlow >= 2.20 loads its LLVM with global symbols, and Triton's library loaded
+    after it crashed the process: torch imports Triton late (torch._dynamo), so a torch
+    model on the meta device, or torch.compile, after `from d2lrnn import tensorflow`."""
+    result = run_python("from d2lrnn import tensorflow\nimport triton\nprint('alive')")
+    assert result.returncode == 0, f"exit code {result.returncode}: {result.stderr[-2000:]}"
+    assert result.stdout.strip() == "alive"
+
+
 @pytest.mark.skipif(not is_installed("jax"), reason="JAX is not installed in this env")
 def test_jax_float64_without_x64_is_a_clear_error():
     result = run_python("from d2lrnn import jax as d2l\ntry:\n"
@@ -133,11 +153,11 @@ def test_cli_reports_a_missing_framework(monkeypatch, capsys):
 
     def missing(name):  # what import_framework raises for a framework that is not there
         raise MissingFramework(f'the d2lrnn.{name} backend needs {name}. Install it with: '
-                               f'pip install "d2lrnn[{name}]"')
+                               f'{pip_install(name)}')
 
     monkeypatch.setattr(demo, "load_backend", missing)
     assert cli.main(["demo", "--backend", "jax"]) == 2
-    assert 'pip install "d2lrnn[jax]"' in capsys.readouterr().err
+    assert pip_install("jax") in capsys.readouterr().err
 
 
 def test_demo_command_in_a_fresh_process(backend):
@@ -171,12 +191,10 @@ def test_our_commands_quiet_tensorflows_native_start_up_logs(backend, tmp_path):
     at every start; our commands silence them unless the user sets TF_CPP_MIN_LOG_LEVEL. TensorFlow
     2.17 (the legacy env) logs XLA's lines through absl before its logging starts, whatever
     the setting (seen here): the quiet holds from 2.18 on."""
+    from _backends import skip_where_tensorflow_logs_anyway
     from _corpora import synthetic_corpus
 
-    installed = [importlib.metadata.version(name) for name in ("tensorflow", "tensorflow-cpu")
-                 if _distribution(name)]
-    if installed and tuple(int(p) for p in installed[0].split(".")[:2]) < (2, 18):
-        pytest.skip(f"TensorFlow {installed[0]} logs XLA's start-up lines whatever the setting")
+    skip_where_tensorflow_logs_anyway()
 
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run([sys.executable, "-m", "d2lrnn", "train", "--backend", "tensorflow",
@@ -186,16 +204,9 @@ def test_our_commands_quiet_tensorflows_native_start_up_logs(backend, tmp_path):
                             capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "cpu_feature_guard" not in result.stderr and "XLA service" not in result.stderr
-    # the block `import tensorflow` prints before its logging starts (d2lrnn.tools.quiet)
+    # the block `import tensorflow` prints before its logging starts (d2lrnn.base.quiet)
     assert "absl::InitializeLog" not in result.stderr
     assert "oneDNN custom operations" not in result.stderr
     if not os.path.exists(quiet.NVIDIA_DRIVER):
         assert "cuInit" not in result.stderr
 
-
-def _distribution(name):
-    try:
-        importlib.metadata.distribution(name)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True

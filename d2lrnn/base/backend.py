@@ -16,8 +16,9 @@ import importlib.util
 
 import numpy as np
 
-from . import legacy
+from . import legacy, quiet
 from .errors import BadArgument, MissingFramework, did_you_mean, not_one_of
+from .install import pip_install
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +118,16 @@ def is_installed(name):
     return importlib.util.find_spec(DECLARED[name].framework) is not None
 
 
+def install_hint(name):
+    """The command that installs backend ``name``'s framework, from where this d2lrnn came
+    from (:mod:`d2lrnn.base.install`); for MXNet, an environment of its own wherever it cannot
+    live beside what is here."""
+    _check_name(name)
+    if name == "mxnet" and legacy.mxnet_env_problem():
+        return legacy.own_mxnet_env()
+    return pip_install(DECLARED[name].extra)
+
+
 def available_backends():
     """Backends whose framework is installed (found, not imported)."""
     return [name for name in BACKENDS if is_installed(name)]
@@ -150,26 +161,35 @@ THREAD_VARIABLES = {"numba": "NUMBA_NUM_THREADS"}
 
 def import_framework(module, extra):
     """Import a framework for a backend, or say how to install it; with what some
-    frameworks need around their import (:mod:`d2lrnn.base.legacy`), so that every module
-    of a backend imports its framework by this one line. An import that fails in another
-    way than a missing module (a broken install, a bad setting in the environment) is one
-    :class:`MissingFramework` too, naming the framework and what it raised."""
+    frameworks need around their import (:mod:`d2lrnn.base.legacy`; TensorFlow's start-up
+    notices dropped, :mod:`d2lrnn.base.quiet`), so that every module of a backend imports its
+    framework by this one line. An import that fails in another way than a missing module (a
+    broken install, a bad setting in the environment) is one :class:`MissingFramework` too,
+    naming the framework and what it raised."""
     check_thread_variable(module)
     legacy.before_import(module)
+    quiet.quiet_unless_asked(module)
     try:
         framework = importlib.import_module(module)
     except ImportError as err:
         raise MissingFramework(
             f"the d2lrnn.{extra} backend needs {module}, which could not be imported "
-            f"({err}). Install it with: pip install \"d2lrnn[{extra}]\"") from err
+            f"({err}). Install it with: {_extra_hint(extra)}") from err
     except Exception as err:  # noqa: BLE001 - installed, and its import fails: the install's
         raise MissingFramework(
             f"{module} is installed but its import failed with {type(err).__name__}: "
             f"{str(err).strip().splitlines()[0] if str(err).strip() else '(no message)'}; "
-            f"a broken or mismatched install: reinstall it with: pip install "
-            f"--force-reinstall \"d2lrnn[{extra}]\"") from err
+            f"a broken or mismatched install: reinstall it with: "
+            f"{_extra_hint(extra).replace(' install ', ' install --force-reinstall ', 1)}"
+        ) from err
     legacy.after_import(module, framework)
     return framework
+
+
+def _extra_hint(extra):
+    """The install hint for d2lrnn's ``extra``: a backend's (MXNet's own environment where it
+    needs one), or another extra such as ``numba``."""
+    return install_hint(extra) if extra in DECLARED else pip_install(extra)
 
 
 def check_thread_variable(module):

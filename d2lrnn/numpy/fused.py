@@ -1,5 +1,6 @@
 """A language model on one recurrent layer, forward and backward fused in one pass: the NumPy
-backend's fast path where Numba is installed (``pip install "d2lrnn[numba]"``) for the RNN
+backend's fast path where Numba is installed (the ``numba`` extra:
+``d2lrnn.base.install.pip_install("numba")`` says how, for your copy of d2lrnn) for the RNN
 (9.4), the GRU (10.2, the reset before or after the product) and the LSTM (10.1), and the
 package's measure of this machine's limit (``d2lrnn bench`` shows every row as a multiple of
 the RNN's).

@@ -54,6 +54,10 @@ class TensorflowArrays(Arrays):
         return {"tanh": tf.tanh, "relu": tf.nn.relu, "sigmoid": tf.sigmoid}[name]
 
     def transpose(self, x, axes):
+        if x.dtype.is_integer:  # token ids (below 2**53: exact in float64)
+            # TensorFlow's oneDNN transposes no integers on CPUs short of the AVX-512 it
+            # wants, and says so as an error line at the first one (a reader's one-hot input)
+            return tf.cast(tf.transpose(tf.cast(x, tf.float64), axes), x.dtype)
         return tf.transpose(x, axes)
 
     def reshape(self, x, shape):

@@ -22,6 +22,7 @@ from ..base.backend import (
     FLOAT_DTYPES,
     MODEL_KINDS,
     available_backends,
+    install_hint,
     is_installed,
 )
 from ..base.errors import BadArgument, MissingFramework
@@ -65,7 +66,7 @@ def check_backends(backends):
     missing = [b for b in backends if not is_installed(b)]
     if missing:
         raise MissingFramework(f"not installed here: {', '.join(missing)}; install the extra "
-                          f"(pip install \"d2lrnn[{missing[0]}]\") or leave it out")
+                          f"({install_hint(missing[0])}) or leave it out")
     return list(backends)
 
 

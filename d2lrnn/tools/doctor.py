@@ -11,7 +11,14 @@ import os
 import subprocess
 import sys
 
-from ..base.backend import BACKENDS, DECLARED, enable_float64, is_installed, load_backend
+from ..base.backend import (
+    BACKENDS,
+    DECLARED,
+    enable_float64,
+    install_hint,
+    is_installed,
+    load_backend,
+)
 from . import machine, parity
 
 # How long one backend's check may take (a cold import of TensorFlow takes a few seconds).
@@ -89,9 +96,7 @@ def check_backend(name):
 def run_check(name):
     """:func:`check_backend` in a fresh process (a crash while loading is a finding)."""
     if not is_installed(name):
-        extra = DECLARED[name].extra
-        return {"backend": name, "installed": False, "ok": True,
-                "install": f'pip install "d2lrnn[{extra}]"'}
+        return {"backend": name, "installed": False, "ok": True, "install": install_hint(name)}
     command = [sys.executable, "-m", "d2lrnn", "doctor", "--backend", name, "--json"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     try:

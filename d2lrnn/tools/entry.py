@@ -5,7 +5,8 @@ which signal it was (:mod:`d2lrnn.tools.interrupts`)."""
 import os
 import sys
 
-from . import interrupts, quiet
+from ..base import quiet
+from . import interrupts
 
 INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
 # The frameworks' native start-up logs, silenced for our commands unless the user sets them:

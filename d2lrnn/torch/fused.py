@@ -29,12 +29,16 @@ Tensor = torch.Tensor
 
 
 def _script(fn):
-    """``torch.jit.script``, without the deprecation warning it gives since PyTorch 2.13: it
-    is about this module's choice of compiler, not the reader's code (TorchScript measured
-    fastest here; ``torch.compile`` took 45 s to compile the RNN)."""
+    """``torch.jit.script``, without the deprecation warning it gives since PyTorch 2.13 (a
+    DeprecationWarning; from 2.14 a FutureWarning, which Python shows to every user: twelve
+    lines at every run): it is about this module's choice of compiler, not the reader's code
+    (TorchScript measured fastest here: its ``torch.jit.fork`` runs the batch's parts in
+    parallel, where eager PyTorch runs them one after the other; ``torch.compile`` took 45 s
+    to compile the RNN)."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="`torch.jit.script`",
-                                category=DeprecationWarning)
+        for category in (DeprecationWarning, FutureWarning):
+            warnings.filterwarnings("ignore", message="`torch.jit.script`",
+                                    category=category)
         return torch.jit.script(fn)
 
 
