@@ -172,8 +172,10 @@ def import_framework(module, extra):
     try:
         framework = importlib.import_module(module)
     except ImportError as err:
+        needed = (f"the d2lrnn.{extra} backend needs {module}, which" if extra in DECLARED
+                  else module)
         raise MissingFramework(
-            f"the d2lrnn.{extra} backend needs {module}, which could not be imported "
+            f"{needed} could not be imported "
             f"({err}). Install it with: {_extra_hint(extra)}") from err
     except Exception as err:  # noqa: BLE001 - installed, and its import fails: the install's
         raise MissingFramework(
