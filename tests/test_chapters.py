@@ -109,7 +109,7 @@ def test_setup_cell_installs_from_the_clone_or_a_wheel(where, fresh_python, tmp_
         f"pip could not install {expected}[torch]: its message is above"
 
 
-@pytest.mark.skipif(sys.version_info[:2] != (3, 12), reason="Colab's Python: the py312 env")
+@pytest.mark.skipif(sys.version_info[:2] != (3, 12), reason="Colab's Python: the colab env")
 def test_setup_cell_installs_a_wheel_built_from_the_tree(tmp_path):
     """What a Colab reader does: upload a wheel built in a clone and run the chapter. A fresh
     Python 3.12 venv (with pip), the NumPy backend: the wheel with its `numba` extra."""

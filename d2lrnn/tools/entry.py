@@ -12,7 +12,7 @@ INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGIN
 # The frameworks' native start-up logs, silenced for our commands unless the user sets them:
 # TensorFlow's C++ and XLA log their INFO and WARNING lines (oneDNN, CPU features, the XLA
 # service) on every command; the block its import prints before logging starts is dropped by
-# d2lrnn.tools.quiet. A reader's own `import tensorflow` is left as it is.
+# d2lrnn.base.quiet. A reader's own `import tensorflow` is left as it is.
 QUIET_NATIVE_LOGS = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
