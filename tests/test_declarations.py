@@ -1,6 +1,7 @@
 """Each backend is declared once (d2lrnn.base.backend.DECLARATIONS); what cannot derive from the
 declarations is checked against them here: the backend folders, setup.py's extras, tox.ini's
-environments, the README's tables, and what each backend's Ops says of itself."""
+environments, the versions page's table (docs/environments.md), and what each backend's Ops
+says of itself."""
 import importlib.metadata
 from pathlib import Path
 

@@ -24,7 +24,8 @@ class Declaration:
     """A backend, declared once and without importing its framework: everything else that
     names backends (the command line's choices, the benchmarks' model kinds, the tests'
     lists) derives from these, and the tests check the rest (setup.py's extras, tox.ini's
-    environments, the README's tables, each backend's Ops) against them."""
+    environments, the versions page's table (docs/environments.md), each backend's Ops)
+    against them."""
 
     name: str           # d2lrnn.<name>
     framework: str      # the module it imports
