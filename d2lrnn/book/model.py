@@ -274,7 +274,6 @@ class Model:
         setattr(self, name, value)
 
 
-
 class Recurrent(Model):
     """What every recurrent network here shares (:class:`~d2lrnn.book.rnn.RNNScratch`, the
     gated cells, deep and bidirectional networks): its arguments, checked; its parameters,
