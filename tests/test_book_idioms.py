@@ -375,7 +375,7 @@ def test_a_subclass_of_d2l_rnn_on_the_frameworks_layer(d2l, layer, corpus):
 
 def test_the_package_models_stay_the_package_models(d2l):
     """The library's own classes keep their equations, parameters and fast path."""
-    from d2lrnn.book.rnn import is_package_model
+    from d2lrnn.book.model import is_package_model
     from d2lrnn.training import fast
 
     rnn = d2l.RNNScratch(7, 5)

@@ -1,6 +1,7 @@
 """Each backend is declared once (d2lrnn.base.backend.DECLARATIONS); what cannot derive from the
 declarations is checked against them here: the backend folders, setup.py's extras, tox.ini's
-environments, the README's tables, and what each backend's Ops says of itself."""
+environments, the versions page's table (docs/environments.md), and what each backend's Ops
+says of itself."""
 import importlib.metadata
 from pathlib import Path
 
@@ -8,13 +9,8 @@ from _backends import installed_by_tox, required_backends, tox_envs
 
 import d2lrnn
 from d2lrnn.base.adapter import Ops
-from d2lrnn.base.backend import (
-    BACKENDS,
-    BOOK_FRAMEWORK_API,
-    BOOK_TENSOR_API,
-    DECLARATIONS,
-    DECLARED,
-)
+from d2lrnn.base.backend import BACKENDS, DECLARATIONS, DECLARED
+from d2lrnn.book.surface import BOOK_FRAMEWORK_API, BOOK_TENSOR_API
 
 ROOT = Path(__file__).parent.parent
 
@@ -63,7 +59,7 @@ def test_each_backend_is_what_it_declares(d2l):
 
 def test_every_backend_makes_its_models_one_way(d2l):
     """Each exported model is the class written once (d2lrnn.book.rnn, d2lrnn.book.modern) on the
-    backend's own Module, made by models.bind: JAX's Flax dataclasses included."""
+    backend's own Module, made by book.bind: JAX's Flax dataclasses included."""
     from d2lrnn.book.bind import EXPORTED, shared_class
 
     for name in EXPORTED:

@@ -242,3 +242,47 @@ def test_the_fused_kernel_loads_without_a_warning(backend):
                              "import torch\nfrom d2lrnn.torch import fused"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_run_chooses_its_fast_path_once(d2l, monkeypatch, tmp_path):
+    """fit asks the model for its fast path once, for its threads and its steps alike, and
+    not at all when handed the path a caller chose (as d2lrnn train does, which records it):
+    every choice asks the model again."""
+    from _corpora import synthetic_corpus
+
+    from d2lrnn.tools.experiment import train_run
+    from d2lrnn.tools.settings import Settings
+
+    choices, choose = [], fast.choose
+    monkeypatch.setattr(fast, "choose", lambda model: choices.append(model) or choose(model))
+    monkeypatch.setattr(type(d2l.ops), "choose_threads", lambda self, strategy: None)
+    corpus = synthetic_corpus(tmp_path)
+    data = d2l.TimeMachine(8, 5, num_train=16, num_val=8, corpus=corpus)
+    V = len(data.vocab)
+    lm = d2l.RNNLMScratch(d2l.RNNScratch(V, 4, seed=0), V, seed=1)
+    fit(lm, data, epochs=1, fast=True, threads="package")
+    assert len(choices) == 1
+    path = choose(lm)
+    fit(lm, data, epochs=1, fast=path, threads="package")
+    assert len(choices) == 1
+    choices.clear()
+    chosen_when_trained = []
+    settings = Settings(backend=d2l.ops.name, epochs=1, batch_size=8, num_steps=5, num_train=16,
+                        num_val=8, num_hiddens=4, corpus=str(corpus))
+    train_run(settings, device="cpu", num_preds=1,
+              on_epoch=lambda record: chosen_when_trained.append(len(choices)))
+    assert chosen_when_trained == [1]  # the run's one choice, by the end of its training
+
+
+def test_fit_refuses_a_fast_path_chosen_for_another_model(d2l, tmp_path):
+    """A path holds its model's recurrence (a deep network's layers, a GRU's reset): another
+    model's would train that model's network on this one's parameters, silently."""
+    from _corpora import synthetic_corpus
+
+    data = d2l.TimeMachine(8, 5, num_train=16, num_val=8, corpus=synthetic_corpus(tmp_path))
+    V = len(data.vocab)
+    one, two = (d2l.RNNLMScratch(d2l.StackedRNNScratch(V, 4, layers, seed=0), V, seed=1)
+                for layers in (1, 2))
+    with pytest.raises(ValueError, match="fit: fast= is True, False or the fast path chosen "
+                                         "for this model"):
+        fit(two, data, epochs=1, fast=fast.choose(one))

@@ -10,9 +10,9 @@ import pytest
 
 import d2lrnn
 from d2lrnn.base import legacy as _legacy
+from d2lrnn.base import quiet
 from d2lrnn.base.backend import (
     BACKENDS,
-    BOOK_API,
     DECLARATIONS,
     DECLARED,
     install_hint,
@@ -20,7 +20,7 @@ from d2lrnn.base.backend import (
 )
 from d2lrnn.base.install import pip_install
 from d2lrnn.book.bind import BACKEND_API
-from d2lrnn.base import quiet
+from d2lrnn.book.surface import BOOK_API
 
 FRAMEWORKS = ("torch", "jax", "jaxlib", "tensorflow", "mxnet")
 
@@ -42,18 +42,62 @@ def test_import_d2lrnn_loads_no_framework():
 def test_every_backend_has_the_same_files():
     """Every backend folder: the same required files, and of the optional ones (split by
     domain as the adapter is: devices, layers, kernels, fused) only those whose part it
-    overrides; a fused kernel exactly where its kernels module calls one."""
+    overrides; a fused kernel exactly where its kernels module calls one, and an adapter of
+    its models (Flax's) exactly where its book's Module makes them another way."""
     root = Path(d2lrnn.__file__).parent
     required, optional = {"__init__.py", "book.py", "ops.py"}, {
-        "devices.py", "layers.py", "kernels.py", "fused.py"}
+        "devices.py", "layers.py", "kernels.py", "fused.py", "flax_modules.py"}
     for name in BACKENDS:
         files = {p.name for p in (root / name).glob("*.py")}
         assert required <= files and files - required <= optional, (name, files)
         kernels = root / name / "kernels.py"
         calls_fused = kernels.exists() and "def fused_loss_and_grads" in kernels.read_text()
         assert ("fused.py" in files) == calls_fused, name
+        own_models = "def framework_class" in (root / name / "book.py").read_text()
+        assert ("flax_modules.py" in files) == own_models, name
         # layers of its own exactly where it declares them (without importing the framework)
         assert ("layers.py" in files) == DECLARED[name].own_layers, name
+
+
+def test_every_backends_package_is_made_from_the_lists():
+    """No backend's __init__.py names a name by hand: it is the same few lines in every
+    backend (d2lrnn.book.bind.facade over the lists), and each book.py names what it adds in
+    a literal __all__ of names it defines itself, so that an editor's "go to definition" on
+    d2l.<name> lands on the definition."""
+    import ast
+
+    root = Path(d2lrnn.__file__).parent
+    packages = set()
+    for name in BACKENDS:
+        init = ast.parse((root / name / "__init__.py").read_text())
+        packages.add(ast.dump(ast.Module(init.body[1:], [])))  # all but its docstring
+        book = ast.parse((root / name / "book.py").read_text())
+        listed = [node.value for node in book.body if isinstance(node, ast.Assign)
+                  and [getattr(target, "id", None) for target in node.targets] == ["__all__"]]
+        assert len(listed) == 1 and isinstance(listed[0], ast.List), name
+        names = [ast.literal_eval(element) for element in listed[0].elts]
+        defined = {node.name for node in book.body
+                   if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+        defined |= {found.id for node in book.body if isinstance(node, ast.Assign)
+                    for target in node.targets for found in ast.walk(target)
+                    if isinstance(found, ast.Name)}
+        assert set(names) <= defined, (name, set(names) - defined)
+    assert len(packages) == 1, "the backends' __init__.py differ beyond their docstrings"
+
+
+def test_a_book_module_without_a_listed_name_fails_naming_it():
+    """A backend whose book.py lacks a name of the lists (here: NumPy's names standing in
+    for PyTorch's, which has a tab in the book) fails its import naming what is missing."""
+    from types import SimpleNamespace
+
+    from d2lrnn import numpy as reference
+    from d2lrnn.book.bind import facade
+
+    book = SimpleNamespace(__name__="d2lrnn.torch.book", __all__=reference.book.__all__,
+                           Module=reference.Module, Classifier=reference.Classifier)
+    with pytest.raises(NotImplementedError, match="d2lrnn.torch.book must define "
+                                                  "LinearRegression, abs, arange"):
+        facade({"__name__": "d2lrnn.torch"}, book)
 
 
 def test_backend_exports_the_interface(d2l):

@@ -132,3 +132,24 @@ def test_a_torch_run_that_stops_after_a_forked_step_exits_cleanly(backend, tmp_p
         os.close(main)
         assert process.wait(timeout=120) == 1, output.decode(errors="replace")[-500:]
         assert b"diverged" in output
+
+
+def test_the_training_loop_by_hand_takes_fits_steps(d2l, small_book):
+    """fit's loop is an object a reader can drive (minGPT's Trainer is the model): its steps
+    and the end of an epoch, called by hand, give fit's numbers, and a callback hears every
+    step."""
+    from d2lrnn.training.train import TrainingLoop
+
+    def the_lm():
+        return build_lm(d2l, "scratch", len(small_book.vocab), 8, "float64", seed=2)
+
+    history = fit(the_lm(), small_book, epochs=1, lr=1.0, clip=1.0, max_steps=10)
+    loop, heard = TrainingLoop(the_lm(), small_book, epochs=1, lr=1.0, clip=1.0), []
+    loop.add_callback("step", lambda step, loss: heard.append((step, loss)))
+    for X, Y in list(small_book.train_batches(0))[:10]:
+        loop.step(X, Y)
+    loop.end_epoch()
+    assert heard == list(enumerate(history["step_loss"], 1))
+    assert loop.history["step_loss"] == history["step_loss"]
+    assert loop.history["train_ppl"] == history["train_ppl"]
+    assert loop.history["val_ppl"] == history["val_ppl"]

@@ -1,14 +1,13 @@
-"""The common interface every backend implements.
+"""The backends, declared once (:data:`DECLARATIONS`: each one's framework, pip extra and
+capabilities), and loading one, or its framework, by name.
 
-A backend is a subpackage ``d2lrnn.<name>`` with the same files as the others:
+A backend is a subpackage ``d2lrnn.<name>`` with the same files as the others (ARCHITECTURE.md,
+"Adding a backend"): ``ops.py``, its array adapter (:class:`~d2lrnn.base.adapter.Ops`: the
+few array operations the models need, einops-style, and the framework's autograd);
+``book.py``, the book's library surface in the framework's idiom; ``__init__.py``, made by
+:func:`d2lrnn.book.bind.facade` from the lists of :mod:`d2lrnn.book.surface`.
 
-* ``ops.py`` -- an adapter from the few array operations the section needs to the
-  framework (einops-style: ``asarray`` from NumPy, the op, ``to_numpy`` back), plus the
-  framework's autograd behind :meth:`Ops.value_and_grad`;
-* ``__init__.py`` -- binds the models written once (:mod:`d2lrnn.book.bind`) to that adapter and
-  lists what it exports in ``__all__`` (the names in :data:`d2lrnn.book.bind.BACKEND_API`).
-
-Nothing here imports a framework.
+Nothing here imports a framework until a backend asks for it.
 """
 import dataclasses
 import importlib
@@ -26,7 +25,8 @@ class Declaration:
     """A backend, declared once and without importing its framework: everything else that
     names backends (the command line's choices, the benchmarks' model kinds, the tests'
     lists) derives from these, and the tests check the rest (setup.py's extras, tox.ini's
-    environments, the README's tables, each backend's Ops) against them."""
+    environments, the versions page's table (docs/environments.md), each backend's Ops)
+    against them."""
 
     name: str           # d2lrnn.<name>
     framework: str      # the module it imports
@@ -38,8 +38,8 @@ class Declaration:
     # models; a GRU layer resets "before" the recurrent product (the book's) or "after".
     layers: tuple = ()
     # The book has a tab for this framework: its cells are written for it, and the backend
-    # exports the book library's tensor helpers and classes of that tab (BOOK_TENSOR_API,
-    # BOOK_FRAMEWORK_API) beside the common surface.
+    # exports the book library's tensor helpers and classes of that tab (d2lrnn.book.surface's
+    # BOOK_TENSOR_API, BOOK_FRAMEWORK_API) beside the common surface.
     book_tab: bool = True
     # The framework's configuration flag that float64 needs, set before any array exists
     # (JAX's 64-bit mode); "" where float64 needs nothing.
@@ -65,28 +65,6 @@ DECLARATIONS = (
 )
 DECLARED = {d.name: d for d in DECLARATIONS}
 BACKENDS = tuple(DECLARED)
-
-# The book's library surface, in every backend as well (d2lrnn.book.library and <backend>/book.py).
-BOOK_API = ("Module", "Classifier", "Trainer", "DataModule", "HyperParameters",
-            "ProgressBoard", "add_to_class", "check_shape", "check_len", "TimeMachine", "Vocab",
-            # the book's general helpers the RNN chapters call: figures (2.4), files (5.7)
-            "plot", "set_figsize", "set_axes", "use_svg_display", "plt", "download", "extract",
-            "DATA_URL", "DATA_HUB")
-
-# What the RNN chapters take from the book's earlier ones beyond that, in each framework that
-# has autograd (9.1 trains a linear regression of section 3.5).
-BOOK_FRAMEWORK_API = ("LinearRegression",)
-
-# The tensor helpers and device functions the book's library defines as d2l.<name> (d2l 1.0.3,
-# the union over its four frameworks), in each of the four frameworks here; a few add their
-# own (get_key in JAX, to where the framework moves arrays between devices).
-BOOK_TENSOR_API = ("abs", "arange", "argmax", "astype", "batch_matmul", "concat", "cos", "cosh",
-                   "exp", "expand_dims", "eye", "float32", "float64", "int32", "int64",
-                   "linspace", "log", "matmul", "meshgrid", "normal", "numpy", "ones",
-                   "ones_like", "rand", "randn", "reduce_mean", "reduce_sum", "repeat", "reshape",
-                   "sigmoid", "sin", "sinh", "size", "stack", "swapaxes", "tanh", "tensor",
-                   "transpose", "zeros", "zeros_like", "cpu", "gpu", "num_gpus", "try_gpu",
-                   "try_all_gpus")
 
 FLOAT_DTYPES = ("float32", "float64")
 

@@ -1,7 +1,17 @@
-"""The models every backend exports, bound to one backend: the section's (:mod:`d2lrnn.book.rnn`)
-and chapter 10's (:mod:`d2lrnn.book.modern`), each put on that backend's book ``Module``."""
+"""What every backend exports, and the one way it is made: the models written once (the
+section's, :mod:`d2lrnn.book.rnn`, and chapter 10's, :mod:`d2lrnn.book.modern`), each put on
+that backend's book ``Module``; two functions bound to its adapter; and the backend's package
+itself (:func:`facade`), from the lists of :mod:`d2lrnn.book.surface`.
+"""
+import functools
+
+import numpy as np
+
+from ..base.backend import DECLARED, check_float_dtype
+from ..base.errors import BadArgument
 from ..cells import CELLS
-from . import modern, rnn
+from . import modern, rnn, surface
+from .model import Model, as_input
 
 # The models every backend exports, in this order: the section's (9.4-9.6), each cell's
 # scratch and concise models by the book's names (found by discovery: a new cell's appear
@@ -14,12 +24,9 @@ EXPORTED = tuple(dict.fromkeys([
       if name),
     "StackedRNNScratch", "BiRNNScratch"]))
 
-# What every backend module exports, in this order: its adapter, the models, two functions.
-BACKEND_API = ("ops", *EXPORTED, "concat_demo", "loss_and_grads")
-
 SHARED = {name: getattr(module, name) for module in (rnn, modern) for name in dir(module)
           if isinstance(getattr(module, name), type) and issubclass(getattr(module, name),
-                                                                    rnn.Model)}
+                                                                    Model)}
 
 
 def shared_class(name, ops):
@@ -27,6 +34,58 @@ def shared_class(name, ops):
     if ops.layer_learns_input_size and f"Lazy{name}" in SHARED:
         return SHARED[f"Lazy{name}"]
     return SHARED[name]
+
+
+def concat_demo(ops, X=None, W_xh=None, H=None, W_hh=None, *, seed=0, dtype="float32"):
+    """``X W_xh + H W_hh`` equals ``[X, H] [W_xh; W_hh]``: both computed, and their largest
+    difference.
+
+    Arguments left out are drawn from N(0, 1) with the book's shapes X (3, 1), W_xh (1, 4),
+    H (3, 4), W_hh (4, 4). Returns a dict with 'separate', 'concatenated' (framework
+    arrays) and 'max_difference' (a float).
+    """
+    dtype = check_float_dtype(dtype)
+    rng = np.random.default_rng(seed)
+    given = {"X": X, "W_xh": W_xh, "H": H, "W_hh": W_hh}
+    default_shapes = {"X": (3, 1), "W_xh": (1, 4), "H": (3, 4), "W_hh": (4, 4)}
+    arrays = {k: rng.normal(size=default_shapes[k]).astype(dtype) if v is None else v
+              for k, v in given.items()}
+    n, d = np.shape(arrays["X"]) if not ops.is_tensor(arrays["X"]) else ops.shape(arrays["X"])
+    h = (np.shape(arrays["W_xh"]) if not ops.is_tensor(arrays["W_xh"])
+         else ops.shape(arrays["W_xh"]))[-1]
+    expected = {"X": [("n", n), ("d", d)], "W_xh": [("d", d), ("h", h)],
+                "H": [("n", n), ("h", h)], "W_hh": [("h", h), ("h", h)]}
+    a = {k: as_input(ops, v, f"concat_demo {k}", expected[k], dtype) for k, v in arrays.items()}
+    separate = ops.matmul(a["X"], a["W_xh"]) + ops.matmul(a["H"], a["W_hh"])
+    concatenated = ops.matmul(ops.concat([a["X"], a["H"]], 1),
+                              ops.concat([a["W_xh"], a["W_hh"]], 0))
+    return {"separate": separate, "concatenated": concatenated,
+            "max_difference": ops.max_abs(separate - concatenated)}
+
+
+def loss_and_grads(ops, model, X, Y):
+    """The language model's loss on (X, Y) and its gradient for every parameter.
+
+    Returns ``(loss, grads)``: a float and a dict of NumPy arrays keyed by the book's
+    parameter names, computed by the framework's own autograd (by hand in NumPy).
+    """
+    with ops.on(model.device):
+        X = model.tokens(X, "loss_and_grads inputs")
+        Y = model.tokens(Y, "loss_and_grads targets")
+        if ops.shape(X) != ops.shape(Y):
+            raise BadArgument(f"loss_and_grads: inputs {ops.shape(X)} and targets "
+                              f"{ops.shape(Y)} must have the same shape (batch_size, "
+                              f"num_steps)")
+        value, grads = model.loss_and_grads_fn(model.book_params, X, Y)
+    return float(ops.to_numpy(value)), {k: ops.to_numpy(g) for k, g in grads.items()}
+
+
+# The functions every backend exports, each taking that backend's adapter first (bound).
+FUNCTIONS = (concat_demo, loss_and_grads)
+
+# What every backend module exports first, in this order: its adapter, the models, the
+# functions; then the book's library surface (d2lrnn.book.surface.BOOK_API).
+BACKEND_API = ("ops", *EXPORTED, *(function.__name__ for function in FUNCTIONS))
 
 
 def bind(ops, Module, Classifier):
@@ -40,5 +99,23 @@ def bind(ops, Module, Classifier):
         family[name] = base.framework_class(cls, name, module, ops)
     for cls in family.values():
         cls.family = family  # a deep RNN makes its layers from its own backend's classes
-    concat, gradients = rnn.bind_functions(ops)
-    return {"ops": ops, **family, "concat_demo": concat, "loss_and_grads": gradients}
+    functions = {function.__name__: functools.update_wrapper(functools.partial(function, ops),
+                                                              function)
+                 for function in FUNCTIONS}
+    return {"ops": ops, **family, **functions}
+
+
+def facade(namespace, book):
+    """Make a backend's package: ``namespace`` (its globals, which already hold the names
+    of :mod:`d2lrnn.book.surface` and of its ``book`` module's ``__all__``) gets the models
+    and functions bound to its adapter (:func:`bind`); returns its ``__all__``:
+    :data:`BACKEND_API`, the book's library surface, then what else its ``book.py`` offers.
+    A ``book.py`` that lacks a name the lists ask of it fails the import, naming them."""
+    backend = namespace["__name__"].rpartition(".")[2]
+    missing = [name for name in surface.required(DECLARED[backend].book_tab)
+               if name not in book.__all__]
+    if missing:
+        raise NotImplementedError(f"{book.__name__} must define {', '.join(missing)} (and "
+                                  f"name them in its __all__): see d2lrnn.book.surface")
+    namespace.update(bind(book.Module.ops, book.Module, book.Classifier))
+    return list(dict.fromkeys([*BACKEND_API, *surface.BOOK_API, *book.__all__]))

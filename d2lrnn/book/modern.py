@@ -10,7 +10,7 @@ from ..base import checks
 from ..base.errors import BadArgument, BadType
 from ..cells import CELLS, Network
 from ..cells.gru import gru_cell
-from .rnn import RNNScratch, draw
+from .model import Recurrent, draw
 
 
 def cell_named(name, reset="before"):
@@ -29,30 +29,23 @@ def part_seed(seed, index):
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
 
 
-class CellScratch(RNNScratch):
-    """A recurrent network from scratch on the cells of :mod:`d2lrnn.cells`, run as its
-    :attr:`network` wires them.
-
-    One layer (``GRUScratch``, ``LSTMScratch``) keeps its parameters as attributes with the
-    book's names; ``forward`` returns ([H_1 .. H_T], the final state: H, or the tuple (H, C)
-    of an LSTM). Several layers (``StackedRNNScratch``, ``BiRNNScratch``, a deep concise
-    model) are each a model of their own (``rnns[i]``; ``f_rnn`` and ``b_rnn``) as the book
-    holds them, their parameters named behind the layer's prefix (``rnns.0.W_xh``), and the
-    state holds one entry per layer.
-    """
+class CellScratch(Recurrent):
+    """One layer of a cell of :mod:`d2lrnn.cells`, from scratch (``GRUScratch``,
+    ``LSTMScratch``): its parameters are attributes with the book's names; ``forward`` returns
+    ([H_1 .. H_T], the final state: H, or the tuple (H, C) of an LSTM)."""
 
     cell = None  # a d2lrnn.cells.Cell
-    stack_outputs = False  # forward returns the list [H_1 .. H_T], as the book's scratch RNN
-    # Whether the layers of a multi-layer network are models of their own (the book's way),
-    # or this model holds all their parameters by the prefixed names (Flax, where a module's
-    # parameters live outside it, sets this to False).
-    layers_as_parts = True
+    # Whether the backend's fused kernel may compute this model (it computes one layer).
+    fusable = True
+
+    @property
+    def unit(self):
+        """The :class:`~d2lrnn.cells.Cell` this model's layers run."""
+        return self.cell
 
     @property
     def network(self):
-        return Network.single(self.cell)
-
-    has_fast_path = True  # one layer or several (the bottom one's input terms looked up)
+        return Network.single(self.unit)
 
     @property
     def fast_grads(self):
@@ -60,133 +53,22 @@ class CellScratch(RNNScratch):
         declares); else the backend's choice (``Ops.cell_grads``) where the framework has
         autograd, the cells' backward written by hand where it has none."""
         ops = self.ops
-        fused = ops.fast_grads == "fused" and not self.layered
-        if fused and self.network.layers[0].cell.key in ops.fused_cells:
+        if self.fusable and ops.fast_grads == "fused" and self.unit.key in ops.fused_cells:
             return "fused"
         return ops.cell_grads if ops.has_autograd else "cells"
 
     def fast_recurrence(self, params, X_tm, state):
-        """The fast path's time loop from token ids (T, n) (see ``Cell.run_fast``; several
-        layers: ``Network.run_fast``, the state one tuple per layer)."""
-        if self.layered:
-            return self.network.run_fast(self.ops, params, X_tm, state)
-        return self.network.layers[0].cell.run_fast(self.ops, params, X_tm, state)
-
-    @property
-    def layered(self):
-        """Whether the network has several layers (or one behind a prefix)."""
-        layers = self.network.layers
-        return len(layers) > 1 or layers[0].prefix != ""
-
-    @property
-    def param_names(self):
-        return tuple(self.network.shapes(1, 1))
-
-    @property
-    def state_names(self):
-        return self.network.layers[0].cell.state_names
-
-    @property
-    def num_outputs(self):
-        return self.network.num_outputs(self.num_hiddens)
-
-    def shapes(self):
-        """The parameters this model holds itself: all of them, unless its layers are
-        models of their own."""
-        if self.layered and self.layers_as_parts:
-            return {}
-        return self.network.shapes(self.num_inputs, self.num_hiddens)
-
-    def _init_params(self):
-        if self.layered and self.layers_as_parts:
-            return self._build_parts()
-        return super()._init_params()
-
-    def initial_arrays(self):
-        """Every parameter's first value as NumPy arrays: each layer drawn as that layer's
-        own model draws it (:func:`part_seed`), so that both ways of holding the layers
-        start from the same numbers."""
-        if not self.layered:
-            return super().initial_arrays()
-        arrays, width, index = {}, self.num_inputs, 0
-        for level in self.network.levels:
-            for layer in level:
-                drawn = draw(layer.cell.shapes(width, self.num_hiddens), self.sigma,
-                             self.dtype, part_seed(self.seed, index))
-                arrays.update({layer.prefix + name: value for name, value in drawn.items()})
-                index += 1
-            width = self.num_hiddens * len(level)
-        return arrays
-
-    def _build_parts(self):
-        """Make each layer a scratch model of its cell, named as the book names them."""
-        width, index, lists = self.num_inputs, 0, {}
-        for level in self.network.levels:
-            for layer in level:
-                part = self.make_part(self.family[layer.cell.scratch_name], width,
-                                      self.num_hiddens, self.sigma, dtype=self.dtype,
-                                      seed=part_seed(self.seed, index),
-                                      **layer.cell.options())
-                name, _, position = layer.prefix.rstrip(".").partition(".")
-                if position:
-                    lists.setdefault(name, []).append(part)
-                else:
-                    self._set_field(name, part)
-                index += 1
-            width = self.num_hiddens * len(level)
-        for name, parts in lists.items():
-            self._set_field(name, self.part_list(parts))
-
-    def part(self, prefix):
-        """The layer model behind ``prefix`` ("rnns.1." is ``self.rnns[1]``)."""
-        name, _, position = prefix.rstrip(".").partition(".")
-        value = getattr(self, name)
-        return value[int(position)] if position else value
-
-    def submodels(self):
-        if not (self.layered and self.layers_as_parts and self.built):
-            return ()
-        return tuple((layer.prefix, self.part(layer.prefix)) for layer in self.network.layers)
-
-    def packed_state(self, state):
-        return tuple(state)
-
-    def initial_state(self, state, batch_size):
-        if not self.layered:
-            return super().initial_state(state, batch_size)
-        layers = self.network.layers
-        if state is None:
-            state = [None] * len(layers)
-        if not isinstance(state, (list, tuple)) or len(state) != len(layers):
-            got = len(state) if isinstance(state, (list, tuple)) else type(state).__name__
-            raise BadArgument(f"{type(self).__name__}.forward: the state holds one entry per "
-                             f"layer ({len(layers)}: {self.state_description()}), got {got}")
-        return [tuple(self.checked_state(layer.cell.state_names, entry, batch_size,
-                                         f" layer {layer.prefix.rstrip('.')}"))
-                for layer, entry in zip(layers, state)]
-
-    def state_description(self):
-        one = "H" if len(self.state_names) == 1 else f"({', '.join(self.state_names)})"
-        return ", ".join(f"{layer.prefix.rstrip('.')} {one}" for layer in self.network.layers)
+        """The fast path's time loop from token ids (T, n) (see ``Cell.run_fast``)."""
+        return self.unit.run_fast(self.ops, params, X_tm, state)
 
     def recurrence(self, params, inputs, state):
-        if not self.layered:
-            cell = self.network.layers[0].cell
-            outputs, final = cell.run(self.ops, params, inputs, state)
-            return outputs, self.book_state(final)
-        outputs, finals = self.network.run(self.ops, params, inputs, state)
-        if self.stack_outputs:
-            outputs = self.ops.stack(outputs, 0)
-        return outputs, self.book_states(finals)
+        outputs, final = self.unit.run(self.ops, params, inputs, state)
+        return outputs, self.book_state(final)
 
     @staticmethod
     def book_state(state):
         """A cell's state tuple as the book returns it: H alone, or (H, C)."""
         return state[0] if len(state) == 1 else tuple(state)
-
-    def book_states(self, finals):
-        """The final state of every layer, as the book's deep RNN returns them (a list)."""
-        return [self.book_state(final) for final in finals]
 
 
 class GRUScratch(CellScratch):
@@ -223,7 +105,135 @@ class LSTMScratch(CellScratch):
         return super().forward(inputs, H_C)
 
 
-class LayersOfCell(CellScratch):
+class CellNetwork(CellScratch):
+    """Cells in layers (d2l.ai 10.3, 10.4), run as :attr:`network` wires them: the base of
+    ``StackedRNNScratch``, ``BiRNNScratch`` and the concise models on the framework's layers
+    (:class:`CellLayer`). Each layer behind a prefix is a model of its own, as the book holds
+    them (``rnns[i]``; ``f_rnn`` and ``b_rnn``), its parameters named behind the prefix
+    (``rnns.0.W_xh``) and drawn from a seed of its own (:func:`part_seed`); the state holds one
+    entry per layer. A network of one layer has no prefix (a concise model's default): that
+    layer is this model itself, its parameters and its state as :class:`CellScratch`'s."""
+
+    fusable = False  # a network of cells: the fused kernels compute one scratch layer
+    stack_outputs = False  # forward returns the list [H_1 .. H_T], as the book's scratch RNN
+    # Whether the layers behind a prefix are models of their own (the book's way), or this
+    # model holds all their parameters by the prefixed names (Flax, where a module's
+    # parameters live outside it, sets this to False).
+    layers_as_parts = True
+
+    @property
+    def one_layer(self):
+        """Whether the network is one layer without a prefix: this model itself."""
+        layers = self.network.layers
+        return len(layers) == 1 and not layers[0].prefix
+
+    def is_part(self, layer):
+        """Whether ``layer`` is a model of its own (``self.part(layer.prefix)``)."""
+        return self.layers_as_parts and bool(layer.prefix)
+
+    def layer_inputs(self):
+        """(index, layer, the width of its inputs) of every layer, bottom to top."""
+        width, index = self.num_inputs, 0
+        for level in self.network.levels:
+            for layer in level:
+                yield index, layer, width
+                index += 1
+            width = self.num_hiddens * len(level)
+
+    def shapes(self):
+        """The parameters this model holds itself: none of its parts'."""
+        return {layer.prefix + name: shape for _, layer, width in self.layer_inputs()
+                if not self.is_part(layer)
+                for name, shape in layer.cell.shapes(width, self.num_hiddens).items()}
+
+    def initial_arrays(self):
+        """The first values of the parameters this model holds itself, as NumPy arrays: a
+        layer behind a prefix drawn as that layer's own model draws it (:func:`part_seed`),
+        so that both ways of holding the layers start from the same numbers."""
+        arrays = {}
+        for index, layer, width in self.layer_inputs():
+            if self.is_part(layer):
+                continue
+            seed = part_seed(self.seed, index) if layer.prefix else self.seed
+            drawn = draw(layer.cell.shapes(width, self.num_hiddens), self.sigma, self.dtype,
+                         seed)
+            arrays.update({layer.prefix + name: value for name, value in drawn.items()})
+        return arrays
+
+    def _init_params(self):
+        self._build_parts()
+        super()._init_params()
+
+    def _build_parts(self):
+        """Make each layer behind a prefix a scratch model of its cell, named as the book
+        names them."""
+        lists = {}
+        for index, layer, width in self.layer_inputs():
+            if not self.is_part(layer):
+                continue
+            part = self.make_part(self.family[layer.cell.scratch_name], width,
+                                  self.num_hiddens, self.sigma, dtype=self.dtype,
+                                  seed=part_seed(self.seed, index), **layer.cell.options())
+            name, _, position = layer.prefix.rstrip(".").partition(".")
+            if position:
+                lists.setdefault(name, []).append(part)
+            else:
+                self._set_field(name, part)
+        for name, parts in lists.items():
+            self._set_field(name, self.part_list(parts))
+
+    def part(self, prefix):
+        """The layer model behind ``prefix`` ("rnns.1." is ``self.rnns[1]``)."""
+        name, _, position = prefix.rstrip(".").partition(".")
+        value = getattr(self, name)
+        return value[int(position)] if position else value
+
+    def submodels(self):
+        if not self.built:
+            return ()
+        return tuple((layer.prefix, self.part(layer.prefix)) for layer in self.network.layers
+                     if self.is_part(layer))
+
+    def initial_state(self, state, batch_size):
+        """The state of every layer, checked: a list of state tuples (zeros where ``state``
+        is None); a network of one layer takes that layer's state, as a single layer's."""
+        if self.one_layer:
+            return [super().initial_state(state, batch_size)]
+        layers = self.network.layers
+        if state is None:
+            state = [None] * len(layers)
+        if not isinstance(state, (list, tuple)) or len(state) != len(layers):
+            got = len(state) if isinstance(state, (list, tuple)) else type(state).__name__
+            raise BadArgument(f"{type(self).__name__}.forward: the state holds one entry per "
+                              f"layer ({len(layers)}: {self.state_description()}), got {got}")
+        return [tuple(self.checked_state(layer.cell.state_names, entry, batch_size,
+                                         f" layer {layer.prefix.rstrip('.')}"))
+                for layer, entry in zip(layers, state)]
+
+    def state_description(self):
+        one = "H" if len(self.state_names) == 1 else f"({', '.join(self.state_names)})"
+        return ", ".join(f"{layer.prefix.rstrip('.')} {one}" for layer in self.network.layers)
+
+    def fast_recurrence(self, params, X_tm, state):
+        """The fast path's time loop from token ids (T, n) through every layer (see
+        ``Network.run_fast``), the state one tuple per layer."""
+        return self.network.run_fast(self.ops, params, X_tm, state)
+
+    def recurrence(self, params, inputs, state):
+        outputs, finals = self.network.run(self.ops, params, inputs, state)
+        if self.stack_outputs:
+            outputs = self.ops.stack(outputs, 0)
+        return outputs, self.book_states(finals)
+
+    def book_states(self, finals):
+        """The final state of every layer, as the book's deep RNN returns them (a list); a
+        network of one layer, that layer's own (H, or (H, C))."""
+        if self.one_layer:
+            return self.book_state(finals[0])
+        return [self.book_state(final) for final in finals]
+
+
+class LayersOfCell(CellNetwork):
     """What a network of several layers of one named cell has: ``cell`` is the cell's name
     ("rnn", "gru", "lstm"; a GRU's ``reset`` as in :class:`GRUScratch`)."""
 
@@ -291,7 +301,7 @@ class BiRNNScratch(LayersOfCell):
         return super().forward(inputs, Hs)
 
 
-class CellLayer:
+class CellLayer(CellNetwork):
     """What makes a concise model of a cell: the framework's own layer (torch.nn.GRU and
     LSTM, Keras, Flax, MXNet's fused operator) run on the same parameters, ``num_layers``
     deep (layer ``i`` then ``rnns[i]``, as in :class:`StackedRNNScratch`). ``forward``
@@ -334,14 +344,11 @@ class CellLayer:
     fast_grads = "autograd"  # the framework's layer, differentiated by the framework
 
     def fast_recurrence(self, params, X_tm, state):
-        """The framework's layer on one-hot inputs (several: its layers in turn, the state
-        one tuple per layer; None: zeros)."""
+        """The framework's layers in turn on one-hot inputs (the state one tuple per layer;
+        None: zeros)."""
         ops, layers, n = self.ops, self.network.layers, self.ops.shape(X_tm)[1]
         W_x = params[layers[0].prefix + "W_x" + self.cell.gates()[0]]  # (vocabulary, hidden)
         inputs = ops.one_hot(X_tm, ops.shape(W_x)[0], ops.dtype_name(W_x))
-        if not self.layered:
-            return ops.cell_layer(self.cell, params, inputs,
-                                  self.cell.full_state(ops, state, params, n))
         own = [layer.params(params) for layer in layers]
         state = [self.cell.full_state(ops, None if state is None else state[i], own[i], n)
                  for i in range(len(layers))]
@@ -355,10 +362,7 @@ class CellLayer:
             zeros = self.cell.zero_state(self.ops, self.ops.shape(inputs)[1],
                                          self.cell.num_hiddens(self.ops, layers[0].params(
                                              params)), self.ops.dtype_name(inputs))
-            state = [zeros] * len(layers) if self.layered else zeros
-        if not self.layered:
-            outputs, final = self.ops.cell_layer(self.cell, params, inputs, tuple(state))
-            return outputs, self.book_state(final)
+            state = [zeros] * len(layers)
         outputs, finals = self.ops.cell_layer_stack(
             self.cell, [layer.params(params) for layer in layers], inputs,
             [tuple(s) for s in state])

@@ -3,19 +3,15 @@ helpers the RNN sections call (d2l.ai 3.2, 4.3, 9.5, 9.6).
 
 In JAX the book's models are Flax ``linen`` modules: dataclasses whose parameters live
 outside them (``model.init``, ``trainer.state.params``). The section's models here are such
-modules too, and they also keep a copy of their parameters, drawn by NumPy from ``seed`` as
-in every backend, so that ``model(X)``, ``get_params`` and ``set_params`` work without
-``apply`` like the other backends.
+modules too (:mod:`d2lrnn.jax.flax_modules` makes them), each with a copy of its parameters
+of its own, so that ``model(X)``, ``get_params`` and ``set_params`` work without ``apply``
+like the other backends.
 """
-import dataclasses
-import inspect
 from typing import Any
 
 import numpy as np
 
 from ..base.backend import import_framework
-from ..base.errors import BadType
-from ..book import rnn as shared
 from ..book.library import (
     HyperParameters,
     ModuleMixin,
@@ -24,8 +20,20 @@ from ..book.library import (
     device_helpers,
     method_helper,
 )
+from ..book.model import made_by_package
 from ..training.train import clip_gradients as clip_by_global_norm
+from .flax_modules import classifier_loss, framework_class
 from .ops import jax, jnp, ops
+
+# What this framework adds to the book's library surface (d2lrnn.book.surface lists what
+# every framework must): the bases, the device functions, the tensor helpers.
+__all__ = ["Module", "Classifier", "Trainer", "LinearRegression", "cpu", "gpu", "num_gpus",
+           "try_gpu", "try_all_gpus", "abs", "arange", "argmax", "astype", "batch_matmul",
+           "concat", "cos", "cosh", "exp", "expand_dims", "eye", "float32", "float64", "get_key",
+           "int32", "int64", "linspace", "log", "matmul", "meshgrid", "normal", "numpy", "ones",
+           "ones_like", "rand", "randn", "reduce_mean", "reduce_sum", "repeat", "reshape",
+           "sigmoid", "sin", "sinh", "size", "stack", "swapaxes", "tanh", "tensor", "to",
+           "transpose", "zeros", "zeros_like"]
 
 nn = import_framework("flax.linen", "jax")
 
@@ -38,13 +46,11 @@ class Module(nn.Module, ModuleMixin, HyperParameters):
 
     @classmethod
     def framework_class(cls, shared_class, name, module, ops):
-        """A Flax module: the constructor's parameters of the class written once are its
-        fields (in order; keyword-only ones by keyword), and it keeps a copy of its
-        parameters (:class:`OwnParams`)."""
+        """A Flax module (:func:`d2lrnn.jax.flax_modules.framework_class`)."""
         return framework_class(cls, shared_class, name, module, ops)
 
     def __call__(self, *args, **kwargs):
-        if self.scope is None and shared.made_by_package(self):
+        if self.scope is None and made_by_package(self):
             return self.apply({"params": self.own_params()}, *args, **kwargs)
         return self.forward(*args, **kwargs)
 
@@ -82,8 +88,7 @@ class Classifier(Module):
         self.plot("loss", loss, train=False)
 
     def loss(self, params, X, Y, state, averaged=True):
-        Y_hat = state.apply_fn({"params": params}, *X)
-        return shared.cross_entropy(ops, Y_hat, Y), {}
+        return classifier_loss(params, X, Y, state, averaged)
 
     def accuracy(self, params, X, Y, state, averaged=True):
         """The fraction of predictions (argmax of the logits) equal to the labels ``Y``."""
@@ -131,7 +136,7 @@ class Trainer(TrainerBase):
             self.epoch = self.train_batch_idx = self.val_batch_idx = 0
             for self.epoch in range(self.max_epochs):
                 self.fit_epoch()
-        if shared.made_by_package(model):  # its own copy follows the trained state
+        if made_by_package(model):  # its own copy follows the trained state
             model.load_tree(self.state.params)
 
     def prepare_batch(self, batch):
@@ -180,165 +185,6 @@ class TrainState(struct.PyTreeNode):
 
     def apply_gradients(self, *, grads):
         return self.replace(step=self.step + 1, params=self.tx.update(self.params, grads))
-
-
-# -- the models written once (d2lrnn.book.rnn, d2lrnn.book.modern), as Flax modules -----
-
-
-class OwnParams:
-    """What makes a model written once a Flax module here (see :meth:`Module.framework_class`):
-    its constructor's arguments become the dataclass's fields, and it keeps a copy of its
-    parameters by the book's names, drawn by NumPy from ``seed`` as in every backend, so that
-    ``model(X)``, ``get_params`` and ``set_params`` work without ``apply``. Inside ``apply``
-    (the book's Trainer) its parameters are Flax's."""
-
-    ops = ops  # ahead of the shared classes' placeholder in the method order
-    layers_as_parts = False  # a deep RNN holds its layers' parameters by prefixed names
-
-    def __post_init__(self):
-        if isinstance(self.parent, (int, float)):  # e.g. RNN(28, 32): 32 lands on Flax's parent
-            fields = [f.name for f in dataclasses.fields(self) if f.init and not f.kw_only
-                      and f.name not in ("parent", "name")]
-            raise BadType(f"{type(self).__name__} takes {len(fields)} positional "
-                            f"argument(s) ({', '.join(fields)}), as the book's; pass the "
-                            f"others by keyword")
-        super().__post_init__()
-        self.made()
-        if isinstance(getattr(self, "dtype", None), str):
-            ops.asarray(np.zeros(0), self.dtype)  # float64 needs x64 mode: say so now
-
-    def setup(self):
-        if not (shared.made_by_package(self) and shared.is_ours(type(self).__call__)):
-            return  # a reader's Flax subclass with a __call__ of its own makes its own
-        for name, value in self.initial_arrays().items():
-            setattr(self, name, self.param(name, lambda key, v=value: jnp.asarray(v)))
-
-    def own_params(self):
-        """The parameter tree used outside ``apply`` (drawn on first use)."""
-        if "_own" not in self.__dict__:
-            object.__setattr__(self, "_own", {k: ops.asarray(v, self.dtype)
-                                              for k, v in self.initial_arrays().items()})
-        return self.__dict__["_own"]
-
-    def load_tree(self, tree):
-        own = self.own_params()
-        own.update({k: tree[k] for k in self.param_names if k in tree and k in own})
-
-    def _set_field(self, name, value):  # a Flax module's fields are frozen after __init__
-        object.__setattr__(self, name, value)
-
-    def _init_params(self):
-        self.__dict__.pop("_own", None)  # drawn from the fields at first use
-
-    @property
-    def book_params(self):
-        self.require_built()
-        found = {}
-        for prefix, model in self.submodels():
-            found.update({prefix + k: v for k, v in getattr(model, "book_params", {}).items()})
-        own = self.own_params() if self.scope is None else None
-        return {name: found[name] if name in found else own[name] if own is not None
-                else getattr(self, name) for name in self.param_names}
-
-    def _set_own_param(self, name, value):
-        self.own_params()[name] = value
-
-    _replace_param = _set_own_param  # moving to a device: JAX arrays carry theirs
-
-
-class LanguageModel:
-    """The language models' Flax side: their RNN is a submodule (its parameters under
-    ``"rnn"``), and the book's JAX training steps call ``loss(params, X, Y, state)``."""
-
-    def setup(self):
-        if self.uses_framework_output:  # a reader's RNN: the book's concise output layer
-            self.linear = nn.Dense(self.vocab_size)
-        else:
-            OwnParams.setup(self)
-
-    def make_linear(self, units):
-        """Made in :meth:`setup`, where Flax makes submodules."""
-
-    def own_params(self):
-        tree = OwnParams.own_params(self)
-        if not self.runs_readers_rnn:
-            tree["rnn"] = self.rnn.own_params()
-        return tree
-
-    def load_tree(self, tree):
-        OwnParams.load_tree(self, tree)
-        if not self.runs_readers_rnn and "rnn" in tree:
-            self.rnn.load_tree(tree["rnn"])
-
-    def loss(self, *args, **kwargs):
-        """``loss(Y_hat, Y)`` as in every backend, or the Flax form ``loss(params, X, Y,
-        state)`` -> (loss, {}) that the book's JAX training steps call."""
-        if len(args) + len(kwargs) >= 4:
-            return Classifier.loss(self, *args, **kwargs)
-        return shared.RNNLMScratch.loss(self, *args, **kwargs)
-
-    def training_step(self, params, batch, state):
-        (loss, aux), grads = self._compiled("grad", jax.value_and_grad(self.loss, has_aux=True))(
-            params, batch[:-1], batch[-1], state)
-        self.plot("ppl", jnp.exp(loss), train=True)
-        return (loss, aux), grads
-
-    def validation_step(self, params, batch, state):
-        loss, _ = self._compiled("loss", self.loss)(params, batch[:-1], batch[-1], state)
-        self.plot("ppl", jnp.exp(loss), train=False)
-
-    def _compiled(self, name, fn):
-        """``fn`` compiled once per model (the plotting stays outside, in Python)."""
-        cache = self.__dict__.setdefault("_compiled_fns", {})
-        if name not in cache:
-            cache[name] = jax.jit(fn)
-        return cache[name]
-
-    def predict(self, prefix, num_preds, vocab, params=None, **kwargs):
-        """As every backend's; ``params`` (e.g. ``trainer.state.params``) as the book passes
-        them in JAX, else the model's own copy (a device there, as the other frameworks'
-        books pass, is taken as the device)."""
-        if isinstance(params, jax.Device):
-            return shared.RNNLMScratch.predict(self, prefix, num_preds, vocab, params, **kwargs)
-        if params is not None and self.scope is None:
-            return self.bind({"params": params}).predict(prefix, num_preds, vocab, **kwargs)
-        return shared.RNNLMScratch.predict(self, prefix, num_preds, vocab, **kwargs)
-
-
-# Fields the book's JAX classes have beyond the constructor written once: {class: {field:
-# default}} (RNNLM's ``training``, passed on to its RNN; these have no dropout).
-BOOK_FIELDS = {"RNNLM": {"training": True}}
-
-
-def _fields(shared_class, name):
-    """A Flax dataclass's annotations and defaults from the constructor of the class written
-    once: its parameters in order, keyword-only ones as keyword-only fields."""
-    annotations, defaults, kinds = {}, {}, inspect.Parameter
-    parameters = list(inspect.signature(shared_class.__init__).parameters.values())[1:]
-    extra = [inspect.Parameter(n, kinds.POSITIONAL_OR_KEYWORD, default=d)
-             for n, d in BOOK_FIELDS.get(name, {}).items()]
-    positional = [p for p in parameters if p.kind is kinds.POSITIONAL_OR_KEYWORD]
-    for p in positional + extra + [p for p in parameters if p.kind is kinds.KEYWORD_ONLY]:
-        annotations[p.name] = Any
-        if p.kind is kinds.KEYWORD_ONLY:
-            defaults[p.name] = dataclasses.field(default=p.default, kw_only=True)
-        elif p.default is not p.empty:
-            defaults[p.name] = p.default
-    return annotations, defaults
-
-
-def framework_class(base, shared_class, name, module, ops):
-    """The Flax module this backend exports as ``name`` (see :meth:`Module.framework_class`)."""
-    annotations, defaults = _fields(shared_class, name)
-    mixins = (LanguageModel, OwnParams) if issubclass(shared_class, shared.RNNLMScratch) \
-        else (OwnParams,)
-    # __call__ and setup in the class's own namespace, where Flax wraps them: they then run
-    # as the bound module, so that the submodules setup makes (the output layer after a
-    # reader's RNN) are its children
-    return type(name, (*mixins, shared_class, base),
-                {"__annotations__": annotations, **defaults, "ops": ops, "__module__": module,
-                 "__qualname__": name, "__doc__": shared_class.__doc__,
-                 "__call__": shared_class.__call__, "setup": mixins[0].setup})
 
 
 _root_key = [jax.random.PRNGKey(0)]

@@ -5,6 +5,10 @@ from ..base.errors import NotAvailable
 from ..book.library import ClassifierMixin, FunctionalTrainer, PlainModule, device_helpers
 from .ops import ops
 
+# What NumPy adds to the book's library surface (d2lrnn.book.surface): the bases and the
+# device functions (the book has no NumPy tab: no tensor helpers).
+__all__ = ["Module", "Classifier", "Trainer", "cpu", "gpu", "num_gpus", "try_gpu", "try_all_gpus"]
+
 
 class Module(PlainModule):
     ops = ops

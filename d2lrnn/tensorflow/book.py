@@ -15,6 +15,16 @@ from ..book.library import (
 from ..training.train import clip_gradients as clip_by_global_norm
 from .ops import ops, tf
 
+# What this framework adds to the book's library surface (d2lrnn.book.surface lists what
+# every framework must): the bases, the device functions, the tensor helpers.
+__all__ = ["Module", "Classifier", "Trainer", "LinearRegression", "cpu", "gpu", "num_gpus",
+           "try_gpu", "try_all_gpus", "abs", "arange", "argmax", "astype", "batch_matmul",
+           "concat", "cos", "cosh", "exp", "expand_dims", "eye", "float32", "float64", "int32",
+           "int64", "linspace", "log", "matmul", "meshgrid", "normal", "numpy", "ones",
+           "ones_like", "rand", "randn", "reduce_mean", "reduce_sum", "repeat", "reshape",
+           "sigmoid", "sin", "sinh", "size", "stack", "swapaxes", "tanh", "tensor", "transpose",
+           "zeros", "zeros_like"]
+
 
 class Module(ModuleMixin, tf.Module, HyperParameters):
     """The base of models: a ``tf.Module`` that plots its progress."""

@@ -85,11 +85,12 @@ def train_run(settings, *, device="auto", max_corpus_mb=MAX_CORPUS_MB, num_preds
         lm = build_lm(d2l, s.model, len(data.vocab), s.num_hiddens, s.dtype, s.seed, s.lr,
                       s.cell, layers=s.layers)
     cell = lm.rnn.network.layers[0].cell
+    path = fast.choose(lm) if s.fast else None  # chosen once: recorded, and trained on
     hparams = {**s.as_dict(), "cell_key": cell.key, "reset": getattr(cell, "reset", None),
                "vocab_size": len(data.vocab),
                "corpus": None if s.corpus is None else str(Path(s.corpus).resolve()),
                "corpus_sha1": data.sha1, "device": d2l.ops.device_name(where),
-               "strategy": fast.choose(lm).by if s.fast else "plain"}
+               "strategy": path.by if path else "plain"}
     state = None
     if resume is not None:
         params, state = resume
@@ -104,7 +105,7 @@ def train_run(settings, *, device="auto", max_corpus_mb=MAX_CORPUS_MB, num_preds
         on_start(hparams, state["epoch"] if state else 0)
     start = time.perf_counter()
     history = fit(lm, data, s.epochs, lr=s.lr, clip=s.clip, max_steps=max_steps,
-                  on_step=on_step, on_epoch=on_epoch, fast=s.fast, resume=state,
+                  on_step=on_step, on_epoch=on_epoch, fast=path, resume=state,
                   on_saved_epoch=saver)
     wall = time.perf_counter() - start
     summary = {

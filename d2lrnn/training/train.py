@@ -132,8 +132,9 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
 
     ``lr`` defaults to ``model.lr``. ``on_step(step, loss)`` and ``on_epoch(record)`` are
     called as training goes (progress bars, plots: training itself draws nothing).
-    ``fast=True`` takes the fast path (:mod:`d2lrnn.training.fast`, chosen once): the same
-    numbers, sooner.
+    ``fast=True`` takes the fast path (:mod:`d2lrnn.training.fast`, chosen here, once), or
+    ``fast=`` the :class:`~d2lrnn.training.fast.FastPath` the caller chose for this model
+    (``fast.choose(model)``: ``d2lrnn train`` records it too): the same numbers, sooner.
     Returns the history: per-epoch ``train_ppl`` and ``val_ppl`` (exp of the token-mean
     cross-entropy over the epoch), every step's ``step_loss``, ``train_seconds`` and
     ``tokens``.
@@ -153,76 +154,138 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
     """
     if threads not in ("framework", "package"):
         raise BadArgument(f"fit: threads must be 'framework' or 'package', got {threads!r}")
-    if threads == "package":
-        on_step = package_threads(model.ops, fast_path.choose(model).by if fast else "plain",
-                                  on_step)
     with model.ops.on(model.device):  # batches and states are made where the model is
-        return _fit(model, data, epochs, lr, clip, max_steps, on_step, on_epoch, fast, resume,
-                    on_saved_epoch)
+        loop = TrainingLoop(model, data, epochs, lr, clip, max_steps, fast)
+        if threads == "package":
+            on_step = package_threads(model.ops, loop.path.by if loop.path else "plain",
+                                      on_step)
+        for event, callback in (("step", on_step), ("epoch", on_epoch),
+                                ("saved_epoch", on_saved_epoch)):
+            loop.add_callback(event, callback)
+        return loop.run(resume)
 
 
-def _fit(model, data, epochs, lr, clip, max_steps, on_step, on_epoch, fast, resume,
-         on_saved_epoch):
-    ops = model.ops
-    lr = checks.real(model.lr if lr is None else lr, "lr", "fit", above=0)
-    clip = checks.real(clip, "clip", "fit", least=0, most=MAX_CLIP)
-    epochs = checks.whole(epochs, "epochs", "fit")
-    if max_steps is not None:
-        max_steps = checks.whole(max_steps, "max_steps", "fit")
-    path = fast_path.choose(model) if fast else None
-    params = model.book_params
-    if path is not None:
-        params = {name: ops.plain(value) for name, value in params.items()}
-    step_fn = (path.sgd_step(lr, clip) if path is not None else
-               lambda p, X, Y: sgd_step(model, p, X, Y, lr, clip))
-    history = {**{key: [] for key in HISTORY_KEYS}, "train_seconds": 0.0, "tokens": 0}
-    first_epoch, step = 0, 0
-    if resume is not None:
-        first_epoch, step = resume["epoch"], resume["step"]
-        history = {key: (list(value) if isinstance(value, list) else value)
-                   for key, value in resume["history"].items()}
-    last_finite = history["step_loss"][-1] if history["step_loss"] else None
-    for epoch in range(first_epoch, epochs):
-        start, total, count = time.perf_counter(), 0.0, 0
-        for X, Y in data.train_batches(epoch):
-            stats, params = step_fn(params, *batch_arrays(model, X, Y, data.batch_size, path))
-            loss, norm = (float(v) for v in (stats if isinstance(stats, np.ndarray)
-                                             else ops.to_numpy(stats)))
-            step += 1
-            first = history["step_loss"][0] if history["step_loss"] else loss
-            what = step_divergence(loss, norm, first)
-            if what:
-                raise diverged(what, history, epoch + 1, step, last_finite, lr, clip)
-            last_finite = loss
-            history["step_loss"].append(loss)
-            total, count = total + loss * Y.size, count + Y.size
-            if on_step:
-                on_step(step, loss)
-            if max_steps is not None and step >= max_steps:
+def chosen_path(model, fast):
+    """The fast path ``fit(fast=...)`` asks for: None (the plain path), the model's own
+    (``True``: chosen here), or the :class:`~d2lrnn.training.fast.FastPath` given, which must
+    be this model's (another model's recurrence would compute that model's network)."""
+    if not isinstance(fast, fast_path.FastPath):
+        return fast_path.choose(model) if fast else None
+    if getattr(fast.recurrence, "__self__", None) is not getattr(model, "rnn", None):
+        raise BadArgument("fit: fast= is True, False or the fast path chosen for this model "
+                          "(fast.choose(model)); the path given was chosen for another model")
+    return fast
+
+
+class TrainingLoop:
+    """One run of :func:`fit`, as minGPT's Trainer is: minibatch SGD with gradient clipping
+    over the epochs of ``data`` on the plain path or the fast one (``fast`` as :func:`fit`
+    takes it: the loop's ``path``, None for the plain one), callbacks told of its
+    events ("step": ``(step, loss)``, "epoch": the epoch's record, "saved_epoch": the state a
+    checkpoint keeps). :meth:`run` goes through the epochs, :meth:`step` takes one minibatch
+    and :meth:`end_epoch` closes an epoch; each stops the run where its numbers say that
+    training diverged (:func:`step_divergence`, :func:`params_divergence`,
+    :func:`epoch_divergence`)."""
+
+    def __init__(self, model, data, epochs, lr=None, clip=1.0, max_steps=None, fast=False):
+        self.model, self.data, self.ops = model, data, model.ops
+        self.lr = checks.real(model.lr if lr is None else lr, "lr", "fit", above=0)
+        self.clip = checks.real(clip, "clip", "fit", least=0, most=MAX_CLIP)
+        self.epochs = checks.whole(epochs, "epochs", "fit")
+        self.max_steps = None if max_steps is None else checks.whole(max_steps, "max_steps",
+                                                                     "fit")
+        self.callbacks = {"step": [], "epoch": [], "saved_epoch": []}
+        self.history = {**{key: [] for key in HISTORY_KEYS}, "train_seconds": 0.0, "tokens": 0}
+        self.epoch = self.steps = 0
+        self.last_finite = None  # the last step loss that was finite
+        # the epoch's clock, summed loss and tokens (run starts them again at every epoch)
+        self.start, self.total, self.count = time.perf_counter(), 0.0, 0
+        self.path = path = chosen_path(model, fast)
+        params = model.book_params
+        if path is None:
+            self.params = params
+            self.sgd_step = lambda p, X, Y: sgd_step(model, p, X, Y, self.lr, self.clip)
+        else:
+            self.params = {name: self.ops.plain(value) for name, value in params.items()}
+            self.sgd_step = path.sgd_step(self.lr, self.clip)
+
+    def add_callback(self, event, callback):
+        """Call ``callback`` at every ``event`` ("step", "epoch", "saved_epoch"); None: none."""
+        if callback is not None:
+            self.callbacks[event].append(callback)
+
+    def trigger(self, event, *args):
+        for callback in self.callbacks[event]:
+            callback(*args)
+
+    @property
+    def finished(self):
+        """Whether the run took the steps it was allowed (``max_steps``)."""
+        return self.max_steps is not None and self.steps >= self.max_steps
+
+    def resume(self, state):
+        """Continue from the state an earlier run's "saved_epoch" gave (see :func:`fit`)."""
+        self.epoch, self.steps = state["epoch"], state["step"]
+        self.history = {key: (list(value) if isinstance(value, list) else value)
+                        for key, value in state["history"].items()}
+        self.last_finite = self.history["step_loss"][-1] if self.history["step_loss"] else None
+
+    def run(self, resume=None):
+        """Train from the first epoch (or from the state ``resume``) to the last, or to
+        ``max_steps``; the history."""
+        if resume is not None:
+            self.resume(resume)
+        for self.epoch in range(self.epoch, self.epochs):
+            self.start, self.total, self.count = time.perf_counter(), 0.0, 0
+            for X, Y in self.data.train_batches(self.epoch):
+                self.step(X, Y)
+                if self.finished:
+                    break
+            self.end_epoch()
+            if self.finished:
                 break
-        history["epoch_seconds"].append(time.perf_counter() - start)
+        return self.history
+
+    def step(self, X, Y):
+        """One minibatch (token ids X, Y): the SGD step, its loss checked and recorded."""
+        batch = batch_arrays(self.model, X, Y, self.data.batch_size, self.path)
+        stats, self.params = self.sgd_step(self.params, *batch)
+        loss, norm = (float(v) for v in (stats if isinstance(stats, np.ndarray)
+                                         else self.ops.to_numpy(stats)))
+        self.steps += 1
+        losses = self.history["step_loss"]
+        self.stop_if(step_divergence(loss, norm, losses[0] if losses else loss))
+        self.last_finite = loss
+        losses.append(loss)
+        self.total, self.count = self.total + loss * Y.size, self.count + Y.size
+        self.trigger("step", self.steps, loss)
+
+    def end_epoch(self):
+        """The epoch's time and tokens recorded, its parameters checked and given to the
+        model, its perplexities recorded, the callbacks told."""
+        history = self.history
+        history["epoch_seconds"].append(time.perf_counter() - self.start)
         history["train_seconds"] += history["epoch_seconds"][-1]
-        history["tokens"] += count
-        if not all(np.isfinite(ops.to_numpy(value)).all() for value in params.values()):
-            raise diverged("the parameters hold NaN or infinite values", history, epoch + 1,
-                           step, last_finite, lr, clip)
-        train_ppl = perplexity(total / count)
-        what = epoch_divergence(train_ppl, model.vocab_size, history["step_loss"][0])
-        if what:  # the model keeps the last epoch's parameters, as after a step's divergence
-            raise diverged(what, history, epoch + 1, step, last_finite, lr, clip)
-        model.assign(params)
-        record = {"epoch": epoch + 1, "train_ppl": train_ppl,
-                  "val_ppl": evaluate(model, data.val_batches(), path=path,
-                                      batch_size=data.batch_size)}
+        history["tokens"] += self.count
+        self.stop_if(params_divergence(self.ops, self.params))
+        train_ppl = perplexity(self.total / self.count)
+        # the model keeps the last epoch's parameters, as after a step's divergence
+        self.stop_if(epoch_divergence(train_ppl, self.model.vocab_size, history["step_loss"][0]))
+        self.model.assign(self.params)
+        record = {"epoch": self.epoch + 1, "train_ppl": train_ppl,
+                  "val_ppl": evaluate(self.model, self.data.val_batches(), path=self.path,
+                                      batch_size=self.data.batch_size)}
         for key, value in record.items():
             history[key].append(value)
-        if on_saved_epoch:
-            on_saved_epoch({"epoch": epoch + 1, "step": step, "history": history})
-        if on_epoch:
-            on_epoch(record)
-        if max_steps is not None and step >= max_steps:
-            break
-    return history
+        self.trigger("saved_epoch", {"epoch": self.epoch + 1, "step": self.steps,
+                                     "history": history})
+        self.trigger("epoch", record)
+
+    def stop_if(self, what):
+        """Raise :class:`TrainingDiverged` where ``what`` (a predicate's phrase) says why."""
+        if what:
+            raise diverged(what, self.history, self.epoch + 1, self.steps, self.last_finite,
+                           self.lr, self.clip)
 
 
 def step_divergence(loss, norm=0.0, first=None):
@@ -235,6 +298,14 @@ def step_divergence(loss, norm=0.0, first=None):
         return f"the loss grew to {loss:.4g}, over {DIVERGED:g} times the first step's " \
                f"({first:.4g})"
     return None
+
+
+def params_divergence(ops, params):
+    """Why an epoch's parameters say training diverged (a phrase), or None: NaN or infinite
+    values (a step can overflow them while its loss is still finite)."""
+    if all(np.isfinite(ops.to_numpy(value)).all() for value in params.values()):
+        return None
+    return "the parameters hold NaN or infinite values"
 
 
 def epoch_divergence(train_ppl, vocab_size, first_loss):
@@ -266,8 +337,8 @@ def advice(lr, clip, flags=True, clip_name="clip"):
 
 def diverged(what, history, epoch, step, last_finite, lr, clip, **wording):
     """The :class:`TrainingDiverged` for epoch ``epoch`` (from 1), whose step ``step`` (or
-    whose end) showed ``what`` (:func:`step_divergence`, :func:`epoch_divergence`); the
-    ``wording`` of :func:`advice`."""
+    whose end) showed ``what`` (:func:`step_divergence`, :func:`params_divergence`,
+    :func:`epoch_divergence`); the ``wording`` of :func:`advice`."""
     last = (f"the last finite loss was {last_finite:.4g}" if last_finite is not None
             else "no step had a finite loss")
     return TrainingDiverged(f"training diverged in epoch {epoch}, step {step}: {what}; {last}. "
