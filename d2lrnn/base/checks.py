@@ -1,7 +1,8 @@
 """Checking what users pass in, before any work is done: one wording for every backend.
 
-Each check names the argument (or the command-line option), says what was expected and what
-came, and returns the value in a plain Python type. Nothing here imports a framework.
+Each rule (:class:`Rule`: a whole number, a real, a choice, a device, a path) is written once
+here; a check names the argument (or the command-line option), says what was expected and
+what came, and returns the value in a plain Python type. Nothing here imports a framework.
 """
 import math
 import numbers
@@ -141,6 +142,18 @@ class Flag(Rule):
 
     def holds(self, value):
         return isinstance(value, bool)
+
+
+class Text(Rule):
+    """Text (``printable``: without control characters, a terminal's escapes among them),
+    which ``words`` says what it is."""
+
+    def __init__(self, words="text", printable=False):
+        self.printable = printable
+        super().__init__(words)
+
+    def holds(self, value):
+        return isinstance(value, str) and (not self.printable or value.isprintable())
 
 
 class PathText(Rule):

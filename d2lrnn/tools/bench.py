@@ -376,10 +376,6 @@ def depth(value):
     return deepest
 
 
-def _text(words="text"):
-    return checks.Satisfies(lambda v: isinstance(v, str), words)
-
-
 def _history(v):
     finite = checks.Each(checks.Real())
     return isinstance(v, dict) and all(finite.holds(v.get(k)) for k in HISTORY_LISTS)
@@ -393,7 +389,7 @@ RECORD_FIELDS = {
     "backend": checks.OneOf(BACKENDS), "model": checks.OneOf(MODEL_KINDS),
     "cell": checks.OneOf(CELLS), "dtype": checks.OneOf(FLOAT_DTYPES),
     "layers": checks.Whole(1), "epochs": checks.Whole(1), "busy": checks.Whole(0),
-    "fast": checks.Flag(), "error": _text(), "device": _text(),
+    "fast": checks.Flag(), "error": checks.Text(), "device": checks.Text(),
     "train_ppl": checks.Real(least=1), "val_ppl": checks.Real(least=1),
     **{name: checks.Real(least=0) for name in ("seconds", "wall_seconds", "tokens_per_s",
                                                 "peak_mb", "generate_chars_per_s")},

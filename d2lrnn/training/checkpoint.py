@@ -90,46 +90,62 @@ def read(path, resuming=False):
     path = Path(path)
     size = checks.regular_file(path, "checkpoint", error=CheckpointError)
     _fits_in_memory(path, size)
-    training_problem = None
     try:
         with safe_open(str(path), framework="numpy") as f:
-            metadata = f.metadata() or {}
-            if metadata.get("format") != FORMAT:
-                raise CheckpointError(f"{path} is a safetensors file but not a d2lrnn "
-                                      f"checkpoint (format {metadata.get('format')!r}, "
-                                      f"expected {FORMAT!r})")
-            vocab = _vocabulary(path, _json(path, metadata, "vocab"))
-            hparams = _hparams(path, _json(path, metadata, "hparams"), vocab)
-            training = None
-            if "training" in metadata:
-                try:
-                    training = _training(path, _json(path, metadata, "training"), hparams)
-                except CheckpointError as err:
-                    if resuming:
-                        raise
-                    training_problem = getattr(err, "what", "is not valid JSON")
-            expected = expected_shapes(hparams, len(vocab))
-            names = set(f.keys())
-            if names != set(expected):
-                raise CheckpointError(
-                    f"{path} holds the parameters {_few(names)}, but its hyperparameters "
-                    f"describe a model with {_few(expected)} (missing {_few(set(expected) - names)}"
-                    f", unexpected {_few(names - set(expected))})")
-            for name, shape in expected.items():
-                piece = f.get_slice(name)
-                dtype, got = piece.get_dtype(), tuple(piece.get_shape())
-                if dtype not in TENSOR_DTYPES:
-                    raise CheckpointError(f"{path}: {name} is of type {dtype}; parameters are "
-                                          f"float32 or float64")
-                if got != shape:
-                    raise CheckpointError(f"{path}: {name} has shape {got}, but the model "
-                                          f"its hyperparameters describe has {shape}")
-            params = {name: f.get_tensor(name) for name in expected}
+            vocab, hparams, training, training_problem = _metadata(
+                path, f.metadata() or {}, resuming)
+            params = _tensors(path, f, expected_shapes(hparams, len(vocab)))
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"{path} is not a readable safetensors file ({err})") from None
     except MemoryError:  # a limit _fits_in_memory could not see
         raise CheckpointError(_too_large(path, size, "more than this process may allocate"
                                          )) from None
+    _values(path, params)
+    return Checkpoint(params, vocab, hparams, training, training_problem)
+
+
+def _metadata(path, metadata, resuming):
+    """(vocabulary, hyperparameters, training state, why the state is not usable) from a
+    checkpoint's metadata; a damaged training state is the error when ``resuming``."""
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is a safetensors file but not a d2lrnn checkpoint "
+                              f"(format {metadata.get('format')!r}, expected {FORMAT!r})")
+    vocab = _vocabulary(path, _json(path, metadata, "vocab"))
+    hparams = _hparams(path, _json(path, metadata, "hparams"), vocab)
+    training, training_problem = None, None
+    if "training" in metadata:
+        try:
+            training = _training(path, _json(path, metadata, "training"), hparams)
+        except CheckpointError as err:
+            if resuming:
+                raise
+            training_problem = getattr(err, "what", "is not valid JSON")
+    return vocab, hparams, training, training_problem
+
+
+def _tensors(path, f, expected):
+    """The parameters of the open safetensors file ``f``, after checking their names, dtypes
+    and shapes against ``expected`` ({name: shape}) from the file's header."""
+    names = set(f.keys())
+    if names != set(expected):
+        raise CheckpointError(
+            f"{path} holds the parameters {_few(names)}, but its hyperparameters describe a "
+            f"model with {_few(expected)} (missing {_few(set(expected) - names)}, unexpected "
+            f"{_few(names - set(expected))})")
+    for name, shape in expected.items():
+        piece = f.get_slice(name)
+        dtype, got = piece.get_dtype(), tuple(piece.get_shape())
+        if dtype not in TENSOR_DTYPES:
+            raise CheckpointError(f"{path}: {name} is of type {dtype}; parameters are float32 "
+                                  f"or float64")
+        if got != shape:
+            raise CheckpointError(f"{path}: {name} has shape {got}, but the model its "
+                                  f"hyperparameters describe has {shape}")
+    return {name: f.get_tensor(name) for name in expected}
+
+
+def _values(path, params):
+    """Refuse parameters that are not finite, or of a magnitude no trained model has."""
     # each tensor's extremes (NaN and infinities among them), without a copy of its size
     extremes = {k: (float(v.min(initial=0)), float(v.max(initial=0)))
                 for k, v in params.items()}
@@ -143,7 +159,6 @@ def read(path, resuming=False):
     if huge:
         raise CheckpointError(f"{path}: {', '.join(huge)} hold values beyond ±{MAX_ABS_WEIGHT:g}"
                               f", which no trained model has: the file is damaged")
-    return Checkpoint(params, vocab, hparams, training, training_problem)
 
 
 def _fits_in_memory(path, size):
@@ -228,10 +243,6 @@ def _count(number, one, many):
     return f"{number} {one if number == 1 else many}"
 
 
-def _text(what):
-    return checks.Satisfies(lambda v: isinstance(v, str) and v.isprintable(), what)
-
-
 # What each hyperparameter must be: a run's settings by the rules they are given by
 # (``Settings``), and what a run records beside them; those marked required must be present
 # (older checkpoints lack the others: their defaults hold).
@@ -243,8 +254,9 @@ _HPARAMS = {
     "corpus_sha1": checks.Satisfies(lambda v: isinstance(v, str) and len(v) == 40,
                                     "a SHA-1 in hex"),
     "train_ppl": PERPLEXITY, "val_ppl": PERPLEXITY,
-    "device": _text("a device's name"), "strategy": _text("a strategy's name"),
-    "threads": _text("a description"),
+    "device": checks.Text("a device's name", printable=True),
+    "strategy": checks.Text("a strategy's name", printable=True),
+    "threads": checks.Text("a description", printable=True),
 }
 _REQUIRED = ("num_hiddens",)
 
