@@ -63,15 +63,29 @@ def _shown(value):
     return f"{value!r} ({type(value).__name__})"
 
 
-def _is_number(value, kind):
-    return isinstance(value, kind) and not isinstance(value, (bool, np.bool_))
+class _Number(Rule):
+    """A number of the abstract type ``accepts`` (bools refused), taken as ``python``'s."""
+
+    accepts, python = numbers.Number, float
+
+    def holds(self, value):
+        return isinstance(value, self.accepts) and not isinstance(value, (bool, np.bool_))
+
+    def take(self, value):
+        return self.python(value)
+
+    def parse(self, text):
+        try:
+            return self.python(text)
+        except ValueError:
+            return text
 
 
-class Whole(Rule):
+class Whole(_Number):
     """A whole number >= ``least`` (and <= ``most``, where given); bools and non-integral
     numbers are refused."""
 
-    kind = "whole number"
+    kind, accepts, python = "whole number", numbers.Integral, int
 
     def __init__(self, least=1, most=None, words=None):
         self.least, self.most = least, most
@@ -79,23 +93,14 @@ class Whole(Rule):
             f">= {least}" if most is None else f"from {least} to {most}"))
 
     def holds(self, value):
-        return _is_number(value, numbers.Integral) and self.least <= value and (
+        return super().holds(value) and self.least <= value and (
             self.most is None or value <= self.most)
 
-    def take(self, value):
-        return int(value)
 
-    def parse(self, text):
-        try:
-            return int(text)
-        except ValueError:
-            return text
-
-
-class Real(Rule):
+class Real(_Number):
     """A finite number, >= ``least`` or > ``above``, and <= ``most``, where given."""
 
-    kind = "number"
+    kind, accepts, python = "number", numbers.Real, float
 
     def __init__(self, least=None, above=None, most=None, words=None):
         self.least, self.above, self.most = least, above, most
@@ -106,19 +111,10 @@ class Real(Rule):
             b for b in bounds if b)]).strip())
 
     def holds(self, value):
-        return _is_number(value, numbers.Real) and math.isfinite(value) and (
+        return super().holds(value) and math.isfinite(value) and (
             self.least is None or value >= self.least) and (
             self.above is None or value > self.above) and (
             self.most is None or value <= self.most)
-
-    def take(self, value):
-        return float(value)
-
-    def parse(self, text):
-        try:
-            return float(text)
-        except ValueError:
-            return text
 
 
 class OneOf(Rule):
