@@ -34,18 +34,14 @@ def typed(rule):
     return parse
 
 
-def path(option):
-    """An argparse type for a path option: empty or blank text (an unset shell variable) is
-    refused, where it would otherwise mean the current folder."""
-    return typed(checks.PathText())
-
-
 def whole(least):
     """An argparse type: a whole number >= ``least``."""
     return typed(checks.Whole(least))
 
 
-device = typed(checks.Device())
+# A path: empty or blank text (an unset shell variable), which would otherwise mean the
+# current folder, is refused. A device: "cuda:1", ...
+path, device = typed(checks.PathText()), typed(checks.Device())
 
 
 def add_backend(parser):

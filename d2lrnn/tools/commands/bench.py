@@ -20,7 +20,7 @@ def arguments(parser):
                         help="run everything again beside N processes that each keep a core "
                              "busy, and show each row's time under that load against idle")
     add_run_flags(parser)
-    parser.add_argument("--out", type=options.path("--out"),
+    parser.add_argument("--out", type=options.path,
                         help="folder for bench.md, bench.csv, bench.json, bench.png "
                              "(default: print the table only)")
 

@@ -18,7 +18,7 @@ HELP = "continue a prefix with a trained checkpoint"
 
 
 def arguments(parser):
-    parser.add_argument("--checkpoint", required=True, type=options.path("--checkpoint"),
+    parser.add_argument("--checkpoint", required=True, type=options.path,
                         help="a run's folder (d2lrnn train --out DIR), or the "
                              "checkpoint.safetensors in it")
     options.add_backend(parser)

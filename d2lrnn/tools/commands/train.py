@@ -25,13 +25,13 @@ def arguments(parser):
     options.add_settings(parser, FIELDS)
     options.add_max_corpus(parser)
     # the run's JSON record, for bench and compare
-    parser.add_argument("--record", type=options.path("--record"), help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=options.path("--out"),
+    parser.add_argument("--record", type=options.path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=options.path,
                         help="folder for checkpoint.safetensors (written after every epoch) "
                              "and perplexity.png (default: write nothing)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the run in --out (refused without it)")
-    parser.add_argument("--resume", metavar="DIR", type=options.path("--resume"),
+    parser.add_argument("--resume", metavar="DIR", type=options.path,
                         help="continue the run in DIR from its last completed epoch, with its "
                              "own settings (--epochs, --lr and --clip may change)")
     parser.add_argument("--json", action="store_true",
