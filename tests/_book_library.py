@@ -290,12 +290,8 @@ def _same_default(book, ours):
         isinstance(value, float) and isinstance(normal, (int, float)) and value == normal)
 
 
-def compare_signature(book, ours):
-    """Problems of ``ours`` (a callable) against the book's :class:`Signature`: a list."""
-    theirs = _our_signature(ours)
-    if theirs is None:
-        return [f"its signature cannot be read; the book's is {book.describe()}"]
-    positional, varargs, kwonly, varkw = theirs
+def _positional_problems(book, positional, varargs):
+    """Problems of our positional parameters (name, default) against the book's."""
     problems = []
     for i, (name, default) in enumerate(book.positional):
         if i >= len(positional):
@@ -310,6 +306,16 @@ def compare_signature(book, ours):
         elif default is not None and not _same_default(default, got_default):
             shown = "none" if got_default is inspect.Parameter.empty else repr(got_default)
             problems.append(f"{name!r} defaults to {shown}, the book's to {default}")
+    return problems
+
+
+def compare_signature(book, ours):
+    """Problems of ``ours`` (a callable) against the book's :class:`Signature`: a list."""
+    theirs = _our_signature(ours)
+    if theirs is None:
+        return [f"its signature cannot be read; the book's is {book.describe()}"]
+    positional, varargs, kwonly, varkw = theirs
+    problems = _positional_problems(book, positional, varargs)
     for name, default in positional[len(book.positional):]:
         if default is inspect.Parameter.empty:
             problems.append(f"requires {name!r}, which the book does not have")

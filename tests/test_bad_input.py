@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _corpora import synthetic_corpus
+from _rules import refused_texts
 
 from d2lrnn.tools import cli, runs
 from d2lrnn.training import checkpoint
@@ -68,6 +69,9 @@ CLI_CASES = [
     ("hiddens fraction", ["train", "--hiddens", "28.5"], 2, "--hiddens"),
     ("hiddens negative", ["train", "--hiddens", "-3"], 2, "--hiddens"),
     ("seed negative", ["train", "--seed", "-1"], 2, "--seed"),
+    ("parity seed negative", ["parity", "--seed", "-1"], 2, "--seed"),
+    ("demo seed negative", ["demo", "--seed", "-1"], 2, "--seed"),
+    ("more layers than a checkpoint holds", ["train", "--layers", "65"], 2, "--layers"),
     ("unknown backend", ["train", "--backend", "caffe"], 2, "--backend"),
     ("backend near miss", ["train", "--backend", "pytorch"], 2, "(did you mean 'torch'?)"),
     ("cell near miss", ["train", "--cell", "LSTM"], 2, "(did you mean 'lstm'?)"),
@@ -138,10 +142,58 @@ def test_command_line_mistake(world, capsys, name, args, code, words):
     assert snapshot(world) == before, "a mistake changed existing files"
 
 
+def subcommands():
+    """{name: parser} of d2lrnn's subcommands, from the command line's own parser."""
+    import argparse
+
+    return next(a for a in cli.build_parser()._actions
+                if isinstance(a, argparse._SubParsersAction)).choices
+
+
+def typed_options():
+    """(command, option, its argparse action) for every option of every subcommand that
+    reads a value of its own kind (not a choice, not text)."""
+    return [(name, action.option_strings[0], action) for name, parser in subcommands().items()
+            for action in parser._actions if action.option_strings and action.type]
+
+
+def required_words(command):
+    """What ``d2lrnn COMMAND`` cannot be parsed without (values that parse: nothing runs)."""
+    words = []
+    for action in subcommands()[command]._actions:
+        if not action.option_strings:
+            words.append("x")
+        elif action.required:
+            words += [action.option_strings[0], "x"]
+    return words
+
+
+@pytest.mark.parametrize("command, option, action", typed_options(),
+                         ids=[f"{c} {o}" for c, o, _ in typed_options()])
+def test_every_typed_option_refuses_what_its_rule_refuses_in_one_line(command, option,
+                                                                      action, capsys):
+    """Each seed, whole number, real number, device and path option: its type is made from
+    a rule of base.checks, and what the rule refuses is refused before anything runs, in one
+    line naming the option (argparse's usage above it)."""
+    assert hasattr(action.type, "rule"), \
+        f"d2lrnn {command} {option}: its type {action.type!r} is not made from a rule of " \
+        f"d2lrnn.base.checks (options.typed)"
+    for text in refused_texts(action.type.rule):
+        with pytest.raises(SystemExit) as stop:
+            cli.main([command, *required_words(command), f"{option}={text}"])
+        err = capsys.readouterr().err
+        assert stop.value.code == 2, f"d2lrnn {command} {option}={text!r} was taken: {err}"
+        last = err.strip().splitlines()[-1]
+        assert last.startswith(f"d2lrnn {command}: error: argument {option}"), err
+        assert "must be" in last or "empty path" in last, err
+        assert "Traceback" not in err
+
+
 def test_mistakes_print_no_traceback_in_a_fresh_process(world):
-    """Three of the cases above as a user meets them: a new process, its stderr."""
+    """Five of the cases above as a user meets them: a new process, its stderr."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    for args, code in ((["train", "--lr", "nan"], 2),
+    for args, code in ((["train", "--lr", "nan"], 2), (["parity", "--seed", "-1"], 2),
+                       (["demo", "--seed", "-1"], 2),
                        (["train", "--corpus", str(world / "folder"), *TINY], 2),
                        (["train", "--corpus", str(world / "synthetic.txt"), "--lr", "1e6",
                          *TINY], 1)):
@@ -149,6 +201,7 @@ def test_mistakes_print_no_traceback_in_a_fresh_process(world):
                                 text=True, env=env, timeout=120)
         assert result.returncode == code, result.stderr
         assert "Traceback" not in result.stderr and result.stderr.strip()
+        assert "internal error" not in result.stderr
 
 
 # -- the Python API, the same in every backend -------------------------------------------------

@@ -224,7 +224,6 @@ def test_clipping_scales_the_step_by_the_global_norm(d2l, corpus):
 @pytest.mark.backends("mxnet")
 def test_reader_mxnet_models_train(d2l, corpus):
     from mxnet import npx
-    from mxnet.gluon import nn, rnn
 
     class MyRNN(d2l.Module):
         def __init__(self, num_inputs, num_hiddens, sigma=0.01):
@@ -263,6 +262,11 @@ def test_reader_mxnet_models_train(d2l, corpus):
     d2l.Trainer(max_epochs=2, gradient_clip_val=1, num_gpus=1).fit(model, data)
     assert model.board.data["val_loss"][-1].y < math.log(len(data.vocab))  # Module's default
 
+
+@pytest.mark.backends("mxnet")
+def test_reader_mxnet_concise_models_train(d2l, corpus):
+    from mxnet.gluon import nn, rnn
+
     class MyConciseRNN(d2l.Module):
         def __init__(self, num_hiddens):
             super().__init__()
@@ -283,6 +287,7 @@ def test_reader_mxnet_models_train(d2l, corpus):
         def output_layer(self, hiddens):
             return d2l.swapaxes(self.linear(hiddens), 0, 1)
 
+    data = small_data(d2l, corpus)
     model = MyConciseLM(MyConciseRNN(num_hiddens=16), vocab_size=len(data.vocab), lr=1)
     assert n_tokens(model.predict("it has", 20, data.vocab, d2l.try_gpu())) == 26
     d2l.Trainer(max_epochs=2, gradient_clip_val=1, num_gpus=1).fit(model, data)

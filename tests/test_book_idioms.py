@@ -26,7 +26,6 @@ from _backends import run_with_tf_keras
 from d2lrnn.base import downloads
 
 
-
 def small_data(d2l, corpus):
     return d2l.TimeMachine(batch_size=32, num_steps=8, num_train=320, num_val=64,
                            corpus=corpus)
@@ -148,63 +147,8 @@ def minimal_gated_unit(d2l, name):
     """A cell of our own (one forget gate F, a candidate H~), as a reader writes a new cell
     class on d2l.Module in each framework."""
     if name == "jax":
-        import jax
-        from flax import linen as nn
-
-        class MGU(d2l.Module):
-            num_inputs: int
-            num_hiddens: int
-            sigma: float = 0.01
-
-            def setup(self):
-                def weight(name, rows):
-                    return self.param(name, nn.initializers.normal(self.sigma),
-                                      (rows, self.num_hiddens))
-                self.W_xf, self.W_hf = weight("W_xf", self.num_inputs), weight(
-                    "W_hf", self.num_hiddens)
-                self.W_xh, self.W_hh = weight("W_xh", self.num_inputs), weight(
-                    "W_hh", self.num_hiddens)
-                self.b_f = self.param("b_f", nn.initializers.zeros, (self.num_hiddens,))
-                self.b_h = self.param("b_h", nn.initializers.zeros, (self.num_hiddens,))
-
-            def forward(self, inputs, H=None):
-                def step(H, X):
-                    F = d2l.sigmoid(d2l.matmul(X, self.W_xf) + d2l.matmul(H, self.W_hf)
-                                    + self.b_f)
-                    H_tilde = d2l.tanh(d2l.matmul(X, self.W_xh)
-                                       + d2l.matmul(F * H, self.W_hh) + self.b_h)
-                    H = (1 - F) * H + F * H_tilde
-                    return H, H
-
-                if H is None:
-                    H = d2l.zeros((inputs.shape[1], self.num_hiddens))
-                H, outputs = jax.lax.scan(step, H, inputs)
-                return outputs, H
-
-        return MGU
-
-    if name == "torch":
-        from torch import nn
-
-        def make(*shape):
-            return nn.Parameter(d2l.randn(*shape) * 0.01)
-
-        def zeros(n):
-            return nn.Parameter(d2l.zeros(n))
-    elif name == "tensorflow":
-        import tensorflow as tf
-
-        def make(*shape):
-            return tf.Variable(d2l.normal(shape) * 0.01)
-
-        def zeros(n):
-            return tf.Variable(d2l.zeros(n))
-    else:  # MXNet: arrays, their gradients attached by the Trainer
-        def make(*shape):
-            return d2l.randn(*shape) * 0.01
-
-        def zeros(n):
-            return d2l.zeros(n)
+        return jax_minimal_gated_unit(d2l)
+    make, zeros = parameter_makers(d2l, name)
 
     class MGU(d2l.Module):
         def __init__(self, num_inputs, num_hiddens, sigma=0.01):
@@ -230,6 +174,70 @@ def minimal_gated_unit(d2l, name):
             return outputs, H
 
     return MGU
+
+
+def jax_minimal_gated_unit(d2l):
+    import jax
+    from flax import linen as nn
+
+    class MGU(d2l.Module):
+        num_inputs: int
+        num_hiddens: int
+        sigma: float = 0.01
+
+        def setup(self):
+            def weight(name, rows):
+                return self.param(name, nn.initializers.normal(self.sigma),
+                                  (rows, self.num_hiddens))
+            self.W_xf, self.W_hf = weight("W_xf", self.num_inputs), weight(
+                "W_hf", self.num_hiddens)
+            self.W_xh, self.W_hh = weight("W_xh", self.num_inputs), weight(
+                "W_hh", self.num_hiddens)
+            self.b_f = self.param("b_f", nn.initializers.zeros, (self.num_hiddens,))
+            self.b_h = self.param("b_h", nn.initializers.zeros, (self.num_hiddens,))
+
+        def forward(self, inputs, H=None):
+            def step(H, X):
+                F = d2l.sigmoid(d2l.matmul(X, self.W_xf) + d2l.matmul(H, self.W_hf)
+                                + self.b_f)
+                H_tilde = d2l.tanh(d2l.matmul(X, self.W_xh)
+                                   + d2l.matmul(F * H, self.W_hh) + self.b_h)
+                H = (1 - F) * H + F * H_tilde
+                return H, H
+
+            if H is None:
+                H = d2l.zeros((inputs.shape[1], self.num_hiddens))
+            H, outputs = jax.lax.scan(step, H, inputs)
+            return outputs, H
+
+    return MGU
+
+
+def parameter_makers(d2l, name):
+    """(a weight of a shape, a bias of a length) as a reader makes them in ``name``."""
+    if name == "torch":
+        from torch import nn
+
+        def make(*shape):
+            return nn.Parameter(d2l.randn(*shape) * 0.01)
+
+        def zeros(n):
+            return nn.Parameter(d2l.zeros(n))
+    elif name == "tensorflow":
+        import tensorflow as tf
+
+        def make(*shape):
+            return tf.Variable(d2l.normal(shape) * 0.01)
+
+        def zeros(n):
+            return tf.Variable(d2l.zeros(n))
+    else:  # MXNet: arrays, their gradients attached by the Trainer
+        def make(*shape):
+            return d2l.randn(*shape) * 0.01
+
+        def zeros(n):
+            return d2l.zeros(n)
+    return make, zeros
 
 
 def predict_args(d2l, name, trainer):
@@ -258,91 +266,104 @@ def framework_layer_classes(d2l, name):
     """Two RNNs a reader builds on d2l.RNN as the modern chapters do (d2l.Module.__init__,
     save_hyperparameters, the framework's layer in self.rnn): a GRU that keeps d2l.RNN's
     forward, and an LSTM with a forward of its own (its state a pair)."""
-    if name == "torch":
-        from torch import nn
+    return {"torch": torch_layer_classes, "mxnet": mxnet_layer_classes,
+            "tensorflow": tensorflow_layer_classes, "jax": jax_layer_classes}[name](d2l)
 
-        class GatedLayer(d2l.RNN):
-            def __init__(self, num_inputs, num_hiddens):
-                d2l.Module.__init__(self)
-                self.save_hyperparameters()
-                self.rnn = nn.GRU(num_inputs, num_hiddens)
 
-        class LongShortLayer(d2l.RNN):
-            def __init__(self, num_inputs, num_hiddens):
-                d2l.Module.__init__(self)
-                self.save_hyperparameters()
-                self.rnn = nn.LSTM(num_inputs, num_hiddens)
+def torch_layer_classes(d2l):
+    from torch import nn
 
-            def forward(self, inputs, H_C=None):
-                return self.rnn(inputs, H_C)
+    class GatedLayer(d2l.RNN):
+        def __init__(self, num_inputs, num_hiddens):
+            d2l.Module.__init__(self)
+            self.save_hyperparameters()
+            self.rnn = nn.GRU(num_inputs, num_hiddens)
 
-    elif name == "mxnet":
-        from mxnet.gluon import rnn
+    class LongShortLayer(d2l.RNN):
+        def __init__(self, num_inputs, num_hiddens):
+            d2l.Module.__init__(self)
+            self.save_hyperparameters()
+            self.rnn = nn.LSTM(num_inputs, num_hiddens)
 
-        class GatedLayer(d2l.RNN):
-            def __init__(self, num_hiddens):
-                d2l.Module.__init__(self)
-                self.save_hyperparameters()
-                self.rnn = rnn.GRU(num_hiddens)
+        def forward(self, inputs, H_C=None):
+            return self.rnn(inputs, H_C)
 
-        class LongShortLayer(d2l.RNN):
-            def __init__(self, num_hiddens):
-                d2l.Module.__init__(self)
-                self.save_hyperparameters()
-                self.rnn = rnn.LSTM(num_hiddens)
+    return GatedLayer, LongShortLayer
 
-            def forward(self, inputs, H_C=None):
-                if H_C is None:
-                    H_C = self.rnn.begin_state(inputs.shape[1], ctx=inputs.ctx)
-                return self.rnn(inputs, H_C)
 
-    elif name == "tensorflow":
-        import tensorflow as tf
+def mxnet_layer_classes(d2l):
+    from mxnet.gluon import rnn
 
-        class GatedLayer(d2l.RNN):
-            def __init__(self, num_hiddens):
-                d2l.Module.__init__(self)
-                self.save_hyperparameters()
-                self.rnn = tf.keras.layers.GRU(num_hiddens, return_sequences=True,
-                                               return_state=True)
+    class GatedLayer(d2l.RNN):
+        def __init__(self, num_hiddens):
+            d2l.Module.__init__(self)
+            self.save_hyperparameters()
+            self.rnn = rnn.GRU(num_hiddens)
 
-        class LongShortLayer(d2l.RNN):  # Keras 3 is batch-major: transposed around the layer
-            def __init__(self, num_hiddens):
-                d2l.Module.__init__(self)
-                self.save_hyperparameters()
-                self.rnn = tf.keras.layers.LSTM(num_hiddens, return_sequences=True,
-                                                return_state=True)
+    class LongShortLayer(d2l.RNN):
+        def __init__(self, num_hiddens):
+            d2l.Module.__init__(self)
+            self.save_hyperparameters()
+            self.rnn = rnn.LSTM(num_hiddens)
 
-            def forward(self, inputs, H_C=None):
-                outputs, *H_C = self.rnn(tf.transpose(inputs, (1, 0, 2)), H_C)
-                return tf.transpose(outputs, (1, 0, 2)), H_C
+        def forward(self, inputs, H_C=None):
+            if H_C is None:
+                H_C = self.rnn.begin_state(inputs.shape[1], ctx=inputs.ctx)
+            return self.rnn(inputs, H_C)
 
-    else:
-        import jax
-        from flax import linen as nn
+    return GatedLayer, LongShortLayer
 
-        def scanned(cell, features, H, inputs):
-            layer = nn.scan(cell, variable_broadcast="params", in_axes=0, out_axes=0,
-                            split_rngs={"params": False})(features=features)
-            if H is None:  # Flax's own carry, as its current API makes it
-                H = cell(features=features, parent=None).initialize_carry(
-                    jax.random.PRNGKey(0), inputs.shape[1:])
-            H, outputs = layer(H, inputs)
-            return outputs, H
 
-        class GatedLayer(d2l.RNN):
-            num_hiddens: int
+def tensorflow_layer_classes(d2l):
+    import tensorflow as tf
 
-            @nn.compact
-            def __call__(self, inputs, H=None, training=False):
-                return scanned(nn.GRUCell, self.num_hiddens, H, inputs)
+    class GatedLayer(d2l.RNN):
+        def __init__(self, num_hiddens):
+            d2l.Module.__init__(self)
+            self.save_hyperparameters()
+            self.rnn = tf.keras.layers.GRU(num_hiddens, return_sequences=True,
+                                           return_state=True)
 
-        class LongShortLayer(d2l.RNN):
-            num_hiddens: int
+    class LongShortLayer(d2l.RNN):  # Keras 3 is batch-major: transposed around the layer
+        def __init__(self, num_hiddens):
+            d2l.Module.__init__(self)
+            self.save_hyperparameters()
+            self.rnn = tf.keras.layers.LSTM(num_hiddens, return_sequences=True,
+                                            return_state=True)
 
-            @nn.compact
-            def __call__(self, inputs, H_C=None, training=False):
-                return scanned(nn.OptimizedLSTMCell, self.num_hiddens, H_C, inputs)
+        def forward(self, inputs, H_C=None):
+            outputs, *H_C = self.rnn(tf.transpose(inputs, (1, 0, 2)), H_C)
+            return tf.transpose(outputs, (1, 0, 2)), H_C
+
+    return GatedLayer, LongShortLayer
+
+
+def jax_layer_classes(d2l):
+    import jax
+    from flax import linen as nn
+
+    def scanned(cell, features, H, inputs):
+        layer = nn.scan(cell, variable_broadcast="params", in_axes=0, out_axes=0,
+                        split_rngs={"params": False})(features=features)
+        if H is None:  # Flax's own carry, as its current API makes it
+            H = cell(features=features, parent=None).initialize_carry(
+                jax.random.PRNGKey(0), inputs.shape[1:])
+        H, outputs = layer(H, inputs)
+        return outputs, H
+
+    class GatedLayer(d2l.RNN):
+        num_hiddens: int
+
+        @nn.compact
+        def __call__(self, inputs, H=None, training=False):
+            return scanned(nn.GRUCell, self.num_hiddens, H, inputs)
+
+    class LongShortLayer(d2l.RNN):
+        num_hiddens: int
+
+        @nn.compact
+        def __call__(self, inputs, H_C=None, training=False):
+            return scanned(nn.OptimizedLSTMCell, self.num_hiddens, H_C, inputs)
 
     return GatedLayer, LongShortLayer
 

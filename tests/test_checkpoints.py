@@ -6,18 +6,26 @@ import numpy as np
 import pytest
 from _backends import load_or_skip
 from _corpora import synthetic_corpus
+from _rules import refused
 
 from d2lrnn.base.backend import BACKENDS, available_backends
+from d2lrnn.base.errors import BadArgument
 from d2lrnn.base.vocab import Vocab
 from d2lrnn.tools import cli
 from d2lrnn.training import checkpoint
+from d2lrnn.training.settings import FIELDS, Settings
+
+
+def small_model():
+    """(parameters, vocabulary) of a checkpoint with three hidden units."""
+    vocab = Vocab(list("hello world"))
+    V = len(vocab)
+    return {"W_xh": np.arange(3.0 * V).reshape(V, 3), "W_hh": np.eye(3), "b_h": np.zeros(3),
+            "W_hq": np.ones((3, V), np.float32), "b_q": np.ones(V, np.float32)}, vocab
 
 
 def test_checkpoint_round_trip(tmp_path):
-    vocab = Vocab(list("hello world"))
-    V = len(vocab)
-    params = {"W_xh": np.arange(3.0 * V).reshape(V, 3), "W_hh": np.eye(3), "b_h": np.zeros(3),
-              "W_hq": np.ones((3, V), np.float32), "b_q": np.ones(V, np.float32)}
+    params, vocab = small_model()
     path = tmp_path / "sub" / "c.safetensors"
     checkpoint.save(path, params, vocab, {"num_hiddens": 3, "model": "scratch"})
     loaded, loaded_vocab, hparams = checkpoint.load(path)
@@ -27,6 +35,21 @@ def test_checkpoint_round_trip(tmp_path):
         assert loaded[k].dtype == params[k].dtype
     assert loaded_vocab.idx_to_token == vocab.idx_to_token and loaded_vocab["w"] == vocab["w"]
     assert hparams == {"num_hiddens": 3, "model": "scratch"}
+
+
+@pytest.mark.parametrize("name", list(FIELDS))
+def test_a_checkpoint_holds_its_settings_to_the_rules_a_run_is_given(tmp_path, name):
+    """What a run refuses (d2lrnn train's option, the Python API's Settings), a checkpoint
+    that says it ran with it is refused for, naming the hyperparameter: one rule each (a run
+    needs --num-val >= 1; a checkpoint once took 0)."""
+    params, vocab = small_model()
+    path = tmp_path / "c.safetensors"
+    for value in refused(FIELDS[name].metadata["rule"]):
+        with pytest.raises(BadArgument):
+            Settings().replace(**{name: value})
+        checkpoint.save(path, params, vocab, {"num_hiddens": 3, name: value})
+        with pytest.raises(checkpoint.CheckpointError, match=f"hyperparameter '{name}' is"):
+            checkpoint.read(path)
 
 
 def test_interrupted_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):

@@ -172,7 +172,7 @@ def test_train_on_a_missing_device_warns_and_runs_on_the_cpu(tmp_path, capsys):
     assert "fast path on cpu," in captured.out
     with pytest.raises(SystemExit):  # refused by the parser, with the choices
         cli.main(["train", "--device", "tpu"])
-    assert "expected one of auto, cpu, cuda, mps, gpu" in capsys.readouterr().err
+    assert "must be one of auto, cpu, cuda, mps, gpu" in capsys.readouterr().err
 
 
 def test_parity_on_a_device(capsys):

@@ -190,7 +190,7 @@ def test_numba_threads_below_one_name_the_variable(monkeypatch):
 
 def test_the_python_api_names_a_near_miss():
     import d2lrnn
-    from d2lrnn.tools.settings import Settings
+    from d2lrnn.training.settings import Settings
 
     with pytest.raises(ValueError, match=r"unknown backend 'pytorch' \(did you mean 'torch'\?\)"):
         d2lrnn.load_backend("pytorch")

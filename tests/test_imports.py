@@ -1,6 +1,5 @@
 """Importing: no framework at `import d2lrnn`, one interface everywhere, clear errors."""
 import importlib.metadata
-import importlib.util
 import os
 import subprocess
 import sys

@@ -329,7 +329,6 @@ def run_steps(c):
             "--repeats", "1", "--out", c.results / f"bench-{cell}-large"], 100)
 
 
-
 def _has(module):
     import importlib.util
 

@@ -1,7 +1,8 @@
 """Checking what users pass in, before any work is done: one wording for every backend.
 
-Each check names the argument (or the command-line option), says what was expected and what
-came, and returns the value in a plain Python type. Nothing here imports a framework.
+Each rule (:class:`Rule`: a whole number, a real, a choice, a device, a path) is written once
+here; a check names the argument (or the command-line option), says what was expected and
+what came, and returns the value in a plain Python type. Nothing here imports a framework.
 """
 import math
 import numbers
@@ -9,38 +10,244 @@ import os
 
 import numpy as np
 
-from .errors import BadArgument
+from .backend import DEVICE_KINDS
+from .errors import BadArgument, did_you_mean, not_one_of
 
 
 def _named(name, where):
     return f"{where}: {name}" if where else name
 
 
-def whole(value, name, where=None, least=1):
-    """``value`` as an int >= ``least`` (bools and non-integral numbers are refused)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise BadArgument(f"{_named(name, where)} must be a whole number >= {least}, got "
-                          f"{value!r} ({type(value).__name__})")
-    if value < least:
-        raise BadArgument(f"{_named(name, where)} must be a whole number >= {least}, got "
-                          f"{value}")
-    return int(value)
+class Rule:
+    """What a value must be, written once: whether a value keeps it (:meth:`holds`), the
+    rule in words (``words``: "a whole number >= 1"), the value as the rule takes it
+    (:meth:`take`: a plain Python type), and the text of a command-line option read as such
+    a value (:meth:`parse`). :meth:`check` names what breaks it in one sentence. The Python
+    API, the settings of a run, the command line's options and the checks of a file read
+    (a checkpoint, run records) all ask these rules."""
+
+    words = "a value"
+    kind = "value"  # what argparse calls it
+
+    def __init__(self, words=None):
+        if words is not None:
+            self.words = words
+
+    def holds(self, value):
+        return True
+
+    def take(self, value):
+        return value
+
+    def parse(self, text):
+        """A command-line option's ``text`` as the value to check (the text itself where it
+        is not one: the check then refuses it, in the rule's words)."""
+        return text
+
+    def refusal(self, value):
+        """Why ``value`` breaks the rule, as a phrase: "must be ..., got ..."."""
+        return f"must be {self.words}, got {_shown(value)}"
+
+    def check(self, value, name, where=None):
+        """``value`` as the rule takes it, or a :class:`BadArgument` naming ``name`` (and
+        ``where``: the function or file it belongs to)."""
+        if not self.holds(value):
+            raise BadArgument(f"{_named(name, where)} {self.refusal(value)}")
+        return self.take(value)
+
+
+def _shown(value):
+    """A refused value in a message, with its type where the type is what is wrong."""
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        return repr(value)
+    return f"{value!r} ({type(value).__name__})"
+
+
+class _Number(Rule):
+    """A number of the abstract type ``accepts`` (bools refused), taken as ``python``'s."""
+
+    accepts, python = numbers.Number, float
+
+    def holds(self, value):
+        return isinstance(value, self.accepts) and not isinstance(value, (bool, np.bool_))
+
+    def take(self, value):
+        return self.python(value)
+
+    def parse(self, text):
+        try:
+            return self.python(text)
+        except ValueError:
+            return text
+
+
+class Whole(_Number):
+    """A whole number >= ``least`` (and <= ``most``, where given); bools and non-integral
+    numbers are refused."""
+
+    kind, accepts, python = "whole number", numbers.Integral, int
+
+    def __init__(self, least=1, most=None, words=None):
+        self.least, self.most = least, most
+        super().__init__(words or "a whole number " + (
+            f">= {least}" if most is None else f"from {least} to {most}"))
+
+    def holds(self, value):
+        return super().holds(value) and self.least <= value and (
+            self.most is None or value <= self.most)
+
+
+class Real(_Number):
+    """A finite number, >= ``least`` or > ``above``, and <= ``most``, where given."""
+
+    kind, accepts, python = "number", numbers.Real, float
+
+    def __init__(self, least=None, above=None, most=None, words=None):
+        self.least, self.above, self.most = least, above, most
+        bounds = [f">= {least:g}" if least is not None else "",
+                  f"> {above:g}" if above is not None else "",
+                  f"<= {most:g}" if most is not None else ""]
+        super().__init__(words or " ".join(["a finite number", " and ".join(
+            b for b in bounds if b)]).strip())
+
+    def holds(self, value):
+        return super().holds(value) and math.isfinite(value) and (
+            self.least is None or value >= self.least) and (
+            self.above is None or value > self.above) and (
+            self.most is None or value <= self.most)
+
+
+class OneOf(Rule):
+    """One of ``choices`` (a near miss is named: did you mean 'torch'?)."""
+
+    def __init__(self, choices):
+        self.choices = tuple(choices)
+        super().__init__(f"one of {', '.join(map(str, self.choices))}")
+
+    def holds(self, value):
+        return value in self.choices
+
+    def refusal(self, value):
+        return not_one_of("", value, self.choices).lstrip()
+
+
+class Flag(Rule):
+    """True or false (and nothing else that Python would take for one)."""
+
+    words = "true or false"
+
+    def holds(self, value):
+        return isinstance(value, bool)
+
+
+class Text(Rule):
+    """Text (``printable``: without control characters, a terminal's escapes among them),
+    which ``words`` says what it is."""
+
+    def __init__(self, words="text", printable=False):
+        self.printable = printable
+        super().__init__(words)
+
+    def holds(self, value):
+        return isinstance(value, str) and (not self.printable or value.isprintable())
+
+
+class PathText(Rule):
+    """A path given as text: refused when empty or blank (an unset shell variable), which
+    would otherwise mean the current folder."""
+
+    words, kind = "a path", "path"
+
+    def holds(self, value):
+        return isinstance(value, (str, os.PathLike)) and bool(str(value).strip())
+
+    def take(self, value):
+        return str(value)
+
+    def refusal(self, value):
+        if not isinstance(value, (str, os.PathLike)):
+            return super().refusal(value)
+        return (f"got an empty path ({str(value)!r}); give a file or folder (an unset shell "
+                f"variable?)")
+
+
+class OrNone(Rule):
+    """None, or what ``rule`` takes."""
+
+    def __init__(self, rule):
+        self.rule, self.kind = rule, rule.kind
+        super().__init__(f"null or {rule.words}")
+
+    def holds(self, value):
+        return value is None or self.rule.holds(value)
+
+    def take(self, value):
+        return None if value is None else self.rule.take(value)
+
+    def parse(self, text):
+        return self.rule.parse(text)
+
+    def refusal(self, value):
+        return self.rule.refusal(value)
+
+
+class Satisfies(Rule):
+    """A rule of one's own: ``test(value)``, in ``words``."""
+
+    def __init__(self, test, words):
+        self.test = test
+        super().__init__(words)
+
+    def holds(self, value):
+        return bool(self.test(value))
+
+
+class Each(Rule):
+    """A list whose every entry keeps ``rule``."""
+
+    def __init__(self, rule):
+        self.rule = rule
+        super().__init__(f"a list, each entry {rule.words}")
+
+    def holds(self, value):
+        return isinstance(value, list) and all(self.rule.holds(v) for v in value)
+
+
+class Device(Rule):
+    """A device's spec: one of :data:`~d2lrnn.base.backend.DEVICE_KINDS`, cuda and gpu
+    with an index where given (cuda:1)."""
+
+    words = f"one of {', '.join(DEVICE_KINDS)} (cuda and gpu may take an index: cuda:1)"
+    kind = "device"
+    INDEXED = ("cuda", "gpu")
+
+    def holds(self, value):
+        kind, colon, index = str(value).partition(":")
+        return isinstance(value, str) and kind in DEVICE_KINDS and (
+            not colon or (index.isdigit() and kind in self.INDEXED))
+
+    def refusal(self, value):
+        return super().refusal(value) + did_you_mean(str(value).partition(":")[0],
+                                                     DEVICE_KINDS)
+
+
+def whole(value, name, where=None, least=1, most=None):
+    """``value`` as an int >= ``least`` (and <= ``most``; bools and non-integral numbers are
+    refused)."""
+    return Whole(least, most).check(value, name, where)
 
 
 def real(value, name, where=None, least=None, above=None, most=None):
     """``value`` as a finite float, >= ``least`` or > ``above``, and <= ``most``, where
     given."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise BadArgument(f"{_named(name, where)} must be a number, got {value!r} "
-                          f"({type(value).__name__})")
-    value = float(value)
-    bound = (f" >= {least:g}" if least is not None else "") + \
-        (f" > {above:g}" if above is not None else "") + \
-        (f" and <= {most:g}" if most is not None else "")
-    if not math.isfinite(value) or (least is not None and value < least) or (
-            above is not None and value <= above) or (most is not None and value > most):
-        raise BadArgument(f"{_named(name, where)} must be a finite number{bound}, got {value}")
-    return value
+    return Real(least, above, most).check(value, name, where)
+
+
+def device_spec(spec, name="device", where=None):
+    """(kind, index or None) of a device's spec: "auto", "cpu", "cuda", "cuda:1", "mps",
+    "gpu" (any accelerator)."""
+    kind, _, index = Device().check(spec, name, where).partition(":")
+    return kind, int(index) if index else None
 
 
 def finite_arrays(arrays, where):
@@ -53,11 +260,8 @@ def finite_arrays(arrays, where):
 
 
 def path_text(text, option):
-    """A path given as text: refused when empty or blank (an unset shell variable), which
-    would otherwise mean the current folder."""
-    if not str(text).strip():
-        raise BadArgument(f"{option} got an empty path ({str(text)!r}); give a file or folder "
-                          f"(an unset shell variable?)")
+    """A path given as text (:class:`PathText`), as it came."""
+    PathText().check(text, option)
     return text
 
 

@@ -87,7 +87,6 @@ class Network:
                 ops.concat(list(side_by_side), -1) for side_by_side in zip(*outputs)]
         return steps, finals
 
-
     def run_fast(self, ops, params, X_tm, states=None):
         """The fast path's time loop from token ids (T, n) through every level (each
         layer's :meth:`Cell.run_fast`: the bottom one's input terms looked up, each level

@@ -87,7 +87,6 @@ class TensorflowArrays(Arrays):
     def maximum(self, x, y):
         return tf.maximum(x, y)
 
-
     def parameter(self, x):
         return tf.Variable(x)
 

@@ -377,43 +377,30 @@ def depth(value):
     return deepest
 
 
-def _real(least):
-    return (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
-            and math.isfinite(v) and v >= least), f"a finite number >= {least}"
+def _history(v):
+    finite = checks.Each(checks.Real())
+    return isinstance(v, dict) and all(finite.holds(v.get(k)) for k in HISTORY_LISTS)
 
 
-def _whole(least):
-    return (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= least), \
-        f"a whole number >= {least}"
-
-
-def _numbers(v):
-    return isinstance(v, list) and all(_real(-math.inf)[0](x) for x in v)
-
-
-# What a record's fields must be, {name: (test, what it must be)}, for those that bench and
-# compare read (others are kept as they are); a failed run's record needs only backend, model
-# and error, a finished run's the fields COMPLETE names.
+HISTORY_LISTS = ("epoch", "train_ppl", "val_ppl", "step_loss", "epoch_seconds")
+# What a record's fields must be, for those that bench and compare read (others are kept as
+# they are); a failed run's record needs only backend, model and error, a finished run's the
+# fields COMPLETE names.
 RECORD_FIELDS = {
-    "backend": (lambda v: v in BACKENDS, f"one of {', '.join(BACKENDS)}"),
-    "model": (lambda v: v in MODEL_KINDS, f"one of {', '.join(MODEL_KINDS)}"),
-    "cell": (lambda v: v in CELLS, f"one of {', '.join(CELLS)}"),
-    "dtype": (lambda v: v in FLOAT_DTYPES, f"one of {', '.join(FLOAT_DTYPES)}"),
-    "layers": _whole(1), "epochs": _whole(1), "busy": _whole(0),
-    "fast": (lambda v: isinstance(v, bool), "true or false"),
-    "error": (lambda v: isinstance(v, str), "text"),
-    "device": (lambda v: isinstance(v, str), "text"),
-    "train_ppl": _real(1), "val_ppl": _real(1),
-    **{name: _real(0) for name in ("seconds", "wall_seconds", "tokens_per_s", "peak_mb",
-                                   "generate_chars_per_s")},
-    "settings": (lambda v: isinstance(v, dict) and v.get("dtype", "float32") in FLOAT_DTYPES
-                 and all(isinstance(v.get(k, ""), str) for k in ("strategy", "threads")),
-                 "a mapping (its dtype one of float32, float64; its strategy and threads text)"),
-    "history": (lambda v: isinstance(v, dict) and all(
-        _numbers(v.get(k)) for k in ("epoch", "train_ppl", "val_ppl", "step_loss",
-                                     "epoch_seconds")),
-                "a mapping of lists of finite numbers (epoch, train_ppl, val_ppl, step_loss, "
-                "epoch_seconds)"),
+    "backend": checks.OneOf(BACKENDS), "model": checks.OneOf(MODEL_KINDS),
+    "cell": checks.OneOf(CELLS), "dtype": checks.OneOf(FLOAT_DTYPES),
+    "layers": checks.Whole(1), "epochs": checks.Whole(1), "busy": checks.Whole(0),
+    "fast": checks.Flag(), "error": checks.Text(), "device": checks.Text(),
+    "train_ppl": checks.Real(least=1), "val_ppl": checks.Real(least=1),
+    **{name: checks.Real(least=0) for name in ("seconds", "wall_seconds", "tokens_per_s",
+                                                "peak_mb", "generate_chars_per_s")},
+    "settings": checks.Satisfies(
+        lambda v: isinstance(v, dict) and v.get("dtype", "float32") in FLOAT_DTYPES
+        and all(isinstance(v.get(k, ""), str) for k in ("strategy", "threads")),
+        f"a mapping (its dtype one of {', '.join(FLOAT_DTYPES)}; its strategy and threads "
+        f"text)"),
+    "history": checks.Satisfies(_history, f"a mapping of lists of finite numbers "
+                                          f"({', '.join(HISTORY_LISTS)})"),
 }
 COMPLETE = ("train_ppl", "val_ppl", "wall_seconds", "settings", "history")
 
@@ -425,7 +412,7 @@ def record_problem(record):
     if missing:
         return f"it lacks {', '.join(missing)}"
     for name, value in record.items():
-        if name in RECORD_FIELDS and not RECORD_FIELDS[name][0](value):
+        if name in RECORD_FIELDS and not RECORD_FIELDS[name].holds(value):
             return (f"{name} is {checks.printable(json.dumps(value)[:60])}; it must be "
-                    f"{RECORD_FIELDS[name][1]}")
+                    f"{RECORD_FIELDS[name].words}")
     return None

@@ -1,12 +1,14 @@
-"""What the commands' options are: argparse types that check a value as the option takes it
-(a whole number, a finite real, a path that is not empty), the options several commands
-share (the backend, the device, which backends and models to run), and the help format."""
+"""What the commands' options are: argparse types made from the rules of
+:mod:`d2lrnn.base.checks` (a whole number, a finite real, a device, a path that is not
+empty), the settings of a run as flags, the options several commands share (the backend, the
+device, which backends and models to run), and the help format."""
 import argparse
-import math
 
-from ..base.backend import BACKENDS, DEVICE_KINDS, MODEL_KINDS
+from ..base import checks
+from ..base.backend import BACKENDS, MODEL_KINDS
 from ..base.errors import did_you_mean
 from ..book.data import MAX_CORPUS_MB
+from ..training.settings import FIELDS, option
 
 
 class HELP(argparse.ArgumentDefaultsHelpFormatter):
@@ -19,75 +21,27 @@ class HELP(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def path(option):
-    """An argparse type for a path option: empty or blank text (an unset shell variable) is
-    refused, where it would otherwise mean the current folder."""
+def typed(rule):
+    """An argparse type: an option's text as ``rule`` takes it, checked by the rule (the
+    Python API's own: one rule, and one wording, for both). The rule stays with the type
+    (``parse.rule``)."""
     def parse(text):
-        if not text.strip():
-            raise argparse.ArgumentTypeError(f"an empty path ({text!r}); give a file or "
-                                             f"folder (an unset shell variable?)")
-        return text
-    parse.__name__ = option.lstrip("-")
+        value = rule.parse(text)
+        if not rule.holds(value):  # argparse names the option: "argument --seed: must be ..."
+            raise argparse.ArgumentTypeError(rule.refusal(value))
+        return rule.take(value)
+    parse.__name__, parse.rule = rule.kind, rule
     return parse
 
 
 def whole(least):
     """An argparse type: a whole number >= ``least``."""
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < least:
-            raise argparse.ArgumentTypeError(f"expected a whole number >= {least}, got {text}")
-        return value
-    parse.__name__ = "whole number"
-    return parse
+    return typed(checks.Whole(least))
 
 
-def real(least=None, above=None, most=None):
-    """An argparse type: a finite number within the bounds given."""
-    bound = " and ".join(b for b in (f">= {least:g}" if least is not None else "",
-                                     f"> {above:g}" if above is not None else "",
-                                     f"<= {most:g}" if most is not None else "") if b)
-
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(value) or (least is not None and value < least) or (
-                above is not None and value <= above) or (most is not None and value > most):
-            raise argparse.ArgumentTypeError(f"expected a finite number {bound}, got {text}")
-        return value
-    parse.__name__ = "number"
-    return parse
-
-
-def checked(check):
-    """An argparse type: the text as a number, checked by ``check(value, name)``, the Python
-    API's own check (one rule, and one wording, for both)."""
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        try:
-            return check(value, "it")
-        except ValueError as err:  # argparse names the option: "argument --temperature: ..."
-            raise argparse.ArgumentTypeError(str(err)) from None
-    parse.__name__ = "number"
-    return parse
-
-
-def device(text):
-    kind, colon, index = text.partition(":")
-    if kind not in DEVICE_KINDS or (colon and not (index.isdigit()
-                                                   and kind in ("cuda", "gpu"))):
-        raise argparse.ArgumentTypeError(f"expected one of {', '.join(DEVICE_KINDS)} (cuda "
-                                          f"and gpu may take an index: cuda:1), got {text!r}"
-                                          + did_you_mean(kind, DEVICE_KINDS))
-    return text
+# A path: empty or blank text (an unset shell variable), which would otherwise mean the
+# current folder, is refused. A device: "cuda:1", ...
+path, device = typed(checks.PathText()), typed(checks.Device())
 
 
 def add_backend(parser):
@@ -113,6 +67,57 @@ def add_selection(parser):
 def add_max_corpus(parser):
     parser.add_argument("--max-corpus-mb", type=whole(1), default=MAX_CORPUS_MB,
                         help="the largest corpus file read, in MB (the book is 0.18 MB)")
+
+
+def add_seed(parser, help):
+    parser.add_argument("--seed", type=whole(0), default=0, help=help)
+
+
+# -- a run's settings as flags ------------------------------------------------------------
+
+
+def add_settings(parser, names):
+    """Add the flags of the settings ``names`` to ``parser``, each with its default, help
+    line and rule."""
+    for name in names:
+        field = FIELDS[name]
+        meta = field.metadata
+        if name == "fast":
+            parser.add_argument("--plain", dest="fast", action="store_false",
+                                help="run the book's code path step by step (the same numbers "
+                                     "as the default fast path, computed later)")
+            parser.add_argument("--fast", dest="fast", action="store_true", help=meta["help"])
+            parser.set_defaults(fast=field.default)
+        elif isinstance(meta["rule"], checks.Flag):
+            parser.add_argument(option(name), dest=name, action="store_true",
+                                help=meta["help"])
+        elif isinstance(meta["rule"], checks.OneOf):
+            parser.add_argument(option(name), dest=name, default=field.default,
+                                choices=meta["rule"].choices, help=meta["help"])
+        else:
+            parser.add_argument(option(name), dest=name, default=field.default,
+                                type=typed(meta["rule"]), help=meta["help"])
+
+
+def given_settings(args, argv):
+    """{name: value} of the settings whose flags ``argv`` gives."""
+    found = {}
+    for name in FIELDS:
+        flags = ("--plain", "--fast") if name == "fast" else (option(name),)
+        if any(word == flag or word.startswith(flag + "=") for word in argv
+               for flag in flags) and hasattr(args, name):
+            found[name] = getattr(args, name)
+    return found
+
+
+def shared_settings(args):
+    """The flags bench and compare pass on to each run they start (the shared settings)."""
+    words = []
+    for name, field in FIELDS.items():
+        value = getattr(args, name, None)
+        if field.metadata["shared"] and value is not None:
+            words += [option(name), str(value)]
+    return words
 
 
 class Parser(argparse.ArgumentParser):

@@ -31,7 +31,6 @@ FINITE_DIFFERENCE_TOLERANCE = 1e-7
 SIZES = {"batch_size": 3, "num_steps": 5, "num_inputs": 4, "num_hiddens": 6, "vocab_size": 7}
 
 
-
 class Kind(collections.namedtuple("Kind", "model cell reset ref layers bidirectional",
                                   defaults=(1, False))):
     """A model of the modern RNN sections in the parity table: scratch or concise, its cell

@@ -16,8 +16,8 @@ from ..base.errors import BadArgument, UserError
 from ..base.files import is_disk_full, remove_temporaries
 from ..book.data import BOOK_BYTES, MAX_CORPUS_MB, CorpusError, read_corpus
 from ..training import checkpoint
+from ..training.settings import FIELDS, Settings, check, option
 from .experiment import train_run
-from .settings import FIELDS, Settings, check, option
 
 CHECKPOINT = f"checkpoint{checkpoint.EXTENSION}"
 FIGURE = "perplexity.png"
@@ -274,7 +274,7 @@ class ResumeNote(UserWarning):
 def train(out=None, *, overwrite=False, resume=False, on_step=None, on_epoch=None,
           num_preds=50, device="auto", on_start=None, max_corpus_mb=MAX_CORPUS_MB,
           **settings):
-    """Train with ``settings`` (names and defaults: :class:`~d2lrnn.tools.settings.Settings`)
+    """Train with ``settings`` (names and defaults: :class:`~d2lrnn.training.settings.Settings`)
     on ``device``, writing a checkpoint into ``out`` after every epoch. An ``out`` that holds
     a checkpoint is refused unless ``overwrite`` (start again) or ``resume`` (continue it;
     then the run's own settings are used: ``epochs`` may raise its target, ``lr`` and

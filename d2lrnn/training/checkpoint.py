@@ -12,26 +12,23 @@ their values (finite, and of a sane magnitude). Every problem is one
 import collections
 import json
 import math
-import numbers
 from pathlib import Path
 
 import numpy as np
 
 from ..base import checks
-from ..base.backend import BACKENDS, FLOAT_DTYPES, MODEL_KINDS
 from ..base.errors import UserError
 from ..base.files import atomic_write
 from ..base.vocab import Vocab
 from ..cells import CELLS, Network
 from ..cells.gru import RESETS, gru_cell
+from .settings import FIELDS
 
 FORMAT = "d2lrnn-checkpoint-1"
 EXTENSION = ".safetensors"
-# Bounds on what a checkpoint may describe, checked before anything is built from it.
-MAX_LAYERS = 64
-MAX_HIDDENS = 1 << 16
 MAX_ABS_WEIGHT = 1e6  # trained weights are within ±100; beyond this the logits overflow
 TENSOR_DTYPES = {"F32": "float32", "F64": "float64"}
+PERPLEXITY = checks.Real(least=1)  # of a run's epochs, as its history and its summary hold it
 
 # ``training_problem``: why a training state present in the file was not usable (None when
 # it is, or when there is none): how far such a run trained is unknown.
@@ -93,46 +90,62 @@ def read(path, resuming=False):
     path = Path(path)
     size = checks.regular_file(path, "checkpoint", error=CheckpointError)
     _fits_in_memory(path, size)
-    training_problem = None
     try:
         with safe_open(str(path), framework="numpy") as f:
-            metadata = f.metadata() or {}
-            if metadata.get("format") != FORMAT:
-                raise CheckpointError(f"{path} is a safetensors file but not a d2lrnn "
-                                      f"checkpoint (format {metadata.get('format')!r}, "
-                                      f"expected {FORMAT!r})")
-            vocab = _vocabulary(path, _json(path, metadata, "vocab"))
-            hparams = _hparams(path, _json(path, metadata, "hparams"), vocab)
-            training = None
-            if "training" in metadata:
-                try:
-                    training = _training(path, _json(path, metadata, "training"), hparams)
-                except CheckpointError as err:
-                    if resuming:
-                        raise
-                    training_problem = getattr(err, "what", "is not valid JSON")
-            expected = expected_shapes(hparams, len(vocab))
-            names = set(f.keys())
-            if names != set(expected):
-                raise CheckpointError(
-                    f"{path} holds the parameters {_few(names)}, but its hyperparameters "
-                    f"describe a model with {_few(expected)} (missing {_few(set(expected) - names)}"
-                    f", unexpected {_few(names - set(expected))})")
-            for name, shape in expected.items():
-                piece = f.get_slice(name)
-                dtype, got = piece.get_dtype(), tuple(piece.get_shape())
-                if dtype not in TENSOR_DTYPES:
-                    raise CheckpointError(f"{path}: {name} is of type {dtype}; parameters are "
-                                          f"float32 or float64")
-                if got != shape:
-                    raise CheckpointError(f"{path}: {name} has shape {got}, but the model "
-                                          f"its hyperparameters describe has {shape}")
-            params = {name: f.get_tensor(name) for name in expected}
+            vocab, hparams, training, training_problem = _metadata(
+                path, f.metadata() or {}, resuming)
+            params = _tensors(path, f, expected_shapes(hparams, len(vocab)))
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"{path} is not a readable safetensors file ({err})") from None
     except MemoryError:  # a limit _fits_in_memory could not see
         raise CheckpointError(_too_large(path, size, "more than this process may allocate"
                                          )) from None
+    _values(path, params)
+    return Checkpoint(params, vocab, hparams, training, training_problem)
+
+
+def _metadata(path, metadata, resuming):
+    """(vocabulary, hyperparameters, training state, why the state is not usable) from a
+    checkpoint's metadata; a damaged training state is the error when ``resuming``."""
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is a safetensors file but not a d2lrnn checkpoint "
+                              f"(format {metadata.get('format')!r}, expected {FORMAT!r})")
+    vocab = _vocabulary(path, _json(path, metadata, "vocab"))
+    hparams = _hparams(path, _json(path, metadata, "hparams"), vocab)
+    training, training_problem = None, None
+    if "training" in metadata:
+        try:
+            training = _training(path, _json(path, metadata, "training"), hparams)
+        except CheckpointError as err:
+            if resuming:
+                raise
+            training_problem = getattr(err, "what", "is not valid JSON")
+    return vocab, hparams, training, training_problem
+
+
+def _tensors(path, f, expected):
+    """The parameters of the open safetensors file ``f``, after checking their names, dtypes
+    and shapes against ``expected`` ({name: shape}) from the file's header."""
+    names = set(f.keys())
+    if names != set(expected):
+        raise CheckpointError(
+            f"{path} holds the parameters {_few(names)}, but its hyperparameters describe a "
+            f"model with {_few(expected)} (missing {_few(set(expected) - names)}, unexpected "
+            f"{_few(names - set(expected))})")
+    for name, shape in expected.items():
+        piece = f.get_slice(name)
+        dtype, got = piece.get_dtype(), tuple(piece.get_shape())
+        if dtype not in TENSOR_DTYPES:
+            raise CheckpointError(f"{path}: {name} is of type {dtype}; parameters are float32 "
+                                  f"or float64")
+        if got != shape:
+            raise CheckpointError(f"{path}: {name} has shape {got}, but the model its "
+                                  f"hyperparameters describe has {shape}")
+    return {name: f.get_tensor(name) for name in expected}
+
+
+def _values(path, params):
+    """Refuse parameters that are not finite, or of a magnitude no trained model has."""
     # each tensor's extremes (NaN and infinities among them), without a copy of its size
     extremes = {k: (float(v.min(initial=0)), float(v.max(initial=0)))
                 for k, v in params.items()}
@@ -146,7 +159,6 @@ def read(path, resuming=False):
     if huge:
         raise CheckpointError(f"{path}: {', '.join(huge)} hold values beyond ±{MAX_ABS_WEIGHT:g}"
                               f", which no trained model has: the file is damaged")
-    return Checkpoint(params, vocab, hparams, training, training_problem)
 
 
 def _fits_in_memory(path, size):
@@ -231,46 +243,20 @@ def _count(number, one, many):
     return f"{number} {one if number == 1 else many}"
 
 
-def _whole(value, least, most=None):
-    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
-            and value >= least and (most is None or value <= most))
-
-
-def _real(value, least=None, above=None):
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and math.isfinite(value) and (least is None or value >= least)
-            and (above is None or value > above))
-
-
-# What each hyperparameter must be: {name: (test, what it must be)}; those marked
-# required must be present (older checkpoints lack the others: their defaults hold).
+# What each hyperparameter must be: a run's settings by the rules they are given by
+# (``Settings``), and what a run records beside them; those marked required must be present
+# (older checkpoints lack the others: their defaults hold).
 _HPARAMS = {
-    "num_hiddens": (lambda v: _whole(v, 1, MAX_HIDDENS), f"a whole number in 1..{MAX_HIDDENS}"),
-    "backend": (lambda v: v in BACKENDS, f"one of {', '.join(BACKENDS)}"),
-    "model": (lambda v: v in MODEL_KINDS, f"one of {', '.join(MODEL_KINDS)}"),
-    "cell": (lambda v: v in CELLS, f"one of {', '.join(CELLS)}"),
-    "cell_key": (lambda v: v in cell_keys(), f"one of {', '.join(sorted(cell_keys()))}"),
-    "reset": (lambda v: v is None or v in RESETS, f"null or one of {', '.join(RESETS)}"),
-    "layers": (lambda v: _whole(v, 1, MAX_LAYERS), f"a whole number in 1..{MAX_LAYERS}"),
-    "vocab_size": (lambda v: _whole(v, 2), "a whole number >= 2"),
-    "dtype": (lambda v: v in FLOAT_DTYPES, f"one of {', '.join(FLOAT_DTYPES)}"),
-    "epochs": (lambda v: _whole(v, 1), "a whole number >= 1"),
-    "batch_size": (lambda v: _whole(v, 1), "a whole number >= 1"),
-    "num_steps": (lambda v: _whole(v, 1), "a whole number >= 1"),
-    "num_train": (lambda v: _whole(v, 1), "a whole number >= 1"),
-    "num_val": (lambda v: _whole(v, 0), "a whole number >= 0"),
-    "seed": (lambda v: _whole(v, 0), "a whole number >= 0"),
-    "lr": (lambda v: _real(v, above=0), "a finite number > 0"),
-    "clip": (lambda v: _real(v, least=0), "a finite number >= 0"),
-    "fast": (lambda v: isinstance(v, bool), "true or false"),
-    "whole_book": (lambda v: isinstance(v, bool), "true or false"),
-    "corpus": (lambda v: v is None or (isinstance(v, str) and v.strip()), "null or a path"),
-    "corpus_sha1": (lambda v: isinstance(v, str) and len(v) == 40, "a SHA-1 in hex"),
-    "train_ppl": (lambda v: _real(v, least=1), "a finite number >= 1"),
-    "val_ppl": (lambda v: _real(v, least=1), "a finite number >= 1"),
-    "device": (lambda v: isinstance(v, str) and v.isprintable(), "a device's name"),
-    "strategy": (lambda v: isinstance(v, str) and v.isprintable(), "a strategy's name"),
-    "threads": (lambda v: isinstance(v, str) and v.isprintable(), "a description"),
+    **{name: field.metadata["rule"] for name, field in FIELDS.items()},
+    "cell_key": checks.OneOf(sorted(cell_keys())),
+    "reset": checks.OrNone(checks.OneOf(RESETS)),
+    "vocab_size": checks.Whole(2),
+    "corpus_sha1": checks.Satisfies(lambda v: isinstance(v, str) and len(v) == 40,
+                                    "a SHA-1 in hex"),
+    "train_ppl": PERPLEXITY, "val_ppl": PERPLEXITY,
+    "device": checks.Text("a device's name", printable=True),
+    "strategy": checks.Text("a strategy's name", printable=True),
+    "threads": checks.Text("a description", printable=True),
 }
 _REQUIRED = ("num_hiddens",)
 
@@ -283,9 +269,9 @@ def _hparams(path, hparams, vocab):
         if name not in hparams:
             raise CheckpointError(f"{path}: its hyperparameters lack {name!r}")
     for name, value in hparams.items():
-        if name in _HPARAMS and not _HPARAMS[name][0](value):
+        if name in _HPARAMS and not _HPARAMS[name].holds(value):
             raise CheckpointError(f"{path}: hyperparameter {name!r} is {ascii(value)[:60]}; "
-                                  f"it must be {_HPARAMS[name][1]}")
+                                  f"it must be {_HPARAMS[name].words}")
     if "vocab_size" in hparams and hparams["vocab_size"] != len(vocab):
         raise CheckpointError(f"{path}: its hyperparameters say vocab_size "
                               f"{hparams['vocab_size']}, its vocabulary holds {len(vocab)}")
@@ -296,18 +282,16 @@ def _hparams(path, hparams, vocab):
 
 
 # Each list of a run's history: (the counter of the training state its length must equal,
-# what each entry must be, in words). And its totals.
+# what each entry must be). And its totals.
 _HISTORY_LISTS = {
-    "epoch": ("epoch", lambda v: _whole(v, 1), "whole numbers from 1"),
-    "train_ppl": ("epoch", lambda v: _real(v, least=1), "finite numbers >= 1"),
-    "val_ppl": ("epoch", lambda v: _real(v, least=1), "finite numbers >= 1"),
-    "epoch_seconds": ("epoch", lambda v: _real(v, least=0), "finite numbers >= 0"),
-    "step_loss": ("step", lambda v: _real(v, least=0), "finite numbers >= 0"),
+    "epoch": ("epoch", checks.Whole(1)),
+    "train_ppl": ("epoch", PERPLEXITY),
+    "val_ppl": ("epoch", PERPLEXITY),
+    "epoch_seconds": ("epoch", checks.Real(least=0)),
+    "step_loss": ("step", checks.Real(least=0)),
 }
-_HISTORY_TOTALS = {
-    "train_seconds": (lambda v: _real(v, least=0), "a finite number >= 0"),
-    "tokens": (lambda v: _whole(v, 0), "a whole number >= 0"),
-}
+_HISTORY_TOTALS = {"train_seconds": checks.Real(least=0), "tokens": checks.Whole(0)}
+_COUNTER = checks.Whole(0)
 
 
 def _training(path, state, hparams):
@@ -319,21 +303,21 @@ def _training(path, state, hparams):
 
     if not isinstance(state, dict) or not isinstance(state.get("history"), dict):
         fail("is not a mapping with a history")
-    if not _whole(state.get("epoch"), 0) or not _whole(state.get("step"), 0):
+    if not _COUNTER.holds(state.get("epoch")) or not _COUNTER.holds(state.get("step")):
         fail("lacks whole-number epoch and step counters")
     if "epochs" in hparams and state["epoch"] > hparams["epochs"]:
         fail(f"says epoch {state['epoch']} of {hparams['epochs']}")
     history = state["history"]
-    for key, (counter, test, what) in _HISTORY_LISTS.items():
+    for key, (counter, rule) in _HISTORY_LISTS.items():
         values = history.get(key)
-        if not isinstance(values, list) or not all(test(v) for v in values):
-            fail(f"has no list of {what} {key!r}")
+        if not checks.Each(rule).holds(values):
+            fail(f"has no list {key!r} whose entries are each {rule.words}")
         if len(values) != state[counter]:
             fail(f"has {_count(len(values), 'entry', 'entries')} in {key!r} for its "
                  f"{_count(state[counter], counter, counter + 's')}")
     if history["epoch"] != list(range(1, state["epoch"] + 1)):
         fail(f"numbers its epochs other than 1 to {state['epoch']}")
-    for key, (test, what) in _HISTORY_TOTALS.items():
-        if not test(history.get(key)):
-            fail(f"has no total {key!r} that is {what}")
+    for key, rule in _HISTORY_TOTALS.items():
+        if not rule.holds(history.get(key)):
+            fail(f"has no total {key!r} that is {rule.words}")
     return state

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from ..base import checks
 from ..base.errors import BadArgument, BadType
 from ..maths.equations import lm_forward_fast
 from . import fast
@@ -17,33 +18,47 @@ GREEDY_CHUNK = 32  # characters per call of the compiled greedy loop
 MIN_TEMPERATURE = 1e-3
 
 
-def check_temperature(temperature, name="predict: temperature"):
-    """``temperature`` as a float: 0 (greedy) or at least :data:`MIN_TEMPERATURE`."""
-    if isinstance(temperature, (bool, np.bool_)) or not isinstance(
-            temperature, (int, float, np.integer, np.floating)) or not np.isfinite(
-            temperature) or not (temperature == 0 or temperature >= MIN_TEMPERATURE):
-        raise BadArgument(f"{name} must be a finite number, 0 (greedy) or >= "
-                          f"{MIN_TEMPERATURE:g} (lower ones sample the greedy choice), got "
-                          f"{temperature!r}")
-    return float(temperature)
+class _Temperature(checks.Real):
+    def holds(self, value):
+        return super().holds(value) and (value == 0 or value >= MIN_TEMPERATURE)
 
 
-def check_sampling(num_preds, temperature, top_k, top_p):
+# What sampling takes, each rule once (``d2lrnn generate``'s options are made from them).
+TEMPERATURE = _Temperature(least=0, words=f"a finite number, 0 (greedy) or >= "
+                                          f"{MIN_TEMPERATURE:g} (lower ones sample the "
+                                          f"greedy choice)")
+NUM_PREDS = checks.Whole(0)
+TOP_K = checks.OrNone(checks.Whole(1))
+TOP_P = checks.OrNone(checks.Real(above=0, most=1, words="a probability in (0, 1]"))
+SEED = checks.OrNone(checks.Whole(0))
+
+
+def check_sampling(num_preds, temperature, top_k, top_p, seed=None):
     """Check :meth:`RNNLMScratch.predict`'s arguments; True when they ask for sampling."""
-    if isinstance(num_preds, bool) or not isinstance(num_preds, (int, np.integer)) \
-            or num_preds < 0:
-        raise BadArgument(f"predict: num_preds must be a whole number >= 0, got {num_preds!r}")
-    temperature = check_temperature(temperature)
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
-                              or top_k < 1):
-        raise BadArgument(f"predict: top_k must be a whole number >= 1, got {top_k!r}")
-    if top_p is not None and not (isinstance(top_p, (int, float, np.floating))
-                                  and 0 < top_p <= 1):
-        raise BadArgument(f"predict: top_p must be a probability in (0, 1], got {top_p!r}")
+    temperature = TEMPERATURE.check(temperature, "temperature", "predict")
+    for rule, value, name in ((NUM_PREDS, num_preds, "num_preds"), (TOP_K, top_k, "top_k"),
+                              (TOP_P, top_p, "top_p"), (SEED, seed, "seed")):
+        rule.check(value, name, "predict")
     if temperature == 0 and (top_k is not None or top_p is not None):
         raise BadArgument("predict: top_k and top_p choose among sampled characters; give a "
                          "temperature > 0 as well (e.g. temperature=1)")
     return temperature > 0
+
+
+def check_prefix(lm, prefix, vocab):
+    """Check the prefix and the vocabulary :func:`predict` is given for the model ``lm``."""
+    if not (isinstance(prefix, str) or isinstance(prefix, (list, tuple)) and all(
+            isinstance(token, str) for token in prefix)):
+        raise BadType(f"predict: the prefix must be text (or a list of tokens), got "
+                      f"{type(prefix).__name__} {prefix!r:.40}")
+    if not prefix:
+        raise BadArgument("predict: the prefix must hold at least one character")
+    if not (hasattr(vocab, "token_to_idx") and hasattr(vocab, "idx_to_token")):
+        raise BadType(f"predict: vocab must be the vocabulary the model was trained with "
+                      f"(data.vocab), got {type(vocab).__name__}")
+    if len(vocab) != lm.vocab_size:
+        raise BadArgument(f"predict: the vocabulary has {len(vocab)} tokens but the model "
+                         f"was built for {lm.vocab_size}")
 
 
 def choose(logits, temperature, rng, top_k=None, top_p=None):
@@ -87,22 +102,8 @@ def stream(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=N
            seed=None):
     """:func:`predict`'s text as it is made: the prefix, then the new characters a chunk at
     a time (``GREEDY_CHUNK`` of them, or one where each is sampled)."""
-    sampling = check_sampling(num_preds, temperature, top_k, top_p)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-                             or seed < 0):
-        raise BadArgument(f"predict: seed must be a whole number >= 0 (or None), got {seed!r}")
-    if not (isinstance(prefix, str) or isinstance(prefix, (list, tuple)) and all(
-            isinstance(token, str) for token in prefix)):
-        raise BadType(f"predict: the prefix must be text (or a list of tokens), got "
-                      f"{type(prefix).__name__} {prefix!r:.40}")
-    if not prefix:
-        raise BadArgument("predict: the prefix must hold at least one character")
-    if not (hasattr(vocab, "token_to_idx") and hasattr(vocab, "idx_to_token")):
-        raise BadType(f"predict: vocab must be the vocabulary the model was trained with "
-                      f"(data.vocab), got {type(vocab).__name__}")
-    if len(vocab) != lm.vocab_size:
-        raise BadArgument(f"predict: the vocabulary has {len(vocab)} tokens but the model "
-                         f"was built for {lm.vocab_size}")
+    sampling = check_sampling(num_preds, temperature, top_k, top_p, seed)
+    check_prefix(lm, prefix, vocab)
     unknown = sorted({c for c in prefix if c not in vocab.token_to_idx})
     if unknown:
         cased = any(c.lower() in vocab.token_to_idx for c in unknown if c != c.lower())

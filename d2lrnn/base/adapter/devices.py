@@ -7,8 +7,7 @@ import os
 import threading
 import warnings
 
-from ..backend import DEVICE_KINDS
-from ..errors import BadArgument
+from .. import checks
 
 
 class DeviceWarning(UserWarning):
@@ -83,15 +82,11 @@ class Devices:
         """The device ``spec`` names: "auto" (the first accelerator, else the CPU), "cpu",
         "cuda", "cuda:1", "mps" or "gpu" (any accelerator). Where this framework has no such
         device here, the CPU, with a warning that names what was asked and what there is."""
-        kind, colon, index = str(spec).partition(":")
-        if kind not in DEVICE_KINDS or (colon and not (index.isdigit()
-                                                       and kind in ("cuda", "gpu"))):
-            raise BadArgument(f"device must be one of {', '.join(DEVICE_KINDS)} (cuda and gpu "
-                             f"may name an index: cuda:1), got {spec!r}")
+        kind, index = checks.device_spec(spec)
         if kind == "cpu":
             return self.cpu_device()
         found = [device for k, device in self.accelerators() if kind in ("auto", "gpu", k)]
-        number = int(index or 0)
+        number = index or 0
         if number < len(found):
             return found[number]
         if kind != "auto":

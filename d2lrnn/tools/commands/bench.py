@@ -1,7 +1,8 @@
 """``d2lrnn bench``: training and generation timed for every backend and model kind."""
 import sys
 
-from .. import bench, machine, options, settings
+from ...training.settings import FIELDS
+from .. import bench, machine, options
 from .shared import report_run
 
 NAME = "bench"
@@ -19,7 +20,7 @@ def arguments(parser):
                         help="run everything again beside N processes that each keep a core "
                              "busy, and show each row's time under that load against idle")
     add_run_flags(parser)
-    parser.add_argument("--out", type=options.path("--out"),
+    parser.add_argument("--out", type=options.path,
                         help="folder for bench.md, bench.csv, bench.json, bench.png "
                              "(default: print the table only)")
 
@@ -27,14 +28,14 @@ def arguments(parser):
 def add_run_flags(parser):
     """The flags bench and compare pass on to every run they start."""
     options.add_device(parser)
-    settings.add_flags(parser, [name for name, field in settings.FIELDS.items()
-                                if field.metadata["shared"]])
+    options.add_settings(parser, [name for name, field in FIELDS.items()
+                                  if field.metadata["shared"]])
     options.add_max_corpus(parser)
 
 
 def run_flags(args):
     """Those flags, as ``d2lrnn train`` takes them."""
-    words = ["--device", args.device, *settings.shared_flags(args)]
+    words = ["--device", args.device, *options.shared_settings(args)]
     if args.corpus:
         words += ["--max-corpus-mb", str(args.max_corpus_mb)]
     return words

@@ -15,13 +15,13 @@ def arguments(parser):
     options.add_selection(parser)
     parser.add_argument("--plain", dest="fast", action="store_false",
                         help="train on the plain (book) path instead of the fast one")
-    parser.add_argument("--merge", nargs="+", metavar="JSON", type=options.path("--merge"),
+    parser.add_argument("--merge", nargs="+", metavar="JSON", type=options.path,
                         help="add runs from compare.json files written in other "
                              "environments (e.g. the mxnet one)")
     parser.add_argument("--merge-only", action="store_true",
                         help="run nothing here: only merge the --merge files")
     add_run_flags(parser)
-    parser.add_argument("--out", type=options.path("--out"),
+    parser.add_argument("--out", type=options.path,
                         help="folder for compare.md, .csv, .json and .png "
                              "(default: print the table only)")
 

@@ -12,7 +12,7 @@ def arguments(parser):
     options.add_backend(parser)
     parser.add_argument("--dtype", choices=FLOAT_DTYPES, default="float32",
                         help="float type of the weights")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    options.add_seed(parser, "seed of the random weights")
 
 
 def run(args):

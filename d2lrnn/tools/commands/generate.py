@@ -8,7 +8,7 @@ from ...base.backend import FLOAT_DTYPES, load_backend
 from ...base.errors import BadArgument
 from ...book.modern import cell_named
 from ...training import checkpoint
-from ...training.generation import check_temperature, stream
+from ...training import generation
 from .. import options, runs
 from ..experiment import build_lm
 from .shared import bits, duration, float64_where_asked
@@ -18,22 +18,22 @@ HELP = "continue a prefix with a trained checkpoint"
 
 
 def arguments(parser):
-    parser.add_argument("--checkpoint", required=True, type=options.path("--checkpoint"),
+    parser.add_argument("--checkpoint", required=True, type=options.path,
                         help="a run's folder (d2lrnn train --out DIR), or the "
                              "checkpoint.safetensors in it")
     options.add_backend(parser)
     parser.add_argument("--prefix", required=True, help="the text to continue")
-    parser.add_argument("--num-preds", type=options.whole(0), default=50,
-                        help="characters to add")
-    parser.add_argument("--temperature", type=options.checked(check_temperature),
+    parser.add_argument("--num-preds", type=options.typed(generation.NUM_PREDS),
+                        default=50, help="characters to add")
+    parser.add_argument("--temperature", type=options.typed(generation.TEMPERATURE),
                         default=0.0, help="0: greedy (the book); > 0: sample from "
                                           "softmax(O / T)")
-    parser.add_argument("--top-k", type=options.whole(1), default=None,
+    parser.add_argument("--top-k", type=options.typed(generation.TOP_K),
                         help="sample among the k most likely characters only")
-    parser.add_argument("--top-p", type=options.real(above=0, most=1), default=None,
+    parser.add_argument("--top-p", type=options.typed(generation.TOP_P),
                         help="sample from the smallest set of characters whose probability "
                              "reaches p (nucleus sampling)")
-    parser.add_argument("--seed", type=options.whole(0), default=None,
+    parser.add_argument("--seed", type=options.typed(generation.SEED),
                         help="seed of the sampling (the same text in every backend)")
     parser.add_argument("--dtype", choices=FLOAT_DTYPES,
                         help="float type to compute in (default: the checkpoint's)")
@@ -51,7 +51,7 @@ def run(args):
               f"{hparams.get('model')} {hparams.get('cell', 'rnn').upper()})", file=sys.stderr)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        pieces = stream(lm, args.prefix, args.num_preds, found.vocab,
+        pieces = generation.stream(lm, args.prefix, args.num_preds, found.vocab,
                         temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                         seed=args.seed)
         try:

@@ -16,7 +16,7 @@ def arguments(parser):
                         help="backends to compare (default: every backend installed here)")
     parser.add_argument("--dtypes", nargs="+", choices=FLOAT_DTYPES,
                         default=["float64", "float32"], help="float types to compare in")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the golden inputs")
+    options.add_seed(parser, "seed of the golden inputs")
     options.add_device(parser)
 
 

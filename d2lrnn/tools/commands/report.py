@@ -12,7 +12,7 @@ HELP = ("print the summary of a run from its checkpoint and write its figure (pe
 
 
 def arguments(parser):
-    parser.add_argument("folder", type=options.path("DIR"), metavar="DIR",
+    parser.add_argument("folder", type=options.path, metavar="DIR",
                         help="a run's folder (d2lrnn train --out DIR)")
 
 

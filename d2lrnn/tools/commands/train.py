@@ -7,7 +7,8 @@ from pathlib import Path
 from ...base.errors import BadArgument
 from ...training import checkpoint
 from ...training.train import TrainingDiverged, lower_rate, perplexity
-from .. import interrupts, options, runs, settings
+from ...training.settings import FIELDS
+from .. import interrupts, options, runs
 from ..experiment import write_record
 from .shared import perplexities, write_figure
 
@@ -21,16 +22,16 @@ local text file instead."""
 
 def arguments(parser):
     options.add_device(parser)
-    settings.add_flags(parser, settings.FIELDS)
+    options.add_settings(parser, FIELDS)
     options.add_max_corpus(parser)
     # the run's JSON record, for bench and compare
-    parser.add_argument("--record", type=options.path("--record"), help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=options.path("--out"),
+    parser.add_argument("--record", type=options.path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=options.path,
                         help="folder for checkpoint.safetensors (written after every epoch) "
                              "and perplexity.png (default: write nothing)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the run in --out (refused without it)")
-    parser.add_argument("--resume", metavar="DIR", type=options.path("--resume"),
+    parser.add_argument("--resume", metavar="DIR", type=options.path,
                         help="continue the run in DIR from its last completed epoch, with its "
                              "own settings (--epochs, --lr and --clip may change)")
     parser.add_argument("--json", action="store_true",
@@ -43,8 +44,8 @@ def run(args):
     if args.resume and args.out and Path(args.out) != Path(args.resume):
         raise BadArgument("--resume DIR continues the run in DIR: drop --out")
     # With --resume the run's own settings hold: only the options given are passed on.
-    chosen = (settings.given(args, args.argv) if args.resume else
-              {name: getattr(args, name) for name in settings.FIELDS})
+    chosen = (options.given_settings(args, args.argv) if args.resume else
+              {name: getattr(args, name) for name in FIELDS})
     progress = Progress(args)
     try:
         result = runs.train(out, overwrite=args.overwrite, resume=bool(args.resume),
@@ -86,7 +87,7 @@ def diverged_advice(args, out, err):
     if not (kept and kept.exists() and err.epoch > 1):
         return None
     saved = checkpoint.read(kept).hparams
-    given = settings.given(args, args.argv)
+    given = options.given_settings(args, args.argv)
     lr = given.get("lr", saved["lr"])
     lr = saved["lr"] if lr > saved["lr"] else lower_rate(lr)  # else the last that trained
     target = given.get("epochs", saved["epochs"])
