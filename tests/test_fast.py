@@ -251,7 +251,7 @@ def test_a_run_chooses_its_fast_path_once(d2l, monkeypatch, tmp_path):
     from _corpora import synthetic_corpus
 
     from d2lrnn.tools.experiment import train_run
-    from d2lrnn.tools.settings import Settings
+    from d2lrnn.training.settings import Settings
 
     choices, choose = [], fast.choose
     monkeypatch.setattr(fast, "choose", lambda model: choices.append(model) or choose(model))

@@ -66,7 +66,7 @@ class RunResult:
 def train_run(settings, *, device="auto", max_corpus_mb=MAX_CORPUS_MB, num_preds=50,
               max_steps=None, on_step=None, on_epoch=None, on_start=None, resume=None,
               on_saved_epoch=None, extra_hparams=None):
-    """Train with ``settings`` (:class:`~d2lrnn.tools.settings.Settings`) and sample; a
+    """Train with ``settings`` (:class:`~d2lrnn.training.settings.Settings`) and sample; a
     :class:`RunResult`.
 
     ``on_saved_epoch(model, data, hparams, state)`` is called after every epoch (to write a
