@@ -106,14 +106,14 @@ def test_a_cell_without_its_model_fails_naming_the_class_and_its_file():
     from d2lrnn.book.bind import cell_models
     from d2lrnn.cells.lstm import LSTMCell
 
-    class MGUCell(LSTMCell):
-        name, scratch_name, concise_name = "mgu", "MGUScratch", None
+    class UnwrittenCell(LSTMCell):  # a name no cell of the package has
+        name, scratch_name, concise_name = "unwritten", "UnwrittenScratch", None
 
     here = __name__.replace(".", "/")  # the file that defines the cell, as a module names it
     with pytest.raises(NotImplementedError, match=re.escape(
-            f"the mgu cell ({here}.py) has no scratch model: d2lrnn/book/modern.py must define "
-            f"class MGUScratch(CellScratch): cell = CELLS['mgu']")):
-        cell_models([MGUCell()])
+            f"the unwritten cell ({here}.py) has no scratch model: d2lrnn/book/modern.py must "
+            f"define class UnwrittenScratch(CellScratch): cell = CELLS['unwritten']")):
+        cell_models([UnwrittenCell()])
 
 
 def test_backend_exports_the_interface(d2l):
