@@ -85,8 +85,8 @@ def train_run(settings, *, device="auto", max_corpus_mb=MAX_CORPUS_MB, num_preds
                       s.cell, layers=s.layers)
     cell = lm.rnn.network.layers[0].cell
     # chosen once: recorded, trained on (unless --plain) and generating the samples
-    speaking = fast.choose(lm)
-    path = speaking if s.fast else None
+    chosen = fast.choose(lm)
+    path = chosen if s.fast else None
     hparams = {**s.as_dict(), "cell_key": cell.key,
                **{keyword: cell.options().get(keyword) for keyword in KEYWORDS},
                "vocab_size": len(data.vocab),
@@ -116,10 +116,10 @@ def train_run(settings, *, device="auto", max_corpus_mb=MAX_CORPUS_MB, num_preds
         "dtype": s.dtype, "train_ppl": history["train_ppl"][-1],
         "val_ppl": history["val_ppl"][-1], "seconds": history["train_seconds"],
         "wall_seconds": wall, "tokens_per_s": history["tokens"] / history["train_seconds"],
-        "samples": {p: lm.predict(p, num_preds, data.vocab, fast=speaking)
+        "samples": {p: lm.predict(p, num_preds, data.vocab, fast=chosen)
                     for p in SAMPLE_PREFIXES},
     }
-    return RunResult(summary, lm, data, history, hparams, speaking)
+    return RunResult(summary, lm, data, history, hparams, chosen)
 
 
 def write_record(path, result):
