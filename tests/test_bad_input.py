@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _corpora import synthetic_corpus
-from _rules import refused_texts
+from _rules import refused, refused_texts
 
 from d2lrnn.tools import cli, runs
 from d2lrnn.training import checkpoint
@@ -263,6 +263,19 @@ def test_fit_and_predict_check_their_arguments(d2l, tmp_path):
         lm.predict("the", -5, data.vocab)
     with pytest.raises(ValueError, match="batch_size"):
         TimeMachine(0, 8, corpus=synthetic_corpus(tmp_path))
+
+
+@pytest.mark.parametrize("name", ["batch_size", "num_steps", "num_train", "num_val", "seed"])
+def test_the_data_takes_a_runs_rules(name, tmp_path):
+    """TimeMachine refuses what a run refuses (d2lrnn train's options, the checkpoint): one
+    rule each (it once took num_val=0, which a run refuses)."""
+    from d2lrnn.book.data import TimeMachine
+    from d2lrnn.training.settings import FIELDS
+
+    given = {"batch_size": 16, "num_steps": 8, "num_train": 60, "num_val": 20, "seed": 0}
+    for value in refused(FIELDS[name].metadata["rule"]):
+        with pytest.raises(ValueError, match=f"TimeMachine: {name} must be"):
+            TimeMachine(**{**given, name: value}, corpus=synthetic_corpus(tmp_path))
 
 
 def test_divergence_stops_training_with_the_history(d2l, tmp_path):

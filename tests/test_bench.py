@@ -176,6 +176,17 @@ def test_merged_records_are_checked_before_anything_is_computed(tmp_path, capsys
         assert words in err and err.count("\n") == 1 and "\x1b" not in err, err
 
 
+def test_a_record_of_every_cell_a_run_takes_is_read(tmp_path, capsys):
+    """What --cell takes (a cell's name, a variant's key: --cell gru-after), a record of that
+    run holds, and compare reads it back."""
+    from d2lrnn.cells import CHOICES
+
+    path = tmp_path / "records.json"
+    path.write_text(json.dumps([finished_record(cell=cell) for cell in CHOICES]))
+    assert cli.main(["compare", "--merge-only", "--merge", str(path)]) == 0, \
+        capsys.readouterr().err
+
+
 def test_text_from_a_merged_file_is_printed_escaped(tmp_path, capsys):
     path = tmp_path / "records.json"
     path.write_text(json.dumps([finished_record(),

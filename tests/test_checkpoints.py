@@ -1,6 +1,8 @@
 """Checkpoints (portable, atomic) and the train / generate commands."""
 import json
 import os
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from d2lrnn.base.backend import BACKENDS, available_backends
 from d2lrnn.base.errors import BadArgument
 from d2lrnn.base.vocab import Vocab
 from d2lrnn.tools import cli
+from d2lrnn.tools.commands import generate
 from d2lrnn.training import checkpoint
 from d2lrnn.training.settings import FIELDS, Settings
 
@@ -50,6 +53,44 @@ def test_a_checkpoint_holds_its_settings_to_the_rules_a_run_is_given(tmp_path, n
         checkpoint.save(path, params, vocab, {"num_hiddens": 3, name: value})
         with pytest.raises(checkpoint.CheckpointError, match=f"hyperparameter '{name}' is"):
             checkpoint.read(path)
+
+
+# Checkpoints written before a cell's variants were data (d2lrnn train of commit e298681 on
+# the synthetic text: --cell gru, --cell gru --model concise in torch, --cell lstm --layers
+# 2, the RNN), each with the cell it computes and the loss its model had then on the tokens
+# of test_a_checkpoint_written_before_loads_as_the_model_it_was (float64, NumPy; the concise
+# GRU's in torch too).
+WRITTEN_BEFORE = {"rnn": ("rnn", 3.0581542208947976),
+                  "gru-before": ("gru-before", 3.058335582959008),
+                  "gru-after": ("gru-after", 3.0583368507305475),
+                  "lstm-2": ("lstm", 3.0582947089652763)}
+
+
+@pytest.mark.parametrize("name", list(WRITTEN_BEFORE))
+def test_a_checkpoint_written_before_loads_as_the_model_it_was(name, capsys):
+    cell, loss = WRITTEN_BEFORE[name]
+    found = checkpoint.read(Path(__file__).parent / "golden" / "checkpoints" /
+                            f"{name}.safetensors")
+    lm = generate.model_of(found, SimpleNamespace(backend="numpy", dtype="float64",
+                                                  device="cpu"))
+    assert lm.rnn.network.layers[0].cell.key == cell
+    rng = np.random.default_rng(0)
+    X, Y = rng.integers(0, len(found.vocab), (3, 7)), rng.integers(0, len(found.vocab), (3, 7))
+    from d2lrnn import numpy as ref
+
+    assert ref.loss_and_grads(lm, X, Y)[0] == pytest.approx(loss, rel=1e-12)
+
+
+@pytest.mark.parametrize("hparams", [{"cell": "gru", "cell_key": "gru-after", "reset": "before"},
+                                     {"cell": "gru-after", "reset": "before"},
+                                     {"cell": "lstm", "cell_key": "gru-after"}])
+def test_a_checkpoint_whose_cell_names_two_functions_is_refused(tmp_path, hparams):
+    params, vocab = small_model()
+    path = tmp_path / "c.safetensors"
+    checkpoint.save(path, params, vocab, {"num_hiddens": 3, **hparams})
+    with pytest.raises(checkpoint.CheckpointError, match="cell_key 'gru-after' is not a "
+                                                         "variant|its cell and reset disagree"):
+        checkpoint.read(path)
 
 
 def test_interrupted_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):

@@ -14,8 +14,7 @@ from _parity import (
 )
 
 from d2lrnn.base.vocab import Vocab
-from d2lrnn.book.modern import cell_named
-from d2lrnn.cells import Network
+from d2lrnn.cells import VARIANTS, cell_named
 from d2lrnn.numpy.ops import ops as numpy_ops
 from d2lrnn.tools import cli, parity
 from d2lrnn.tools.experiment import build_lm
@@ -23,16 +22,12 @@ from d2lrnn.training import fast
 
 n, T, V, h = 2, 4, 5, 3  # every axis a different size
 
-# (name, network): a network for each way of wiring layers, over each cell
-NETWORKS = {
-    "stacked-rnn-3": Network.stacked(cell_named("rnn"), 3),
-    "stacked-gru-2": Network.stacked(cell_named("gru"), 2),
-    "stacked-gru-after-2": Network.stacked(cell_named("gru", "after"), 2),
-    "stacked-lstm-2": Network.stacked(cell_named("lstm"), 2),
-    "bi-rnn": Network.bidirectional(cell_named("rnn")),
-    "bi-gru-after": Network.bidirectional(cell_named("gru", "after")),
-    "bi-lstm": Network.bidirectional(cell_named("lstm")),
-}
+# (name, network): a network for each way of wiring layers, over every function of every cell
+# (the parity table's deep and bidirectional kinds: the section's RNN three deep, others two)
+NETWORKS = {f"{'bi' if kind.bidirectional else 'stacked'}-{kind.cell}"
+            f"{'' if kind.bidirectional else f'-{kind.layers}'}": kind.network()
+            for kind in parity.CELL_KINDS.values()
+            if kind.model == "scratch" and (kind.layers > 1 or kind.bidirectional)}
 
 
 def network_inputs(network, seed=0):
@@ -64,18 +59,16 @@ def test_a_backward_layer_reads_the_sequence_backwards():
     assert not np.allclose(outputs[0][:, h:], outputs2[0][:, h:])  # backward half: changed
 
 
-# (model, cell, layers): the scratch deep and bidirectional models of every cell, and the
-# frameworks' own deep layers (the book library's GRU(num_layers=...), and the LSTM)
-KINDS = [("stacked", "rnn", 3), ("stacked", "gru", 2), ("stacked", "lstm", 2),
-         ("bi", "rnn", 1), ("bi", "gru", 1), ("bi", "lstm", 1),
-         ("concise", "gru", 2), ("concise", "lstm", 2)]
+# (model, cell, layers): the scratch deep and bidirectional models of every function of every
+# cell, and the frameworks' own deep layers (the book library's GRU(num_layers=...), the LSTM)
+KINDS = [("bi" if kind.bidirectional else "stacked" if kind.model == "scratch" else "concise",
+          kind.cell, kind.layers) for kind in parity.CELL_KINDS.values()
+         if kind.layers > 1 or kind.bidirectional]
 
 
 def kind_param(model, cell, layers):
-    """A KINDS entry as a test parameter: a concise model needs the framework's layer (a
-    GRU's resets after the recurrent product, as every framework's does)."""
-    marks = ([pytest.mark.needs(layer=cell_named(cell, "after").key)]
-             if model == "concise" else [])
+    """A KINDS entry as a test parameter: a concise model needs the framework's layer."""
+    marks = [pytest.mark.needs(layer=cell)] if model == "concise" else []
     return pytest.param(model, cell, layers, marks=marks, id="-".join(map(str, (model, cell,
                                                                                layers))))
 
@@ -92,22 +85,21 @@ def deep_lm(d2l, model, cell, layers, dtype, seed=0):
 
 
 def reference_lm(model, cell, layers):
-    """NumPy's scratch model computing the same function (a concise GRU resets after)."""
+    """NumPy's scratch model computing the same function."""
     from d2lrnn import numpy as ref
 
-    if model != "concise":
-        return deep_lm(ref, model, cell, layers, "float64")
-    rnn = ref.StackedRNNScratch(V, h, layers, cell=cell, reset="after", dtype="float64")
-    return ref.RNNLMScratch(rnn, V)
+    return deep_lm(ref, "stacked" if model == "concise" else model, cell, layers, "float64")
 
 
 def test_a_deep_concise_model_exists_for_each_layer_declared_and_no_other(d2l):
-    for cell in ("gru", "lstm"):
-        if d2l.ops.has_cell_layer(cell_named(cell, "after")):
-            assert len(deep_lm(d2l, "concise", cell, 2, "float32").param_names) > 0
+    for model, cell, layers in KINDS:
+        if model != "concise":
+            continue
+        if d2l.ops.has_cell_layer(VARIANTS[cell]):
+            assert len(deep_lm(d2l, "concise", cell, layers, "float32").param_names) > 0
         else:
             with pytest.raises(TypeError, match="no layer of its own"):
-                deep_lm(d2l, "concise", cell, 2, "float32")
+                deep_lm(d2l, "concise", cell, layers, "float32")
 
 
 @pytest.mark.parametrize("model, cell, layers", [kind_param(*kind) for kind in KINDS])
@@ -144,8 +136,8 @@ def _matches_the_reference(d2l, model, cell, layers, dtype):
     assert parity.rel_diff(got, np.stack(ref_outputs)) <= bound
     flat = [to_numpy(a) for a in _leaves(state)]
     expected = list(_leaves(ref_state))
-    assert len(flat) == len(expected) == layers * (2 if model == "bi" else 1) * (
-        2 if cell == "lstm" else 1)
+    assert len(flat) == len(expected) == layers * (2 if model == "bi" else 1) * len(
+        VARIANTS[cell].state_names)
     for a, b in zip(flat, expected):
         assert parity.rel_diff(a, b) <= bound
 
@@ -203,7 +195,7 @@ def test_fast_generation_through_layers_equals_the_models_forward(d2l):
     assert text == "".join(vocab.idx_to_token[i] for i in ids)
 
 
-TRAINED = (("stacked", "gru", 2), ("bi", "rnn", 1), ("concise", "lstm", 2))
+TRAINED = (("stacked", "gru-before", 2), ("bi", "rnn", 1), ("concise", "lstm", 2))
 
 
 @pytest.mark.parametrize("fast_path", [False, True], ids=["plain", "fast"])
@@ -269,7 +261,7 @@ def test_layers_draw_the_same_numbers_everywhere(d2l):
 
 
 def test_the_book_librarys_deep_gru(d2l):
-    if not d2l.ops.has_cell_layer(cell_named("gru", "after")):
+    if not d2l.ops.has_cell_layer(cell_named("gru", "concise")):
         with pytest.raises(TypeError, match="no layer of its own"):
             d2l.GRU(4, 3, 2) if not d2l.ops.layer_learns_input_size else d2l.GRU(3, 2)
         return

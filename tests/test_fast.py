@@ -13,8 +13,7 @@ from _backends import tox_extras
 
 from d2lrnn.base.backend import DECLARED
 from d2lrnn.base.vocab import Vocab
-from d2lrnn.cells import CELLS, lm_loss_and_grads
-from d2lrnn.cells.gru import gru_cell
+from d2lrnn.cells import VARIANTS, lm_loss_and_grads
 from d2lrnn.numpy.kernels import NumpyKernels
 from d2lrnn.tools import parity
 from d2lrnn.training import fast
@@ -141,8 +140,7 @@ def test_a_shorter_last_batch_gives_the_reference_numbers(d2l, model, tmp_path):
         assert fast[key] == pytest.approx(reference[key], rel=parity.TRAINING_TOLERANCE)
 
 
-FUSED_CELLS = {cell.key: cell for cell in (*CELLS.values(), gru_cell("after"))
-               if cell.key in NumpyKernels.fused_cells}
+FUSED_CELLS = {key: cell for key, cell in VARIANTS.items() if key in NumpyKernels.fused_cells}
 
 
 @pytest.mark.parametrize("cell", list(FUSED_CELLS))
@@ -272,6 +270,7 @@ def test_a_run_chooses_its_fast_path_once(d2l, monkeypatch, tmp_path):
     train_run(settings, device="cpu", num_preds=1,
               on_epoch=lambda record: chosen_when_trained.append(len(choices)))
     assert chosen_when_trained == [1]  # the run's one choice, by the end of its training
+    assert len(choices) == 1  # its samples generated on it, not chosen again
 
 
 def test_fit_refuses_a_fast_path_chosen_for_another_model(d2l, tmp_path):

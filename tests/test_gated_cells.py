@@ -13,20 +13,18 @@ from _parity import (
 )
 
 from d2lrnn.base.backend import DECLARED
-from d2lrnn.cells import CELLS, lm_loss_and_grads
-from d2lrnn.cells.gru import gru_cell
+from d2lrnn.cells import CELLS, KEYWORDS, VARIANTS, cell_named, lm_loss_and_grads
 from d2lrnn.maths import bptt
 from d2lrnn.numpy.ops import ops as numpy_ops
 from d2lrnn.tools import cli, parity
 from d2lrnn.tools.experiment import build_lm
-from d2lrnn.training import fast
+from d2lrnn.training import checkpoint, fast
+from d2lrnn.training.settings import Settings
 
-GATED = tuple(name for name in CELLS if name != "rnn")  # every cell beyond the section's
+# every function a cell beyond the section's computes, by its key (the GRU's reset before and
+# after the recurrent product, ...)
+GATED = tuple(key for key, cell in VARIANTS.items() if cell.name != "rnn")
 n, T, V, h = 3, 5, 7, 6  # every axis a different size
-
-
-# every function a model computes: the cells, and the GRU with the frameworks' reset
-VARIANTS = {**CELLS, "gru-after": gru_cell("after")}
 
 
 def lm_inputs(cell, seed=0):
@@ -53,30 +51,23 @@ def test_the_generic_backward_agrees_with_the_rnn_one():
         np.testing.assert_allclose(grads[name], grads_rnn[name], rtol=0, atol=1e-15)
 
 
-# (model kind, cell, GRU reset): the scratch models compute the book's functions, and the
+# (model kind, cell's key): the scratch models compute the book's functions, and the
 # frameworks' own layers the function they declare (Keras offers the book's GRU too)
-KINDS = [*((model, cell, None) for cell in GATED if cell != "gru"
-           for model in ("scratch", "concise")),
-         ("scratch", "gru", "before"), ("scratch", "gru", "after"), ("concise", "gru", "after"),
-         ("concise", "gru", "before")]
+KINDS = [(model, key) for key in GATED for model in ("scratch", "concise")]
 
 
-def variant_of(cell, reset):
-    return gru_cell(reset) if cell == "gru" else CELLS[cell]
-
-
-def kind_param(model, cell, reset, *more):
+def kind_param(model, cell, *more):
     """A KINDS entry as a test parameter: a concise model needs the framework's layer."""
-    marks = [pytest.mark.needs(layer=variant_of(cell, reset).key)] if model == "concise" else []
-    name = "-".join(map(str, (model, cell, reset))) + ("-fast" if more and more[0] else "")
-    return pytest.param(model, cell, reset, *more, marks=marks, id=name)
+    marks = [pytest.mark.needs(layer=cell)] if model == "concise" else []
+    name = f"{model}-{cell}" + ("-fast" if more and more[0] else "")
+    return pytest.param(model, cell, *more, marks=marks, id=name)
 
 
 KIND_PARAMS = [kind_param(*kind) for kind in KINDS]
 
 
-def the_lm(d2l, model, cell, reset, params, dtype):
-    lm = build_lm(d2l, model, V, h, dtype, cell=cell, reset=reset)
+def the_lm(d2l, model, cell, params, dtype):
+    lm = build_lm(d2l, model, V, h, dtype, cell=cell)
     lm.set_params(params)
     return lm
 
@@ -84,30 +75,29 @@ def the_lm(d2l, model, cell, reset, params, dtype):
 def test_a_concise_model_exists_for_each_layer_declared_and_no_other(d2l):
     """A framework's layers build the concise models of the cells its declaration names; any
     other is refused with a clear error, not computed as a different function."""
-    for key in sorted({variant_of(cell, reset).key for model, cell, reset in KINDS}):
-        cell, _, reset = key.partition("-")
+    for key in GATED:
         if key in DECLARED[d2l.ops.name].layers:
-            build_lm(d2l, "concise", V, h, cell=cell, reset=reset or None)
+            build_lm(d2l, "concise", V, h, cell=key)
         else:
             with pytest.raises(TypeError, match="no layer of its own"):
-                build_lm(d2l, "concise", V, h, cell=cell, reset=reset or None)
+                build_lm(d2l, "concise", V, h, cell=key)
 
 
-@pytest.mark.parametrize("model, cell, reset", KIND_PARAMS)
-def test_backend_matches_the_reference(d2l, model, cell, reset, dtype, device):
+@pytest.mark.parametrize("model, cell", KIND_PARAMS)
+def test_backend_matches_the_reference(d2l, model, cell, dtype, device):
     with on_test_device(d2l, device):
-        _matches_the_reference(d2l, model, cell, reset, dtype)
+        _matches_the_reference(d2l, model, cell, dtype)
 
 
-def _matches_the_reference(d2l, model, cell, reset, dtype):
-    variant = variant_of(cell, reset)
-    params, X, Y = lm_inputs("gru-after" if variant.key == "gru-after" else cell, seed=1)
+def _matches_the_reference(d2l, model, cell, dtype):
+    variant = VARIANTS[cell]
+    params, X, Y = lm_inputs(cell, seed=1)
     inputs = {k: np.asarray(v, dtype).astype(np.float64) for k, v in params.items()}
     from d2lrnn import numpy as ref
 
-    expected_lm = the_lm(ref, "scratch", cell, reset, inputs, "float64")
+    expected_lm = the_lm(ref, "scratch", cell, inputs, "float64")
     expected_loss, expected_grads = ref.loss_and_grads(expected_lm, X, Y)
-    lm = the_lm(d2l, model, cell, reset, inputs, dtype)
+    lm = the_lm(d2l, model, cell, inputs, dtype)
     loss, grads = d2l.loss_and_grads(lm, X, Y)
     bound = parity.TOLERANCE[dtype]
     assert abs(loss - expected_loss) <= bound * abs(expected_loss)
@@ -121,30 +111,29 @@ def _matches_the_reference(d2l, model, cell, reset, dtype):
     got = np.stack([d2l.ops.to_numpy(H) for H in outputs])  # a list, or stacked (concise)
     assert got.shape == (T, n, h)
     assert parity.rel_diff(got, np.stack(ref_outputs)) <= bound
-    states = state if cell == "lstm" else (state,)
-    ref_states = ref_state if cell == "lstm" else (ref_state,)
+    several = len(variant.state_names) > 1  # the book's (H, C), or H alone
+    states = state if several else (state,)
+    ref_states = ref_state if several else (ref_state,)
     assert len(states) == len(variant.state_names)
     for s, r in zip(states, ref_states):
         assert parity.rel_diff(d2l.ops.to_numpy(s), r) <= bound
 
 
 # the fast path (compiled where the framework compiles) for a scratch and a concise model of
-# each gated cell; the plain path for every kind
+# each gated cell (the variant each computes unless told); the plain path for every kind
 TRAINED = [kind_param(*kind, False) for kind in KINDS] + [
-    kind_param(*kind, True) for kind in (("scratch", "gru", "before"), ("scratch", "lstm", None),
-                                         ("concise", "gru", "after"), ("concise", "lstm", None))]
+    kind_param(model, cell_named(name, model).key, True) for name in CELLS if name != "rnn"
+    for model in ("scratch", "concise")]
 
 
-@pytest.mark.parametrize("model, cell, reset, fast", TRAINED)
-def test_training_parity(d2l, model, cell, reset, fast, small_book, device):
+@pytest.mark.parametrize("model, cell, fast", TRAINED)
+def test_training_parity(d2l, model, cell, fast, small_book, device):
     """50 SGD steps with clipping, float64: every backend takes the reference's steps, on
     every device present."""
     def the_lm(backend, kind=model):
-        return build_lm(backend, kind, len(small_book.vocab), 12, "float64", seed=1, cell=cell,
-                        reset=reset)
+        return build_lm(backend, kind, len(small_book.vocab), 12, "float64", seed=1, cell=cell)
 
-    reference = reference_losses(("cell", cell, reset), lambda ref: the_lm(ref, "scratch"),
-                                 small_book)
+    reference = reference_losses(("cell", cell), lambda ref: the_lm(ref, "scratch"), small_book)
     assert_trains_as_the_reference(d2l, device, the_lm, reference, small_book, fast=fast)
 
 
@@ -168,19 +157,18 @@ def test_the_book_classes_and_their_states(d2l):
     assert set(lm.get_params()) == {*lstm.param_names, "W_hq", "b_q"}
 
 
-@pytest.mark.parametrize("model, cell, reset", KIND_PARAMS)
-def test_the_fast_path_computes_the_reference(d2l, model, cell, reset, dtype, device):
+@pytest.mark.parametrize("model, cell", KIND_PARAMS)
+def test_the_fast_path_computes_the_reference(d2l, model, cell, dtype, device):
     """The fast path's loss and gradients (the input terms looked up, compiled where the
     framework compiles) are the reference's, for every cell, scratch and concise, on every
     device present."""
-    params, X, Y = lm_inputs("gru-after" if (cell, reset) == ("gru", "after") else cell, 2)
+    params, X, Y = lm_inputs(cell, 2)
     inputs = {k: np.asarray(v, dtype).astype(np.float64) for k, v in params.items()}
     from d2lrnn import numpy as ref
 
-    _, expected = ref.loss_and_grads(the_lm(ref, "scratch", cell, reset, inputs, "float64"),
-                                     X, Y)
+    _, expected = ref.loss_and_grads(the_lm(ref, "scratch", cell, inputs, "float64"), X, Y)
     with on_test_device(d2l, device):
-        lm = the_lm(d2l, model, cell, reset, inputs, dtype)
+        lm = the_lm(d2l, model, cell, inputs, dtype)
         gradients_of = fast.choose(lm).compiled_gradients()
         loss, grads = gradients_of(lm.book_params, d2l.ops.asarray(X, "int64"),
                                    d2l.ops.asarray(Y, "int64"))
@@ -190,7 +178,7 @@ def test_the_fast_path_computes_the_reference(d2l, model, cell, reset, dtype, de
 
 
 @pytest.mark.parametrize("model, cell", [("scratch", "gru"), ("scratch", "lstm"),
-                                         ("concise", "gru")])
+                                         ("concise", "gru"), ("scratch", "gru-after")])
 def test_train_and_generate_a_cell_from_the_command_line(model, cell, tmp_path, capsys):
     source = "torch" if model == "concise" else "numpy"
     load_or_skip(source)
@@ -204,6 +192,22 @@ def test_train_and_generate_a_cell_from_the_command_line(model, cell, tmp_path, 
     assert "fast path on cpu" in captured.out  # one layer of any cell: the fast path
     texts = texts_generated_everywhere(out / "checkpoint.safetensors", capsys)
     assert len(texts) == 1  # greedy text from the same GRU/LSTM weights, in every backend
+    hparams = checkpoint.read(out / "checkpoint.safetensors").hparams
+    computed = cell_named(cell, model)  # a GRU's variant, told or the model's own
+    assert hparams["cell_key"] == computed.key
+    assert {k: hparams[k] for k in KEYWORDS} == {k: computed.options().get(k) for k in KEYWORDS}
+
+
+def test_the_cell_option_offers_and_explains_every_cell_and_variant(capsys):
+    """--cell takes each cell's name and each of its variants' keys, and its help says what
+    they are (every cell's section, every variant's key)."""
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for key, cell in VARIANTS.items():
+        assert key in text and cell.name in text and cell.section in text
+    for name in (*CELLS, *VARIANTS):
+        assert Settings(cell=name).cell == name
 
 
 def test_the_two_grus_are_different_functions():
@@ -211,10 +215,10 @@ def test_the_two_grus_are_different_functions():
     than the float32 bound at the book's initial scale, and grossly at trained scales."""
     rng = np.random.default_rng(0)
     for sigma, at_least in ((0.01, 1e-5), (0.5, 0.05)):
-        params = {k: rng.normal(0, sigma, s) for k, s in gru_cell("after").shapes(4, h).items()}
+        params = {k: rng.normal(0, sigma, s) for k, s in VARIANTS["gru-after"].shapes(4, h).items()}
         params["b_hh"] = np.zeros(h)
         X = rng.normal(0, 1, (T, n, 4))
         book = {k: v for k, v in params.items() if k != "b_hh"}
-        before, _ = gru_cell("before").run(numpy_ops, book, X)
-        after, _ = gru_cell("after").run(numpy_ops, params, X)
+        before, _ = VARIANTS["gru-before"].run(numpy_ops, book, X)
+        after, _ = VARIANTS["gru-after"].run(numpy_ops, params, X)
         assert parity.rel_diff(np.stack(after), np.stack(before)) > at_least

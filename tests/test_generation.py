@@ -41,6 +41,25 @@ def test_greedy_matches_the_book_loop(d2l):
     assert text == book_predict(lm, "time ", 20, VOCAB)
 
 
+def test_predict_chooses_the_fast_path_once_or_takes_the_one_given(d2l, monkeypatch):
+    """Each call asks the model for its fast path once, and not at all when handed the one a
+    caller chose (d2lrnn train's samples: the path it trained on); another model's is
+    refused; fast=False calls the model as it is, to the same text."""
+    from d2lrnn.training import fast
+
+    choices, choose = [], fast.choose
+    monkeypatch.setattr(fast, "choose", lambda model: choices.append(model) or choose(model))
+    lm = trained_like(d2l)
+    text = lm.predict("time ", 20, VOCAB)
+    assert len(choices) == 1
+    path = choose(lm)
+    assert lm.predict("time ", 20, VOCAB, fast=path) == text and len(choices) == 1
+    assert lm.predict("time ", 20, VOCAB, fast=False) == text and len(choices) == 1
+    with pytest.raises(ValueError, match="predict: fast= is True, False or the fast path "
+                                         "chosen for this model"):
+        trained_like(d2l).predict("time ", 20, VOCAB, fast=path)
+
+
 def test_greedy_is_the_same_in_every_backend(d2l):
     from d2lrnn import numpy as ref
 

@@ -464,6 +464,25 @@ def test_a_full_disk_is_refused_before_training(world, tmp_path, monkeypatch, ca
     assert code == 2 and "free" in err and "MB" in err
 
 
+def test_the_space_a_run_needs_counts_the_parameters_of_its_cell():
+    """The disk estimate counts the parameters of the model the settings make, for every
+    function of every cell (a GRU's reset after the product has one more bias)."""
+    from d2lrnn import numpy as ref
+    from d2lrnn.cells import VARIANTS
+    from d2lrnn.tools.experiment import build_lm
+    from d2lrnn.training.settings import Settings
+
+    def size(cell):  # the book's vocabulary of 28 characters
+        lm = build_lm(ref, "scratch", 28, 32, cell=cell, layers=2)
+        return sum(value.size for value in lm.get_params().values())
+
+    def needed(cell):
+        return runs.space_needed(Settings(cell=cell, layers=2, dtype="float64"))
+
+    for key in VARIANTS:
+        assert needed(key) - needed("rnn") == 2 * 8 * (size(key) - size("rnn")), key
+
+
 # -- 7: text that is not what it seems -------------------------------------------------------
 
 

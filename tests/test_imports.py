@@ -1,6 +1,7 @@
 """Importing: no framework at `import d2lrnn`, one interface everywhere, clear errors."""
 import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,22 @@ def test_a_book_module_without_a_listed_name_fails_naming_it():
     with pytest.raises(NotImplementedError, match="d2lrnn.torch.book must define "
                                                   "LinearRegression, abs, arange"):
         facade({"__name__": "d2lrnn.torch"}, book)
+
+
+def test_a_cell_without_its_model_fails_naming_the_class_and_its_file():
+    """A cell's first file alone (its Cell, found by discovery) fails every backend's import
+    in one sentence: the model it names, and the file that must define it."""
+    from d2lrnn.book.bind import cell_models
+    from d2lrnn.cells.lstm import LSTMCell
+
+    class UnwrittenCell(LSTMCell):  # a name no cell of the package has
+        name, scratch_name, concise_name = "unwritten", "UnwrittenScratch", None
+
+    here = __name__.replace(".", "/")  # the file that defines the cell, as a module names it
+    with pytest.raises(NotImplementedError, match=re.escape(
+            f"the unwritten cell ({here}.py) has no scratch model: d2lrnn/book/modern.py must "
+            f"define class UnwrittenScratch(CellScratch): cell = CELLS['unwritten']")):
+        cell_models([UnwrittenCell()])
 
 
 def test_backend_exports_the_interface(d2l):

@@ -1,7 +1,7 @@
 """The NumPy reference: hand-written BPTT against finite differences, and the golden file."""
 import numpy as np
 import pytest
-from _parity import GOLDEN
+from _parity import GOLDEN, golden
 
 from d2lrnn import numpy as ref
 from d2lrnn.base.vocab import Vocab
@@ -38,7 +38,12 @@ def test_bptt_matches_central_differences():
 
 def test_reference_matches_the_golden_file(dtype):
     inputs, outputs = parity.read_golden(GOLDEN)
-    assert set(outputs[dtype]) == set(parity.QUANTITIES)
+    # every quantity, but those of the kinds a cell added since it was extended brings (its
+    # tests compute their reference now: see _parity.golden)
+    added = {f"{name}_{part}" for name in parity.missing_kinds(inputs)
+             for part in ("states", "loss", "grads")}
+    assert set(outputs[dtype]) == set(parity.QUANTITIES) - added
+    inputs, outputs = golden()
     diffs = parity.compare(parity.reference(inputs, dtype), outputs[dtype])
     assert max(diffs.values()) <= parity.TOLERANCE["float64"], diffs
 

@@ -159,8 +159,7 @@ def import_framework(module, extra):
         raise MissingFramework(
             f"{module} is installed but its import failed with {type(err).__name__}: "
             f"{str(err).strip().splitlines()[0] if str(err).strip() else '(no message)'}; "
-            f"a broken or mismatched install: reinstall it with: "
-            f"{_extra_hint(extra).replace(' install ', ' install --force-reinstall ', 1)}"
+            f"a broken or mismatched install: reinstall it with: {reinstall_hint(extra)}"
         ) from err
     legacy.after_import(module, framework)
     return framework
@@ -170,6 +169,11 @@ def _extra_hint(extra):
     """The install hint for d2lrnn's ``extra``: a backend's (MXNet's own environment where it
     needs one), or another extra such as ``numba``."""
     return install_hint(extra) if extra in DECLARED else pip_install(extra)
+
+
+def reinstall_hint(extra):
+    """The command that installs d2lrnn's ``extra`` again over a broken install."""
+    return _extra_hint(extra).replace(" install ", " install --force-reinstall ", 1)
 
 
 def check_thread_variable(module):

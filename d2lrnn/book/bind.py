@@ -13,20 +13,37 @@ from ..cells import CELLS
 from . import modern, rnn, surface
 from .model import Model, as_input
 
+SHARED = {name: getattr(module, name) for module in (rnn, modern) for name in dir(module)
+          if isinstance(getattr(module, name), type) and issubclass(getattr(module, name),
+                                                                    Model)}
+
+
+def cell_models(cells):
+    """The book's class names of the models of ``cells`` (scratch, concise where a framework
+    has a layer for it); a cell whose models :mod:`d2lrnn.book.modern` does not define fails,
+    saying which class belongs there."""
+    names = []
+    for cell in cells:
+        for kind, name in (("scratch", cell.scratch_name), ("concise", cell.concise_name)):
+            if name and name not in SHARED:
+                how = (f"class {name}(CellScratch): cell = CELLS[{cell.name!r}]"
+                       if kind == "scratch" else f"class {name}(CellLayer, {cell.scratch_name})")
+                where = type(cell).__module__.replace(".", "/")
+                raise NotImplementedError(f"the {cell.name} cell ({where}.py) has no {kind} "
+                                          f"model: d2lrnn/book/modern.py must define {how}")
+            if name:
+                names.append(name)
+    return names
+
+
 # The models every backend exports, in this order: the section's (9.4-9.6), each cell's
 # scratch and concise models by the book's names (found by discovery: a new cell's appear
 # here), the deep and bidirectional networks (10.3, 10.4). Where a framework's layers learn
 # their input size at the first call, a concise model's Lazy<Name> variant stands in for
 # it, with the book's signature there (RNN(num_hiddens) in MXNet, TensorFlow and JAX).
-EXPORTED = tuple(dict.fromkeys([
-    "MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM",
-    *(name for cell in CELLS.values() for name in (cell.scratch_name, cell.concise_name)
-      if name),
-    "StackedRNNScratch", "BiRNNScratch"]))
-
-SHARED = {name: getattr(module, name) for module in (rnn, modern) for name in dir(module)
-          if isinstance(getattr(module, name), type) and issubclass(getattr(module, name),
-                                                                    Model)}
+EXPORTED = tuple(dict.fromkeys(["MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM",
+                                *cell_models(CELLS.values()),
+                                "StackedRNNScratch", "BiRNNScratch"]))
 
 
 def shared_class(name, ops):

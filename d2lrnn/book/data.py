@@ -16,6 +16,7 @@ from ..base.backend import ops_of
 from ..base.downloads import DATA_URL, cache_dir, sha1_of
 from ..base.errors import UserError
 from ..base.vocab import Vocab
+from ..training.settings import FIELDS
 from .library import DataModule
 
 FILENAME = "timemachine.txt"
@@ -128,11 +129,11 @@ class TimeMachine(DataModule):
 
     def __init__(self, batch_size, num_steps, num_train=10000, num_val=5000, *, corpus=None,
                  whole_book=False, seed=0, vocab=None, max_corpus_mb=MAX_CORPUS_MB):
-        batch_size = checks.whole(batch_size, "batch_size", "TimeMachine")
-        num_steps = checks.whole(num_steps, "num_steps", "TimeMachine")
-        num_train = checks.whole(num_train, "num_train", "TimeMachine")
-        num_val = checks.whole(num_val, "num_val", "TimeMachine", least=0)
-        seed = checks.whole(seed, "seed", "TimeMachine", least=0)
+        # by the rules of a run's settings (d2lrnn.training.settings): one rule each
+        batch_size, num_steps, num_train, num_val, seed = (
+            FIELDS[name].metadata["rule"].check(value, name, "TimeMachine") for name, value in (
+                ("batch_size", batch_size), ("num_steps", num_steps), ("num_train", num_train),
+                ("num_val", num_val), ("seed", seed)))
         self.batch_size, self.num_steps, self.seed = batch_size, num_steps, seed
         self.corpus, self.max_corpus_mb = corpus, max_corpus_mb
         text = self._download()
@@ -142,7 +143,7 @@ class TimeMachine(DataModule):
         num_windows = len(tokens) - num_steps
         if whole_book:
             num_train = num_windows - num_val
-        if num_train < 1 or num_val < 0 or num_train + num_val > num_windows:
+        if num_train < 1 or num_train + num_val > num_windows:
             raise CorpusError(
                 f"the corpus has {len(tokens)} characters after preprocessing, which make "
                 f"{max(num_windows, 0)} windows of num_steps + 1 = {num_steps + 1}; "

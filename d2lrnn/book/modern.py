@@ -8,17 +8,8 @@ import numpy as np
 
 from ..base import checks
 from ..base.errors import BadArgument, BadType
-from ..cells import CELLS, Network
-from ..cells.gru import gru_cell
+from ..cells import CELLS, Network, cell_named
 from .model import Recurrent, draw
-
-
-def cell_named(name, reset="before"):
-    """The cell called ``name`` (``"rnn"``, ``"gru"``, ``"lstm"``, ...); a GRU applies its
-    reset gate ``before`` the recurrent product (the book) or ``after`` (the frameworks)."""
-    if name not in CELLS:
-        raise BadArgument(f"cell must be one of {', '.join(CELLS)}, got {name!r}")
-    return gru_cell(reset) if name == "gru" else CELLS[name]
 
 
 def part_seed(seed, index):
@@ -83,12 +74,12 @@ class GRUScratch(CellScratch):
         super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
 
     def validate(self):
-        gru_cell(self.reset)  # checks it
+        CELLS["gru"].checked_value(self.reset)
         super().validate()
 
     @property
     def cell(self):
-        return gru_cell(self.reset)
+        return cell_named("gru", reset=self.reset)
 
     def forward(self, inputs, H=None):
         """inputs (num_steps, batch_size, num_inputs) -> ([H_1 .. H_T], H_T)."""
@@ -235,20 +226,22 @@ class CellNetwork(CellScratch):
 
 class LayersOfCell(CellNetwork):
     """What a network of several layers of one named cell has: ``cell`` is the cell's name
-    ("rnn", "gru", "lstm"; a GRU's ``reset`` as in :class:`GRUScratch`)."""
+    ("rnn", "gru", "lstm": the book's function) or the key of one of its variants
+    ("gru-after"; or a GRU's ``reset`` as in :class:`GRUScratch`), see
+    :func:`d2lrnn.cells.cell_named`."""
 
     def __init__(self, num_inputs, num_hiddens, sigma, *, cell, reset, dtype, seed):
         self.cell, self.reset = cell, reset
         super().__init__(num_inputs, num_hiddens, sigma, dtype=dtype, seed=seed)
 
     def validate(self):
-        cell_named(self.cell, self.reset)  # checks them
+        cell_named(self.cell, reset=self.reset)  # checks them
         super().validate()
 
     @property
     def unit(self):
         """The :class:`~d2lrnn.cells.Cell` every layer runs."""
-        return cell_named(self.cell, self.reset)
+        return cell_named(self.cell, reset=self.reset)
 
 
 class StackedRNNScratch(LayersOfCell):
@@ -261,7 +254,7 @@ class StackedRNNScratch(LayersOfCell):
     stack_outputs = True
 
     def __init__(self, num_inputs, num_hiddens, num_layers, sigma=0.01, *, cell="rnn",
-                 reset="before", dtype="float32", seed=None):
+                 reset=None, dtype="float32", seed=None):
         self.num_layers = num_layers
         super().__init__(num_inputs, num_hiddens, sigma, cell=cell, reset=reset, dtype=dtype,
                          seed=seed)
@@ -285,7 +278,7 @@ class BiRNNScratch(LayersOfCell):
     layer takes (the book doubles ``num_hiddens`` itself; here it stays what was given).
     The state is the pair (f_H, b_H)."""
 
-    def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, cell="rnn", reset="before",
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01, *, cell="rnn", reset=None,
                  dtype="float32", seed=None):
         super().__init__(num_inputs, num_hiddens, sigma, cell=cell, reset=reset, dtype=dtype,
                          seed=seed)
@@ -331,9 +324,7 @@ class CellLayer(CellNetwork):
 
     @property
     def network(self):
-        if self.num_layers == 1:
-            return Network.single(self.cell)
-        return Network.stacked(self.cell, self.num_layers)
+        return Network.layered(self.cell, self.num_layers)
 
     def build(self, num_inputs):
         super().build(num_inputs)

@@ -290,11 +290,12 @@ class RNNLMScratch(ReadersRNN, Model):
             self._set_param(name, value)
 
     def predict(self, prefix, num_preds, vocab, device=None, *, temperature=0.0, top_k=None,
-                top_p=None, seed=None):
+                top_p=None, seed=None, fast=True):
         """Continue ``prefix`` by ``num_preds`` characters (d2l.ai section 9.5): greedy by
-        default, as the book, or sampled (:func:`d2lrnn.training.generation.predict` does it).
-        The model computes on the device its parameters are on; ``device`` is the book's
-        argument, where the book's model should be (a warning says so if it is not)."""
+        default, as the book, or sampled, on the fast path where the model has one (or the
+        one ``fast=`` gives: :func:`d2lrnn.training.generation.predict` does it). The model
+        computes on the device its parameters are on; ``device`` is the book's argument,
+        where the book's model should be (a warning says so if it is not)."""
         if device is not None and self.ops.device_name(device) != self.ops.device_name(
                 self.device):  # the book's device where the model is: quiet
             warnings.warn(f"predict: the model's parameters are on "
@@ -304,7 +305,7 @@ class RNNLMScratch(ReadersRNN, Model):
                           DeviceWarning, stacklevel=2)
         with self.ops.on(self.device):
             return generation.predict(self, prefix, num_preds, vocab, temperature=temperature,
-                                      top_k=top_k, top_p=top_p, seed=seed)
+                                      top_k=top_k, top_p=top_p, seed=seed, fast=fast)
 
 
 class RNNLM(RNNLMScratch):

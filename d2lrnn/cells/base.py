@@ -3,9 +3,12 @@ tuple), its step written once against the array adapter (:class:`~d2lrnn.base.ad
 its step backward, from which :mod:`d2lrnn.cells.network` makes NumPy's reference
 gradients (checked against central differences) for any cell, in any number of layers.
 
-A new cell is one file in this folder with one :class:`Cell` subclass: it is found by
-discovery (``d2lrnn.cells.CELLS``) and every model, backend and command takes it.
+A new cell is two files: one in this folder with one :class:`Cell` subclass, found by
+discovery (``d2lrnn.cells.CELLS``, and each function it computes in ``d2lrnn.cells.VARIANTS``),
+and its scratch model in :mod:`d2lrnn.book.modern` (ARCHITECTURE.md, "Adding a recurrent
+cell"); every model, backend, command and test then takes it.
 """
+from ..base.errors import BadArgument
 
 
 class Cell:
@@ -16,6 +19,33 @@ class Cell:
     scratch_name = None  # the book's class names: the model from scratch, the concise one
     concise_name = None
     state_names = ("H",)  # the state tuple; its first entry is the output H_t
+    # A cell that computes more than one function (a GRU's reset gate before or after the
+    # recurrent product, as Keras' ``reset_after``): the keyword of its constructor and of
+    # its models that chooses (``reset``), its values (the book's first), what each means,
+    # and the value the frameworks' own layers compute (a concise model's default; None: the
+    # book's). Each value is a variant with a key of its own ("gru-after", see :attr:`key`).
+    variant_keyword = None
+    variant_values = ()
+    variant_words = ""
+    layers_value = None
+
+    def __init__(self, value=None):
+        if self.variant_keyword is not None:
+            setattr(self, self.variant_keyword, self.checked_value(
+                self.variant_values[0] if value is None else value))
+
+    @classmethod
+    def checked_value(cls, value):
+        """``value`` if it is one of the cell's variants, else a :class:`BadArgument`."""
+        if value not in cls.variant_values:
+            raise BadArgument(f"{cls.name.upper()}: {cls.variant_keyword} must be one of "
+                              f"{cls.variant_values}, got {value!r}")
+        return value
+
+    @classmethod
+    def variants(cls):
+        """One cell per function this cell computes, the book's first."""
+        return tuple(cls(value) for value in cls.variant_values) or (cls(),)
 
     def shapes(self, num_inputs, num_hiddens):
         """{parameter name: shape}, in the book's order."""
@@ -32,17 +62,29 @@ class Cell:
         input's gradient is what a layer below receives in a deep network."""
         raise NotImplementedError(f"{type(self).__name__} has no hand-written backward step")
 
+    # -- written once for every cell --------------------------------------------------------
     def options(self):
         """The keyword arguments that make this cell's scratch model compute it (a GRU's
-        reset gate)."""
-        return {}
+        ``reset``): its variant, where it has several."""
+        if self.variant_keyword is None:
+            return {}
+        return {self.variant_keyword: getattr(self, self.variant_keyword)}
 
-    # -- written once for every cell --------------------------------------------------------
     @property
     def key(self):
         """The function this cell computes, by name ("gru-after" where a cell has
         variants): what a framework's own layer is declared to compute."""
-        return self.name
+        return "-".join((self.name, *self.options().values()))
+
+    def describe(self):
+        """What ``--cell`` says of this cell: its section and, where it has variants, their
+        keys and what they mean."""
+        if self.variant_keyword is None:
+            return f"{self.name} ({self.section})"
+        first, *_ = keys = [f"{self.name}-{value}" for value in self.variant_values]
+        concise = f"{self.name}-{self.layers_value or self.variant_values[0]}"
+        return (f"{self.name} ({self.section}; {' or '.join(keys)}: {self.variant_words}; "
+                f"{self.name} alone is {first} from scratch, {concise} concise)")
 
     def param_names(self):
         return tuple(self.shapes(1, 1))

@@ -11,38 +11,20 @@ after the product, with a bias of their own inside (``reset="after"``, one more 
 ``b_hh``): H̃_t = tanh(X_t W_xh + b_h + R_t ⊙ (H_{t-1} W_hh + b_hh)). Another function:
 the package offers both, each held to its own reference.
 """
-from ..base.errors import BadArgument
 from .base import Cell, accumulate, gate, gate_backward, input_term
-
-RESETS = ("before", "after")
-
-
-def gru_cell(reset="before"):
-    """The GRU cell with the reset gate applied ``before`` (the book) or ``after`` the
-    recurrent product."""
-    if reset not in RESETS:
-        raise BadArgument(f"GRU: reset must be one of {RESETS}, got {reset!r}")
-    return _CELLS[reset]
 
 
 class GRUCell(Cell):
     name = "gru"
     scratch_name, concise_name = "GRUScratch", "GRU"
     section = "10.2 Gated Recurrent Units (GRU)"
-
-    def __init__(self, reset="before"):
-        if reset not in RESETS:
-            raise BadArgument(f"GRU: reset must be one of {RESETS}, got {reset!r}")
-        self.reset = reset
-
+    variant_keyword, variant_values, layers_value = "reset", ("before", "after"), "after"
+    variant_words = ("the reset gate before the recurrent product (the book's) or after it "
+                     "(the frameworks' layers')")
     cudnn_gates = ("r", "z", "h")
 
-    @property
-    def key(self):
-        return f"gru-{self.reset}"
-
-    def options(self):
-        return {"reset": self.reset}
+    def __init__(self, reset="before"):
+        super().__init__(reset)
 
     def recurrent_bias(self, ops, input_bias, params):
         """cuDNN's GRU keeps b_hh, inside the reset, as the candidate's recurrent bias."""
@@ -100,6 +82,3 @@ class GRUCell(Cell):
             to_H, to_X = gate_backward(ops, params, X, H_prev, dA, g, grads)
             dH_prev, dX = dH_prev + to_H, dX + to_X
         return (dH_prev,), dX
-
-
-_CELLS = {reset: GRUCell(reset) for reset in RESETS}

@@ -43,6 +43,12 @@ class Network:
         return cls(tuple((Layer(cell, f"rnns.{i}."),) for i in range(num_layers)))
 
     @classmethod
+    def layered(cls, cell, num_layers):
+        """One layer without a prefix, or ``num_layers`` stacked: a language model's network
+        as the command line makes it and a checkpoint holds it."""
+        return cls.single(cell) if num_layers == 1 else cls.stacked(cell, num_layers)
+
+    @classmethod
     def bidirectional(cls, cell):
         """One forward and one backward layer, ``f_rnn.<name>`` and ``b_rnn.<name>``."""
         return cls(((Layer(cell, "f_rnn."), Layer(cell, "b_rnn.", reverse=True)),))

@@ -11,14 +11,15 @@ class MxnetLayers(Layers):
 
     # MXNet's fused GRU (cuDNN's) applies the reset gate after the recurrent product; the
     # weights are packed as cuDNN's, transposed, in one flat vector.
-    MODES = {"rnn": "rnn_tanh", "gru": "gru", "lstm": "lstm"}
+    MODES = {"rnn": "rnn_tanh", "gru-after": "gru", "lstm": "lstm"}  # by the cells' keys
 
     def cell_layer(self, cell, params, inputs, state):
         """The fused operator gluon.rnn.RNN, GRU and LSTM run, on a flat parameter vector."""
+        mode = self.own_layer(self.MODES, cell)
         W_x, W_h, b_ih, b_hh = cell.cudnn_weights(self, params)
         flat = mnp.concatenate([W_x.T.reshape(-1), W_h.T.reshape(-1), b_ih, b_hh])
-        extra = {"state_cell": state[1][None]} if cell.name == "lstm" else {}
+        extra = {"state_cell": state[1][None]} if mode == "lstm" else {}
         outputs, *final = npx.rnn(data=inputs, parameters=flat, state=state[0][None],
                                   state_size=self.shape(W_h)[0], num_layers=1,
-                                  mode=self.MODES[cell.name], state_outputs=True, **extra)
+                                  mode=mode, state_outputs=True, **extra)
         return outputs, tuple(s[0] for s in final)

@@ -13,11 +13,9 @@ class TensorflowLayers(Layers):
 
     # SimpleRNN is the book's RNN; Keras' GRU computes either function (reset_after=True is
     # its default). Keras 3 is batch-major only: the layers run on transposed inputs.
-    GATE_ORDER = {"rnn": ("h",), "gru": ("z", "r", "h"), "lstm": ("i", "f", "c", "o")}
-
     def cell_layer(self, cell, params, inputs, state):
         """keras.layers.SimpleRNN, GRU or LSTM, called statelessly on the book's parameters."""
-        order = self.GATE_ORDER[cell.name]
+        _, _, order = self.own_layer(KERAS_LAYERS, cell)
         W_x = gates_side_by_side(self, params, "W_x", order)
         b = gates_side_by_side(self, params, "b_", order)
         (d, size), dtype = self.shape(W_x), W_x.dtype.name
@@ -32,15 +30,21 @@ class TensorflowLayers(Layers):
         return tf.transpose(outputs, (1, 0, 2)), tuple(final)
 
     def prepare_cell_layer(self, cell, num_inputs, num_hiddens, dtype):
+        self.own_layer(KERAS_LAYERS, cell)
         _keras_layer(cell.key, num_inputs, num_hiddens, dtype)  # outside compiled code
+
+
+# The cells (by key) Keras' layers compute: the layer, its options, its gates' order.
+KERAS_LAYERS = {"rnn": ("SimpleRNN", {}, ("h",)),
+                "gru-before": ("GRU", {"reset_after": False}, ("z", "r", "h")),
+                "gru-after": ("GRU", {"reset_after": True}, ("z", "r", "h")),
+                "lstm": ("LSTM", {}, ("i", "f", "c", "o"))}
 
 
 @functools.lru_cache(maxsize=None)
 def _keras_layer(key, num_inputs, num_hiddens, dtype):
     keras = import_framework("keras", "tensorflow")
-    options = {"rnn": ("SimpleRNN", {}), "gru-before": ("GRU", {"reset_after": False}),
-               "gru-after": ("GRU", {"reset_after": True}), "lstm": ("LSTM", {})}
-    kind, extra = options[key]
+    kind, extra, _ = KERAS_LAYERS[key]
     layer = getattr(keras.layers, kind)(num_hiddens, return_sequences=True, return_state=True,
                                         dtype=dtype, **extra)
     layer.build((None, None, num_inputs))

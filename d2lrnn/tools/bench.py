@@ -28,7 +28,7 @@ from ..base.backend import (
 from ..base.errors import BadArgument, MissingFramework
 from ..base.files import atomic_write
 from ..base.plot import save_figure
-from ..cells import CELLS
+from ..cells import CHOICES
 from . import machine
 from .parity import TOLERANCE
 
@@ -388,7 +388,7 @@ HISTORY_LISTS = ("epoch", "train_ppl", "val_ppl", "step_loss", "epoch_seconds")
 # fields COMPLETE names.
 RECORD_FIELDS = {
     "backend": checks.OneOf(BACKENDS), "model": checks.OneOf(MODEL_KINDS),
-    "cell": checks.OneOf(CELLS), "dtype": checks.OneOf(FLOAT_DTYPES),
+    "cell": checks.OneOf(CHOICES), "dtype": checks.OneOf(FLOAT_DTYPES),
     "layers": checks.Whole(1), "epochs": checks.Whole(1), "busy": checks.Whole(0),
     "fast": checks.Flag(), "error": checks.Text(), "device": checks.Text(),
     "train_ppl": checks.Real(least=1), "val_ppl": checks.Real(least=1),

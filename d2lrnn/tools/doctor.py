@@ -18,6 +18,7 @@ from ..base.backend import (
     install_hint,
     is_installed,
     load_backend,
+    reinstall_hint,
 )
 from . import machine, parity
 
@@ -141,8 +142,9 @@ def report(results):
             lines.append(" " * 12 + f"no accelerator{r['hint']}")
     broken = [r["backend"] for r in results if not r["ok"]]
     lines += ["", "everything installed works" if not broken else
-              f"BROKEN: {', '.join(broken)} (see above; reinstall with the extra shown in the "
-              f"README, or report it with this output)"]
+              f"BROKEN: {', '.join(broken)} (see above; reinstall with "
+              f"{' and '.join(reinstall_hint(name) for name in broken)}, or report it with this "
+              f"output)"]
     return "\n".join(lines)
 
 

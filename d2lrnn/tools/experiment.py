@@ -9,7 +9,7 @@ from ..base.backend import MODEL_KINDS, enable_float64, load_backend
 from ..base.errors import BadArgument, BadType, not_one_of
 from ..base.files import atomic_write
 from ..book.data import MAX_CORPUS_MB, TimeMachine
-from ..cells import CELLS
+from ..cells import KEYWORDS, cell_named
 from ..training import fast
 from ..training.train import fit, package_threads
 from . import machine
@@ -20,27 +20,25 @@ MODELS = MODEL_KINDS
 
 
 def build_lm(d2l, model, vocab_size, num_hiddens, dtype="float32", seed=0, lr=1.0,
-             cell="rnn", reset=None, layers=1):
+             cell="rnn", layers=1, **options):
     """The scratch or concise language model of backend ``d2l`` on ``cell``, ``layers``
-    deep (the book's StackedRNNScratch, or the concise GRU/LSTM(num_layers=...)). A GRU's
-    ``reset`` defaults to the book's "before" (scratch) or the frameworks' "after"
-    (concise)."""
+    deep (the book's StackedRNNScratch, or the concise GRU/LSTM(num_layers=...)). ``cell``
+    is a cell's name or a variant's key, ``options`` its variant's keyword (a GRU's
+    ``reset``): see :func:`d2lrnn.cells.cell_named` (a GRU's defaults to the book's "before"
+    from scratch, the frameworks' "after" concise)."""
     if model not in MODELS:
         raise BadArgument(not_one_of("model", model, MODELS))
-    if cell not in CELLS:
-        raise BadArgument(not_one_of("cell", cell, CELLS))
-    name = CELLS[cell].scratch_name if model == "scratch" else CELLS[cell].concise_name
+    variant = cell_named(cell, model, **options)
+    name = variant.scratch_name if model == "scratch" else variant.concise_name
     if name is None:
         raise BadType(f"the {d2l.ops.name} backend has no layer of its own for the {cell} "
                         f"cell (no framework here has one): use the scratch model")
-    options = {}
-    if cell == "gru":
-        options["reset"] = reset or ("before" if model == "scratch" else "after")
+    options = variant.options()
     if layers > 1 and model == "scratch":
-        rnn = d2l.StackedRNNScratch(vocab_size, num_hiddens, layers, cell=cell, dtype=dtype,
-                                    seed=seed, **options)
+        rnn = d2l.StackedRNNScratch(vocab_size, num_hiddens, layers, cell=variant.key,
+                                    dtype=dtype, seed=seed)
     elif layers > 1:
-        if cell == "rnn":
+        if variant.name == "rnn":
             raise BadArgument("the book's concise RNN is one layer: for layers > 1 use the "
                              "scratch model (StackedRNNScratch) or a concise GRU or LSTM")
         rnn = getattr(d2l, name)(num_inputs=vocab_size, num_hiddens=num_hiddens,
@@ -61,6 +59,7 @@ class RunResult:
     data: object
     history: dict
     hparams: dict
+    fast_path: object = None  # what generates its samples (chosen once, with its training's)
 
 
 def train_run(settings, *, device="auto", max_corpus_mb=MAX_CORPUS_MB, num_preds=50,
@@ -85,8 +84,11 @@ def train_run(settings, *, device="auto", max_corpus_mb=MAX_CORPUS_MB, num_preds
         lm = build_lm(d2l, s.model, len(data.vocab), s.num_hiddens, s.dtype, s.seed, s.lr,
                       s.cell, layers=s.layers)
     cell = lm.rnn.network.layers[0].cell
-    path = fast.choose(lm) if s.fast else None  # chosen once: recorded, and trained on
-    hparams = {**s.as_dict(), "cell_key": cell.key, "reset": getattr(cell, "reset", None),
+    # chosen once: recorded, trained on (unless --plain) and generating the samples
+    chosen = fast.choose(lm)
+    path = chosen if s.fast else None
+    hparams = {**s.as_dict(), "cell_key": cell.key,
+               **{keyword: cell.options().get(keyword) for keyword in KEYWORDS},
                "vocab_size": len(data.vocab),
                "corpus": None if s.corpus is None else str(Path(s.corpus).resolve()),
                "corpus_sha1": data.sha1, "device": d2l.ops.device_name(where),
@@ -114,9 +116,10 @@ def train_run(settings, *, device="auto", max_corpus_mb=MAX_CORPUS_MB, num_preds
         "dtype": s.dtype, "train_ppl": history["train_ppl"][-1],
         "val_ppl": history["val_ppl"][-1], "seconds": history["train_seconds"],
         "wall_seconds": wall, "tokens_per_s": history["tokens"] / history["train_seconds"],
-        "samples": {p: lm.predict(p, num_preds, data.vocab) for p in SAMPLE_PREFIXES},
+        "samples": {p: lm.predict(p, num_preds, data.vocab, fast=chosen)
+                    for p in SAMPLE_PREFIXES},
     }
-    return RunResult(summary, lm, data, history, hparams)
+    return RunResult(summary, lm, data, history, hparams, chosen)
 
 
 def write_record(path, result):
@@ -128,7 +131,8 @@ def write_record(path, result):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     peak_mb = peak / 2**20 if sys.platform == "darwin" else peak / 2**10
     record = {**result.summary, "peak_mb": peak_mb, "machine": machine.describe(),
-              "generate_chars_per_s": generation_speed(result.model, result.data.vocab),
+              "generate_chars_per_s": generation_speed(result.model, result.data.vocab,
+                                                       result.fast_path),
               "settings": {**result.hparams, "corpus_sha1": result.data.sha1},
               "history": result.history}
     atomic_write(path, json.dumps(record).encode())
@@ -149,9 +153,10 @@ def versions(backend):
     return found
 
 
-def generation_speed(lm, vocab, num_preds=1000, prefix=SAMPLE_PREFIXES[1]):
-    """Greedy characters per second of ``lm.predict``, after one warm-up call (compiling)."""
-    lm.predict(prefix, 10, vocab)
+def generation_speed(lm, vocab, path=True, num_preds=1000, prefix=SAMPLE_PREFIXES[1]):
+    """Greedy characters per second of ``lm.predict`` on the fast ``path`` (True: its own),
+    after one warm-up call (compiling)."""
+    lm.predict(prefix, 10, vocab, fast=path)
     start = time.perf_counter()
-    lm.predict(prefix, num_preds, vocab)
+    lm.predict(prefix, num_preds, vocab, fast=path)
     return num_preds / (time.perf_counter() - start)

@@ -10,10 +10,9 @@ import io
 
 import numpy as np
 
-from ..base.backend import load_backend
+from ..base.backend import MODEL_KINDS, load_backend
 from ..base.files import atomic_write
-from ..book.modern import cell_named
-from ..cells import CELLS, Network
+from ..cells import CELLS, VARIANTS, Network, cell_named
 from ..training import fast
 from .experiment import build_lm
 
@@ -31,36 +30,63 @@ FINITE_DIFFERENCE_TOLERANCE = 1e-7
 SIZES = {"batch_size": 3, "num_steps": 5, "num_inputs": 4, "num_hiddens": 6, "vocab_size": 7}
 
 
-class Kind(collections.namedtuple("Kind", "model cell reset ref layers bidirectional",
+class Kind(collections.namedtuple("Kind", "model cell layers bidirectional",
                                   defaults=(1, False))):
     """A model of the modern RNN sections in the parity table: scratch or concise, its cell
-    (a GRU's reset gate), the scratch kind it is held to (``ref``), its wiring."""
+    (a key of :data:`d2lrnn.cells.VARIANTS`), its wiring."""
+
+    @property
+    def name(self):
+        """Its rows' name: the wiring, the cell, its variant where the model would not compute
+        it unless told ("gru_after", "deep_gru_before_layer"), the framework's layer."""
+        cell = VARIANTS[self.cell]
+        wiring = "bi_" if self.bidirectional else "deep_" if self.layers > 1 else ""
+        told = "" if cell_named(cell.name, self.model) is cell else "_" + "_".join(
+            cell.options().values())
+        return f"{wiring}{cell.name}{told}{'_layer' if self.model == 'concise' else ''}"
+
+    @property
+    def ref(self):
+        """The name of the scratch kind it is held to: the same function, the same wiring."""
+        return self._replace(model="scratch").name
 
     def network(self):
-        cell = cell_named(self.cell, self.reset or "before")
+        cell = VARIANTS[self.cell]
         if self.bidirectional:
             return Network.bidirectional(cell)
-        return Network.single(cell) if self.layers == 1 else Network.stacked(cell, self.layers)
+        return Network.layered(cell, self.layers)
+
+
+# The cell of the section's own quantities (RNNScratch, and the framework's RNN layer on the
+# fast path): its kinds are its deep and bidirectional networks, from scratch (the book's
+# concise RNN is one layer). It goes three layers deep, every other cell two.
+SECTION_CELL = "rnn"
+
+
+def cell_kinds():
+    """{name: Kind} of the modern RNN sections, from the cells' variants
+    (:data:`d2lrnn.cells.VARIANTS`): every one from scratch, one layer, deep and
+    bidirectional, and on the frameworks' own layers (one and two deep) where a framework has
+    a layer for the cell (its concise class); a backend computes the concise kinds its layers
+    are declared to compute."""
+    kinds = []
+    for wiring in ("single", "deep", "bi"):
+        for model in MODEL_KINDS:
+            for key, cell in VARIANTS.items():
+                section = cell.name == SECTION_CELL
+                if section and (model == "concise" or wiring == "single") or \
+                        model == "concise" and (wiring == "bi" or cell.concise_name is None):
+                    continue
+                layers = (3 if section else 2) if wiring == "deep" else 1
+                kinds.append(Kind(model, key, layers, wiring == "bi"))
+    return {kind.name: kind for kind in kinds}
 
 
 # The modern RNN sections (d2l.ai 10.1-10.4): each model kind's hidden states, loss and
 # gradients (all parameters' gradients in one vector, relative to the largest). Scratch
 # kinds are references; the frameworks' own layers are held to the function they compute:
 # the GRU with the reset gate after the product, or the book's (Keras offers both).
-CELL_KINDS = {"gru": Kind("scratch", "gru", "before", "gru"),
-              "gru_after": Kind("scratch", "gru", "after", "gru_after"),
-              "lstm": Kind("scratch", "lstm", None, "lstm"),
-              "gru_layer": Kind("concise", "gru", "after", "gru_after"),
-              "gru_before_layer": Kind("concise", "gru", "before", "gru"),
-              "lstm_layer": Kind("concise", "lstm", None, "lstm"),
-              "deep_rnn": Kind("scratch", "rnn", None, "deep_rnn", 3),
-              "deep_gru": Kind("scratch", "gru", "before", "deep_gru", 2),
-              "deep_gru_after": Kind("scratch", "gru", "after", "deep_gru_after", 2),
-              "deep_lstm": Kind("scratch", "lstm", None, "deep_lstm", 2),
-              "bi_rnn": Kind("scratch", "rnn", None, "bi_rnn", 1, True),
-              "bi_lstm": Kind("scratch", "lstm", None, "bi_lstm", 1, True),
-              "deep_gru_layer": Kind("concise", "gru", "after", "deep_gru_after", 2),
-              "deep_lstm_layer": Kind("concise", "lstm", None, "deep_lstm", 2)}
+CELL_KINDS = cell_kinds()
 _CELL_PARTS = ("states", "loss", "grads")
 
 QUANTITIES = ("mlp_hidden", "mlp_output", "hidden_states", "final_state", "concat_separate",
@@ -103,12 +129,24 @@ def make_inputs(seed=0):
         "lm.W_xh": normal(V, h), "lm.W_hh": normal(h, h), "lm.b_h": normal(h),
         "lm.W_hq": normal(h, V), "lm.b_q": normal(V),
     }
-    for name, kind in CELL_KINDS.items():  # drawn after the above, in this order
-        if kind.model == "scratch":
-            network = kind.network()
-            shapes = {**network.shapes(V, h), "W_hq": (network.num_outputs(h), V),
-                      "b_q": (V,)}
-            inputs.update({f"{name}.{k}": normal(*shape) for k, shape in shapes.items()})
+    inputs.update(cell_inputs(CELL_KINDS, seed))
+    return inputs
+
+
+def cell_inputs(names, seed=0):
+    """Seeded float64 weights of the scratch cell kinds among ``names``, each kind's drawn
+    from a stream of its own (the seed and its name): a kind added later (a new cell's)
+    leaves the others' as they were."""
+    h, V = SIZES["num_hiddens"], SIZES["vocab_size"]
+    inputs = {}
+    for name in names:
+        if CELL_KINDS[name].model != "scratch":
+            continue
+        rng = np.random.default_rng([seed, *name.encode()])
+        network = CELL_KINDS[name].network()
+        shapes = {**network.shapes(V, h), "W_hq": (network.num_outputs(h), V), "b_q": (V,)}
+        inputs.update({f"{name}.{k}": rng.normal(0.0, 0.5, shape)  # tanh not linear
+                       for k, shape in shapes.items()})
     return inputs
 
 
@@ -169,14 +207,12 @@ def _cells(d2l, inputs, lm_in, h, V, dtype):
     own computes the cell."""
     out = {}
     for name, kind in CELL_KINDS.items():
-        if kind.model == "concise" and not d2l.ops.has_cell_layer(
-                kind.network().layers[0].cell):
+        if kind.model == "concise" and not d2l.ops.has_cell_layer(VARIANTS[kind.cell]):
             continue
         if kind.bidirectional:
             lm = d2l.RNNLMScratch(d2l.BiRNNScratch(V, h, cell=kind.cell, dtype=dtype), V)
         else:
-            lm = build_lm(d2l, kind.model, V, h, dtype, cell=kind.cell, reset=kind.reset,
-                          layers=kind.layers)
+            lm = build_lm(d2l, kind.model, V, h, dtype, cell=kind.cell, layers=kind.layers)
         lm.set_params(_part(inputs, kind.ref, dtype))
         outputs, _ = lm.rnn(np.eye(V, dtype=dtype)[lm_in["X"].T])
         loss, grads = d2l.loss_and_grads(lm, lm_in["X"], lm_in["Y"])
@@ -278,12 +314,18 @@ def format_table(rows):
 def write_golden(path, seed=0):
     """Save the inputs and the reference's outputs (float64, and float64 on float32-rounded
     inputs) to ``path`` (.npz), atomically, so later numpy versions can be checked against
-    them."""
-    inputs = make_inputs(seed)
+    them. A file there already is extended, not rewritten: what it holds stays, and the kinds
+    it lacks (a new cell's) are added (:func:`completed`)."""
+    try:
+        inputs, outputs = completed(*read_golden(path), seed)
+    except FileNotFoundError:
+        inputs = make_inputs(seed)
+        outputs = {dtype: {q: v for q, v in reference(inputs, dtype).items()
+                           if q in QUANTITIES}  # the fast path is checked against these
+                   for dtype in TOLERANCE}
     arrays = {f"input/{k}": v for k, v in inputs.items()}
-    for dtype in TOLERANCE:
-        arrays.update({f"{dtype}/{q}": v for q, v in reference(inputs, dtype).items()
-                       if q in QUANTITIES})  # the fast path is checked against these
+    for dtype, values in outputs.items():
+        arrays.update({f"{dtype}/{q}": v for q, v in values.items()})
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     atomic_write(path, buffer.getvalue())
@@ -299,7 +341,26 @@ def read_golden(path):
     return inputs, outputs
 
 
-if __name__ == "__main__":  # python -m d2lrnn.tools.parity PATH: (re)write the golden file
+def missing_kinds(inputs):
+    """The scratch cell kinds whose weights ``inputs`` (a golden file's) lack."""
+    held = {key.partition(".")[0] for key in inputs}
+    return [name for name, kind in CELL_KINDS.items()
+            if kind.model == "scratch" and name not in held]
+
+
+def completed(inputs, outputs, seed=0):
+    """A golden file's inputs and outputs (:func:`read_golden`) with the kinds added since
+    it was written (a new cell's): their weights drawn as :func:`make_inputs` draws them,
+    their reference computed now; what the file holds stays as it is."""
+    missing = missing_kinds(inputs)
+    if not missing:
+        return inputs, outputs
+    inputs = {**inputs, **cell_inputs(missing, seed)}
+    return inputs, {dtype: {**{q: v for q, v in reference(inputs, dtype).items()
+                               if q in QUANTITIES}, **outputs[dtype]} for dtype in TOLERANCE}
+
+
+if __name__ == "__main__":  # python -m d2lrnn.tools.parity PATH: write or extend the golden file
     import sys
 
     write_golden(sys.argv[1])

@@ -7,6 +7,7 @@ run, checkpointed after every epoch, resumable exactly, and never overwriting a 
     train("runs/torch", backend="torch", epochs=100)   # checkpoint after every epoch
     train("runs/torch", resume=True)                    # continue where it stopped
 """
+import math
 import os
 import warnings
 from pathlib import Path
@@ -157,9 +158,8 @@ def space_needed(s):
     written beside the old before it replaces it) with the history it grows, the figure, a
     margin."""
     item = 8 if s.dtype == "float64" else 4
-    h, vocab = s.num_hiddens, 28
-    gates = 4 if s.cell == "lstm" else 3 if s.cell == "gru" else 1
-    params = gates * (vocab * h + s.layers * 2 * h * h) + h * vocab + vocab
+    shapes = checkpoint.expected_shapes(s.as_dict(), 28)  # the book's vocabulary
+    params = sum(math.prod(shape) for shape in shapes.values())
     steps = s.epochs * -(-s.num_train // s.batch_size)
     return 2 * (params * item + 64 * 2**10 + 32 * steps) + 2**20
 

@@ -16,16 +16,21 @@ class TorchLayers(Layers):
 
     def cell_layer(self, cell, params, inputs, state):
         """torch.nn.RNN, GRU or LSTM, called functionally on the book's parameters."""
+        kind = self.own_layer(TORCH_LAYERS, cell)
         W_x, W_h, b_ih, b_hh = cell.cudnn_weights(self, params)
         d, h = self.shape(W_x)[0], self.shape(W_h)[0]
         weights = {"weight_ih_l0": W_x.T, "weight_hh_l0": W_h.T, "bias_ih_l0": b_ih,
                    "bias_hh_l0": b_hh}
-        layer = _torch_layer(cell.name.upper(), d, h, W_x.dtype)
+        layer = _torch_layer(kind, d, h, W_x.dtype)
         initial = tuple(s[None] for s in state)
         outputs, final = torch.func.functional_call(
             layer, weights, (inputs, initial if len(initial) > 1 else initial[0]))
         final = final if isinstance(final, tuple) else (final,)
         return outputs, tuple(s[0] for s in final)
+
+
+# The cells (by key) torch.nn's layers compute.
+TORCH_LAYERS = {"rnn": "RNN", "gru-after": "GRU", "lstm": "LSTM"}
 
 
 @functools.lru_cache(maxsize=None)

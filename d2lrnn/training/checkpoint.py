@@ -17,11 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from ..base import checks
-from ..base.errors import UserError
+from ..base.errors import BadArgument, UserError
 from ..base.files import atomic_write
 from ..base.vocab import Vocab
-from ..cells import CELLS, Network
-from ..cells.gru import RESETS, gru_cell
+from ..cells import KEYWORDS, VARIANTS, Network, cell_named
 from .settings import FIELDS
 
 FORMAT = "d2lrnn-checkpoint-1"
@@ -179,29 +178,22 @@ def _too_large(path, size, room):
             f"machine with more memory")
 
 
-def cell_reset(hparams):
-    """A GRU checkpoint's reset variant ("before", "after"), or None: recorded as data
-    (``reset``), read from the older ``cell_key`` ("gru-after") where that is all there is."""
-    if hparams.get("reset"):
-        return hparams["reset"]
-    return hparams.get("cell_key", "").partition("-")[2] or None
+def cell_of(hparams):
+    """The cell (the variant: :data:`d2lrnn.cells.VARIANTS`) a checkpoint's model computes:
+    its ``cell_key``; where that is missing (older files), its ``cell`` and the keywords
+    recorded beside it (a GRU's ``reset``), else what its model makes of the cell's name."""
+    if hparams.get("cell_key"):
+        return VARIANTS[hparams["cell_key"]]
+    return cell_named(hparams.get("cell", "rnn"), hparams.get("model", "scratch"),
+                      **{keyword: hparams.get(keyword) for keyword in KEYWORDS})
 
 
 def expected_shapes(hparams, vocab_size):
     """{parameter name: shape} of the model a checkpoint's hyperparameters describe."""
-    cell = CELLS[hparams.get("cell", "rnn")]
-    if cell.name == "gru" and cell_reset(hparams):
-        cell = gru_cell(cell_reset(hparams))
-    layers, hiddens = hparams.get("layers", 1), hparams["num_hiddens"]
-    network = Network.single(cell) if layers == 1 else Network.stacked(cell, layers)
-    width = network.num_outputs(hiddens)
-    return {**network.shapes(vocab_size, hiddens), "W_hq": (width, vocab_size),
-            "b_q": (vocab_size,)}
-
-
-def cell_keys():
-    """The functions a checkpoint's ``cell_key`` may name."""
-    return {cell.key for cell in CELLS.values()} | {gru_cell(r).key for r in RESETS}
+    hiddens = hparams["num_hiddens"]
+    network = Network.layered(cell_of(hparams), hparams.get("layers", 1))
+    return {**network.shapes(vocab_size, hiddens), "W_hq": (network.num_outputs(hiddens),
+                                                             vocab_size), "b_q": (vocab_size,)}
 
 
 # -- the metadata, checked field by field -------------------------------------------------
@@ -248,8 +240,8 @@ def _count(number, one, many):
 # (older checkpoints lack the others: their defaults hold).
 _HPARAMS = {
     **{name: field.metadata["rule"] for name, field in FIELDS.items()},
-    "cell_key": checks.OneOf(sorted(cell_keys())),
-    "reset": checks.OrNone(checks.OneOf(RESETS)),
+    "cell_key": checks.OneOf(VARIANTS),
+    **{keyword: checks.OrNone(checks.OneOf(values)) for keyword, values in KEYWORDS.items()},
     "vocab_size": checks.Whole(2),
     "corpus_sha1": checks.Satisfies(lambda v: isinstance(v, str) and len(v) == 40,
                                     "a SHA-1 in hex"),
@@ -275,10 +267,25 @@ def _hparams(path, hparams, vocab):
     if "vocab_size" in hparams and hparams["vocab_size"] != len(vocab):
         raise CheckpointError(f"{path}: its hyperparameters say vocab_size "
                               f"{hparams['vocab_size']}, its vocabulary holds {len(vocab)}")
-    key, cell = hparams.get("cell_key"), hparams.get("cell", "rnn")
-    if key and key.partition("-")[0] != cell:
-        raise CheckpointError(f"{path}: cell_key {key!r} is not a variant of its cell {cell!r}")
+    _cell(path, hparams)
     return hparams
+
+
+def _cell(path, hparams):
+    """Refuse a cell_key, cell and variant keywords (a GRU's reset) that name different
+    functions."""
+    named = {keyword: hparams.get(keyword) for keyword in KEYWORDS}
+    try:
+        cell = cell_named(hparams.get("cell", "rnn"), hparams.get("model", "scratch"), **named)
+    except BadArgument as err:
+        raise CheckpointError(f"{path}: its cell and {', '.join(KEYWORDS)} disagree ({err})"
+                              ) from None
+    key = hparams.get("cell_key")
+    if key and (VARIANTS[key].name != cell.name or any(
+            value is not None and VARIANTS[key].options().get(keyword) != value
+            for keyword, value in named.items())):
+        raise CheckpointError(f"{path}: cell_key {key!r} is not a variant of its cell "
+                              f"{hparams.get('cell', 'rnn')!r}")
 
 
 # Each list of a run's history: (the counter of the training state its length must equal,

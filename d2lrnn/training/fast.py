@@ -11,7 +11,7 @@ in one line why it cannot. The training loop, validation and generation then go 
 import dataclasses
 
 from .. import cells
-from ..base.errors import BadType
+from ..base.errors import BadArgument, BadType
 from ..maths import bptt
 from ..maths.equations import lm_loss_fast
 
@@ -111,3 +111,17 @@ def available(model):
     except BadType:
         return False
     return True
+
+
+def requested(model, fast, where):
+    """The fast path that ``fast=`` asks of ``model`` in ``where`` ("fit", "predict"): None
+    for False (the plain path), the model's own for True (chosen here), or the
+    :class:`FastPath` given, which must be this model's (another model's recurrence would
+    compute that model's network)."""
+    if not isinstance(fast, FastPath):
+        return choose(model) if fast else None
+    if getattr(fast.recurrence, "__self__", None) is not getattr(model, "rnn", None):
+        raise BadArgument(f"{where}: fast= is True, False or the fast path chosen for this "
+                          f"model (fast.choose(model)); the path given was chosen for another "
+                          f"model")
+    return fast

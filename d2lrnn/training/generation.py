@@ -9,7 +9,7 @@ import numpy as np
 from ..base import checks
 from ..base.errors import BadArgument, BadType
 from ..maths.equations import lm_forward_fast
-from . import fast
+from . import fast as fast_path
 
 GREEDY_CHUNK = 32  # characters per call of the compiled greedy loop
 # The lowest temperature that samples: below it the draw is the greedy choice in all but name
@@ -83,7 +83,7 @@ def choose(logits, temperature, rng, top_k=None, top_p=None):
 
 
 def predict(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=None,
-            seed=None):
+            seed=None, fast=True):
     """Continue ``prefix`` by ``num_preds`` characters with the language model ``lm``
     (d2l.ai section 9.5).
 
@@ -92,14 +92,17 @@ def predict(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=
     most likely characters and/or the smallest set whose probability reaches ``top_p``
     (nucleus sampling), with a NumPy generator seeded by ``seed`` (the same choices in
     every backend for the same weights). ``'<unk>'`` is never chosen. Characters of
-    ``prefix`` missing from ``vocab`` are read as ``'<unk>'``, with a warning.
+    ``prefix`` missing from ``vocab`` are read as ``'<unk>'``, with a warning. ``fast``: the
+    model's fast path where it has one (True: chosen here, once), the
+    :class:`~d2lrnn.training.fast.FastPath` a caller chose for it (``d2lrnn train``'s, for
+    its samples), or False: the model called as it is, a character at a time.
     """
     return "".join(stream(lm, prefix, num_preds, vocab, temperature=temperature, top_k=top_k,
-                          top_p=top_p, seed=seed))
+                          top_p=top_p, seed=seed, fast=fast))
 
 
 def stream(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=None,
-           seed=None):
+           seed=None, fast=True):
     """:func:`predict`'s text as it is made: the prefix, then the new characters a chunk at
     a time (``GREEDY_CHUNK`` of them, or one where each is sampled)."""
     sampling = check_sampling(num_preds, temperature, top_k, top_p, seed)
@@ -111,7 +114,7 @@ def stream(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=N
             f" (its letters are lower case: try the prefix {prefix.lower()!r})" if cased
             else ""), stacklevel=4)
     ops, rng = lm.ops, np.random.default_rng(seed)
-    step, params, state, path = generation_step(lm)
+    step, params, state, path = generation_step(lm, fast)
     if params is not None:  # the package's model: its weights checked once (a few KB)
         bad = sorted(k for k, v in params.items() if not np.isfinite(ops.to_numpy(v)).all())
         if bad:
@@ -171,13 +174,17 @@ def greedy(lm, path, params, token, state, num_preds, unk):
         yield chosen, state
 
 
-def generation_step(lm):
+def generation_step(lm, fast=True):
     """``(step, params, H_0, path)``: ``step(params, one token id (1, 1), state) -> (logits
-    (V,), state)``, the fast forward of the model's fast path (compiled where the framework
-    compiles), or where it has none (a reader's own model) the model called as it is (then
-    params and path are None); H_0 is None, zeros."""
+    (V,), state)``, the fast forward of the model's fast path (``fast`` as :func:`predict`
+    takes it; compiled where the framework compiles), or where it has none (a reader's own
+    model) the model called as it is (then params and path are None); H_0 is None, zeros."""
     ops = lm.ops
-    if not fast.available(lm):
+    try:
+        path = fast_path.requested(lm, fast, "predict")
+    except BadType:  # a reader's own model, or one without a fast path: called as it is
+        path = None
+    if path is None:
         def step(params, x, state):
             returned = lm.rnn(ops.one_hot(x, lm.vocab_size, lm.dtype), state)
             if not (isinstance(returned, (tuple, list)) and len(returned) == 2) or \
@@ -191,7 +198,6 @@ def generation_step(lm):
             rnn_outputs, state = returned
             return lm.output_layer(rnn_outputs)[0, -1], state
         return step, None, None, None
-    path = fast.choose(lm)
     recurrence = path.recurrence
 
     def fast_step(params, x, state):

@@ -12,7 +12,7 @@ import dataclasses
 from ..base import checks
 from ..base.backend import BACKENDS, FLOAT_DTYPES, MODEL_KINDS
 from ..base.errors import BadArgument
-from ..cells import CELLS
+from ..cells import CELLS, CHOICES
 from .train import MAX_CLIP
 
 # Bounds no run needs to pass, past which a checkpoint would describe a model nobody trained
@@ -55,10 +55,8 @@ class Settings:
     model: str = setting("scratch", "scratch: the RNN written from the equations; concise: "
                                     "the framework's own recurrent layer on the same weights",
                          choices=MODEL_KINDS, shared=False)
-    cell: str = setting("rnn", "the recurrent cell: the section's RNN, the GRU (10.2) or the "
-                               "LSTM (10.1), each on the fast path (a concise GRU is the "
-                               "frameworks' own: the reset gate after the product)",
-                        choices=tuple(CELLS))
+    cell: str = setting("rnn", "the recurrent cell, each on the fast path: " + ", ".join(
+        cell.describe() for cell in CELLS.values()), choices=CHOICES)
     layers: int = setting(1, "recurrent layers, each one's outputs the next one's inputs (the "
                              "deep RNN of 10.3)",
                           least=1, most=MAX_LAYERS)

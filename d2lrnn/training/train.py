@@ -165,18 +165,6 @@ def fit(model, data, epochs, lr=None, clip=1.0, max_steps=None, on_step=None, on
         return loop.run(resume)
 
 
-def chosen_path(model, fast):
-    """The fast path ``fit(fast=...)`` asks for: None (the plain path), the model's own
-    (``True``: chosen here), or the :class:`~d2lrnn.training.fast.FastPath` given, which must
-    be this model's (another model's recurrence would compute that model's network)."""
-    if not isinstance(fast, fast_path.FastPath):
-        return fast_path.choose(model) if fast else None
-    if getattr(fast.recurrence, "__self__", None) is not getattr(model, "rnn", None):
-        raise BadArgument("fit: fast= is True, False or the fast path chosen for this model "
-                          "(fast.choose(model)); the path given was chosen for another model")
-    return fast
-
-
 class TrainingLoop:
     """One run of :func:`fit`, as minGPT's Trainer is: minibatch SGD with gradient clipping
     over the epochs of ``data`` on the plain path or the fast one (``fast`` as :func:`fit`
@@ -200,7 +188,7 @@ class TrainingLoop:
         self.last_finite = None  # the last step loss that was finite
         # the epoch's clock, summed loss and tokens (run starts them again at every epoch)
         self.start, self.total, self.count = time.perf_counter(), 0.0, 0
-        self.path = path = chosen_path(model, fast)
+        self.path = path = fast_path.requested(model, fast, "fit")
         params = model.book_params
         if path is None:
             self.params = params

@@ -105,9 +105,10 @@ class Devices:
         ``fast_grads``, or "plain"), where that choice is the package's to make: ``d2lrnn
         train`` calls it, owning its process (a reader's ``fit`` leaves the framework's
         settings alone). The default: the BLAS and OpenMP pools loaded in this process
-        compute each product on one thread (threadpoolctl). Measured on 2 cores (README,
-        Threads): a second thread gained nothing at this model's sizes on an idle machine,
-        and cost 2.5 times when another process held a core (the pools' workers spin)."""
+        compute each product on one thread (threadpoolctl). Measured on 2 cores
+        (docs/performance.md, "Threads chosen"): a second thread gained nothing at this
+        model's sizes on an idle machine, and cost 2.5 times when another process held a core
+        (the pools' workers spin)."""
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(1)

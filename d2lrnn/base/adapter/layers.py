@@ -30,7 +30,15 @@ class Layers:
     def cell_layer(self, cell, params, inputs, state):
         """The framework's own layer for ``cell`` on the book's parameters: inputs (T, n, d),
         state tuple -> (outputs (T, n, h), final state tuple)."""
-        raise BadType(f"{self.name} has no layer of its own for the {cell.key} cell")
+        return self.own_layer({}, cell)
+
+    def own_layer(self, table, cell):
+        """``table[cell.key]``: what a backend's ``table`` says its layer for ``cell`` is (by
+        the cell's key, the function it computes), for a cell its declaration names; any
+        other cell is refused, never run as another function."""
+        if cell.key not in table or not self.has_cell_layer(cell):
+            raise BadType(f"{self.name} has no layer of its own for the {cell.key} cell")
+        return table[cell.key]
 
     def prepare_cell_layer(self, cell, num_inputs, num_hiddens, dtype):
         """Make whatever the framework's layer needs before any code is compiled."""

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from ...base.backend import FLOAT_DTYPES, load_backend
 from ...base.errors import BadArgument
-from ...book.modern import cell_named
 from ...training import checkpoint
 from ...training import generation
 from .. import options, runs
@@ -82,15 +81,15 @@ def model_of(found, args):
     dtype = args.dtype or hparams.get("dtype", "float32")
     float64_where_asked([args.backend], [dtype])
     d2l = load_backend(args.backend)
-    model, cell = hparams.get("model", "scratch"), hparams.get("cell", "rnn")
-    reset = checkpoint.cell_reset(hparams)  # a GRU's variant
-    if model == "concise" and not d2l.ops.has_cell_layer(cell_named(cell, reset or "after")):
+    model, cell = hparams.get("model", "scratch"), checkpoint.cell_of(hparams)
+    if model == "concise" and not d2l.ops.has_cell_layer(cell):
         model = "scratch"  # the same weights and the same function, from scratch
-        print(f"note: {args.backend} has no layer of its own for this {cell.upper()}; "
-              f"running the scratch model on the same weights", file=sys.stderr)
+        print(f"note: {args.backend} has no layer of its own for this "
+              f"{hparams.get('cell', 'rnn').upper()}; running the scratch model on the same "
+              f"weights", file=sys.stderr)
     with d2l.ops.on(d2l.ops.find_device(args.device)):  # a checkpoint loads onto any device
         lm = build_lm(d2l, model, len(found.vocab), found.params["W_hq"].shape[0], dtype,
-                      cell=cell, reset=reset, layers=hparams.get("layers", 1))
+                      cell=cell.key, layers=hparams.get("layers", 1))
         lm.set_params(found.params)
     return lm
 
