@@ -20,8 +20,8 @@ extras = {
     # the NumPy backend's fused kernel (its fast path, and d2lrnn bench's measure of the
     # machine's limit)
     "numba": ["numba>=0.59"],
-    "test": ["pytest>=8", "jupytext>=1.14", "pytest-examples>=0.0.15", "import-linter>=2.1",
-             "ruff>=0.6"],
+    "test": ["pytest>=8", "pytest-xdist>=3.5", "jupytext>=1.14", "pytest-examples>=0.0.15",
+             "import-linter>=2.1", "ruff>=0.6"],
     # open chapters/ as notebooks: jupytext pairs the .py sources with .ipynb files
     "notebooks": ["jupytext>=1.14", "notebook>=6", "ipywidgets>=8"],  # tqdm's notebook bar
     # the documentation site (`mkdocs serve`, `tox -e docs`): it runs the chapters in a kernel

@@ -8,6 +8,7 @@ run stops with an error instead of skipping.
 """
 import importlib
 import os
+import signal
 
 import pytest
 from _backends import (
@@ -27,6 +28,11 @@ def pytest_configure(config):
     # The command line's last resort turns a bug into one line; here a bug must fail its test
     # with the traceback, in this process and in the commands the tests start.
     os.environ.setdefault("D2LRNN_DEBUG", "bugs")
+    # Started in the background by a shell without job control (`tox &`, `nohup`), this process
+    # ignores SIGINT, and so would every command it starts: the tests that press Ctrl-C in one
+    # would wait a minute and fail. A handler of ours is reset to the default in a child.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     config.addinivalue_line(
         "markers", "needs(*capabilities, layer=None): run on the backends whose declaration "
         "has these capabilities (tests/_backends.py CAPABILITIES) and whose framework's "
