@@ -1,12 +1,10 @@
 """Frameworks' native libraries beside each other in one process: MXNet 1.9.1 beside today's
 numpy and TensorFlow (it needs numpy < 1.24, and loaded after TensorFlow it crashes: their C++
 runtimes clash), and Triton (PyTorch's compiler) loaded after TensorFlow, which crashes too."""
-import ctypes
 import importlib.util
 import sys
 from pathlib import Path
 
-from . import install
 from .errors import MissingFramework
 
 # True once the system C++ runtime has been loaded with global symbols.
@@ -25,6 +23,8 @@ def share_cxx_runtime():
         return
     if importlib.util.find_spec("mxnet") is None:
         return
+    import ctypes  # here, where MXNet is installed: `import d2lrnn` stays light elsewhere
+
     try:
         ctypes.CDLL("libstdc++.so.6", mode=ctypes.RTLD_GLOBAL)
     except OSError:
@@ -61,6 +61,8 @@ def mxnet_env_problem(others=True):
 
 def own_mxnet_env():
     """The commands that give MXNet an environment of its own, in words."""
+    from . import install  # here: `import d2lrnn` (the command's start) stays light
+
     return (f"Give MXNet its own environment with Python 3.11: "
             f"{install.venv_install('mxnet')} (or, in a clone of d2lrnn, tox -e mxnet)")
 
@@ -105,6 +107,8 @@ def load_triton_first():
     if _triton_library is not None or "tensorflow" in sys.modules \
             or not sys.platform.startswith("linux"):
         return
+    import ctypes
+
     spec = importlib.util.find_spec("triton")  # found, not imported
     for folder in (spec.submodule_search_locations or []) if spec else []:
         for library in sorted(Path(folder, "_C").glob("libtriton*.so")):

@@ -5,7 +5,6 @@ which signal it was (:mod:`d2lrnn.tools.interrupts`)."""
 import os
 import sys
 
-from ..base import quiet
 from . import interrupts
 
 INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
@@ -17,12 +16,14 @@ QUIET_NATIVE_LOGS = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 def main():
-    interrupts.remember_presses()
-    if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:  # the user's own setting shows what it asks
-        quiet.quiet_imports()
-    for name, value in QUIET_NATIVE_LOGS.items():
-        os.environ.setdefault(name, value)
+    interrupts.remember_presses()  # first: a press from here on ends the command quietly
     try:
+        from ..base import quiet
+
+        if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:  # the user's own setting shows what it asks
+            quiet.quiet_imports()
+        for name, value in QUIET_NATIVE_LOGS.items():
+            os.environ.setdefault(name, value)
         from .cli import main as run
 
         interrupts.raise_if_pressed()
