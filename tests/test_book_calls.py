@@ -51,6 +51,7 @@ def test_the_trainer_checks_its_arguments_as_the_command_line(d2l):
     assert (trainer.max_epochs, trainer.num_gpus, trainer.gradient_clip_val) == (3, 0, 1.0)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # an overflow to inf is its value: no warning
 def test_the_trainer_stops_a_fit_that_diverges(d2l, corpus):
     """d2l.Trainer(...).fit raises TrainingDiverged where the loss grows without bound, as
     training.train.fit does, instead of training on to a perplexity of inf."""

@@ -55,7 +55,8 @@ class NumpyArrays(Arrays):
         return _ACTIVATIONS[name]
 
     def exp(self, x):
-        return np.exp(x)
+        with np.errstate(over="ignore"):  # a diverged run's perplexity: inf is its value
+            return np.exp(x)
 
 
 class NumpyOps(NumpyKernels, NumpyDevices, NumpyArrays, Ops):
