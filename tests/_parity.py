@@ -62,18 +62,27 @@ def assert_matches_central_differences(network, params, X, Y, what):
     of cells) against central differences of its loss, parameter by parameter."""
     from d2lrnn.cells import lm_loss_and_grads
     from d2lrnn.numpy.ops import ops
-    from d2lrnn.tools.parity import FINITE_DIFFERENCE_TOLERANCE
 
     _, grads = lm_loss_and_grads(network, ops, params, X, Y)
+    assert_gradients_match_central_differences(
+        lambda: lm_loss_and_grads(network, ops, params, X, Y)[0], grads, params, what)
+
+
+def assert_gradients_match_central_differences(loss_of, grads, params, what):
+    """``grads``, a hand-written backward's, against central differences (step 1e-5) of
+    ``loss_of()``, which reads ``params`` (NumPy float64, changed in place entry by entry):
+    every entry, each parameter's largest difference relative to its largest gradient."""
+    from d2lrnn.tools.parity import FINITE_DIFFERENCE_TOLERANCE
+
     assert set(grads) == set(params)
     for name, value in params.items():
         numeric = np.zeros_like(value)
         for index in np.ndindex(value.shape):
             old = value[index]
             value[index] = old + 1e-5
-            up, _ = lm_loss_and_grads(network, ops, params, X, Y)
+            up = loss_of()
             value[index] = old - 1e-5
-            down, _ = lm_loss_and_grads(network, ops, params, X, Y)
+            down = loss_of()
             value[index] = old
             numeric[index] = (up - down) / 2e-5
         worst = np.abs(numeric - grads[name]).max() / np.abs(numeric).max()
