@@ -24,6 +24,9 @@ from .train import MAX_CLIP, clip_gradients
 
 BETAS = (0.9, 0.999)
 EPS = 1e-8
+# A moment's decay rate β: 1 would leave the bias correction 1 - β^t at 0.
+DECAY = checks.Satisfies(lambda beta: checks.Real(least=0).holds(beta) and beta < 1,
+                         "a number from 0 up to, not including, 1")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +53,7 @@ class Adam:
         where = "Adam"
         object.__setattr__(self, "lr", checks.real(self.lr, "lr", where, above=0))
         object.__setattr__(self, "betas", tuple(
-            checks.real(beta, f"betas[{i}]", where, least=0, most=0.999999999)
+            float(DECAY.check(beta, f"betas[{i}]", where))
             for i, beta in enumerate(_pair(self.betas))))
         object.__setattr__(self, "eps", checks.real(self.eps, "eps", where, least=0))
         object.__setattr__(self, "clip", checks.real(self.clip, "clip", where, least=0,
@@ -80,6 +83,20 @@ class Adam:
                 denominator = v[name] ** 0.5 / root_correction + self.eps
                 new_params[name] = value - step_size * (m[name] / denominator)
         return new_params, AdamState(t, m, v), norm
+
+    def run(self, ops, loss_and_grads, params, batches):
+        """Training steps from ``params``, one per batch of ``batches``:
+        ``loss_and_grads(params, batch) -> (loss, {name: gradient})`` (the encoder-decoder's
+        reference: :func:`d2lrnn.maths.seq2seq.loss_and_grads`). Returns (the parameters
+        after the last step, each step's loss as a float, each step's gradient norm before
+        clipping)."""
+        state, losses, norms = self.init(ops, params), [], []
+        for batch in batches:
+            loss, grads = loss_and_grads(params, batch)
+            params, state, norm = self.step(ops, params, grads, state)
+            losses.append(float(ops.to_numpy(loss)))
+            norms.append(norm)
+        return params, losses, norms
 
 
 def _pair(betas):
