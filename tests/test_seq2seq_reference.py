@@ -193,6 +193,11 @@ def bad_batches():
     }
 
 
+def test_a_pad_id_outside_the_vocabulary_gets_one_line():
+    with pytest.raises(BadArgument, match="pad must be a whole number from 0 to 7, got 8"):
+        seq2seq.loss(ops, params_for("after"), a_batch(), reset="after", pad=8)
+
+
 @pytest.mark.parametrize("case", list(bad_batches()))
 def test_a_bad_batch_gets_one_line(case):
     batch, error, words = bad_batches()[case]

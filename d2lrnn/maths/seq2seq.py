@@ -33,12 +33,11 @@ Entry points: :func:`loss_and_grads` (the parity table, training with Adam:
 """
 import collections
 
+from ..base import checks
 from ..base.errors import BadArgument, BadKey
 from ..cells import CELLS, VARIANTS, Layer, Network
 from ..cells.network import network_backward
 from .equations import pick_tokens
-
-SIDES = ("encoder", "decoder")
 
 
 def rnn_prefix(side, layer):
@@ -117,18 +116,18 @@ def encode(ops, params, src, *, reset, caches=None):
 
 def _decode(ops, params, state, tgt_in, reset, caches=None):
     """Teacher forcing: the decoder from ``state`` (:func:`encode`) over the target's input ids
-    (n, T): (the top layer's outputs (T, n, h), the inputs of each step (n, E + h))."""
+    (n, T): the top layer's outputs (T, n, h)."""
     context, *layers = state
     embedded = ops.embedding(params["decoder.embedding"], ops.transpose(tgt_in, (1, 0)))
     inputs = [ops.concat([embedded[t], context], -1) for t in range(ops.shape(embedded)[0])]
     outputs, _ = network("decoder", len(layers), reset).run(
         ops, params, inputs, [(H,) for H in layers], caches)
-    return ops.stack(outputs, 0), inputs
+    return ops.stack(outputs, 0)
 
 
 def forward(ops, params, src, tgt_in, *, reset):
     """The logits (n, T, target vocabulary), batch-major as the book's decoder gives them."""
-    H, _ = _decode(ops, params, encode(ops, params, src, reset=reset), tgt_in, reset)
+    H = _decode(ops, params, encode(ops, params, src, reset=reset), tgt_in, reset)
     logits = ops.affine(H, params["decoder.dense.W"], params["decoder.dense.b"])
     return ops.transpose(logits, (1, 0, 2))
 
@@ -137,6 +136,7 @@ def masked_loss(ops, logits_tm, label_tm, pad):
     """The book's loss on time-major logits (T, n, V) and labels (T, n): (the loss, log
     softmax, the labels one-hot, the mask (T, n, 1), the number of unmasked tokens)."""
     V = ops.shape(logits_tm)[-1]
+    pad = checks.whole(pad, "pad", "the masked loss", least=0, most=V - 1)
     log_p = ops.log_softmax(logits_tm)
     targets = ops.one_hot(label_tm, V, ops.dtype_name(logits_tm))
     mask = 1 - targets[:, :, pad:pad + 1]  # 0 where the label is <pad>
@@ -151,7 +151,7 @@ def masked_loss(ops, logits_tm, label_tm, pad):
 def loss(ops, params, batch, *, reset, pad):
     """The book's masked loss on a batch ``(src, tgt_in, src_valid_len, label)``."""
     (src, tgt_in, _, label), _ = checked_batch(ops, params, batch, reset)
-    H, _ = _decode(ops, params, encode(ops, params, src, reset=reset), tgt_in, reset)
+    H = _decode(ops, params, encode(ops, params, src, reset=reset), tgt_in, reset)
     logits = ops.affine(H, params["decoder.dense.W"], params["decoder.dense.b"])
     return masked_loss(ops, logits, ops.transpose(label, (1, 0)), pad)[0]
 
@@ -169,7 +169,7 @@ def loss_and_grads(ops, params, batch, *, reset, pad):
     (src, tgt_in, _, label), size = checked_batch(ops, params, batch, reset)
     enc_caches, dec_caches = {}, {}
     state = encode(ops, params, src, reset=reset, caches=enc_caches)
-    H, inputs = _decode(ops, params, state, tgt_in, reset, dec_caches)
+    H = _decode(ops, params, state, tgt_in, reset, dec_caches)
     W = params["decoder.dense.W"]
     logits = ops.affine(H, W, params["decoder.dense.b"])
     value, log_p, targets, mask, count = masked_loss(ops, logits, ops.transpose(label, (1, 0)),
@@ -250,5 +250,5 @@ def decoder_step(ops, params, *, reset):
     return step
 
 
-__all__ = ["Sizes", "decoder_step", "draw_params", "encode", "forward", "loss",
-           "loss_and_grads", "param_shapes", "sizes"]
+__all__ = ["Sizes", "checked_batch", "decoder_step", "draw_params", "encode", "forward", "loss",
+           "loss_and_grads", "masked_loss", "param_shapes", "sizes"]
