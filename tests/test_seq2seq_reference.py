@@ -138,6 +138,24 @@ def test_float32_computes_what_float64_does(reset):
         assert worst <= TOLERANCE["float32"], f"{name}: {worst:.1e}"
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_every_backend_computes_the_reference_as_numpy_does(d2l, dtype):
+    """The reference is written over the adapter: in a backend's own arrays it gives NumPy's
+    loss and gradients (what a backend's hand-written path may build on)."""
+    params, batch = params_for("after", dtype=dtype), a_batch()
+    loss, grads = seq2seq.loss_and_grads(ops, params, batch, reset="after", pad=PAD)
+    theirs = {name: d2l.ops.asarray(value, dtype) for name, value in params.items()}
+    their_batch = tuple(d2l.ops.asarray(ids, "int64") for ids in batch)
+    their_loss, their_grads = seq2seq.loss_and_grads(d2l.ops, theirs, their_batch,
+                                                     reset="after", pad=PAD)
+    assert float(d2l.ops.to_numpy(their_loss)) == pytest.approx(loss, rel=TOLERANCE[dtype])
+    for name, grad in grads.items():
+        their = d2l.ops.to_numpy(their_grads[name])
+        assert their.dtype == dtype
+        worst = np.abs(their - grad).max() / np.abs(grad).max()
+        assert worst <= TOLERANCE[dtype], f"{name}: {worst:.1e}"
+
+
 # -- the mask ------------------------------------------------------------------------------
 
 
