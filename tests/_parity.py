@@ -62,22 +62,38 @@ def assert_matches_central_differences(network, params, X, Y, what):
     of cells) against central differences of its loss, parameter by parameter."""
     from d2lrnn.cells import lm_loss_and_grads
     from d2lrnn.numpy.ops import ops
-    from d2lrnn.tools.parity import FINITE_DIFFERENCE_TOLERANCE
 
     _, grads = lm_loss_and_grads(network, ops, params, X, Y)
+    assert_gradients_match_central_differences(
+        lambda: lm_loss_and_grads(network, ops, params, X, Y)[0], grads, params, what)
+
+
+# Central differences: the points (in steps h) and weights of each stencil, its step, its bound
+# (d2lrnn.tools.parity), by its order of accuracy.
+STENCILS = {2: ((-1, 1), (-1 / 2, 1 / 2), 1e-5, "FINITE_DIFFERENCE_TOLERANCE"),
+            4: ((-2, -1, 1, 2), (1 / 12, -8 / 12, 8 / 12, -1 / 12), 1e-3,
+                "FOURTH_ORDER_DIFFERENCE_TOLERANCE")}
+
+
+def assert_gradients_match_central_differences(loss_of, grads, params, what, order=2):
+    """``grads``, a hand-written backward's, against central differences of ``loss_of()``
+    (the stencil of ``order``: 2, step 1e-5; 4, step 1e-3), which reads ``params`` (NumPy
+    float64, changed in place entry by entry): every entry, each parameter's largest difference
+    relative to its largest gradient, within that stencil's bound."""
+    points, weights, step, bound = STENCILS[order]
+    bound = getattr(parity, bound)
     assert set(grads) == set(params)
     for name, value in params.items():
         numeric = np.zeros_like(value)
         for index in np.ndindex(value.shape):
             old = value[index]
-            value[index] = old + 1e-5
-            up, _ = lm_loss_and_grads(network, ops, params, X, Y)
-            value[index] = old - 1e-5
-            down, _ = lm_loss_and_grads(network, ops, params, X, Y)
+            for point, weight in zip(points, weights):
+                value[index] = old + point * step
+                numeric[index] += weight * loss_of()
             value[index] = old
-            numeric[index] = (up - down) / 2e-5
+        numeric /= step
         worst = np.abs(numeric - grads[name]).max() / np.abs(numeric).max()
-        assert worst <= FINITE_DIFFERENCE_TOLERANCE, f"{what} {name}: {worst:.1e}"
+        assert worst <= bound, f"{what} {name}: {worst:.1e}"
 
 
 def texts_generated_everywhere(checkpoint, capsys):

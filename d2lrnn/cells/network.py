@@ -140,26 +140,43 @@ def lm_loss_and_grads(network, ops, params, X, Y):
                                 ops.reshape(dO, (-1, V))),
              "b_q": ops.sum(ops.reshape(dO, (-1, V)), 0)}
     dH = ops.matmul(dO, ops.transpose(params["W_hq"], (1, 0)))     # what O_t sends to H_t
-    d_outputs = [dH[t] for t in range(T)]
+    network_backward(network, ops, params, caches, [dH[t] for t in range(T)], grads)
+    return loss, {name: grads[name] for name in params}
+
+
+def network_backward(network, ops, params, caches, d_outputs, grads, d_finals=None):
+    """Back through every level of ``network`` from the gradient of its top outputs (one
+    (n, width) array per step) and, where the final states feed something else (a decoder
+    started from an encoder's), ``d_finals``: one tuple like the state per layer, or None
+    (zeros). The parameters' gradients are added into ``grads``; returns (dLoss/d(input) of
+    each step, [dLoss/d(initial state tuple) of each layer])."""
+    layers = network.layers
+    d_initials = [None] * len(layers)
     for level in reversed(network.levels):
         d_inputs = None
         h = ops.shape(d_outputs[0])[-1] // len(level)
         for j, layer in enumerate(level):
             mine = d_outputs if len(level) == 1 else [d[:, j * h:(j + 1) * h] for d in d_outputs]
-            d_x = layer_backward(ops, layer, params, caches[layer], mine, grads)
+            index = layers.index(layer)
+            d_x, d_initials[index] = layer_backward(
+                ops, layer, params, caches[layer], mine, grads,
+                None if d_finals is None else d_finals[index])
             d_inputs = d_x if d_inputs is None else [a + b for a, b in zip(d_inputs, d_x)]
         d_outputs = d_inputs
-    return loss, {name: grads[name] for name in params}
+    return d_outputs, d_initials
 
 
-def layer_backward(ops, layer, params, caches, d_outputs, grads):
+def layer_backward(ops, layer, params, caches, d_outputs, grads, d_final=None):
     """Back through one layer's steps: its parameters' gradients added into ``grads`` (by
-    their prefixed names); returns dLoss/d(input) of each step, in time order."""
+    their prefixed names); ``d_final``: the gradient reaching its final state from outside
+    (None: zeros). Returns (dLoss/d(input) of each step, in time order; dLoss/d(initial
+    state), a tuple like the state)."""
     cell, own = layer.cell, layer.params(params)
     T = len(d_outputs)
     n, h = ops.shape(d_outputs[0])
     dtype = ops.dtype_name(d_outputs[0])
-    dstate = tuple(ops.zeros((n, h), dtype) for _ in cell.state_names)
+    dstate = d_final if d_final is not None else tuple(
+        ops.zeros((n, h), dtype) for _ in cell.state_names)
     order = list(range(T - 1, -1, -1)) if layer.reverse else list(range(T))  # as they ran
     d_inputs, layer_grads = [None] * T, {}
     for k in range(T - 1, -1, -1):
@@ -168,4 +185,4 @@ def layer_backward(ops, layer, params, caches, d_outputs, grads):
         dstate, d_inputs[t] = cell.step_backward(ops, own, caches[k], dstate, layer_grads)
     for name, value in layer_grads.items():
         grads[layer.prefix + name] = value
-    return d_inputs
+    return d_inputs, dstate

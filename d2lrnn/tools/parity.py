@@ -26,6 +26,12 @@ TRAINING_TOLERANCE = 1e-9
 # this bound is for checking the reference's hand-written backward pass, not a backend.
 FINITE_DIFFERENCE_TOLERANCE = 1e-7
 
+# The fourth-order stencil (f(x-2h) - 8f(x-h) + 8f(x+h) - f(x+2h)) / 12h, h = 1e-3, for the
+# encoder-decoder, some of whose gradients are small (a reset gate's: 5e-4): its error is
+# float64's rounding, 1.5 eps |loss| / h, under 1e-12 (truncation, h^4: 1e-14), which is 1e-9
+# of those; the 2-point stencil's, 5e-11, would be 1e-7 of them, no room for a bound.
+FOURTH_ORDER_DIFFERENCE_TOLERANCE = 1e-8
+
 # Small sizes that still exercise every axis: n, T, d, h, V all differ.
 SIZES = {"batch_size": 3, "num_steps": 5, "num_inputs": 4, "num_hiddens": 6, "vocab_size": 7}
 
