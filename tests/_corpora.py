@@ -81,8 +81,11 @@ _NOUNS = [("cat", "chat", False), ("dog", "chien", False), ("book", "livre", Fal
           ("bread", "pain", False), ("letter", "lettre", True)]
 # English, French masculine, feminine, before the noun
 _ADJECTIVES = [("big", "grand", "grande", True), ("small", "petit", "petite", True),
-               ("red", "rouge", "rouge", False), ("new", "nouveau", "nouvelle", True)]
-_TIMES = [("today", "aujourd'hui"), ("now", "maintenant"), ("again", "encore")]
+               ("red", "rouge", "rouge", False), ("new", "nouveau", "nouvelle", True),
+               ("calm", "calme", "calme", False)]
+# (with "calm" and "home", each sentence 10.7 translates has a word the corpus knows)
+_TIMES = [("today", "aujourd'hui"), ("now", "maintenant"), ("again", "encore"),
+          ("at home", "à la maison")]
 _COMMANDS = [("Go.", "Va !"), ("Run!", "Cours !"), ("Stop!", "Arrête !"), ("Wait.", "Attends."),
              ("Come in.", "Entre."), ("Help!", "À l'aide !")]
 
