@@ -2,6 +2,8 @@
 own written as the book ships its file (fra-eng.zip holding fra-eng/fra.txt), so that the book's
 way to the text (download -> extract -> read) runs without the network; the histogram of 10.5
 and the BLEU of 10.7; and every bad input, each one line that loses nothing."""
+import collections
+import hashlib
 import math
 import zipfile
 
@@ -54,6 +56,15 @@ def standin(offline, monkeypatch):
     return archive
 
 
+def words(sentence):
+    """The book's tokens of a sentence, found our own way: lower case, the no-break spaces
+    plain, a space before each mark."""
+    sentence = sentence.replace("\u202f", " ").replace("\xa0", " ").lower()
+    for mark in ",.!?":
+        sentence = sentence.replace(mark, " " + mark)
+    return sentence.split()
+
+
 def pairs_file(folder, text, name="pairs.txt"):
     path = folder / name
     path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
@@ -97,20 +108,23 @@ def test_vocabularies_valid_lengths_and_the_shifted_target(d2l, standin):
     np.testing.assert_array_equal(src_valid_len, (src != data.src_vocab["<pad>"]).sum(1))
     # the first pair of the stand-in, token by token
     english, french = parallel_pairs(1).rstrip("\n").split("\t")
-    words = english.lower().replace(".", " .").replace("!", " !").replace("?", " ?").split()
-    assert data.src_vocab.to_tokens(src[0]) == (words + ["<eos>"] + ["<pad>"] * 9)[:9]
-    assert src_valid_len[0] == min(len(words) + 1, 9)
-    assert data.tgt_vocab.to_tokens(tgt[0])[1] == french.split()[0].lower()
+    assert data.src_vocab.to_tokens(src[0]) == (words(english) + ["<eos>"] + ["<pad>"] * 9)[:9]
+    assert src_valid_len[0] == min(len(words(english)) + 1, 9)
+    assert data.tgt_vocab.to_tokens(tgt[0])[1] == words(french)[0]
 
 
 def test_the_vocabularies_are_the_books_index_for_index(standin):
     """The special tokens are reserved (so that a corpus that never pads still has <pad>),
-    which leaves the book's vocabulary as it is wherever each appears twice."""
-    from d2lrnn.base.vocab import Vocab
-
+    which leaves the book's vocabularies as they are wherever each appears twice: the sorted
+    tokens that appear at least twice in the sentences cut or padded to num_steps."""
     data = translation.MTFraEng(batch_size=8)
-    sentences = [data.src_vocab.to_tokens(row) for row in data.arrays[0]]
-    assert data.src_vocab.idx_to_token == Vocab(sentences, min_freq=2).idx_to_token
+    lines = parallel_pairs().splitlines()[:641]
+    for side, vocab, start in ((0, data.src_vocab, []), (1, data.tgt_vocab, ["<bos>"])):
+        sentences = [(words(line.split("\t")[side]) + ["<eos>"] + ["<pad>"] * 9)[:9]
+                     for line in lines]
+        counts = collections.Counter(token for s in sentences for token in start + s)
+        expected = sorted({"<unk>", *(token for token, n in counts.items() if n >= 2)})
+        assert vocab.idx_to_token == expected
 
 
 def test_long_sentences_are_cut_and_short_ones_padded_as_the_books(offline):
@@ -171,7 +185,7 @@ def test_a_changed_archive_is_refused_by_its_sha1_and_left_as_it_is(standin, off
     with pytest.raises(downloads.DownloadError) as info:
         translation.MTFraEng(batch_size=8)
     message = one_line(info.value)
-    found = __import__("hashlib").sha1(bytes(changed)).hexdigest()
+    found = hashlib.sha1(bytes(changed)).hexdigest()
     assert f"fra-eng.zip has SHA-1 {found}, not {downloads.DATA_HUB['fra-eng'][1]}" in message
     assert "left as it is: move it away" in message
     assert (root / "fra-eng.zip").read_bytes() == bytes(changed)  # untouched
@@ -197,7 +211,7 @@ def test_a_damaged_archive_with_the_registered_hash_is_one_line(offline, monkeyp
     archive = offline / "data" / "fra-eng.zip"
     archive.write_bytes(content)
     monkeypatch.setitem(downloads.DATA_HUB, "fra-eng", (
-        downloads.DATA_URL + "fra-eng.zip", __import__("hashlib").sha1(content).hexdigest()))
+        downloads.DATA_URL + "fra-eng.zip", hashlib.sha1(content).hexdigest()))
     with pytest.raises(downloads.ArchiveError, match="not a zip archive") as info:
         translation.MTFraEng(batch_size=8)
     one_line(info.value)
@@ -210,7 +224,7 @@ def test_a_foreign_archive_with_the_registered_hash_is_one_line(offline, monkeyp
         zipped.writestr("deu-eng/deu.txt", "Hello.\tHallo.\n")
     monkeypatch.setitem(downloads.DATA_HUB, "fra-eng", (
         downloads.DATA_URL + "fra-eng.zip",
-        __import__("hashlib").sha1(archive.read_bytes()).hexdigest()))
+        hashlib.sha1(archive.read_bytes()).hexdigest()))
     with pytest.raises(CorpusError, match="holds no fra-eng/fra.txt") as info:
         translation.MTFraEng(batch_size=8)
     one_line(info.value)
