@@ -94,6 +94,10 @@ def test_batches_are_the_backends_tensors_of_the_books_shapes(d2l, standin):
     assert len(data.train_dataloader()) == 171 and len(data.val_dataloader()) == 43
     rows = [ids(batch[0]) for batch in data.val_dataloader()]
     np.testing.assert_array_equal(np.concatenate(rows), ids(data.arrays[0])[512:])
+    first, second = ([ids(batch[0]) for batch in data.train_dataloader()] for _ in range(2))
+    assert sorted(map(tuple, np.concatenate(first))) == \
+        sorted(map(tuple, ids(data.arrays[0])[:512]))  # each training pair once a pass
+    assert not np.array_equal(first[0], second[0])  # in a new order every pass
 
 
 def test_vocabularies_valid_lengths_and_the_shifted_target(d2l, standin):
