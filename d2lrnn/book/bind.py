@@ -1,7 +1,8 @@
 """What every backend exports, and the one way it is made: the models written once (the
 section's, :mod:`d2lrnn.book.rnn`, and chapter 10's, :mod:`d2lrnn.book.modern`), each put on
-that backend's book ``Module``; two functions bound to its adapter; and the backend's package
-itself (:func:`facade`), from the lists of :mod:`d2lrnn.book.surface`.
+that backend's book ``Module``; the data modules given its adapter (10.5's ``MTFraEng``); two
+functions bound to it; and the backend's package itself (:func:`facade`), from the lists of
+:mod:`d2lrnn.book.surface`.
 """
 import functools
 
