@@ -240,6 +240,7 @@ def test_a_foreign_archive_with_the_registered_hash_is_one_line(offline, monkeyp
      "line 7 .* holds 3 tab-separated columns; expected two.*cut -f 1,2"),
     ("We sing.\t \n" + SMALL, "line 1 .* its French \\(target\\) side is empty"),
     (SMALL + "\tNous chantons.\n", "line 7 .* its English \\(source\\) side is empty"),
+    (SMALL + " \t \n", "line 7 .* its English \\(source\\) side is empty"),
     ("\n\n", "no line of the form English<TAB>French"),
     (SMALL.encode("utf-8") + b"Caf\xe9.\tCaf\xe9.\n",
      f"not UTF-8 text \\(byte {len(SMALL.encode('utf-8')) + 3} "),

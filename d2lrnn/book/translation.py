@@ -130,7 +130,7 @@ class MTFraEng(DataModule):
         for number, line in enumerate(text.split("\n")):
             if max_examples and number > max_examples:
                 break
-            if not line.strip():
+            if not line.strip() and "\t" not in line:  # blank: a tab would pair two empties
                 continue
             sides = line.split("\t")
             if len(sides) != 2:
