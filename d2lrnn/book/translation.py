@@ -61,7 +61,7 @@ class MTFraEng(DataModule):
     ``'../data'``), ``corpus`` (a file of one ``English<TAB>French`` pair a line, used
     instead of the book's), ``max_corpus_mb`` (the largest file read).
 
-    Refused in one line (:class:`~d2lrnn.book.data.CorpusError`), where the book would crash
+    Refused in one line (a :class:`~d2lrnn.base.errors.UserError`), where the book would crash
     or go on wrong: an archive that is not the book's (its SHA-1) or is damaged, a file that
     is not UTF-8, a line that is not two tab-separated sides, an empty side, fewer pairs than
     ``num_train + num_val``. Every method works on what the book's own ``__init__`` sets (a
@@ -84,7 +84,8 @@ class MTFraEng(DataModule):
         pairs = int(self.arrays[0].shape[0])
         if pairs < num_train + num_val:
             raise CorpusError(
-                f"the English-French pairs hold {pairs} pairs; num_train + num_val = "
+                f"the English-French pairs give {pairs} pairs (the book reads lines 1 to "
+                f"num_train + num_val + 1, blank ones skipped); num_train + num_val = "
                 f"{num_train} + {num_val} do not fit: ask for fewer, or use a longer corpus")
 
     def _download(self):
