@@ -3,8 +3,9 @@
 The book saves the classes and helpers of its sections into ``d2l/<framework>.py``. This
 module reads those files with :mod:`ast` (the book's library is never imported: it pins
 numpy==1.23.5 and imports much unrelated code at import time) and checks that each backend
-of this package offers what the RNN sections (d2l 1.0, 9.1-9.7) and the bases they use
-define, with the same positional parameters in the same order and the same defaults.
+of this package offers what the RNN sections (d2l 1.0, 9.1-9.7, and the data and metric of
+10.5-10.7) and the bases they use define, with the same positional parameters in the same
+order and the same defaults.
 
 Rules, for a callable the book defines with parameters ``p1, p2=d, *args, **kwargs``:
 
@@ -36,16 +37,17 @@ FRAMEWORKS = ("torch", "mxnet", "tensorflow", "jax")
 # What the RNN sections define, and the bases they build on (d2l 1.0: 3.2 HyperParameters,
 # Module, DataModule, Trainer, ProgressBoard; 4.3 Classifier; 6.7 the device helpers the
 # Trainer uses; 9.2-9.3 TimeMachine, Vocab; 9.5-9.6 the models; check_len, check_shape), and
-# the one model of the modern RNN sections the library keeps (10.3's multilayer GRU), and
-# 3.5's linear regression, which 9.1 trains.
+# the one model of the modern RNN sections the library keeps (10.3's multilayer GRU), 3.5's
+# linear regression, which 9.1 trains, and the English-French pairs of 10.5-10.7.
 CLASSES = ("HyperParameters", "ProgressBoard", "Module", "DataModule", "Trainer", "Classifier",
            "TimeMachine", "Vocab", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "GRU",
-           "LinearRegression")
+           "LinearRegression", "MTFraEng")
 # The functions, with what the RNN sections take from earlier chapters: the figures (2.4; 9.1
-# and 9.2 draw with d2l.plot) and the files (5.7; 9.2 downloads the corpus with d2l.download).
+# and 9.2 draw with d2l.plot) and the files (5.7; 9.2 downloads the corpus with d2l.download);
+# 10.5's histogram of the pairs' lengths and 10.7's BLEU.
 FUNCTIONS = ("add_to_class", "check_len", "check_shape", "cpu", "gpu", "num_gpus", "try_gpu",
              "try_all_gpus", "get_key", "plot", "set_figsize", "set_axes", "use_svg_display",
-             "download", "extract")
+             "download", "extract", "show_list_len_pair_hist", "bleu")
 # The module-level aliases (the book's tensor helpers) follow this line in each file.
 ALIAS_MARKER = "# Alias defined in config.ini"
 # Aliases that name framework classes rather than helpers a notebook calls.

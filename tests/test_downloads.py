@@ -247,3 +247,28 @@ def test_a_hostile_or_damaged_archive_is_one_line_and_leaves_nothing(tmp_path, n
     assert words in message and str(archive) in message, message
     assert not out.exists() or not list(out.iterdir())
     assert not (tmp_path / "tmp" / "abs.txt").exists()
+
+
+def test_a_file_of_another_hash_is_never_overwritten_even_with_a_network(tmp_path,
+                                                                           monkeypatch):
+    import pooch
+
+    content = b"the right file\n"
+    fetched = []
+
+    def network(url, known_hash, fname, path, **kwargs):  # a download that would succeed
+        fetched.append(url)
+        (tmp_path / "data" / fname).write_bytes(content)
+        return str(tmp_path / "data" / fname)
+
+    monkeypatch.setattr(pooch, "retrieve", network)
+    monkeypatch.setenv("D2LRNN_DATA", str(tmp_path / "cache"))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "story.txt").write_bytes(b"a reader's own file")
+    digest = __import__("hashlib").sha1(content).hexdigest()
+    with pytest.raises(downloads.DownloadError, match="story.txt has SHA-1 .* move it away") \
+            as info:
+        downloads.download(URL, str(tmp_path / "data"), digest)
+    one_line(info.value)
+    assert (tmp_path / "data" / "story.txt").read_bytes() == b"a reader's own file"
+    assert not fetched

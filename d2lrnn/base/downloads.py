@@ -26,7 +26,8 @@ from .files import atomic_write, is_disk_full
 # The book's data host, with the trailing slash the book's cells add names to.
 DATA_URL = "http://d2l-data.s3-accelerate.amazonaws.com/"
 # The book's registry of named files: {name: (url, sha1)}; download(name) looks names up here.
-DATA_HUB = {}
+# The book's entries that its recurrent chapters read: the English-French pairs of 10.5-10.7.
+DATA_HUB = {"fra-eng": (DATA_URL + "fra-eng.zip", "94646ad1522d915e7b0f9296181140edcf86a4f5")}
 
 # What an archive may unpack to: at most MAX_RATIO times its own size (but 64 MB in any case:
 # a small archive of repetitive text compresses far better than a large one), and never more
@@ -75,12 +76,42 @@ def download(url, folder="../data", sha1_hash=None):
     """The path of the file at ``url`` in ``folder``, downloaded there unless a copy with the
     SHA-1 ``sha1_hash`` is there already (as the book's). ``url`` may also be a name in
     :data:`DATA_HUB`. A copy in the package's cache (:func:`cache_dir`) with that hash is
-    copied instead of downloading; a download whose hash does not match is refused."""
+    copied instead of downloading; a download whose hash does not match is refused, and so
+    is a file in ``folder`` with another hash (never overwritten: the book's would be)."""
     if not str(url).startswith(("http://", "https://")):
         if url not in DATA_HUB:
             raise DownloadError(f"download: {url!r} is neither a URL nor a name in DATA_HUB "
                                 f"(known: {', '.join(sorted(DATA_HUB)) or 'none'})")
         url, sha1_hash = DATA_HUB[url]
+    found = local_copy(url, folder, sha1_hash)
+    if found is not None:
+        return found
+    folder = Path(folder)
+    name = url.rsplit("/", 1)[-1]
+    if (folder / name).exists():  # with another hash: another file, or a damaged one
+        raise DownloadError(
+            f"{folder / name} has SHA-1 {sha1_of(folder / name)}, not {sha1_hash}: it is not "
+            f"the file of {url}, or it is damaged. It was left as it is: move it away, and a "
+            f"fresh copy is downloaded (without a network: "
+            f"{_without_network(folder, name, sha1_hash)})")
+    import pooch
+
+    try:
+        return pooch.retrieve(url, known_hash=f"sha1:{sha1_hash}" if sha1_hash else None,
+                              fname=name, path=folder, progressbar=False)
+    except OSError as err:
+        if not is_disk_full(err):
+            raise _unreachable(url, folder, name, sha1_hash, err) from err
+        raise DownloadError(_no_space(folder, f"{url} could not be downloaded there",
+                                      err)) from None
+    except Exception as err:  # requests' network errors, pooch's hash mismatch (ValueError)
+        raise _unreachable(url, folder, name, sha1_hash, err) from err
+
+
+def local_copy(url, folder, sha1_hash=None):
+    """The path of the file of ``url`` in ``folder`` where a copy is had without the network:
+    there already (with the SHA-1 ``sha1_hash``, where given), or copied there from the
+    package's cache (:func:`cache_dir`), where a copy with that hash is; else None."""
     folder = Path(folder)
     name = url.rsplit("/", 1)[-1]
     path = folder / name
@@ -98,25 +129,18 @@ def download(url, folder="../data", sha1_hash=None):
             raise DownloadError(_no_space(folder, f"{name} could not be copied there from "
                                                   f"{cached}", err)) from None
         return str(path)
-    import pooch
+    return None
 
-    try:
-        return pooch.retrieve(url, known_hash=f"sha1:{sha1_hash}" if sha1_hash else None,
-                              fname=name, path=folder, progressbar=False)
-    except OSError as err:
-        if not is_disk_full(err):
-            raise _unreachable(url, folder, name, sha1_hash, err) from err
-        raise DownloadError(_no_space(folder, f"{url} could not be downloaded there",
-                                      err)) from None
-    except Exception as err:  # requests' network errors, pooch's hash mismatch (ValueError)
-        raise _unreachable(url, folder, name, sha1_hash, err) from err
+
+def _without_network(folder, name, sha1_hash):
+    return (f"put {name}{f' (SHA-1 {sha1_hash})' if sha1_hash else ''} in {folder} or in "
+            f"the folder named by the environment variable D2LRNN_DATA")
 
 
 def _unreachable(url, folder, name, sha1_hash, err):
     return DownloadError(
         f"could not download {url} into {folder} ({type(err).__name__}: {err}). Without "
-        f"a network: put {name}{f' (SHA-1 {sha1_hash})' if sha1_hash else ''} in {folder}"
-        f" or in the folder named by the environment variable D2LRNN_DATA.")
+        f"a network: {_without_network(folder, name, sha1_hash)}.")
 
 
 def extract(filename, folder=None, *, max_bytes=MAX_UNPACKED_BYTES, max_ratio=MAX_RATIO):

@@ -1,7 +1,8 @@
 """What every backend exports, and the one way it is made: the models written once (the
 section's, :mod:`d2lrnn.book.rnn`, and chapter 10's, :mod:`d2lrnn.book.modern`), each put on
-that backend's book ``Module``; two functions bound to its adapter; and the backend's package
-itself (:func:`facade`), from the lists of :mod:`d2lrnn.book.surface`.
+that backend's book ``Module``; the data modules given its adapter (10.5's ``MTFraEng``); two
+functions bound to it; and the backend's package itself (:func:`facade`), from the lists of
+:mod:`d2lrnn.book.surface`.
 """
 import functools
 
@@ -10,7 +11,7 @@ import numpy as np
 from ..base.backend import DECLARED, check_float_dtype
 from ..base.errors import BadArgument
 from ..cells import CELLS
-from . import modern, rnn, surface
+from . import modern, rnn, surface, translation
 from .model import Model, as_input
 
 SHARED = {name: getattr(module, name) for module in (rnn, modern) for name in dir(module)
@@ -100,9 +101,14 @@ def loss_and_grads(ops, model, X, Y):
 # The functions every backend exports, each taking that backend's adapter first (bound).
 FUNCTIONS = (concat_demo, loss_and_grads)
 
-# What every backend module exports first, in this order: its adapter, the models, the
-# functions; then the book's library surface (d2lrnn.book.surface.BOOK_API).
-BACKEND_API = ("ops", *EXPORTED, *(function.__name__ for function in FUNCTIONS))
+# The book's data modules written once whose arrays are a backend's tensors: each backend
+# exports the class with its own adapter in ``ops`` (d2l.MTFraEng's batches are its tensors).
+DATA_MODULES = (translation.MTFraEng,)
+
+# What every backend module exports first, in this order: its adapter, the models, the data
+# modules, the functions; then the book's library surface (d2lrnn.book.surface.BOOK_API).
+BACKEND_API = ("ops", *EXPORTED, *(cls.__name__ for cls in DATA_MODULES),
+               *(function.__name__ for function in FUNCTIONS))
 
 
 def bind(ops, Module, Classifier):
@@ -116,10 +122,14 @@ def bind(ops, Module, Classifier):
         family[name] = base.framework_class(cls, name, module, ops)
     for cls in family.values():
         cls.family = family  # a deep RNN makes its layers from its own backend's classes
+    data = {cls.__name__: type(cls.__name__, (cls,), {"ops": ops, "__module__": module,
+                                                      "__qualname__": cls.__name__,
+                                                      "__doc__": cls.__doc__})
+            for cls in DATA_MODULES}
     functions = {function.__name__: functools.update_wrapper(functools.partial(function, ops),
                                                               function)
                  for function in FUNCTIONS}
-    return {"ops": ops, **family, **functions}
+    return {"ops": ops, **family, **data, **functions}
 
 
 def facade(namespace, book):

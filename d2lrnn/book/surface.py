@@ -22,12 +22,16 @@ from .library import (
     set_figsize,
     use_svg_display,
 )
+from .translation import bleu, show_list_len_pair_hist
 
 # The book's library written once, in every backend: its classes (d2l.ai 3.2), The Time
-# Machine (9.2-9.3), and the general helpers the RNN chapters call: figures (2.4), files (5.7).
+# Machine (9.2-9.3), and the general helpers the RNN chapters call: figures (2.4), files (5.7),
+# machine translation's histogram (10.5) and BLEU (10.7). (10.5's MTFraEng gives a backend's
+# tensors: each backend exports its own, d2lrnn.book.bind.DATA_MODULES.)
 __all__ = ["DataModule", "HyperParameters", "ProgressBoard", "add_to_class", "check_shape",
            "check_len", "TimeMachine", "Vocab", "plot", "set_figsize", "set_axes",
-           "use_svg_display", "plt", "download", "extract", "DATA_URL", "DATA_HUB"]
+           "use_svg_display", "plt", "download", "extract", "DATA_URL", "DATA_HUB",
+           "show_list_len_pair_hist", "bleu"]
 
 # What every backend's book.py defines in its framework's idiom: the bases of the models and
 # the trainer, and the book's device functions.
