@@ -177,10 +177,13 @@ def framework_class(base, shared_class, name, module, ops):
     annotations, defaults = _fields(shared_class, name)
     mixins = (LanguageModel, OwnParams) if issubclass(shared_class, RNNLMScratch) \
         else (OwnParams,)
+    setup = mixins[0].setup
+    if issubclass(base, OwnParams):  # a bound interface (d2l.Encoder) brings the mixins
+        mixins = ()
     # __call__ and setup in the class's own namespace, where Flax wraps them: they then run
     # as the bound module, so that the submodules setup makes (the output layer after a
     # reader's RNN) are its children
     return type(name, (*mixins, shared_class, base),
                 {"__annotations__": annotations, **defaults, "ops": ops, "__module__": module,
                  "__qualname__": name, "__doc__": shared_class.__doc__,
-                 "__call__": shared_class.__call__, "setup": mixins[0].setup})
+                 "__call__": shared_class.__call__, "setup": setup})
