@@ -84,13 +84,18 @@ def test_shapes_as_the_book_checks_them(d2l):
     decoder = d2l.Seq2SeqDecoder(TGT_VOCAB, EMBED, HIDDENS, LAYERS)
     dec_outputs, state = decoder(X, decoder.init_state(encoder(X)))
     d2l.check_shape(dec_outputs, (BATCH, STEPS, TGT_VOCAB))
-    for layer_states in (enc_state, state[1]):
-        if d2l.ops.layers_stack_states:  # as torch.nn.GRU, Gluon and the book's Flax GRU
-            d2l.check_shape(layer_states, (LAYERS, BATCH, HIDDENS))
-        else:  # Keras' layers: a list, as the book's TensorFlow GRU
-            d2l.check_len(layer_states, LAYERS)
-            d2l.check_shape(layer_states[0], (BATCH, HIDDENS))
+    check_layer_states(d2l, enc_state)
+    check_layer_states(d2l, state[1])
     d2l.check_shape(state[0], (STEPS, BATCH, HIDDENS))  # the encoder's outputs, passed on
+
+
+def check_layer_states(d2l, states):
+    """Every layer's final state, as the book checks them."""
+    if d2l.ops.layers_stack_states:  # as torch.nn.GRU, Gluon and the book's Flax GRU
+        d2l.check_shape(states, (LAYERS, BATCH, HIDDENS))
+    else:  # Keras' layers: a list, as the book's TensorFlow GRU
+        d2l.check_len(states, LAYERS)
+        d2l.check_shape(states[0], (BATCH, HIDDENS))
 
 
 def test_parameters_by_the_shared_names(d2l):
@@ -208,7 +213,8 @@ def reader_classes(d2l):
     """An encoder and a decoder a reader writes as 10.7 does, on the framework's embedding and
     dense layers and the library's GRU (``num_layers`` deep, dropout between layers), and
     the framework's Adam for a reader's encoder-decoder."""
-    return {"torch": torch_reader_classes}[d2l.ops.name](d2l)
+    return {"torch": torch_reader_classes, "tensorflow": tensorflow_reader_classes}[
+        d2l.ops.name](d2l)
 
 
 def torch_reader_classes(d2l):
@@ -249,23 +255,62 @@ def torch_reader_classes(d2l):
     return SourceReader, TargetWriter, adam
 
 
+def tensorflow_reader_classes(d2l):
+    import tensorflow as tf
+
+    class SourceReader(d2l.Encoder):
+        def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
+            super().__init__()
+            self.embedding = tf.keras.layers.Embedding(vocab_size, embed_size)
+            self.rnn = d2l.GRU(num_hiddens, num_layers, dropout)
+
+        def call(self, X, *args):  # Keras' name for the forward pass
+            return self.rnn(self.embedding(tf.transpose(X)))
+
+    class TargetWriter(d2l.Decoder):
+        def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
+            super().__init__()
+            self.embedding = tf.keras.layers.Embedding(vocab_size, embed_size)
+            self.rnn = d2l.GRU(num_hiddens, num_layers, dropout)
+            self.dense = tf.keras.layers.Dense(vocab_size)
+
+        def init_state(self, enc_all_outputs, *args):
+            return enc_all_outputs
+
+        def call(self, X, state):
+            enc_outputs, hidden = state
+            embs = self.embedding(tf.transpose(X))
+            context = tf.repeat(enc_outputs[-1][None], embs.shape[0], 0)
+            outputs, hidden = self.rnn(tf.concat([embs, context], -1), hidden)
+            return tf.transpose(self.dense(outputs), (1, 0, 2)), [enc_outputs, hidden]
+
+    def adam(model):
+        return tf.keras.optimizers.Adam(learning_rate=model.lr)
+
+    return SourceReader, TargetWriter, adam
+
+
+# The frameworks whose reader's classes these tests write.
+READERS = ("torch", "tensorflow")
+
+
 def readers_model(d2l, dropout=0.2):
     Reader, Writer, _ = reader_classes(d2l)
     return (Reader(SRC_VOCAB, EMBED, HIDDENS, LAYERS, dropout),
             Writer(TGT_VOCAB, EMBED, HIDDENS, LAYERS, dropout))
 
 
-@pytest.mark.backends("torch", reason="a reader's classes are written in each framework")
+@pytest.mark.backends(*READERS, reason="a reader's classes are written in each framework")
 def test_a_readers_encoder_and_decoder_handed_to_seq2seq(d2l):
     encoder, decoder = readers_model(d2l)
     X = np.zeros((BATCH, STEPS), dtype="int64")
     X = d2l.tensor(X) if d2l.ops.name != "jax" else X
     enc_outputs, enc_state = encoder(X)
     d2l.check_shape(enc_outputs, (STEPS, BATCH, HIDDENS))
-    d2l.check_shape(enc_state, (LAYERS, BATCH, HIDDENS))
+    check_layer_states(d2l, enc_state)
     dec_outputs, state = decoder(X, decoder.init_state(encoder(X)))
     d2l.check_shape(dec_outputs, (BATCH, STEPS, TGT_VOCAB))
-    d2l.check_shape(state[1], (LAYERS, BATCH, HIDDENS))
+    check_layer_states(d2l, state[1])
     model = d2l.Seq2Seq(encoder, decoder, tgt_pad=PAD, lr=0.01)
     with pytest.raises(UserError, match="a reader's"):
         model.get_params()  # parameters by name are the package's encoder-decoder's
@@ -274,7 +319,7 @@ def test_a_readers_encoder_and_decoder_handed_to_seq2seq(d2l):
     assert validation_loss(d2l, model) < before - 0.3
 
 
-@pytest.mark.backends("torch", reason="a reader's classes are written in each framework")
+@pytest.mark.backends(*READERS, reason="a reader's classes are written in each framework")
 def test_a_readers_encoder_decoder_with_methods_added_to_classes(d2l, restore_class):
     _, _, adam = reader_classes(d2l)
 
