@@ -105,6 +105,9 @@ class EncoderDecoder(Parts, Model):
         """The parameters' dtype: the encoder's."""
         return self.encoder.dtype
 
+    def initial_arrays(self):
+        return {}  # every parameter is the encoder's or the decoder's
+
     def require_built(self):
         if not made_by_package(self):
             raise NotAvailable(f"{type(self).__name__}: parameters by name come from the "
@@ -249,7 +252,13 @@ class RecurrentCoder(Parts):
 
     def draw_params(self):
         self._init_params()
-        self._set_field("rnn", gru_part(self, self.rnn_inputs, part_seed(self.seed, 1)))
+        for name, part in self.make_parts().items():
+            self._set_field(name, part)
+
+    def make_parts(self):
+        """{attribute: part}: the GRU (and the decoder's output layer), drawn from this
+        model's seed (so that made again, they are the same)."""
+        return {"rnn": gru_part(self, self.rnn_inputs, part_seed(self.seed, 1))}
 
     def submodels(self):
         rnn = getattr(self, "rnn", None)
@@ -295,7 +304,11 @@ def gru_part(model, num_inputs, seed):
                               f"function); pass dropout=0")
         part = model.make_part(family["StackedRNNScratch"], num_inputs, model.num_hiddens,
                                model.num_layers, cell=CELL.key, **options)
-    part.set_params(xavier_uniform(part.get_params(), model.dtype, seed))
+    shapes = part.network.shapes(num_inputs, model.num_hiddens)  # of every layer
+    first = xavier_uniform({name: np.zeros(shape) for name, shape in shapes.items()},
+                           model.dtype, seed)
+    for name, value in first.items():  # no read of its values: they may be Flax's, traced
+        part._set_param(name, ops.asarray(value, model.dtype))
     return part
 
 
@@ -337,11 +350,11 @@ class Seq2SeqDecoder(RecurrentCoder, Decoder):
     def rnn_inputs(self):
         return self.embed_size + self.num_hiddens
 
-    def draw_params(self):
-        super().draw_params()
-        self._set_field("dense", self.make_part(self.family["Dense"], self.num_hiddens,
-                                                self.vocab_size, dtype=self.dtype,
-                                                seed=part_seed(self.seed, 2)))
+    def make_parts(self):
+        return {**super().make_parts(),
+                "dense": self.make_part(self.family["Dense"], self.num_hiddens,
+                                        self.vocab_size, dtype=self.dtype,
+                                        seed=part_seed(self.seed, 2))}
 
     def submodels(self):
         dense = getattr(self, "dense", None)
