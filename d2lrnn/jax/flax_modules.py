@@ -269,7 +269,7 @@ def framework_class(base, shared_class, name, module, ops):
     if issubclass(shared_class, Seq2Seq):
         mixins = (Seq2SeqSteps, *mixins)
     call = shared_class.__call__
-    if name.startswith("Lazy"):  # its parameters made at its first call: inside apply too
+    if shared_class.__name__.startswith("Lazy"):  # parameters made at its first call, in apply too
         call = nn.compact(functools.wraps(call)(lambda self, *a, **k: shared_class.__call__(
             self, *a, **k)))
     # __call__ and setup in the class's own namespace, where Flax wraps them: they then run
