@@ -408,3 +408,72 @@ def test_the_gru_drops_between_layers_only_while_training(d2l):
     assert not np.allclose(as_numpy(d2l, gru(X)[0]), quiet)
     with pytest.raises(UserError, match="dropout"):
         d2l.GRU(4, 3, 2, 1.0)
+
+
+def jax_reader_classes(d2l):
+    import jax.numpy as jnp
+    from flax import linen as nn
+
+    class SourceReader(d2l.Encoder):
+        vocab_size: int
+        embed_size: int
+        num_hiddens: int
+        num_layers: int
+        dropout: float = 0
+
+        def setup(self):
+            self.embedding = nn.Embed(self.vocab_size, self.embed_size)
+            self.rnn = d2l.GRU(self.num_hiddens, self.num_layers, self.dropout)
+
+        def __call__(self, X, *args, training=False):
+            return self.rnn(self.embedding(X.T.astype(jnp.int32)), training=training)
+
+    class TargetWriter(d2l.Decoder):
+        vocab_size: int
+        embed_size: int
+        num_hiddens: int
+        num_layers: int
+        dropout: float = 0
+
+        def setup(self):
+            self.embedding = nn.Embed(self.vocab_size, self.embed_size)
+            self.rnn = d2l.GRU(self.num_hiddens, self.num_layers, self.dropout)
+            self.dense = nn.Dense(self.vocab_size)
+
+        def init_state(self, enc_all_outputs, *args):
+            return enc_all_outputs
+
+        def __call__(self, X, state, training=False):
+            enc_outputs, hidden = state
+            embs = self.embedding(X.T.astype(jnp.int32))
+            context = jnp.broadcast_to(enc_outputs[-1], (embs.shape[0],
+                                                         *enc_outputs[-1].shape))
+            outputs, hidden = self.rnn(jnp.concatenate([embs, context], -1), hidden,
+                                       training=training)
+            return self.dense(outputs).swapaxes(0, 1), [enc_outputs, hidden]
+
+    return SourceReader, TargetWriter
+
+
+@pytest.mark.backends("jax", reason="Flax modules: their parameters live outside them")
+def test_a_readers_flax_encoder_and_decoder_handed_to_seq2seq(d2l):
+    Reader, Writer = jax_reader_classes(d2l)
+    encoder = Reader(SRC_VOCAB, EMBED, HIDDENS, LAYERS, 0.2)
+    decoder = Writer(TGT_VOCAB, EMBED, HIDDENS, LAYERS, 0.2)
+    X = np.zeros((BATCH, STEPS), dtype="int32")
+    (enc_outputs, enc_state), _ = encoder.init_with_output(d2l.get_key(), X)
+    d2l.check_shape(enc_outputs, (STEPS, BATCH, HIDDENS))
+    check_layer_states(d2l, enc_state)
+    state = decoder.init_state(encoder.init_with_output(d2l.get_key(), X)[0])
+    (dec_outputs, state), _ = decoder.init_with_output(d2l.get_key(), X, state)
+    d2l.check_shape(dec_outputs, (BATCH, STEPS, TGT_VOCAB))
+    check_layer_states(d2l, state[1])
+    model = d2l.Seq2Seq(encoder, decoder, tgt_pad=PAD, lr=0.01, training=True)
+    trainer = d2l.Trainer(max_epochs=1, gradient_clip_val=1)
+    trainer.fit(model, copy_data(d2l))
+    assert "ScaleByAdamState" in repr(trainer.state.opt_state)  # optax's Adam
+    first, last = model.board.data["train_loss"][0].y, model.board.data["val_loss"][-1].y
+    assert last < first - 0.1, (first, last)
+    batch = tuple(a[:BATCH] for a in copy_task())
+    preds, _ = model.predict_step(trainer.state.params, batch, 3)
+    d2l.check_shape(preds, (BATCH, 3))

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..base.backend import import_framework
 from ..base.errors import BadType
-from ..book.model import is_ours, made_by_package
+from ..book.model import Model, is_ours, made_by_package
 from ..book.rnn import RNNLMScratch
 from ..book.seq2seq import EncoderDecoder, Parts, Seq2Seq
 from ..maths.equations import cross_entropy
@@ -94,7 +94,9 @@ class OwnParams:
             return getattr(self, name)
         except AttributeError:
             value = self.own_params()[name]
-            return self.param(name, lambda key: jnp.asarray(value))
+            param = self.param(name, lambda key: jnp.asarray(value))
+            object.__setattr__(self, name, param)  # once per bound module: Flax names it once
+            return param
 
     def _set_own_param(self, name, value):
         self.own_params()[name] = value
@@ -268,14 +270,22 @@ def framework_class(base, shared_class, name, module, ops):
         mixins = tuple(m for m in mixins if not issubclass(base, m))
     if issubclass(shared_class, Seq2Seq):
         mixins = (Seq2SeqSteps, *mixins)
-    call = shared_class.__call__
+    namespace = {"__call__": shared_class.__call__}
     if shared_class.__name__.startswith("Lazy"):  # parameters made at its first call, in apply too
-        call = nn.compact(functools.wraps(call)(lambda self, *a, **k: shared_class.__call__(
-            self, *a, **k)))
+        namespace = {"__call__": lazy_call, "call_in_apply": nn.compact(functools.wraps(
+            shared_class.__call__)(lambda self, *a, **k: shared_class.__call__(self, *a, **k)))}
     # __call__ and setup in the class's own namespace, where Flax wraps them: they then run
     # as the bound module, so that the submodules setup makes (the output layer after a
     # reader's RNN) are its children
     return type(name, (*mixins, shared_class, base),
                 {"__annotations__": annotations, **defaults, "ops": ops, "__module__": module,
                  "__qualname__": name, "__doc__": shared_class.__doc__,
-                 "__call__": call, "setup": setup})
+                 **namespace, "setup": setup})
+
+
+def lazy_call(self, *args, **kwargs):
+    """A Lazy* layer's call: on its own copy outside ``apply``; inside, its compact
+    ``call_in_apply``, where it makes its parameters once it knows its input size."""
+    if self.scope is None:
+        return Model.__call__(self, *args, **kwargs)
+    return self.call_in_apply(*args, **kwargs)
