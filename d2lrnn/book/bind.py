@@ -4,6 +4,7 @@ that backend's book ``Module``; two functions bound to its adapter; and the back
 itself (:func:`facade`), from the lists of :mod:`d2lrnn.book.surface`.
 """
 import functools
+import inspect
 
 import numpy as np
 
@@ -111,6 +112,14 @@ FUNCTIONS = (concat_demo, loss_and_grads, seq2seq.init_seq2seq)
 BACKEND_API = ("ops", *EXPORTED, *(function.__name__ for function in FUNCTIONS))
 
 
+def bound_function(function, ops):
+    """``function`` with ``ops`` given: its name and documentation, and the signature its
+    callers see (``init_seq2seq(module)``, as the book's)."""
+    bound = functools.update_wrapper(functools.partial(function, ops), function)
+    bound.__signature__ = inspect.signature(functools.partial(function, ops))
+    return bound
+
+
 def interface_of(cls, family, base):
     """The bound class of the book's interface that the encoder-decoder class ``cls`` derives
     from (``d2l.Seq2Seq`` from ``d2l.EncoderDecoder``, as in the book's library: a method added
@@ -133,9 +142,7 @@ def bind(ops, Module, Classifier):
         family[name] = interface_of(cls, family, base).framework_class(cls, name, module, ops)
     for cls in family.values():
         cls.family = family  # a deep RNN makes its layers from its own backend's classes
-    functions = {function.__name__: functools.update_wrapper(functools.partial(function, ops),
-                                                              function)
-                 for function in FUNCTIONS}
+    functions = {function.__name__: bound_function(function, ops) for function in FUNCTIONS}
     return {"ops": ops, **{name: family[name] for name in EXPORTED}, **functions}
 
 
