@@ -414,7 +414,7 @@ def jax_reader_classes(d2l):
     import jax.numpy as jnp
     from flax import linen as nn
 
-    class SourceReader(d2l.Encoder):
+    class Sizes(nn.Module):  # the fields both take, and the layers both hold
         vocab_size: int
         embed_size: int
         num_hiddens: int
@@ -425,19 +425,16 @@ def jax_reader_classes(d2l):
             self.embedding = nn.Embed(self.vocab_size, self.embed_size)
             self.rnn = d2l.GRU(self.num_hiddens, self.num_layers, self.dropout)
 
+        def embed(self, X):
+            return self.embedding(X.T.astype(jnp.int32))
+
+    class SourceReader(Sizes, d2l.Encoder):
         def __call__(self, X, *args, training=False):
-            return self.rnn(self.embedding(X.T.astype(jnp.int32)), training=training)
+            return self.rnn(self.embed(X), training=training)
 
-    class TargetWriter(d2l.Decoder):
-        vocab_size: int
-        embed_size: int
-        num_hiddens: int
-        num_layers: int
-        dropout: float = 0
-
+    class TargetWriter(Sizes, d2l.Decoder):
         def setup(self):
-            self.embedding = nn.Embed(self.vocab_size, self.embed_size)
-            self.rnn = d2l.GRU(self.num_hiddens, self.num_layers, self.dropout)
+            super().setup()
             self.dense = nn.Dense(self.vocab_size)
 
         def init_state(self, enc_all_outputs, *args):
@@ -445,7 +442,7 @@ def jax_reader_classes(d2l):
 
         def __call__(self, X, state, training=False):
             enc_outputs, hidden = state
-            embs = self.embedding(X.T.astype(jnp.int32))
+            embs = self.embed(X)
             context = jnp.broadcast_to(enc_outputs[-1], (embs.shape[0],
                                                          *enc_outputs[-1].shape))
             outputs, hidden = self.rnn(jnp.concatenate([embs, context], -1), hidden,
