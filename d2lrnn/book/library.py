@@ -193,6 +193,10 @@ class ModuleMixin:
         ``train()``, MXNet's ``autograd.record()``, Keras' ``training=True``; never here."""
         return False
 
+    def drop(self, x, rate):
+        """``x`` through dropout at ``rate`` (the framework's, :meth:`Ops.dropout`)."""
+        return self.ops.dropout(x, rate)
+
     def readers_forward(self, *args, **kwargs):
         """The forward pass of a reader's class that defines only the framework's own name
         for it (Keras' ``call``); none here."""

@@ -391,7 +391,7 @@ class CellLayer(CellNetwork):
         finals = []
         for i, (layer_params, layer_state) in enumerate(zip(own, state)):
             if i:  # between layers, not after the top one (torch.nn.GRU's dropout)
-                inputs = self.ops.dropout(inputs, self.dropout)
+                inputs = self.drop(inputs, self.dropout)
             inputs, final = self.ops.cell_layer(self.cell, layer_params, inputs, layer_state)
             finals.append(final)
         return inputs, self.book_states(finals)
@@ -409,8 +409,10 @@ class GRU(CellLayer, GRUScratch):
 
     def forward(self, inputs, H=None, training=None):
         """inputs (num_steps, batch_size, num_inputs) -> (outputs (num_steps, batch_size,
-        num_hiddens), final state: H, or a list of one H per layer). ``training`` is taken
-        for the book's JAX GRU, which passes it (no dropout here: it changes nothing)."""
+        num_hiddens), final state: H, or the layers' (see :meth:`CellLayer.book_states`)).
+        ``training`` is the book's JAX GRU's: whether it drops outputs between layers there
+        (the other frameworks' modules know whether they train)."""
+        self._set_field("training_call", training)
         return super().forward(inputs, H)
 
 

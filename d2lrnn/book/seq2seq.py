@@ -275,6 +275,13 @@ class RecurrentCoder(Parts):
         check_token_range(ops, X, self.vocab_size, where)
         return ops.embedding(self.book_params["embedding"], ops.transpose(X, (1, 0)))
 
+    def run_rnn(self, inputs, state=None, training=None):
+        """The GRU on ``inputs``; ``training`` (JAX's book passes it) says whether it drops
+        outputs between layers there."""
+        if training is None:
+            return self.rnn(inputs, state)
+        return self.rnn(inputs, state, training=training)
+
     def layer_states(self, state):
         """The book's state (num_layers, batch_size, num_hiddens) as the GRU takes it."""
         states = [state[i] for i in range(self.num_layers)]
@@ -336,7 +343,8 @@ class Seq2SeqEncoder(RecurrentCoder, Encoder):
 
     def forward(self, X, *args, training=None):
         """``training`` is taken for the book's TensorFlow and JAX calls, which pass it."""
-        outputs, state = self.rnn(self.embed(X, f"{type(self).__name__} source"))
+        outputs, state = self.run_rnn(self.embed(X, f"{type(self).__name__} source"),
+                                      training=training)
         return outputs, self.book_state(state)
 
 
@@ -369,7 +377,8 @@ class Seq2SeqDecoder(RecurrentCoder, Decoder):
         enc_output, hidden_state = state
         context = enc_output[-1]  # the encoder's top layer at its last step
         embs_and_context = ops.concat([embs, ops.stack([context] * ops.shape(embs)[0], 0)], 2)
-        outputs, hidden_state = self.rnn(embs_and_context, self.layer_states(hidden_state))
+        outputs, hidden_state = self.run_rnn(embs_and_context, self.layer_states(hidden_state),
+                                             training)
         logits = ops.transpose(self.dense(outputs), (1, 0, 2))
         return logits, [enc_output, self.book_state(hidden_state)]
 

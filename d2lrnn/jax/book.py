@@ -58,6 +58,19 @@ class Module(nn.Module, ModuleMixin, HyperParameters):
     def forward(self, X, *args, **kwargs):
         return self.net(X, *args, **kwargs)
 
+    @nn.nowrap
+    def is_training(self):
+        return bool(self.__dict__.get("training_call"))  # the call's training=, as the book's
+
+    @nn.nowrap
+    def drop(self, x, rate):
+        """Dropout with the apply's ``"dropout"`` key (the book's ``rngs={'dropout': ...}``),
+        else a fresh one (outside ``apply``)."""
+        key = self.make_rng("dropout") if self.scope is not None and self.has_rng(
+            "dropout") else get_key()
+        keep = jax.random.bernoulli(key, 1 - rate, x.shape)
+        return jnp.where(keep, x / (1 - rate), jnp.zeros_like(x))
+
     @nn.nowrap  # a plain call: Flax's wrapping would run setup (mid-construction)
     def make_part(self, cls, *args, **kwargs):
         """A part (the encoder's GRU): a module of its own where made outside Flax's

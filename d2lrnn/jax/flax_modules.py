@@ -190,7 +190,13 @@ class PartsParams:
 
 
 class EncoderDecoderSteps:
-    """The book's JAX encoder-decoder: ``predict_step`` takes the parameters first."""
+    """The book's JAX encoder-decoder: its ``training`` field goes to the encoder and the
+    decoder (dropout); ``predict_step`` takes the parameters first."""
+
+    def forward(self, enc_X, dec_X, *args):
+        enc_all_outputs = self.encoder(enc_X, *args, training=self.training)
+        dec_state = self.decoder.init_state(enc_all_outputs, *args)
+        return self.decoder(dec_X, dec_state, training=self.training)[0]
 
     def predict_step(self, params, batch, num_steps, save_attention_weights=False):
         """Greedy decoding (10.7) at ``params`` (``trainer.state.params``; None: the
@@ -212,7 +218,8 @@ class Seq2SeqSteps:
         if len(args) + len(kwargs) < 4:
             return Seq2Seq.loss(self, *args, **kwargs)
         params, X, Y, state = args[:4]
-        return Seq2Seq.loss(self, state.apply_fn({"params": params}, *X), Y), {}
+        Y_hat = state.apply_fn({"params": params}, *X, rngs={"dropout": state.dropout_rng})
+        return Seq2Seq.loss(self, Y_hat, Y), {}
 
     def training_step(self, params, batch, state):
         (loss, aux), grads = LanguageModel._compiled(
