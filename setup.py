@@ -14,7 +14,8 @@ exec((here / "d2lrnn" / "_version.py").read_text(), version)
 MXNET_PYTHONS = 'python_version < "3.12"'
 extras = {
     "torch": ["torch>=2.2"],
-    "jax": ["jax>=0.4.30", "jaxlib>=0.4.30", "flax>=0.8"],
+    # optax: the Adam of the book's Seq2Seq (10.7) in JAX (flax depends on it too)
+    "jax": ["jax>=0.4.30", "jaxlib>=0.4.30", "flax>=0.8", "optax>=0.1.7"],
     "tensorflow": ["tensorflow>=2.16"],
     "mxnet": [f"mxnet==1.9.1; {MXNET_PYTHONS}", f"numpy>=1.23,<1.24; {MXNET_PYTHONS}"],
     # the NumPy backend's fused kernel (its fast path, and d2lrnn bench's measure of the

@@ -38,16 +38,18 @@ FRAMEWORKS = ("torch", "mxnet", "tensorflow", "jax")
 # Module, DataModule, Trainer, ProgressBoard; 4.3 Classifier; 6.7 the device helpers the
 # Trainer uses; 9.2-9.3 TimeMachine, Vocab; 9.5-9.6 the models; check_len, check_shape), and
 # the one model of the modern RNN sections the library keeps (10.3's multilayer GRU), 3.5's
-# linear regression, which 9.1 trains, and the English-French pairs of 10.5-10.7.
+# linear regression, which 9.1 trains, the English-French pairs of 10.5-10.7 and the
+# encoder-decoder of 10.6-10.7.
 CLASSES = ("HyperParameters", "ProgressBoard", "Module", "DataModule", "Trainer", "Classifier",
            "TimeMachine", "Vocab", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM", "GRU",
-           "LinearRegression", "MTFraEng")
+           "LinearRegression", "MTFraEng", "Encoder", "Decoder", "EncoderDecoder",
+           "Seq2SeqEncoder", "Seq2Seq")
 # The functions, with what the RNN sections take from earlier chapters: the figures (2.4; 9.1
 # and 9.2 draw with d2l.plot) and the files (5.7; 9.2 downloads the corpus with d2l.download);
 # 10.5's histogram of the pairs' lengths and 10.7's BLEU.
 FUNCTIONS = ("add_to_class", "check_len", "check_shape", "cpu", "gpu", "num_gpus", "try_gpu",
              "try_all_gpus", "get_key", "plot", "set_figsize", "set_axes", "use_svg_display",
-             "download", "extract", "show_list_len_pair_hist", "bleu")
+             "download", "extract", "show_list_len_pair_hist", "bleu", "init_seq2seq")
 # The module-level aliases (the book's tensor helpers) follow this line in each file.
 ALIAS_MARKER = "# Alias defined in config.ini"
 # Aliases that name framework classes rather than helpers a notebook calls.
@@ -59,8 +61,17 @@ _OUT_OF_SCOPE = "outside the RNN sections: the book uses it in chapter {} only"
 _SAME_FORWARD = ("the deep GRU's forward takes (inputs, H) as every model's here (and the "
                  "book's RNN.forward); the book's {} GRU names them (X, state). The book "
                  "passes them by position, which works the same")
+_TRAINING_BY_KEYWORD = ("the encoder-decoder's training field is keyword-only here (default "
+                        "True), so that Seq2Seq's own fields, without defaults as the book's, "
+                        "may follow it (Flax's dataclasses refuse them otherwise); the book "
+                        "passes training by keyword")
 DEVIATIONS = {
     ("*", "Classifier.layer_summary"): _OUT_OF_SCOPE.format("7 (LeNet)"),
+    ("tensorflow", "EncoderDecoder.call"): (
+        "Keras' call is every model's call(X, *args, **kwargs) here, which forwards to "
+        "forward(enc_X, dec_X, *args); the book passes them by position"),
+    ("jax", "EncoderDecoder"): _TRAINING_BY_KEYWORD,
+    ("jax", "Seq2Seq"): _TRAINING_BY_KEYWORD,
     ("tensorflow", "GRU.forward"): _SAME_FORWARD.format("TensorFlow"),
     ("jax", "GRU.__call__"): _SAME_FORWARD.format("JAX"),
 }
@@ -150,8 +161,7 @@ def _fields(cls_node, classes):
     fields = []
     for base in _book_bases(cls_node):
         if base in classes:
-            fields += [f for f in _fields(classes[base], classes) if f[0] not in
-                       {n.target.id for n in cls_node.body if isinstance(n, ast.AnnAssign)}]
+            fields += _fields(classes[base], classes)
     for node in cls_node.body:
         if not isinstance(node, ast.AnnAssign):
             continue
@@ -161,8 +171,12 @@ def _fields(cls_node, classes):
             if "init" in keywords and not ast.literal_eval(keywords["init"]):
                 continue
             value = keywords.get("default")
-        fields = [f for f in fields if f[0] != node.target.id]
-        fields.append((node.target.id, _default_source(value)))
+        field = (node.target.id, _default_source(value))
+        names = [name for name, _ in fields]
+        if field[0] in names:  # a field defined again keeps its place (as dataclasses do)
+            fields[names.index(field[0])] = field
+        else:
+            fields.append(field)
     return fields
 
 

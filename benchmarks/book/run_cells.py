@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-# The sections this package claims: chapter 9 (Recurrent Neural Networks) and 10.1-10.4.
+# The sections this package claims: chapter 9 (Recurrent Neural Networks) and 10.1-10.7.
 SECTIONS = {
     "sequence": "chapter_recurrent-neural-networks/sequence.md",              # 9.1
     "text-sequence": "chapter_recurrent-neural-networks/text-sequence.md",    # 9.2
@@ -37,6 +37,10 @@ SECTIONS = {
     "gru": "chapter_recurrent-modern/gru.md",                                 # 10.2
     "deep-rnn": "chapter_recurrent-modern/deep-rnn.md",                       # 10.3
     "bi-rnn": "chapter_recurrent-modern/bi-rnn.md",                           # 10.4
+    "machine-translation-and-dataset":
+        "chapter_recurrent-modern/machine-translation-and-dataset.md",          # 10.5
+    "encoder-decoder": "chapter_recurrent-modern/encoder-decoder.md",         # 10.6
+    "seq2seq": "chapter_recurrent-modern/seq2seq.md",                         # 10.7
 }
 TAB_NAMES = {"torch": "pytorch", "mxnet": "mxnet", "tensorflow": "tensorflow", "jax": "jax"}
 CELL = re.compile(r"```\{\.python \.input[^}]*\}\n(.*?)```", re.S)
@@ -65,21 +69,25 @@ def prepared(code, max_epochs):
     return code
 
 
-def selector(framework):
-    """The hidden first cell: ``tab.selected(...)`` as the book's notebooks resolve it."""
+def selector(framework, stand_ins=False):
+    """The hidden first cell: ``tab.selected(...)`` as the book's notebooks resolve it; with
+    ``stand_ins``, the classes of ``stand_ins.py`` put on the backend where it lacks them."""
+    install = (f"import sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+               f"import stand_ins\nfrom d2lrnn import {framework} as _backend\n"
+               f"stand_ins.install(_backend)\n") if stand_ins else ""
     return (f"class _Tab:\n    def selected(self, *names):\n        names = [n for a in names "
             f"for n in (a if isinstance(a, (list, tuple)) else [a])]\n        return "
-            f"{TAB_NAMES[framework]!r} in names\ntab = _Tab()\n")
+            f"{TAB_NAMES[framework]!r} in names\ntab = _Tab()\n{install}")
 
 
-def run_section(book, framework, section, work, max_epochs, timeout):
+def run_section(book, framework, section, work, max_epochs, timeout, stand_ins=False):
     import nbformat
     from nbclient import NotebookClient
 
     markdown = (book / SECTIONS[section]).read_text(encoding="utf-8")
     cells = cells_for(markdown, framework)
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(selector(framework))] + [
+    nb.cells = [nbformat.v4.new_code_cell(selector(framework, stand_ins))] + [
         nbformat.v4.new_code_cell(prepared(c, max_epochs)) for c in cells]
     folder = work / framework / section
     folder.mkdir(parents=True, exist_ok=True)
@@ -118,12 +126,15 @@ def main(argv=None):
                         help="lower the book's max_epochs to at most this (0: as the book)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     parser.add_argument("--out", type=Path, default=Path("book-cells"))
+    parser.add_argument("--stand-ins", action="store_true",
+                        help="give the backend the classes of stand_ins.py it lacks (10.7's "
+                             "MTFraEng, on a corpus made up there)")
     args = parser.parse_args(argv)
     report = {"framework": args.framework, "max_epochs": args.max_epochs,
-              "python": sys.version.split()[0], "sections": []}
+              "stand_ins": args.stand_ins, "python": sys.version.split()[0], "sections": []}
     for section in args.sections:
         result = run_section(args.book, args.framework, section, args.out, args.max_epochs,
-                             args.timeout)
+                             args.timeout, args.stand_ins)
         report["sections"].append(result)
         ok = sum(c["ok"] for c in result["cells"])
         print(f"{args.framework} {section}: {ok} of {len(result['cells'])} cells ran "

@@ -5,16 +5,18 @@ functions bound to it; and the backend's package itself (:func:`facade`), from t
 :mod:`d2lrnn.book.surface`.
 """
 import functools
+import inspect
 
 import numpy as np
 
 from ..base.backend import DECLARED, check_float_dtype
 from ..base.errors import BadArgument
 from ..cells import CELLS
-from . import modern, rnn, surface, translation
+from . import modern, rnn, seq2seq, surface, translation
 from .model import Model, as_input
 
-SHARED = {name: getattr(module, name) for module in (rnn, modern) for name in dir(module)
+SHARED = {name: getattr(module, name) for module in (rnn, modern, seq2seq)
+          for name in dir(module)
           if isinstance(getattr(module, name), type) and issubclass(getattr(module, name),
                                                                     Model)}
 
@@ -44,7 +46,12 @@ def cell_models(cells):
 # it, with the book's signature there (RNN(num_hiddens) in MXNet, TensorFlow and JAX).
 EXPORTED = tuple(dict.fromkeys(["MLP", "RNNScratch", "RNNLMScratch", "RNN", "RNNLM",
                                 *cell_models(CELLS.values()),
-                                "StackedRNNScratch", "BiRNNScratch"]))
+                                "StackedRNNScratch", "BiRNNScratch",
+                                "Encoder", "Decoder", "EncoderDecoder", "Seq2SeqEncoder",
+                                "Seq2SeqDecoder", "Seq2Seq"]))
+# The models bound to every backend as parts of those, not exported (the decoder's output
+# layer).
+PARTS = ("Dense",)
 
 
 def shared_class(name, ops):
@@ -99,7 +106,7 @@ def loss_and_grads(ops, model, X, Y):
 
 
 # The functions every backend exports, each taking that backend's adapter first (bound).
-FUNCTIONS = (concat_demo, loss_and_grads)
+FUNCTIONS = (concat_demo, loss_and_grads, seq2seq.init_seq2seq)
 
 # The book's data modules written once whose arrays are a backend's tensors: each backend
 # exports the class with its own adapter in ``ops`` (d2l.MTFraEng's batches are its tensors).
@@ -111,25 +118,42 @@ BACKEND_API = ("ops", *EXPORTED, *(cls.__name__ for cls in DATA_MODULES),
                *(function.__name__ for function in FUNCTIONS))
 
 
+def bound_function(function, ops):
+    """``function`` with ``ops`` given: its name and documentation, and the signature its
+    callers see (``init_seq2seq(module)``, as the book's)."""
+    bound = functools.update_wrapper(functools.partial(function, ops), function)
+    bound.__signature__ = inspect.signature(functools.partial(function, ops))
+    return bound
+
+
+def interface_of(cls, family, base):
+    """The bound class of the book's interface that the encoder-decoder class ``cls`` derives
+    from (``d2l.Seq2Seq`` from ``d2l.EncoderDecoder``, as in the book's library: a method added
+    to the interface with ``add_to_class`` reaches it), else ``base``."""
+    if cls.__module__ != seq2seq.__name__:
+        return base
+    return next((family[parent.__name__] for parent in cls.__mro__[1:]
+                 if parent.__name__ in family and SHARED.get(parent.__name__) is parent), base)
+
+
 def bind(ops, Module, Classifier):
     """{name: class or function} of :data:`BACKEND_API` for one backend, the models built
     on that backend's book ``Module`` and ``Classifier`` by ``Module.framework_class``."""
     module = type(ops).__module__.rsplit(".", 1)[0]
     family = {}
-    for name in EXPORTED:
+    for name in (*EXPORTED, *PARTS):
         cls = shared_class(name, ops)
-        base = Classifier if issubclass(cls, rnn.RNNLMScratch) else Module
-        family[name] = base.framework_class(cls, name, module, ops)
+        base = Classifier if issubclass(cls, (rnn.RNNLMScratch, seq2seq.EncoderDecoder)) \
+            else Module
+        family[name] = interface_of(cls, family, base).framework_class(cls, name, module, ops)
     for cls in family.values():
         cls.family = family  # a deep RNN makes its layers from its own backend's classes
     data = {cls.__name__: type(cls.__name__, (cls,), {"ops": ops, "__module__": module,
                                                       "__qualname__": cls.__name__,
                                                       "__doc__": cls.__doc__})
             for cls in DATA_MODULES}
-    functions = {function.__name__: functools.update_wrapper(functools.partial(function, ops),
-                                                              function)
-                 for function in FUNCTIONS}
-    return {"ops": ops, **family, **data, **functions}
+    functions = {function.__name__: bound_function(function, ops) for function in FUNCTIONS}
+    return {"ops": ops, **{name: family[name] for name in EXPORTED}, **data, **functions}
 
 
 def facade(namespace, book):

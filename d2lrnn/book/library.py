@@ -16,7 +16,7 @@ from ..base.backend import ops_of
 from ..base.downloads import DATA_HUB, DATA_URL, download, extract  # noqa: F401 - the book's
 from ..base.errors import BadArgument, BadType, NotAvailable
 from ..base.plot import plot, plt, save_figure, set_axes, set_figsize, use_svg_display  # noqa: F401
-from ..maths.equations import cross_entropy
+from ..maths.equations import cross_entropy, token_cross_entropy
 from ..training.train import MAX_CLIP, clip_gradients, diverged, step_divergence
 
 
@@ -188,6 +188,25 @@ class ModuleMixin:
         raise BadType(f"the {self.ops.name} backend has no dense layer of its own: the "
                         f"output layer of a reader's RNN is W_hq, b_q (RNNLMScratch)")
 
+    def is_training(self):
+        """Whether the framework's module is training now (dropout then drops): PyTorch's
+        ``train()``, MXNet's ``autograd.record()``, Keras' ``training=True``; never here."""
+        return False
+
+    def drop(self, x, rate):
+        """``x`` through dropout at ``rate`` (the framework's, :meth:`Ops.dropout`)."""
+        return self.ops.dropout(x, rate)
+
+    def readers_forward(self, *args, **kwargs):
+        """The forward pass of a reader's class that defines only the framework's own name
+        for it (Keras' ``call``); none here."""
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def adam(self, lr):
+        """The framework's Adam over this module's parameters (the book's Seq2Seq trains
+        with it)."""
+        raise NotAvailable(f"the {self.ops.name} backend has no Adam of its own")
+
     def loss(self, y_hat, y):
         raise NotImplementedError(f"{type(self).__name__} has no loss: define "
                                   f"loss(self, y_hat, y) (or derive from d2l.Classifier)")
@@ -234,8 +253,11 @@ class ClassifierMixin:
     and the accuracy of their argmax."""
 
     def loss(self, Y_hat, Y, averaged=True):
+        """The cross-entropy of the logits ``Y_hat`` against the labels ``Y``: its mean, or
+        one value per token, flattened, when not ``averaged`` (the book's masked loss of
+        10.7 weighs those)."""
         if not averaged:
-            raise BadArgument("these models report the mean loss only (averaged=True)")
+            return token_cross_entropy(self.ops, Y_hat, Y)
         return cross_entropy(self.ops, Y_hat, Y)
 
     def accuracy(self, Y_hat, Y, averaged=True):
@@ -438,6 +460,11 @@ class FunctionalTrainer(TrainerBase):
         return None
 
     def prepare_model(self, model):
+        if not hasattr(model, "loss_and_grads_fn"):
+            raise NotAvailable(f"the {self.ops.name} backend's Trainer trains the language "
+                               f"models, by their gradients written by hand; a "
+                               f"{type(model).__name__} has none here: train it in a "
+                               f"framework's backend (its own autograd and Adam)")
         super().prepare_model(model)
         self.place_model(model)
 

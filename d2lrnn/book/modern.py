@@ -316,15 +316,45 @@ class CellLayer(CellNetwork):
     def check_depth(self):
         where = type(self).__name__
         checks.whole(self.num_layers, "num_layers", where)
-        checks.real(self.dropout, "dropout", where, least=0)
-        if self.dropout:
-            raise BadArgument(f"{where}: dropout between layers is not offered (every model "
-                             f"here computes a deterministic function, held to the NumPy "
-                             f"reference); pass dropout=0, the book's default")
+        if checks.real(self.dropout, "dropout", where, least=0) >= 1:
+            raise BadArgument(f"{where}: dropout is the probability of dropping an output "
+                              f"between layers, in [0, 1); got {self.dropout}")
 
     @property
     def network(self):
         return Network.layered(self.cell, self.num_layers)
+
+    @property
+    def drops(self):
+        """Whether this call drops outputs between layers: dropout > 0 and the framework's
+        module is training (PyTorch's ``train()``, MXNet's ``autograd.record()``, Keras'
+        ``training=True``), as the frameworks' multi-layer layers do."""
+        return bool(self.dropout) and self.num_layers > 1 and self.is_training()
+
+    @property
+    def has_fast_path(self):
+        """A network that drops outputs between layers trains on the plain path: the fast
+        one computes the deterministic function held to the reference."""
+        return not self.dropout
+
+    def initial_state(self, state, batch_size):
+        """As :class:`CellNetwork`'s; the frameworks' layers also take the layers' states of a
+        one-array cell stacked in one array (num_layers, batch_size, num_hiddens), as this
+        model returns them where the framework's layer does (:meth:`book_states`)."""
+        if (not self.one_layer and self.ops.is_tensor(state)
+                and len(self.ops.shape(state)) == 3):
+            state = [state[i] for i in range(self.ops.shape(state)[0])]
+        return super().initial_state(state, batch_size)
+
+    def book_states(self, finals):
+        """The final states as the framework's multi-layer layer returns them: a GRU's (a
+        cell of one state array) stacked in one array (num_layers, batch_size, num_hiddens)
+        where the framework stacks them (``Ops.layers_stack_states``: not Keras, whose
+        layers the book keeps in a list); otherwise one entry per layer, in a list."""
+        states = super().book_states(finals)
+        if self.one_layer or len(self.state_names) > 1 or not self.ops.layers_stack_states:
+            return states
+        return self.ops.stack(states, 0)
 
     def build(self, num_inputs):
         super().build(num_inputs)
@@ -354,10 +384,17 @@ class CellLayer(CellNetwork):
                                          self.cell.num_hiddens(self.ops, layers[0].params(
                                              params)), self.ops.dtype_name(inputs))
             state = [zeros] * len(layers)
-        outputs, finals = self.ops.cell_layer_stack(
-            self.cell, [layer.params(params) for layer in layers], inputs,
-            [tuple(s) for s in state])
-        return outputs, self.book_states(finals)
+        own, state = [layer.params(params) for layer in layers], [tuple(s) for s in state]
+        if not self.drops:
+            outputs, finals = self.ops.cell_layer_stack(self.cell, own, inputs, state)
+            return outputs, self.book_states(finals)
+        finals = []
+        for i, (layer_params, layer_state) in enumerate(zip(own, state)):
+            if i:  # between layers, not after the top one (torch.nn.GRU's dropout)
+                inputs = self.drop(inputs, self.dropout)
+            inputs, final = self.ops.cell_layer(self.cell, layer_params, inputs, layer_state)
+            finals.append(final)
+        return inputs, self.book_states(finals)
 
 
 class GRU(CellLayer, GRUScratch):
@@ -372,8 +409,10 @@ class GRU(CellLayer, GRUScratch):
 
     def forward(self, inputs, H=None, training=None):
         """inputs (num_steps, batch_size, num_inputs) -> (outputs (num_steps, batch_size,
-        num_hiddens), final state: H, or a list of one H per layer). ``training`` is taken
-        for the book's JAX GRU, which passes it (no dropout here: it changes nothing)."""
+        num_hiddens), final state: H, or the layers' (see :meth:`CellLayer.book_states`)).
+        ``training`` is the book's JAX GRU's: whether it drops outputs between layers there
+        (the other frameworks' modules know whether they train)."""
+        self._set_field("training_call", training)
         return super().forward(inputs, H)
 
 

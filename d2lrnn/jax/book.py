@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..base.backend import import_framework
+from ..base.errors import NotAvailable
 from ..book.library import (
     HyperParameters,
     ModuleMixin,
@@ -57,11 +58,40 @@ class Module(nn.Module, ModuleMixin, HyperParameters):
     def forward(self, X, *args, **kwargs):
         return self.net(X, *args, **kwargs)
 
+    @nn.nowrap
+    def is_training(self):
+        return bool(self.__dict__.get("training_call"))  # the call's training=, as the book's
+
+    @nn.nowrap
+    def drop(self, x, rate):
+        """Dropout with the apply's ``"dropout"`` key (the book's ``rngs={'dropout': ...}``),
+        else a fresh one (outside ``apply``)."""
+        key = self.make_rng("dropout") if self.scope is not None and self.has_rng(
+            "dropout") else get_key()
+        keep = jax.random.bernoulli(key, 1 - rate, x.shape)
+        return jnp.where(keep, x / (1 - rate), jnp.zeros_like(x))
+
+    @nn.nowrap  # a plain call: Flax's wrapping would run setup (mid-construction)
+    def make_part(self, cls, *args, **kwargs):
+        """A part (the encoder's GRU): a module of its own where made outside Flax's
+        ``setup`` (the copy used outside ``apply``), a submodule inside it."""
+        if not self._state.in_setup:
+            kwargs["parent"] = None
+        return cls(*args, **kwargs)
+
     def apply_init(self, dummy_input, key):
         return self.init(key, *dummy_input)
 
     def configure_optimizers(self):
         return SGD(self.lr)
+
+    def adam(self, lr):
+        try:
+            optax = import_framework("optax", "jax")
+        except ImportError as err:  # optax 0.2 and numpy 1.23 (the legacy set) do not meet
+            raise NotAvailable(f"Adam in JAX is optax's, which does not import here ({err})") \
+                from err
+        return optax.adam(learning_rate=lr)
 
     def training_step(self, params, batch, state):
         """The loss ``loss(params, X, y, state)`` and its gradients at ``params``."""
@@ -131,8 +161,11 @@ class Trainer(TrainerBase):
             dummy = self.prepare_batch(next(iter(self.train_dataloader)))[:-1]
             params = model.apply_init(dummy, key=key if key is not None else get_key())[
                 "params"]
-            self.state = TrainState(step=0, apply_fn=model.apply, params=params,
-                                    tx=self.optim)
+            if made_by_package(model):  # training starts where the model is, as elsewhere
+                own = jax.tree_util.tree_map(jnp.asarray, model.own_params())
+                if jax.tree_util.tree_structure(own) == jax.tree_util.tree_structure(params):
+                    params = own
+            self.state = TrainState.create(model.apply, params, self.optim, get_key())
             self.epoch = self.train_batch_idx = self.val_batch_idx = 0
             for self.epoch in range(self.max_epochs):
                 self.fit_epoch()
@@ -150,6 +183,8 @@ class Trainer(TrainerBase):
         if self.gradient_clip_val > 0:
             grads = self.clip_gradients(self.gradient_clip_val, grads)
         self.state = self.state.apply_gradients(grads=grads)
+        # a fresh key for the next step's dropout, as the book's
+        self.state = self.state.replace(dropout_rng=jax.random.split(self.state.dropout_rng)[0])
         return loss  # checked by TrainerBase.check_step
 
     def validation_batch(self, batch):
@@ -176,15 +211,29 @@ struct = import_framework("flax.struct", "jax")
 
 
 class TrainState(struct.PyTreeNode):
-    """The book's ``trainer.state``: the step, the parameters, the model's ``apply``."""
+    """The book's ``trainer.state``: the step, the parameters, the model's ``apply``, the
+    optimizer (ours, or an optax transformation such as ``optax.adam``, and its state), the
+    key of the step's dropout."""
 
     step: int
     params: Any
     apply_fn: Any = struct.field(pytree_node=False)
     tx: Any = struct.field(pytree_node=False)
+    opt_state: Any = None
+    dropout_rng: Any = None
+
+    @classmethod
+    def create(cls, apply_fn, params, tx, dropout_rng):
+        opt_state = tx.init(params) if hasattr(tx, "init") else None
+        return cls(step=0, apply_fn=apply_fn, params=params, tx=tx, opt_state=opt_state,
+                   dropout_rng=dropout_rng)
 
     def apply_gradients(self, *, grads):
-        return self.replace(step=self.step + 1, params=self.tx.update(self.params, grads))
+        if self.opt_state is None:
+            return self.replace(step=self.step + 1, params=self.tx.update(self.params, grads))
+        updates, opt_state = self.tx.update(grads, self.opt_state, self.params)
+        params = jax.tree_util.tree_map(lambda p, u: p + u, self.params, updates)
+        return self.replace(step=self.step + 1, params=params, opt_state=opt_state)
 
 
 _root_key = [jax.random.PRNGKey(0)]

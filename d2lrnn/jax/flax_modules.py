@@ -6,6 +6,7 @@ that ``model(X)``, ``get_params`` and ``set_params`` work without ``apply`` like
 backends. The book's JAX ``Module`` (:mod:`d2lrnn.jax.book`) makes its models here.
 """
 import dataclasses
+import functools
 import inspect
 from typing import Any
 
@@ -13,8 +14,9 @@ import numpy as np
 
 from ..base.backend import import_framework
 from ..base.errors import BadType
-from ..book.model import is_ours, made_by_package
+from ..book.model import Model, is_ours, made_by_package
 from ..book.rnn import RNNLMScratch
+from ..book.seq2seq import EncoderDecoder, Parts, Seq2Seq
 from ..maths.equations import cross_entropy
 from .ops import jax, jnp, ops
 
@@ -52,7 +54,9 @@ class OwnParams:
     def setup(self):
         if not (made_by_package(self) and is_ours(type(self).__call__)):
             return  # a reader's Flax subclass with a __call__ of its own makes its own
-        for name, value in self.initial_arrays().items():
+        if not getattr(self, "built", True):
+            return  # its input size is learnt at its first call, which makes them (Lazy*)
+        for name, value in OwnParams.own_params(self).items():  # from its own copy
             setattr(self, name, self.param(name, lambda key, v=value: jnp.asarray(v)))
 
     def own_params(self):
@@ -80,7 +84,19 @@ class OwnParams:
             found.update({prefix + k: v for k, v in getattr(model, "book_params", {}).items()})
         own = self.own_params() if self.scope is None else None
         return {name: found[name] if name in found else own[name] if own is not None
-                else getattr(self, name) for name in self.param_names}
+                else self._scoped_param(name) for name in self.param_names}
+
+    def _scoped_param(self, name):
+        """A parameter inside ``apply``: made by :meth:`setup`, or, where the model learnt
+        its input size at this first call (a Lazy* layer inside a reader's Flax module, as
+        10.7's encoder holds d2l.GRU), here (its ``__call__`` is compact)."""
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            value = self.own_params()[name]
+            param = self.param(name, lambda key: jnp.asarray(value))
+            object.__setattr__(self, name, param)  # once per bound module: Flax names it once
+            return param
 
     def _set_own_param(self, name, value):
         self.own_params()[name] = value
@@ -147,9 +163,83 @@ class LanguageModel:
         return RNNLMScratch.predict(self, prefix, num_preds, vocab, **kwargs)
 
 
+class PartsParams:
+    """The Flax side of a model made of named parts (the encoder-decoder, its encoder and
+    decoder): the parts are its submodules (made again in :meth:`setup`, from the same seeds,
+    where Flax registers them), their trees under their names in its own."""
+
+    def setup(self):
+        OwnParams.setup(self)
+        if made_by_package(self) and hasattr(self, "make_parts"):
+            for name, part in self.make_parts().items():
+                setattr(self, name, part)
+
+    def own_params(self):
+        return {**OwnParams.own_params(self), **{prefix.split(".")[0]: part.own_params()
+                                                 for prefix, part in self.submodels()}}
+
+    def _set_own_param(self, name, value):
+        OwnParams.own_params(self)[name] = value
+
+    def load_tree(self, tree):
+        own = OwnParams.own_params(self)
+        own.update({name: tree[name] for name in own if name in tree})
+        for prefix, part in self.submodels():
+            if prefix.split(".")[0] in tree:
+                part.load_tree(tree[prefix.split(".")[0]])
+
+
+class EncoderDecoderSteps:
+    """The book's JAX encoder-decoder: its ``training`` field goes to the encoder and the
+    decoder (dropout); ``predict_step`` takes the parameters first."""
+
+    def forward(self, enc_X, dec_X, *args):
+        enc_all_outputs = self.encoder(enc_X, *args, training=self.training)
+        dec_state = self.decoder.init_state(enc_all_outputs, *args)
+        return self.decoder(dec_X, dec_state, training=self.training)[0]
+
+    def predict_step(self, params, batch, num_steps, save_attention_weights=False):
+        """Greedy decoding (10.7) at ``params`` (``trainer.state.params``; None: the
+        package's model's own copy): (token ids (batch_size, num_steps), (the decoder's
+        attention weights of each step, the encoder's): none here)."""
+        if params is None:
+            params = self.own_params()
+        bound = self.bind({"params": params}) if self.scope is None else self
+        preds, weights = EncoderDecoder.predict_step(bound, batch, None, num_steps,
+                                                     save_attention_weights)
+        return preds, (weights, [])
+
+
+class Seq2SeqSteps:
+    """The package's Seq2Seq in the book's JAX training steps: ``loss(params, X, Y, state)``
+    -> (its masked loss, {}), and ``validation_step(params, batch, state)``."""
+
+    def loss(self, *args, **kwargs):
+        if len(args) + len(kwargs) < 4:
+            return Seq2Seq.loss(self, *args, **kwargs)
+        params, X, Y, state = args[:4]
+        Y_hat = state.apply_fn({"params": params}, *X, rngs={"dropout": state.dropout_rng})
+        return Seq2Seq.loss(self, Y_hat, Y), {}
+
+    def training_step(self, params, batch, state):
+        (loss, aux), grads = LanguageModel._compiled(
+            self, "grad", jax.value_and_grad(self.loss, has_aux=True))(
+            params, batch[:-1], batch[-1], state)
+        self.plot("loss", loss, train=True)
+        return (loss, aux), grads
+
+    def validation_step(self, params, batch, state):
+        loss, _ = LanguageModel._compiled(self, "loss", self.loss)(params, batch[:-1],
+                                                                   batch[-1], state)
+        self.plot("loss", loss, train=False)
+
+
 # Fields the book's JAX classes have beyond the constructor written once: {class: {field:
-# default}} (RNNLM's ``training``, passed on to its RNN; these have no dropout).
+# default}} (RNNLM's ``training``, passed on to its RNN; these have no dropout), and those
+# taken by keyword only (the encoder-decoder's ``training``, which the book passes by
+# keyword: its subclass Seq2Seq adds fields without defaults after it).
 BOOK_FIELDS = {"RNNLM": {"training": True}}
+BOOK_KEYWORD_FIELDS = {"EncoderDecoder": {"training": True}}
 
 
 def _fields(shared_class, name):
@@ -159,8 +249,11 @@ def _fields(shared_class, name):
     parameters = list(inspect.signature(shared_class.__init__).parameters.values())[1:]
     extra = [inspect.Parameter(n, kinds.POSITIONAL_OR_KEYWORD, default=d)
              for n, d in BOOK_FIELDS.get(name, {}).items()]
+    keywords = [inspect.Parameter(n, kinds.KEYWORD_ONLY, default=d)
+                for n, d in BOOK_KEYWORD_FIELDS.get(name, {}).items()]
     positional = [p for p in parameters if p.kind is kinds.POSITIONAL_OR_KEYWORD]
-    for p in positional + extra + [p for p in parameters if p.kind is kinds.KEYWORD_ONLY]:
+    for p in positional + extra + [p for p in parameters if p.kind is kinds.KEYWORD_ONLY] \
+            + keywords:
         annotations[p.name] = Any
         if p.kind is kinds.KEYWORD_ONLY:
             defaults[p.name] = dataclasses.field(default=p.default, kw_only=True)
@@ -176,11 +269,30 @@ def framework_class(base, shared_class, name, module, ops):
     (:class:`OwnParams`)."""
     annotations, defaults = _fields(shared_class, name)
     mixins = (LanguageModel, OwnParams) if issubclass(shared_class, RNNLMScratch) \
-        else (OwnParams,)
+        else (PartsParams, OwnParams) if issubclass(shared_class, Parts) else (OwnParams,)
+    setup = mixins[0].setup
+    if issubclass(shared_class, EncoderDecoder):
+        mixins = (EncoderDecoderSteps, *mixins)
+    if issubclass(base, OwnParams):  # a bound interface (d2l.Encoder) brings the mixins
+        mixins = tuple(m for m in mixins if not issubclass(base, m))
+    if issubclass(shared_class, Seq2Seq):
+        mixins = (Seq2SeqSteps, *mixins)
+    namespace = {"__call__": shared_class.__call__}
+    if shared_class.__name__.startswith("Lazy"):  # parameters made at its first call, in apply too
+        namespace = {"__call__": lazy_call, "call_in_apply": nn.compact(functools.wraps(
+            shared_class.__call__)(lambda self, *a, **k: shared_class.__call__(self, *a, **k)))}
     # __call__ and setup in the class's own namespace, where Flax wraps them: they then run
     # as the bound module, so that the submodules setup makes (the output layer after a
     # reader's RNN) are its children
     return type(name, (*mixins, shared_class, base),
                 {"__annotations__": annotations, **defaults, "ops": ops, "__module__": module,
                  "__qualname__": name, "__doc__": shared_class.__doc__,
-                 "__call__": shared_class.__call__, "setup": mixins[0].setup})
+                 **namespace, "setup": setup})
+
+
+def lazy_call(self, *args, **kwargs):
+    """A Lazy* layer's call: on its own copy outside ``apply``; inside, its compact
+    ``call_in_apply``, where it makes its parameters once it knows its input size."""
+    if self.scope is None:
+        return Model.__call__(self, *args, **kwargs)
+    return self.call_in_apply(*args, **kwargs)

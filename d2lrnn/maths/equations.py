@@ -64,12 +64,17 @@ def lm_forward(ops, params, X, state=None, recurrence=None):
     return output_layer(ops, params, rnn_outputs)
 
 
-def cross_entropy(ops, logits, Y):
-    """Mean over all n*T tokens of -log softmax(O)[y] = logsumexp(O) - O[y]."""
+def token_cross_entropy(ops, logits, Y):
+    """-log softmax(O)[y] = logsumexp(O) - O[y] of each of the n*T tokens, flattened."""
     vocab_size = ops.shape(logits)[-1]
     O = ops.reshape(logits, (-1, vocab_size))
     y = ops.reshape(Y, (-1,))
-    return ops.mean(ops.logsumexp(O, 1) - ops.pick(O, y))
+    return ops.logsumexp(O, 1) - ops.pick(O, y)
+
+
+def cross_entropy(ops, logits, Y):
+    """Mean over all n*T tokens of -log softmax(O)[y] = logsumexp(O) - O[y]."""
+    return ops.mean(token_cross_entropy(ops, logits, Y))
 
 
 def lm_loss(ops, params, X, Y, recurrence=None):

@@ -1,5 +1,7 @@
 """The book's library surface in MXNet: Gluon-based Module, Classifier and Trainer, and the
 helpers the RNN sections call (d2l.ai 3.2, 4.3, 9.5, 9.6)."""
+import copy
+
 from ..book.library import (
     ClassifierMixin,
     HyperParameters,
@@ -70,6 +72,15 @@ class Module(ModuleMixin, gluon.nn.Block, HyperParameters):
             return SGD(params, self.lr)
         return gluon.Trainer(params, "sgd", {"learning_rate": self.lr})
 
+    def adam(self, lr):
+        params = self.parameters()
+        if isinstance(params, list):
+            return ArraysOptimizer(params, mx.optimizer.Adam(learning_rate=lr))
+        return gluon.Trainer(params, "adam", {"learning_rate": lr})
+
+    def is_training(self):
+        return mx.autograd.is_training()
+
     def layer_forward(self, inputs, H=None):
         if H is None:  # a Gluon layer's state is a list: one array here
             H, = self.rnn.begin_state(inputs.shape[1], ctx=inputs.ctx)
@@ -99,6 +110,20 @@ class SGD(HyperParameters):
     def step(self, batch_size=1):
         for param in self.params:
             param[:] = param - self.lr / batch_size * param.grad
+
+
+class ArraysOptimizer:
+    """One of MXNet's optimizers (``mx.optimizer.Adam``) on arrays held as attributes, with
+    ``step(batch_size)`` as ``gluon.Trainer`` has on Gluon's parameters."""
+
+    def __init__(self, params, optimizer):
+        self.params, self.optimizer = params, optimizer
+        self.updater = mx.optimizer.get_updater(optimizer)
+
+    def step(self, batch_size=1):
+        self.optimizer.rescale_grad = 1 / batch_size
+        for i, param in enumerate(self.params):  # in place: the attached gradients stay
+            self.updater(i, param.grad.as_nd_ndarray(), param.as_nd_ndarray())
 
 
 class Classifier(ClassifierMixin, Module):
@@ -148,6 +173,16 @@ class Trainer(TrainerBase):
             model.collect_params().reset_ctx(self.gpus[0])
             model.set_scratch_params_device(self.gpus[0])
 
+    def configure_optimizer(self, model):
+        """The model's optimizer; where it is a ``gluon.Trainer`` and the model also holds
+        arrays as attributes (the library's GRU inside a reader's Gluon model, as 10.7's),
+        the same optimizer steps those too (``self.arrays_optim``)."""
+        optim = super().configure_optimizer(model)
+        arrays = model.get_scratch_params()
+        self.arrays_optim = (ArraysOptimizer(arrays, copy.deepcopy(optim.optimizer))
+                             if isinstance(optim, gluon.Trainer) and arrays else None)
+        return optim
+
     def train_batch(self, batch):
         with mx.autograd.record():
             loss = self.model.training_step(batch)
@@ -155,13 +190,16 @@ class Trainer(TrainerBase):
         if self.gradient_clip_val > 0:
             self.clip_gradients(self.gradient_clip_val, self.model)
         self.optim.step(1)
+        if self.arrays_optim is not None:
+            self.arrays_optim.step(1)
         return loss  # checked by TrainerBase.check_step
 
     def clip_gradients(self, grad_clip_val, model):
-        """Scale every gradient of ``model`` by θ/‖g‖ when their global norm exceeds θ."""
+        """Scale every gradient of ``model`` (Gluon's parameters' and its arrays') by θ/‖g‖
+        when their global norm exceeds θ."""
         params = model.parameters()
         if not isinstance(params, list):
-            params = [p.data() for p in params.values()]
+            params = [p.data() for p in params.values()] + model.get_scratch_params()
         clipped, _ = clip_by_global_norm(ops, {i: p.grad for i, p in enumerate(params)},
                                          grad_clip_val)
         for i, p in enumerate(params):

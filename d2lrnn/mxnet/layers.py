@@ -23,3 +23,7 @@ class MxnetLayers(Layers):
                                   state_size=self.shape(W_h)[0], num_layers=1,
                                   mode=mode, state_outputs=True, **extra)
         return outputs, tuple(s[0] for s in final)
+
+    def dropout(self, x, rate):
+        # npx.dropout drops only under autograd.record(train_mode=True), as Gluon's layers
+        return npx.dropout(x, p=rate)

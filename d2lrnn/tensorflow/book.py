@@ -62,6 +62,20 @@ class Module(ModuleMixin, tf.Module, HyperParameters):
     def configure_optimizers(self):
         return SGD(self.lr)
 
+    def adam(self, lr):
+        return tf.keras.optimizers.Adam(learning_rate=lr)
+
+    def is_training(self):
+        return bool(self.__dict__.get("training"))
+
+    def readers_forward(self, *args, training=None, **kwargs):
+        """A reader's Keras-style class defines ``call``: run it, as Keras would."""
+        if type(self).call is Module.call:
+            return super().readers_forward(*args, **kwargs)
+        if training is not None:
+            self.training = training
+        return self.call(*args, **kwargs)
+
     def layer_forward(self, inputs, H=None):
         outputs, H = self.rnn(inputs, H)
         return outputs, H

@@ -10,6 +10,10 @@ tf = import_framework("tensorflow", "tensorflow")
 
 class TensorflowLayers(Layers):
     layer_learns_input_size = True  # keras.layers.SimpleRNN(units): built at the first call
+    layers_stack_states = False  # the book's GRU of Keras layers returns a list of states
+
+    def dropout(self, x, rate):
+        return tf.nn.dropout(x, rate)
 
     # SimpleRNN is the book's RNN; Keras' GRU computes either function (reset_after=True is
     # its default). Keras 3 is batch-major only: the layers run on transposed inputs.

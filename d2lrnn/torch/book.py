@@ -32,6 +32,12 @@ class Module(ModuleMixin, nn.Module, HyperParameters):
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.lr)
 
+    def adam(self, lr):
+        return torch.optim.Adam(self.parameters(), lr=lr)
+
+    def is_training(self):
+        return self.training
+
     def part_list(self, parts):
         return nn.ModuleList(parts)
 

@@ -28,6 +28,17 @@ class TorchLayers(Layers):
         final = final if isinstance(final, tuple) else (final,)
         return outputs, tuple(s[0] for s in final)
 
+    def dropout(self, x, rate):
+        return torch.nn.functional.dropout(x, rate)
+
+    def xavier_layer(self, layer):
+        if type(layer) is torch.nn.Linear:
+            torch.nn.init.xavier_uniform_(layer.weight)
+        if type(layer) is torch.nn.GRU:
+            for name in layer._flat_weights_names:
+                if "weight" in name:
+                    torch.nn.init.xavier_uniform_(layer._parameters[name])
+
 
 # The cells (by key) torch.nn's layers compute.
 TORCH_LAYERS = {"rnn": "RNN", "gru-after": "GRU", "lstm": "LSTM"}

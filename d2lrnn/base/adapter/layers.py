@@ -12,6 +12,10 @@ class Layers:
     # Keras, Flax): the book's concise RNN there is RNN(num_hiddens); else (PyTorch)
     # RNN(num_inputs, num_hiddens).
     layer_learns_input_size = False
+    # Whether the framework's multi-layer layer returns the layers' final states stacked in one
+    # array (num_layers, batch_size, num_hiddens) (torch.nn.GRU, Gluon, the book's Flax GRU),
+    # or one per layer in a list (Keras, as the book's TensorFlow GRU returns them).
+    layers_stack_states = True
 
     @property
     def cell_layers(self):
@@ -53,3 +57,13 @@ class Layers:
             inputs, final = self.cell_layer(cell, params, inputs, state)
             finals.append(final)
         return inputs, finals
+
+    def dropout(self, x, rate):
+        """``x`` with each entry zeroed with probability ``rate`` and the others scaled by
+        1 / (1 - rate), drawn by the framework (a model drops only while it trains)."""
+        raise BadType(f"the {self.name} backend has no dropout of its own: pass dropout=0")
+
+    def xavier_layer(self, layer):
+        """What the book's ``init_seq2seq`` (10.7) does to one of the framework's own layers
+        (Xavier-uniform weights of its dense and GRU layers); nothing where the book's
+        framework initialises its layers another way."""

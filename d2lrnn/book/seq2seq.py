@@ -1,0 +1,393 @@
+"""The encoder-decoder (d2l.ai 10.6) and the RNN encoder-decoder for machine translation
+(10.7), written once for every backend, generic over an :class:`~d2lrnn.base.adapter.Ops`
+adapter as the models of :mod:`d2lrnn.book.rnn` and :mod:`d2lrnn.book.modern` are.
+
+``Encoder``, ``Decoder`` and ``EncoderDecoder`` are the book's interfaces, on which a reader's
+classes build with the framework's own layers. ``Seq2SeqEncoder``, ``Seq2SeqDecoder`` and
+``Seq2Seq`` are the package's: an embedding, the GRU of the frameworks' layers (reset after
+the product; NumPy's scratch network of the same cell), the decoder's output layer, and the
+book's masked loss. Their parameters are one flat dict by name (``get_params``)::
+
+    encoder.embedding                  (source vocabulary, embed_size)
+    encoder.rnn.rnns.<i>.<GRU's names> (layer 0 takes embed_size inputs)
+    decoder.embedding                  (target vocabulary, embed_size)
+    decoder.rnn.rnns.<i>.<GRU's names> (layer 0: embed_size + num_hiddens, the token first)
+    decoder.dense.W, decoder.dense.b   (num_hiddens, target vocabulary), (target vocabulary,)
+
+the GRU's names as :class:`~d2lrnn.book.modern.GRU` gives them (``W_xz`` ... ``b_hh``), behind
+``rnns.<i>.`` even where there is one layer.
+"""
+import math
+import warnings
+
+import numpy as np
+
+from ..base import checks
+from ..base.adapter import DeviceWarning
+from ..base.backend import check_float_dtype
+from ..base.errors import BadArgument, NotAvailable
+from ..cells import VARIANTS
+from ..maths.equations import token_cross_entropy
+from .model import (
+    Model,
+    as_input,
+    check_token_range,
+    is_package_model,
+    made_by_package,
+    on_model_device,
+)
+from .modern import part_seed
+
+# The GRU of the frameworks' layers (torch.nn.GRU, Gluon, Keras' default, Flax): the reset
+# gate applied after the recurrent product, as the book's 10.7 trains it.
+CELL = VARIANTS["gru-after"]
+
+
+class Encoder(Model):
+    """The encoder's interface (10.6): ``forward(X, *args)`` turns a source sequence into what
+    the decoder's ``init_state`` takes. A reader's encoder derives from it."""
+
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, X, *args, **kwargs):
+        return self.readers_forward(X, *args, **kwargs)
+
+
+class Decoder(Model):
+    """The decoder's interface (10.6): ``init_state(enc_all_outputs, *args)`` makes its first
+    state from the encoder's outputs, ``forward(X, state)`` returns (outputs, next state)."""
+
+    def __init__(self):
+        super().__init__()
+
+    def init_state(self, enc_all_outputs, *args):
+        raise NotImplementedError(f"{type(self).__name__} must define init_state(self, "
+                                  f"enc_all_outputs, *args)")
+
+    def forward(self, X, state, **kwargs):
+        return self.readers_forward(X, state, **kwargs)
+
+
+class Parts:
+    """What a model made of named parts has: its own parameters (``own_names``), then each
+    part's behind its prefix (:meth:`~d2lrnn.book.model.Model.submodels`)."""
+
+    own_names = ()
+
+    @property
+    def param_names(self):
+        return (*self.own_names, *(prefix + name for prefix, part in self.submodels()
+                                   for name in part.param_names))
+
+
+class EncoderDecoder(Parts, Model):
+    """The encoder-decoder (10.6): the encoder's outputs make the decoder's first state, and
+    ``forward(enc_X, dec_X, *args)`` returns the decoder's outputs."""
+
+    def __init__(self, encoder, decoder):
+        super().__init__()
+        self.encoder, self.decoder = encoder, decoder
+        self.made()
+
+    def made(self):
+        """Checked; the package's own (its parameters by name, :meth:`get_params`) where its
+        encoder and decoder are."""
+        self.validate()
+        if all(is_package_model(part) for part in (self.encoder, self.decoder)):
+            self._set_field("_made", True)
+
+    def submodels(self):
+        return (("encoder.", self.encoder), ("decoder.", self.decoder))
+
+    @property
+    def dtype(self):
+        """The parameters' dtype: the encoder's."""
+        return self.encoder.dtype
+
+    def initial_arrays(self):
+        return {}  # every parameter is the encoder's or the decoder's
+
+    def require_built(self):
+        if not made_by_package(self):
+            raise NotAvailable(f"{type(self).__name__}: parameters by name come from the "
+                               f"package's Seq2SeqEncoder and Seq2SeqDecoder; this model holds "
+                               f"a reader's ({type(self.encoder).__name__}, "
+                               f"{type(self.decoder).__name__}): use the framework's own "
+                               f"parameters")
+
+    def forward(self, enc_X, dec_X, *args):
+        enc_all_outputs = self.encoder(enc_X, *args)
+        dec_state = self.decoder.init_state(enc_all_outputs, *args)
+        return self.decoder(dec_X, dec_state)[0]  # the decoder's outputs only
+
+    def predict_step(self, batch, device, num_steps, save_attention_weights=False):
+        """Greedy decoding (10.7): from each target's first token (``<bos>``), ``num_steps``
+        tokens, each the argmax of the decoder's outputs fed back. ``batch`` is
+        ``(src, tgt, src_valid_len, label)``; returns (token ids (batch_size, num_steps), the
+        decoder's attention weights of each step where asked: none here). It computes where
+        the model's parameters are; ``device`` is the book's argument (a warning says so
+        where it differs)."""
+        checks.whole(num_steps, "num_steps", "predict_step")
+        where = self.device
+        if device is not None and self.ops.device_name(device) != self.ops.device_name(where):
+            warnings.warn(f"predict_step: the model's parameters are on "
+                          f"{self.ops.device_name(where)}, not on "
+                          f"{self.ops.device_name(device)}: computing where they are",
+                          DeviceWarning, stacklevel=2)
+        if len(batch) != 4:
+            raise BadArgument(f"predict_step: the batch is (src, tgt, src_valid_len, label), "
+                              f"as MTFraEng.build gives it; got {len(batch)} arrays")
+        ops = self.ops
+        with ops.on(where):
+            src, tgt, src_valid_len = (
+                ops.asarray(ops.to_numpy(a) if ops.is_tensor(a) else np.asarray(a), "int64")
+                for a in batch[:3])
+            enc_all_outputs = self.encoder(src, src_valid_len)
+            dec_state = self.decoder.init_state(enc_all_outputs, src_valid_len)
+            outputs, attention_weights = [tgt[:, :1]], []
+            for _ in range(num_steps):
+                Y, dec_state = self.decoder(outputs[-1], dec_state)
+                outputs.append(ops.argmax(Y, 2))
+                if save_attention_weights:  # a decoder with attention keeps its weights
+                    attention_weights.append(self.decoder.attention_weights)
+            return ops.concat(outputs[1:], 1), attention_weights
+
+
+class Seq2Seq(EncoderDecoder):
+    """The RNN encoder-decoder (10.7): the book's masked loss (pads weigh nothing), trained
+    with the framework's Adam at rate ``lr``. ``tgt_pad`` is the target vocabulary's
+    ``<pad>``."""
+
+    def __init__(self, encoder, decoder, tgt_pad, lr):
+        self.tgt_pad, self.lr = tgt_pad, lr
+        super().__init__(encoder, decoder)
+        self.save_hyperparameters()
+
+    def validate(self):
+        where = type(self).__name__
+        checks.whole(self.tgt_pad, "tgt_pad", where, least=0)
+        checks.real(self.lr, "lr", where, above=0)
+
+    def validation_step(self, batch):
+        Y_hat = self(*batch[:-1])
+        self.plot("loss", self.loss(Y_hat, batch[-1]), train=False)
+
+    @on_model_device
+    def loss(self, Y_hat, Y):
+        """The cross-entropy of each label that is not ``<pad>``, summed, over their number
+        (0 for a batch of pads only)."""
+        ops = self.ops
+        vocab_size = ops.shape(Y_hat)[-1]
+        Y = as_input(ops, Y, f"{type(self).__name__}.loss labels",
+                     [("batch_size", ops.shape(Y_hat)[0]), ("num_steps", ops.shape(Y_hat)[1])])
+        check_token_range(ops, Y, vocab_size, f"{type(self).__name__}.loss labels")
+        if self.tgt_pad >= vocab_size:
+            raise BadArgument(f"{type(self).__name__}.loss: tgt_pad ({self.tgt_pad}) is no "
+                              f"token of the {vocab_size} the decoder predicts")
+        losses = token_cross_entropy(ops, Y_hat, Y)
+        pads = ops.one_hot(ops.reshape(Y, (-1,)), vocab_size, ops.dtype_name(Y_hat))
+        mask = 1 - pads[:, self.tgt_pad]
+        return ops.sum(losses * mask) / ops.maximum(ops.sum(mask), 1)
+
+    def configure_optimizers(self):
+        return self.adam(self.lr)  # the framework's Adam, as the book's
+
+
+class Dense(Model):
+    """The decoder's output layer: ``x W + b`` over the last axis (Xavier-uniform ``W``, zero
+    ``b``)."""
+
+    param_names = ("W", "b")
+
+    def __init__(self, num_inputs, num_outputs, *, dtype="float32", seed=None):
+        super().__init__()
+        self.num_inputs, self.num_outputs, self.dtype, self.seed = (num_inputs, num_outputs,
+                                                                   dtype, seed)
+        self.made()
+
+    def draw_params(self):
+        self._init_params()
+
+    def initial_arrays(self):
+        return xavier_uniform({"W": np.zeros((self.num_inputs, self.num_outputs)),
+                               "b": np.zeros(self.num_outputs)}, self.dtype, self.seed)
+
+    def forward(self, x):
+        params = self.book_params
+        return self.ops.affine(x, params["W"], params["b"])
+
+
+class RecurrentCoder(Parts):
+    """What the package's encoder and decoder share: their arguments, checked; the token
+    embedding; the GRU in layers (:func:`gru_part`); the layers' states as the framework's
+    layer gives them."""
+
+    own_names = ("embedding",)
+
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0, *,
+                 dtype="float32", seed=None):
+        super().__init__()
+        self.vocab_size, self.embed_size, self.num_hiddens, self.num_layers = (
+            vocab_size, embed_size, num_hiddens, num_layers)
+        self.dropout, self.dtype, self.seed = dropout, dtype, seed
+        self.made()
+
+    def validate(self):
+        where = type(self).__name__
+        self._set_field("dtype", check_float_dtype(self.dtype))
+        for name in ("vocab_size", "embed_size", "num_hiddens", "num_layers"):
+            checks.whole(getattr(self, name), name, where)
+        if checks.real(self.dropout, "dropout", where, least=0) >= 1:
+            raise BadArgument(f"{where}: dropout is the probability of dropping an output "
+                              f"between layers, in [0, 1); got {self.dropout}")
+        if self.seed is not None:
+            checks.whole(self.seed, "seed", where, least=0)
+
+    def initial_arrays(self):
+        """The embedding, N(0, 1) as the frameworks' embedding layers draw it."""
+        rng = np.random.default_rng(part_seed(self.seed, 0))
+        return {"embedding": rng.normal(0.0, 1.0, (self.vocab_size, self.embed_size))
+                .astype(self.dtype)}
+
+    def draw_params(self):
+        self._init_params()
+        for name, part in self.make_parts().items():
+            self._set_field(name, part)
+
+    def make_parts(self):
+        """{attribute: part}: the GRU (and the decoder's output layer), drawn from this
+        model's seed (so that made again, they are the same)."""
+        return {"rnn": gru_part(self, self.rnn_inputs, part_seed(self.seed, 1))}
+
+    def submodels(self):
+        rnn = getattr(self, "rnn", None)
+        if rnn is None:
+            return ()
+        # one layer of the framework's GRU has no prefix of its own: rnns.0. all the same
+        return (("rnn." + ("rnns.0." if rnn.one_layer else ""), rnn),)
+
+    def embed(self, X, where):
+        """Token ids (batch_size, num_steps) -> their embeddings (num_steps, batch_size,
+        embed_size)."""
+        ops = self.ops
+        X = as_input(ops, X, where, [("batch_size", None), ("num_steps", None)])
+        check_token_range(ops, X, self.vocab_size, where)
+        return ops.embedding(self.book_params["embedding"], ops.transpose(X, (1, 0)))
+
+    def run_rnn(self, inputs, state=None, training=None):
+        """The GRU on ``inputs``; ``training`` (JAX's book passes it) says whether it drops
+        outputs between layers there."""
+        if training is None:
+            return self.rnn(inputs, state)
+        return self.rnn(inputs, state, training=training)
+
+    def layer_states(self, state):
+        """The book's state (num_layers, batch_size, num_hiddens) as the GRU takes it."""
+        states = [state[i] for i in range(self.num_layers)]
+        return states[0] if self.num_layers == 1 else states
+
+    def book_state(self, final):
+        """The GRU's final state as the framework's layer gives it: stacked (num_layers,
+        batch_size, num_hiddens), or (Keras, as the book's TensorFlow) a list."""
+        finals = [final] if self.num_layers == 1 else list(final)
+        return self.ops.stack(finals, 0) if self.ops.layers_stack_states else finals
+
+
+def gru_part(model, num_inputs, seed):
+    """``model``'s GRU of ``num_layers`` layers on ``num_inputs`` inputs: the framework's own
+    layer, else (NumPy) the scratch network of the same cell, its weights drawn as the book's
+    ``init_seq2seq`` draws them (Xavier-uniform, zero biases)."""
+    family, ops = model.family, model.ops
+    options = {"dtype": model.dtype, "seed": seed}
+    if ops.has_cell_layer(CELL):
+        part = model.make_part(family["GRU"], num_inputs=num_inputs,
+                               num_hiddens=model.num_hiddens, num_layers=model.num_layers,
+                               dropout=model.dropout, reset="after", **options)
+    else:
+        if model.dropout:
+            raise BadArgument(f"{type(model).__name__}: the {ops.name} backend's GRU drops "
+                              f"nothing between layers (it computes the reference's "
+                              f"function); pass dropout=0")
+        part = model.make_part(family["StackedRNNScratch"], num_inputs, model.num_hiddens,
+                               model.num_layers, cell=CELL.key, **options)
+    shapes = part.network.shapes(num_inputs, model.num_hiddens)  # of every layer
+    first = xavier_uniform({name: np.zeros(shape) for name, shape in shapes.items()},
+                           model.dtype, seed)
+    for name, value in first.items():  # no read of its values: they may be Flax's, traced
+        part._set_param(name, ops.asarray(value, model.dtype))
+    return part
+
+
+def xavier_uniform(params, dtype, seed):
+    """Every 2-D weight of ``params`` (NumPy arrays by name) drawn from U(-a, a), a =
+    sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio, as PyTorch's ``xavier_uniform_``), by
+    NumPy from ``seed`` in name order; biases zero."""
+    rng = np.random.default_rng(seed)
+    drawn = {}
+    for name in sorted(params):
+        shape = np.shape(params[name])
+        bound = math.sqrt(6 / sum(shape)) if len(shape) == 2 else 0.0
+        drawn[name] = (rng.uniform(-bound, bound, shape) if bound else np.zeros(shape))
+    return {name: drawn[name].astype(dtype) for name in params}
+
+
+class Seq2SeqEncoder(RecurrentCoder, Encoder):
+    """The RNN encoder (10.7): embedded source tokens through ``num_layers`` GRU layers;
+    ``forward(X, *args)`` returns (outputs (num_steps, batch_size, num_hiddens), the final
+    state of every layer)."""
+
+    @property
+    def rnn_inputs(self):
+        return self.embed_size
+
+    def forward(self, X, *args, training=None):
+        """``training`` is taken for the book's TensorFlow and JAX calls, which pass it."""
+        outputs, state = self.run_rnn(self.embed(X, f"{type(self).__name__} source"),
+                                      training=training)
+        return outputs, self.book_state(state)
+
+
+class Seq2SeqDecoder(RecurrentCoder, Decoder):
+    """The RNN decoder (10.7): the encoder's final state starts it, and the top layer's final
+    output (the context) goes beside every embedded target token into its GRU; a dense layer
+    gives the logits. ``forward(X, state)`` returns (logits (batch_size, num_steps,
+    vocab_size), [encoder outputs, the state of every layer])."""
+
+    @property
+    def rnn_inputs(self):
+        return self.embed_size + self.num_hiddens
+
+    def make_parts(self):
+        return {**super().make_parts(),
+                "dense": self.make_part(self.family["Dense"], self.num_hiddens,
+                                        self.vocab_size, dtype=self.dtype,
+                                        seed=part_seed(self.seed, 2))}
+
+    def submodels(self):
+        dense = getattr(self, "dense", None)
+        return (*super().submodels(), *((("dense.", dense),) if dense is not None else ()))
+
+    def init_state(self, enc_all_outputs, *args):
+        return enc_all_outputs
+
+    def forward(self, X, state, training=None):
+        ops = self.ops
+        embs = self.embed(X, f"{type(self).__name__} target")
+        enc_output, hidden_state = state
+        context = enc_output[-1]  # the encoder's top layer at its last step
+        embs_and_context = ops.concat([embs, ops.stack([context] * ops.shape(embs)[0], 0)], 2)
+        outputs, hidden_state = self.run_rnn(embs_and_context, self.layer_states(hidden_state),
+                                             training)
+        logits = ops.transpose(self.dense(outputs), (1, 0, 2))
+        return logits, [enc_output, self.book_state(hidden_state)]
+
+
+def init_seq2seq(ops, module):
+    """The book's Xavier initialisation (10.7), for ``module.apply(init_seq2seq)``: the
+    package's GRU and dense layers get Xavier-uniform weights and zero biases; a framework's
+    own layers, what the book's ``init_seq2seq`` gives them (``Ops.xavier_layer``)."""
+    if isinstance(module, Model) and made_by_package(module) and not isinstance(module, Parts):
+        module.set_params(xavier_uniform(module.get_params(), module.dtype, module.seed))
+    elif not isinstance(module, Model):
+        ops.xavier_layer(module)
