@@ -6,14 +6,20 @@ from .files import atomic_write
 
 def perplexity_figure(history, title=None):
     """Train and validation perplexity per epoch, as a matplotlib Figure (no pyplot state)."""
+    return history_figure(history, "ppl", "perplexity", title)
+
+
+def history_figure(history, measure, ylabel, title=None):
+    """The history's ``train_<measure>`` and ``val_<measure>`` per epoch, as a matplotlib
+    Figure (no pyplot state)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5, 3.5), layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(history["epoch"], history["train_ppl"], label="train")
-    ax.plot(history["epoch"], history["val_ppl"], label="validation", linestyle="--")
+    ax.plot(history["epoch"], history[f"train_{measure}"], label="train")
+    ax.plot(history["epoch"], history[f"val_{measure}"], label="validation", linestyle="--")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("perplexity")
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend()
     if title:

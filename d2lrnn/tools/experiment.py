@@ -1,15 +1,20 @@
-"""One training run of the character-level language model, as the CLI and benchmarks run it."""
+"""One training run of the character-level language model, as the CLI and benchmarks run it;
+and one of the translator of d2l.ai 10.7 (``d2lrnn translate``), with what translates."""
 import dataclasses
 import json
+import math
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from ..base.backend import MODEL_KINDS, enable_float64, load_backend
 from ..base.errors import BadArgument, BadType, not_one_of
 from ..base.files import atomic_write
 from ..book.data import MAX_CORPUS_MB, TimeMachine
 from ..cells import KEYWORDS, cell_named
+from ..maths import seq2seq
 from ..training import fast
 from ..training.train import fit, package_threads
 from . import machine
@@ -160,3 +165,221 @@ def generation_speed(lm, vocab, path=True, num_preds=1000, prefix=SAMPLE_PREFIXE
     start = time.perf_counter()
     lm.predict(prefix, num_preds, vocab, fast=path)
     return num_preds / (time.perf_counter() - start)
+
+
+# -- the translator of d2l.ai 10.7 (d2lrnn translate) ---------------------------------------
+
+# BLEU's longest n-grams, as the book scores its translations (10.7), and the validation
+# pairs a summary shows beside their translations.
+BLEU_K = 2
+SHOWN_PAIRS = 4
+
+
+def build_translator(d2l, s, src_size, tgt_size, tgt_pad):
+    """The package's Seq2Seq of backend ``d2l`` for settings ``s`` (no dropout), its weights
+    drawn from ``s.seed`` (the same in every backend)."""
+    encoder = d2l.Seq2SeqEncoder(src_size, s.embed_size, s.num_hiddens, s.layers, 0,
+                                 dtype=s.dtype, seed=s.seed)
+    decoder = d2l.Seq2SeqDecoder(tgt_size, s.embed_size, s.num_hiddens, s.layers, 0,
+                                 dtype=s.dtype, seed=s.seed + 1)
+    return d2l.Seq2Seq(encoder, decoder, tgt_pad=tgt_pad, lr=s.lr)
+
+
+def translation_data(s, max_corpus_mb=MAX_CORPUS_MB):
+    """The book's MTFraEng (NumPy arrays) for settings ``s``: its archive in the data folder
+    (D2LRNN_DATA), or the pairs of ``s.corpus``."""
+    from ..base.downloads import cache_dir
+    from ..book.translation import MTFraEng
+
+    return MTFraEng(s.batch_size, s.num_steps, s.num_train, s.num_val, root=cache_dir(),
+                    corpus=s.corpus, max_corpus_mb=max_corpus_mb)
+
+
+def translation_run(s, *, beam=3, device="auto", max_corpus_mb=MAX_CORPUS_MB, on_step=None,
+                    on_epoch=None, on_start=None, resume=None, on_saved_epoch=None,
+                    extra_hparams=None):
+    """Train a translator with :class:`~d2lrnn.training.settings.TranslationSettings` ``s``:
+    the book's masked loss and its gradients (:func:`d2lrnn.maths.seq2seq.loss_and_grads`,
+    in the backend's arrays), Adam with clipping (:class:`~d2lrnn.training.adam.Adam`),
+    the pairs shuffled each epoch by ``(seed, epoch)``, so that a resumed run continues as
+    one that never stopped. ``resume``: a :data:`~d2lrnn.training.checkpoint.Translator`.
+    ``on_saved_epoch(params, adam, training, (source tokens, target tokens), hparams)`` after
+    every epoch (NumPy arrays). Then BLEU
+    on the validation pairs, greedy and with a beam of ``beam``. A :class:`RunResult`."""
+    from ..training import checkpoint
+    from ..training.adam import Adam, AdamState
+
+    if s.dtype == "float64":
+        enable_float64(s.backend)
+    d2l = load_backend(s.backend)
+    ops = d2l.ops
+    where = ops.find_device(device)
+    ops.full_precision()
+    data = translation_data(s, max_corpus_mb)
+    if resume is not None and (resume.src_tokens, resume.tgt_tokens) != (
+            data.src_vocab.idx_to_token, data.tgt_vocab.idx_to_token):
+        raise BadArgument("the pairs give other vocabularies than the run's checkpoint holds: "
+                          "the corpus has changed since the run started")
+    pad = data.tgt_vocab["<pad>"]
+    adam = Adam(s.lr, clip=s.clip)
+    with ops.on(where):
+        model = build_translator(d2l, s, len(data.src_vocab), len(data.tgt_vocab), pad)
+
+        def on_device(arrays):
+            return {k: ops.asarray(v, s.dtype) for k, v in arrays.items()}
+        if resume is None:
+            params, history = on_device(model.get_params()), {
+                "epoch": [], "train_loss": [], "val_loss": [], "step_loss": [],
+                "train_seconds": 0.0}
+            state = adam.init(ops, params)
+        else:
+            params, history = on_device(resume.params), resume.training["history"]
+            state = AdamState(resume.adam["step"], on_device(resume.adam["m"]),
+                              on_device(resume.adam["v"]))
+    hparams = {**s.as_dict(), "model": "seq2seq", "device": ops.device_name(where),
+               "versions": versions(s.backend),
+               "src_vocab_size": len(data.src_vocab), "tgt_vocab_size": len(data.tgt_vocab),
+               **(extra_hparams or {})}
+    first = len(history["epoch"])
+    if on_start:
+        on_start(hparams, first)
+    arrays = [np.asarray(a) for a in data.arrays]
+    val = [ops.asarray(a[s.num_train:], "int64") for a in arrays]
+
+    for epoch in range(first + 1, s.epochs + 1):
+        began = time.perf_counter()
+        with ops.on(where):
+            params, state, losses = translation_epoch(ops, adam, (params, state), arrays, s,
+                                                      epoch, pad, history, on_step)
+            val_loss = float(ops.to_numpy(seq2seq.loss(ops, params, val, reset="after",
+                                                       pad=pad)))
+        history["epoch"].append(epoch)
+        history["train_loss"].append(float(np.mean(losses)))
+        history["val_loss"].append(val_loss)
+        history["step_loss"] += losses
+        history["train_seconds"] += time.perf_counter() - began
+        as_numpy = {k: ops.to_numpy(v) for k, v in params.items()}
+        if on_saved_epoch:
+            on_saved_epoch(as_numpy, {"step": state.step, **{
+                key: {k: ops.to_numpy(v) for k, v in getattr(state, key).items()}
+                for key in ("m", "v")}}, {"epoch": epoch, "history": history},
+                (data.src_vocab.idx_to_token, data.tgt_vocab.idx_to_token), hparams)
+        if on_epoch:
+            on_epoch({"epoch": epoch, "train_loss": history["train_loss"][-1],
+                      "val_loss": val_loss})
+    with ops.on(where):
+        model.set_params({k: ops.to_numpy(v) for k, v in params.items()})
+    found = checkpoint.Translator(None, data.src_vocab.idx_to_token,
+                                  data.tgt_vocab.idx_to_token, hparams, None, None)
+    scores, shown = validation_bleu(model, found, [a[s.num_train:] for a in arrays], beam)
+    summary = {"backend": s.backend, "device": hparams["device"], "dtype": s.dtype,
+               "epochs": len(history["epoch"]), "train_loss": history["train_loss"][-1],
+               "val_loss": history["val_loss"][-1], "seconds": history["train_seconds"],
+               "beam": beam, **scores, "val_pairs": int(len(arrays[0]) - s.num_train),
+               "examples": shown}
+    return RunResult(summary, model, data, history, hparams)
+
+
+def translation_epoch(ops, adam, start, arrays, s, epoch, pad, history, on_step):
+    """One pass over the training pairs, shuffled by ``(s.seed, epoch)``, from ``start``
+    (parameters, Adam's state): (parameters, state, each step's loss). A non-finite loss or
+    gradient norm stops it (:class:`~d2lrnn.training.train.TrainingDiverged`), the
+    parameters before that step untouched."""
+    from ..training.train import TrainingDiverged, advice
+
+    (params, state), losses = start, []
+    order = np.random.default_rng([s.seed, epoch]).permutation(s.num_train)
+    for first in range(0, s.num_train, s.batch_size):
+        rows = order[first:first + s.batch_size]
+        loss, grads = seq2seq.loss_and_grads(ops, params, [ops.asarray(a[rows], "int64")
+                                                           for a in arrays],
+                                             reset="after", pad=pad)
+        new_params, new_state, norm = adam.step(ops, params, grads, state)
+        loss = float(ops.to_numpy(loss))
+        if not (math.isfinite(loss) and math.isfinite(norm)):
+            raise TrainingDiverged(
+                f"training diverged in epoch {epoch}, step {len(losses) + 1}: the loss is "
+                f"{loss:g}, the gradients' norm {norm:g}. {advice(s.lr, s.clip)}", history,
+                epoch, len(losses) + 1, losses[-1] if losses else None)
+        params, state = new_params, new_state
+        losses.append(loss)
+        if on_step:
+            on_step(len(losses), loss)
+    return params, state, losses
+
+
+def translations(model, tgt_tokens, batch, num_steps, beam):
+    """[(greedy translation, beam translation)] of each source row of ``batch``
+    (``EncoderDecoder.beam_search``: a beam of 1 is greedy search), as text."""
+    eos = tgt_tokens.index("<eos>")
+    by_greedy, by_beam = (model.beam_search(batch, num_steps, size, eos=eos)
+                          for size in (1, beam))
+    return [(_text(g.tokens, tgt_tokens), _text(b.tokens, tgt_tokens))
+            for g, b in zip(by_greedy, by_beam)]
+
+
+def _text(ids, tokens):
+    """The sentence of token ``ids``, up to its first ``<eos>`` or ``<pad>``."""
+    words = []
+    for token in (tokens[int(i)] for i in ids):
+        if token in ("<eos>", "<pad>"):
+            break
+        words.append(token)
+    return " ".join(words)
+
+
+def validation_bleu(model, found, arrays, beam):
+    """({"bleu_greedy", "bleu_beam"}: the mean BLEU (k = :data:`BLEU_K`) of the translations
+    of the validation pairs ``arrays`` against their labels; the first :data:`SHOWN_PAIRS`
+    of them, as dicts of source, reference, greedy and beam)."""
+    from ..book.translation import bleu
+
+    src, label = arrays[0], arrays[3]
+    pairs = translations(model, found.tgt_tokens, arrays, found.hparams["num_steps"], beam)
+    references = [_text(row, found.tgt_tokens) for row in label]
+    scores = {f"bleu_{kind}": float(np.mean([bleu(pair[i], reference, BLEU_K)
+                                             for pair, reference in zip(pairs, references)]))
+              for i, kind in enumerate(("greedy", "beam"))}
+    shown = [{"source": _text(row, found.src_tokens), "reference": reference, "greedy": g,
+              "beam": b} for row, reference, (g, b) in
+             list(zip(src, references, pairs))[:SHOWN_PAIRS]]
+    return scores, shown
+
+
+def load_translator(found, backend=None, device="auto"):
+    """The trained model of a translator checkpoint ``found`` in ``backend`` (default: the
+    one it trained in) on ``device``."""
+    from ..training.settings import TranslationSettings
+
+    s = TranslationSettings.of(found.hparams)
+    s = s.replace(backend=backend or s.backend)
+    if s.dtype == "float64":
+        enable_float64(s.backend)
+    d2l = load_backend(s.backend)
+    with d2l.ops.on(d2l.ops.find_device(device)):
+        model = build_translator(d2l, s, len(found.src_tokens), len(found.tgt_tokens),
+                                 found.tgt_tokens.index("<pad>"))
+        model.set_params(found.params)
+    return model
+
+
+def sentence_arrays(found, sentences):
+    """The arrays (src, tgt, src_valid_len, label) of English ``sentences``, tokenised as the
+    book's MTFraEng tokenises its pairs, in the checkpoint's vocabularies; and for each
+    sentence, (its words the source vocabulary lacks (they become ``<unk>``), its number of
+    words)."""
+    from ..base.vocab import Vocab
+    from ..book.translation import MTFraEng
+
+    data = MTFraEng.__new__(MTFraEng)  # the book's tokenising, without reading a corpus
+    data.num_steps, data.num_train, data.num_val = found.hparams["num_steps"], len(sentences), 0
+    data.src_vocab, data.tgt_vocab = (Vocab.from_tokens(tokens) for tokens in (
+        found.src_tokens, found.tgt_tokens))
+    arrays, _, _ = data._build_arrays("\n".join(f"{sentence}\t." for sentence in sentences),
+                                      data.src_vocab, data.tgt_vocab)
+    unknown = []
+    for sentence in sentences:
+        words = [word for word in data._preprocess(sentence).split(" ") if word]
+        unknown.append(([word for word in words if word not in data.src_vocab.token_to_idx],
+                        len(words)))
+    return arrays, unknown

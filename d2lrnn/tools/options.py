@@ -44,9 +44,8 @@ def whole(least):
 path, device = typed(checks.PathText()), typed(checks.Device())
 
 
-def add_backend(parser):
-    parser.add_argument("--backend", choices=BACKENDS, default="numpy",
-                        help="the framework to compute with")
+def add_backend(parser, default="numpy", help="the framework to compute with"):
+    parser.add_argument("--backend", choices=BACKENDS, default=default, help=help)
 
 
 def add_device(parser):
@@ -76,11 +75,11 @@ def add_seed(parser, help):
 # -- a run's settings as flags ------------------------------------------------------------
 
 
-def add_settings(parser, names):
-    """Add the flags of the settings ``names`` to ``parser``, each with its default, help
-    line and rule."""
+def add_settings(parser, names, fields=FIELDS):
+    """Add the flags of the settings ``names`` (of ``fields``: a settings class's fields by
+    name) to ``parser``, each with its default, help line and rule."""
     for name in names:
-        field = FIELDS[name]
+        field = fields[name]
         meta = field.metadata
         if name == "fast":
             parser.add_argument("--plain", dest="fast", action="store_false",
@@ -89,21 +88,21 @@ def add_settings(parser, names):
             parser.add_argument("--fast", dest="fast", action="store_true", help=meta["help"])
             parser.set_defaults(fast=field.default)
         elif isinstance(meta["rule"], checks.Flag):
-            parser.add_argument(option(name), dest=name, action="store_true",
+            parser.add_argument(option(name, fields), dest=name, action="store_true",
                                 help=meta["help"])
         elif isinstance(meta["rule"], checks.OneOf):
-            parser.add_argument(option(name), dest=name, default=field.default,
+            parser.add_argument(option(name, fields), dest=name, default=field.default,
                                 choices=meta["rule"].choices, help=meta["help"])
         else:
-            parser.add_argument(option(name), dest=name, default=field.default,
+            parser.add_argument(option(name, fields), dest=name, default=field.default,
                                 type=typed(meta["rule"]), help=meta["help"])
 
 
-def given_settings(args, argv):
-    """{name: value} of the settings whose flags ``argv`` gives."""
+def given_settings(args, argv, fields=FIELDS):
+    """{name: value} of the settings (of ``fields``) whose flags ``argv`` gives."""
     found = {}
-    for name in FIELDS:
-        flags = ("--plain", "--fast") if name == "fast" else (option(name),)
+    for name in fields:
+        flags = ("--plain", "--fast") if name == "fast" else (option(name, fields),)
         if any(word == flag or word.startswith(flag + "=") for word in argv
                for flag in flags) and hasattr(args, name):
             found[name] = getattr(args, name)

@@ -17,8 +17,15 @@ from ..base.errors import BadArgument, UserError
 from ..base.files import is_disk_full, remove_temporaries
 from ..book.data import BOOK_BYTES, MAX_CORPUS_MB, CorpusError, read_corpus
 from ..training import checkpoint
-from ..training.settings import FIELDS, Settings, check, option
-from .experiment import train_run
+from ..training.settings import (
+    FIELDS,
+    TRANSLATION_FIELDS,
+    Settings,
+    TranslationSettings,
+    check,
+    option,
+)
+from .experiment import train_run, translation_run
 
 CHECKPOINT = f"checkpoint{checkpoint.EXTENSION}"
 FIGURE = "perplexity.png"
@@ -111,17 +118,23 @@ class RunFolder:
 
     def save(self, model, data, hparams, state):
         """The checkpoint of a completed epoch: parameters, vocabulary, settings, state."""
+        history = state["history"]
+        self.write(state["epoch"], lambda: checkpoint.save(
+            self.checkpoint, model.get_params(), data.vocab,
+            {**hparams, "train_ppl": history["train_ppl"][-1],
+             "val_ppl": history["val_ppl"][-1]}, training=state, make_folder=False))
+
+    def write(self, epoch, save, command="d2lrnn train", describe=lambda path: describe(path)):
+        """The checkpoint of epoch ``epoch``, written by ``save()`` into this folder while it
+        is still this run's; a full disk keeps the one before (a :class:`DiskFull` naming
+        ``command``'s way to continue, and what the kept file holds by ``describe``)."""
         if self._where() != self._identity:
             raise RunFolderLost(
                 f"{self.path} was removed or replaced while this run trained (another run "
-                f"may write there now): stopped after epoch {state['epoch']} without writing "
+                f"may write there now): stopped after epoch {epoch} without writing "
                 f"its checkpoint anywhere")
-        history = state["history"]
         try:
-            checkpoint.save(self.checkpoint, model.get_params(), data.vocab,
-                            {**hparams, "train_ppl": history["train_ppl"][-1],
-                             "val_ppl": history["val_ppl"][-1]}, training=state,
-                            make_folder=False)
+            save()
             self.saved = True
         except OSError as err:
             if not is_disk_full(err):
@@ -129,9 +142,9 @@ class RunFolder:
             kept = (f"{self.checkpoint} still holds {describe(self.checkpoint)}"
                     if self.checkpoint.exists() else "nothing was saved")
             raise DiskFull(f"the disk holding {self.path} is full ({err.strerror}): the "
-                           f"checkpoint of epoch {state['epoch']} could not be written; "
-                           f"{kept}. Free some space, then continue with: d2lrnn train "
-                           f"--resume {self.path}", state["epoch"]) from None
+                           f"checkpoint of epoch {epoch} could not be written; "
+                           f"{kept}. Free some space, then continue with: {command} "
+                           f"--resume {self.path}", epoch) from None
 
 
 def _missing_folders(path):
@@ -316,3 +329,64 @@ def corpus_sha1(corpus, max_corpus_mb=MAX_CORPUS_MB):
     import hashlib
 
     return hashlib.sha1(read_corpus(corpus, max_corpus_mb).encode("utf-8")).hexdigest()
+
+
+# -- the translator's run (d2lrnn translate train) ------------------------------------------
+
+TRANSLATE_FIGURE = "loss.png"
+
+
+def train_translator(out=None, *, overwrite=False, resume=False, beam=3, device="auto",
+                     on_start=None, on_step=None, on_epoch=None, max_corpus_mb=MAX_CORPUS_MB,
+                     **settings):
+    """Train a translator with ``settings`` (names and defaults:
+    :class:`~d2lrnn.training.settings.TranslationSettings`), its checkpoint written into
+    ``out`` after every epoch, as :func:`train` does for the language model: the same run
+    folder (locked, never overwritten unless ``overwrite``), ``resume`` continuing the run
+    with its own settings (``epochs`` may rise, ``lr`` and ``clip`` change). A
+    :class:`~d2lrnn.tools.experiment.RunResult`."""
+    if overwrite and resume:
+        raise BadArgument("--overwrite starts the run again and --resume continues it: give "
+                          "one of them")
+    if resume and out is None:
+        raise BadArgument("--resume needs the run's folder")
+    start, changes = None, []
+    if resume:
+        start = checkpoint.read_translator(Path(out) / CHECKPOINT)
+        s = TranslationSettings.of(start.hparams)
+        given = {k: check(TRANSLATION_FIELDS[k], v) for k, v in settings.items()}
+        changed = sorted(option(k, TRANSLATION_FIELDS) for k, v in given.items()
+                         if k != "epochs" and not TRANSLATION_FIELDS[k].metadata["resumable"]
+                         and getattr(s, k) != v)
+        if changed:
+            raise BadArgument(f"--resume continues the run with its own settings; drop "
+                              f"{', '.join(changed)} (only --epochs, --lr and --clip may "
+                              f"change)")
+        s = s.replace(**{k: v for k, v in given.items() if k not in ("backend",)})
+        if start.training["epoch"] >= s.epochs:
+            raise BadArgument(f"the run in {out} has trained all {s.epochs} of its epochs; "
+                              f"give a larger --epochs to train further")
+        changes = list(start.hparams.get("changes", [])) + [
+            {"epoch": start.training["epoch"], **{k: v for k, v in given.items()
+                                                   if v != start.hparams.get(k)}}]
+    else:
+        s = TranslationSettings().replace(**settings)
+    run = dict(beam=beam, device=device, max_corpus_mb=max_corpus_mb, on_step=on_step,
+               on_epoch=on_epoch, on_start=on_start, resume=start)
+    if out is None:
+        return translation_run(s, **run)
+    folder = RunFolder(out)
+    with folder:
+        if folder.checkpoint.exists() and not (overwrite or resume):
+            raise BadArgument(f"{folder.path} holds a run already; nothing was changed. "
+                              f"Continue it with --resume {folder.path}, replace it with "
+                              f"--overwrite, or choose another --out folder")
+
+        def save(params, adam, training, tokens, hparams):
+            folder.write(training["epoch"], lambda: checkpoint.save_translator(
+                folder.checkpoint, params, *tokens, hparams, adam, training,
+                make_folder=False), "d2lrnn translate train",
+                lambda path: "the run's previous epoch")
+
+        return translation_run(s, **run, on_saved_epoch=save,
+                               extra_hparams={"changes": changes} if changes else None)

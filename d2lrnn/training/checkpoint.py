@@ -21,7 +21,7 @@ from ..base.errors import BadArgument, UserError
 from ..base.files import atomic_write
 from ..base.vocab import Vocab
 from ..cells import KEYWORDS, VARIANTS, Network, cell_named
-from .settings import FIELDS
+from .settings import FIELDS, TRANSLATION_FIELDS
 
 FORMAT = "d2lrnn-checkpoint-1"
 EXTENSION = ".safetensors"
@@ -328,3 +328,102 @@ def _training(path, state, hparams):
         if not rule.holds(history.get(key)):
             fail(f"has no total {key!r} that is {rule.words}")
     return state
+
+
+# -- a translator's checkpoint (d2lrnn translate train) -------------------------------------
+
+TRANSLATOR_FORMAT = "d2lrnn-translator-1"
+ADAM = ("adam.m.", "adam.v.")  # Adam's moments, stored beside the parameters they follow
+
+# The translator: its parameters, its two vocabularies (tokens in id order), its settings
+# and what it recorded, Adam's state ({"step", "m", "v"}) and the training state ({"epoch",
+# "history"}; None where the file holds none).
+Translator = collections.namedtuple("Translator", "params src_tokens tgt_tokens hparams adam "
+                                                  "training")
+
+
+def save_translator(path, params, src_tokens, tgt_tokens, hparams, adam, training,
+                    make_folder=True):
+    """Write a translator (see :data:`Translator`) to ``path`` atomically; non-finite
+    parameters are never written."""
+    from safetensors.numpy import save as to_bytes
+
+    bad = sorted(k for k, v in params.items() if not np.isfinite(v).all())
+    if bad:
+        raise CheckpointError(f"not writing {path}: {', '.join(bad)} hold NaN or infinite "
+                              f"values (training diverged)")
+    tensors = {**params, **{prefix + k: v for prefix, moments in zip(ADAM, (adam["m"],
+                                                                            adam["v"]))
+                            for k, v in moments.items()}}
+    metadata = {"format": TRANSLATOR_FORMAT, "src_vocab": json.dumps(list(src_tokens)),
+                "tgt_vocab": json.dumps(list(tgt_tokens)), "hparams": json.dumps(hparams),
+                "training": json.dumps({**training, "adam_step": adam["step"]})}
+    data = to_bytes({k: np.ascontiguousarray(v) for k, v in tensors.items()},
+                    metadata=metadata)
+    atomic_write(path, data, make_folder=make_folder)
+
+
+def read_translator(path):
+    """The translator at ``path`` (a :data:`Translator`), validated as :func:`read` validates
+    a language model's checkpoint: the format, the vocabularies, the settings by their rules,
+    every tensor's name and shape from the header, then their values."""
+    from safetensors import SafetensorError, safe_open
+
+    from ..maths.seq2seq import param_shapes
+
+    path = Path(path)
+    size = checks.regular_file(path, "checkpoint", error=CheckpointError)
+    _fits_in_memory(path, size)
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            metadata = f.metadata() or {}
+            if metadata.get("format") == FORMAT:
+                raise CheckpointError(f"{path} is a language model's checkpoint (d2lrnn "
+                                      f"train), not a translator's: give the folder of a "
+                                      f"d2lrnn translate train run")
+            if metadata.get("format") != TRANSLATOR_FORMAT:
+                raise CheckpointError(f"{path} is a safetensors file but not a d2lrnn "
+                                      f"translator (format {metadata.get('format')!r}, "
+                                      f"expected {TRANSLATOR_FORMAT!r})")
+            src, tgt = (_tokens(path, _json(path, metadata, key), key)
+                        for key in ("src_vocab", "tgt_vocab"))
+            hparams = _translator_hparams(path, _json(path, metadata, "hparams"))
+            training = _json(path, metadata, "training")
+            shapes = param_shapes(len(src), len(tgt), hparams["embed_size"],
+                                  hparams["num_hiddens"], hparams["layers"], reset="after")
+            tensors = _tensors(path, f, {**shapes, **{prefix + k: shape for prefix in ADAM
+                                                      for k, shape in shapes.items()}})
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({err})") from None
+    _values(path, tensors)
+    if not (isinstance(training, dict) and _COUNTER.holds(training.get("epoch"))
+            and _COUNTER.holds(training.get("adam_step"))
+            and isinstance(training.get("history"), dict)):
+        raise CheckpointError(f"{path}: its training state is not a mapping with whole-"
+                              f"number epoch and adam_step counters and a history")
+    params = {k: tensors[k] for k in shapes}
+    adam = {"step": training["adam_step"],
+            **{key: {k: tensors[prefix + k] for k in shapes} for key, prefix in
+               zip(("m", "v"), ADAM)}}
+    return Translator(params, src, tgt, hparams, adam, training)
+
+
+def _tokens(path, tokens, key):
+    if not (isinstance(tokens, list) and tokens and all(isinstance(t, str) and t and
+                                                        t.isprintable() for t in tokens)
+            and len(set(tokens)) == len(tokens) and {"<unk>", "<pad>", "<eos>"} <= set(tokens)):
+        raise CheckpointError(f"{path}: its {key} is not a list of distinct printable tokens "
+                              f"holding <unk>, <pad> and <eos>: the file was altered")
+    return tokens
+
+
+def _translator_hparams(path, hparams):
+    if not isinstance(hparams, dict):
+        raise CheckpointError(f"{path}: its hyperparameters are {type(hparams).__name__}, "
+                              f"not a mapping of names to values")
+    for name, field in TRANSLATION_FIELDS.items():
+        if name not in hparams or not field.metadata["rule"].holds(hparams[name]):
+            raise CheckpointError(f"{path}: hyperparameter {name!r} is "
+                                  f"{ascii(hparams.get(name))[:60]}; it must be "
+                                  f"{field.metadata['rule'].words}")
+    return hparams

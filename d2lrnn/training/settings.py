@@ -115,13 +115,61 @@ class Settings:
 
 FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
 
+# The book's settings of 10.7 (the RNN encoder-decoder on the English-French pairs), which are
+# the translator's defaults; the book's MTFraEng reads 512 training and 128 validation pairs.
+BOOK_SEQ2SEQ = {"embed_size": 256, "num_hiddens": 256, "layers": 2, "batch_size": 128,
+                "num_steps": 9, "lr": 0.005, "epochs": 30, "clip": 1.0, "num_train": 512,
+                "num_val": 128}
 
-def option(name):
+
+@dataclasses.dataclass(frozen=True)
+class TranslationSettings:
+    """What defines a translator's training run (``d2lrnn translate train``): the book's
+    settings of 10.7 by default. It trains without dropout (the function every backend
+    computes alike), with Adam and gradient clipping."""
+
+    backend: str = setting("numpy", "the framework to compute with", choices=BACKENDS)
+    epochs: int = setting(BOOK_SEQ2SEQ["epochs"], "passes over the training pairs")
+    batch_size: int = setting(BOOK_SEQ2SEQ["batch_size"], "sentence pairs per minibatch")
+    num_steps: int = setting(BOOK_SEQ2SEQ["num_steps"], "tokens per sentence (longer ones are "
+                                                        "cut, shorter ones padded)")
+    embed_size: int = setting(BOOK_SEQ2SEQ["embed_size"], "size of the token embeddings",
+                              most=MAX_HIDDENS)
+    num_hiddens: int = setting(BOOK_SEQ2SEQ["num_hiddens"], "hidden units of each GRU layer",
+                               flag="--hiddens", most=MAX_HIDDENS)
+    layers: int = setting(BOOK_SEQ2SEQ["layers"], "GRU layers of the encoder and the decoder",
+                          most=MAX_LAYERS)
+    num_train: int = setting(BOOK_SEQ2SEQ["num_train"], "training pairs (the first ones)")
+    num_val: int = setting(BOOK_SEQ2SEQ["num_val"], "validation pairs (the book reads one "
+                                                    "more)")
+    lr: float = setting(BOOK_SEQ2SEQ["lr"], "learning rate of Adam", above=0, resumable=True)
+    clip: float = setting(BOOK_SEQ2SEQ["clip"], "gradient clipping threshold on the global "
+                                                "norm (0: off)", least=0, most=MAX_CLIP,
+                          resumable=True)
+    seed: int = setting(0, "seed of the initial weights and of the batch order", least=0)
+    dtype: str = setting("float32", "float type of the weights and the computation",
+                         choices=FLOAT_DTYPES)
+    corpus: str = setting(None, "a local file of English<TAB>French pairs to train on "
+                                "(default: the book's fra-eng.zip, downloaded once; see "
+                                "D2LRNN_DATA)")
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            object.__setattr__(self, field.name, check(field, getattr(self, field.name)))
+
+    of, as_dict, replace = classmethod(Settings.of.__func__), Settings.as_dict, Settings.replace
+
+
+TRANSLATION_FIELDS = {field.name: field for field in dataclasses.fields(TranslationSettings)}
+
+
+def option(name, fields=FIELDS):
     """The command-line option of setting ``name``, for messages."""
-    return FIELDS[name].metadata["flag"] or "--" + name.replace("_", "-")
+    return fields[name].metadata["flag"] or "--" + name.replace("_", "-")
 
 
 def check(field, value, name=None):
     """``value`` as setting ``field`` takes it, or a :class:`BadArgument` naming it as
     ``name`` (by default its flag)."""
-    return field.metadata["rule"].check(value, name or option(field.name))
+    return field.metadata["rule"].check(value, name or field.metadata["flag"]
+                                        or "--" + field.name.replace("_", "-"))

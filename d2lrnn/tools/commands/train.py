@@ -105,6 +105,8 @@ class Progress:
     that comes after the last step still stops the command: the run is complete, and the
     line says so and how to see it (``d2lrnn report``); samples and figure are skipped."""
 
+    command = "d2lrnn train"  # what continues a stopped run
+
     def __init__(self, args):
         self.args, self.bar, self.epoch, self.device = args, None, 0, ""
         self.planned = None
@@ -178,8 +180,8 @@ class Progress:
                      f"d2lrnn report {out}" if out else saved)
             interrupts.tell(f"\ninterrupted{by} after training ended; {where}")
         else:
-            where = (f"the checkpoint of epoch {done} is in {out}; resume with: d2lrnn train "
-                     f"--resume {out}" if out and done else saved)
+            where = (f"the checkpoint of epoch {done} is in {out}; resume with: "
+                     f"{self.command} --resume {out}" if out and done else saved)
             interrupts.tell(f"\ninterrupted in epoch {done + 1}{by}; {where}")
         interrupts.answered()
         return interrupts.exit_code(signum)
