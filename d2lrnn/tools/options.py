@@ -68,6 +68,22 @@ def add_max_corpus(parser):
                         help="the largest corpus file read, in MB (the book is 0.18 MB)")
 
 
+def add_run_folder(parser, figure):
+    """The options of a training run's folder (``--out``, ``--overwrite``, ``--resume``) and
+    its output (``--json``, ``--quiet``); ``figure``: the file of its curve."""
+    parser.add_argument("--out", type=path,
+                        help=f"folder for checkpoint.safetensors (written after every epoch) "
+                             f"and {figure} (default: write nothing)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run in --out (refused without it)")
+    parser.add_argument("--resume", metavar="DIR", type=path,
+                        help="continue the run in DIR from its last completed epoch, with its "
+                             "own settings (--epochs, --lr and --clip may change)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the final figures as one JSON object on the last line")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def add_seed(parser, help):
     parser.add_argument("--seed", type=whole(0), default=0, help=help)
 

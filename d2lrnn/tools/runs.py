@@ -284,6 +284,15 @@ class ResumeNote(UserWarning):
     """A resumed run differs from how it began: a changed rate, threads, versions."""
 
 
+def check_start(out, overwrite, resume):
+    """Refuse a run both started again and continued, or continued without its folder."""
+    if overwrite and resume:
+        raise BadArgument("--overwrite starts the run again and --resume continues it: give "
+                          "one of them")
+    if resume and out is None:
+        raise BadArgument("--resume needs the run's folder")
+
+
 def train(out=None, *, overwrite=False, resume=False, on_step=None, on_epoch=None,
           num_preds=50, device="auto", on_start=None, max_corpus_mb=MAX_CORPUS_MB,
           **settings):
@@ -293,11 +302,7 @@ def train(out=None, *, overwrite=False, resume=False, on_step=None, on_epoch=Non
     then the run's own settings are used: ``epochs`` may raise its target, ``lr`` and
     ``clip`` may change; the device may be another). Returns a
     :class:`~d2lrnn.tools.experiment.RunResult`."""
-    if overwrite and resume:
-        raise BadArgument("--overwrite starts the run again and --resume continues it: give "
-                          "one of them")
-    if resume and out is None:
-        raise BadArgument("--resume needs the run's folder")
+    check_start(out, overwrite, resume)
     start, extra = None, {}
     if resume:
         s, start, extra, check_environment = resumed(out, settings, max_corpus_mb)
@@ -345,11 +350,7 @@ def train_translator(out=None, *, overwrite=False, resume=False, beam=3, device=
     folder (locked, never overwritten unless ``overwrite``), ``resume`` continuing the run
     with its own settings (``epochs`` may rise, ``lr`` and ``clip`` change). A
     :class:`~d2lrnn.tools.experiment.RunResult`."""
-    if overwrite and resume:
-        raise BadArgument("--overwrite starts the run again and --resume continues it: give "
-                          "one of them")
-    if resume and out is None:
-        raise BadArgument("--resume needs the run's folder")
+    check_start(out, overwrite, resume)
     start, changes = None, []
     if resume:
         start = checkpoint.read_translator(Path(out) / CHECKPOINT)

@@ -46,6 +46,15 @@ def setting(default, help, *, flag=None, choices=None, least=None, above=None, m
         "help": help, "flag": flag, "rule": rule, "shared": shared, "resumable": resumable})
 
 
+def seed_setting():
+    return setting(0, "seed of the initial weights and of the batch order", least=0)
+
+
+def dtype_setting():
+    return setting("float32", "float type of the weights and the computation",
+                   choices=FLOAT_DTYPES)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """What defines a training run (the book's settings by default)."""
@@ -75,9 +84,8 @@ class Settings:
     clip: float = setting(BOOK["clip"], "gradient clipping threshold θ on the global norm "
                                         "(0: off)", least=0, most=MAX_CLIP,
                           resumable=True)
-    seed: int = setting(0, "seed of the initial weights and of the batch order", least=0)
-    dtype: str = setting("float32", "float type of the weights and the computation",
-                         choices=FLOAT_DTYPES)
+    seed: int = seed_setting()
+    dtype: str = dtype_setting()
     corpus: str = setting(None, "a local text file to train on (default: the book, downloaded "
                                 "once; see D2LRNN_DATA)")
     whole_book: bool = setting(False, "train on every window of the corpus but the last "
@@ -146,9 +154,8 @@ class TranslationSettings:
     clip: float = setting(BOOK_SEQ2SEQ["clip"], "gradient clipping threshold on the global "
                                                 "norm (0: off)", least=0, most=MAX_CLIP,
                           resumable=True)
-    seed: int = setting(0, "seed of the initial weights and of the batch order", least=0)
-    dtype: str = setting("float32", "float type of the weights and the computation",
-                         choices=FLOAT_DTYPES)
+    seed: int = seed_setting()
+    dtype: str = dtype_setting()
     corpus: str = setting(None, "a local file of English<TAB>French pairs to train on "
                                 "(default: the book's fra-eng.zip, downloaded once; see "
                                 "D2LRNN_DATA)")

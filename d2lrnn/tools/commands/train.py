@@ -26,17 +26,7 @@ def arguments(parser):
     options.add_max_corpus(parser)
     # the run's JSON record, for bench and compare
     parser.add_argument("--record", type=options.path, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=options.path,
-                        help="folder for checkpoint.safetensors (written after every epoch) "
-                             "and perplexity.png (default: write nothing)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace the run in --out (refused without it)")
-    parser.add_argument("--resume", metavar="DIR", type=options.path,
-                        help="continue the run in DIR from its last completed epoch, with its "
-                             "own settings (--epochs, --lr and --clip may change)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the final figures as one JSON object on the last line")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    options.add_run_folder(parser, "perplexity.png")
 
 
 def run(args):
@@ -47,18 +37,12 @@ def run(args):
     chosen = (options.given_settings(args, args.argv) if args.resume else
               {name: getattr(args, name) for name in FIELDS})
     progress = Progress(args)
-    try:
-        result = runs.train(out, overwrite=args.overwrite, resume=bool(args.resume),
-                            device=args.device, max_corpus_mb=args.max_corpus_mb,
-                            **progress.callbacks(), **chosen)
-    except TrainingDiverged as err:
-        return progress.failed(err, diverged_advice(args, out, err))
-    except KeyboardInterrupt as stop:
-        return progress.interrupted(out, interrupts.signal_of(stop))
-    except (runs.RunFolderLost, runs.DiskFull) as err:
-        return progress.failed(err)
-    finally:
-        progress.end()
+    result, code = progress.train(out, lambda: runs.train(
+        out, overwrite=args.overwrite, resume=bool(args.resume), device=args.device,
+        max_corpus_mb=args.max_corpus_mb, **progress.callbacks(), **chosen),
+        lambda err: diverged_advice(args, out, err))
+    if code is not None:
+        return code
     if progress.stop:  # asked for after the last step: what remains (samples, figure) is not
         return progress.interrupted(out, progress.stop)
     summarise(result, args.argv)
@@ -113,6 +97,21 @@ class Progress:
         self.stop = None  # the signal that asked training to stop
         self.handlers = {}
 
+    def train(self, out, start, advice):
+        """``start()``, a run into ``out``, with each way it stops as an exit code: (its
+        result, None), or (None, the code) after the line that says why (a divergence's
+        ``advice(err)`` below it)."""
+        try:
+            return start(), None
+        except TrainingDiverged as err:
+            return None, self.failed(err, advice(err))
+        except KeyboardInterrupt as stop:
+            return None, self.interrupted(out, interrupts.signal_of(stop))
+        except (runs.RunFolderLost, runs.DiskFull) as err:
+            return None, self.failed(err)
+        finally:
+            self.end()
+
     def callbacks(self):
         return {"on_start": self.on_start, "on_step": self.on_step, "on_epoch": self.on_epoch}
 
@@ -134,15 +133,22 @@ class Progress:
             raise interrupts.Interrupted(signum)
         self.stop = signum
 
+    def step_figures(self, loss):
+        """What the bar shows after a step of this ``loss``."""
+        return {"ppl": f"{perplexity(loss):.2f}"}
+
+    def epoch_figures(self, record):
+        """What the bar shows after an epoch (its ``record``)."""
+        return {"train_ppl": f"{record['train_ppl']:.2f}", "val_ppl": f"{record['val_ppl']:.2f}"}
+
     def on_step(self, step, loss):
-        self.bar.set_postfix(step=step, ppl=f"{perplexity(loss):.2f}", refresh=False)
+        self.bar.set_postfix(step=step, **self.step_figures(loss), refresh=False)
         if self.stop:
             raise interrupts.Interrupted(self.stop)
 
     def on_epoch(self, record):
         self.epoch = record["epoch"]
-        self.bar.set_postfix(train_ppl=f"{record['train_ppl']:.2f}",
-                             val_ppl=f"{record['val_ppl']:.2f}")
+        self.bar.set_postfix(**self.epoch_figures(record))
         self.bar.update(1)
         if self.stop:  # the epoch's checkpoint is written: stop there
             raise interrupts.Interrupted(self.stop)

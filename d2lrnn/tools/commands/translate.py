@@ -8,7 +8,7 @@ from pathlib import Path
 from ...base.errors import BadArgument
 from ...training import checkpoint
 from ...training.settings import TRANSLATION_FIELDS
-from .. import interrupts, options, runs
+from .. import options, runs
 from ..experiment import BLEU_K, load_translator, sentence_arrays, translations
 from .generate import checkpoint_file
 from .shared import float64_where_asked
@@ -29,18 +29,8 @@ def arguments(parser):
     options.add_device(train)
     options.add_settings(train, TRANSLATION_FIELDS, TRANSLATION_FIELDS)
     options.add_max_corpus(train)
-    train.add_argument("--out", type=options.path,
-                       help="folder for checkpoint.safetensors (written after every epoch) "
-                            "and loss.png (default: write nothing)")
-    train.add_argument("--overwrite", action="store_true",
-                       help="replace the run in --out (refused without it)")
-    train.add_argument("--resume", metavar="DIR", type=options.path,
-                       help="continue the run in DIR from its last completed epoch, with its "
-                            "own settings (--epochs, --lr and --clip may change)")
+    options.add_run_folder(train, "loss.png")
     add_beam(train)
-    train.add_argument("--json", action="store_true",
-                       help="print the final figures as one JSON object on the last line")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
     translate = sub.add_parser("run", help="translate English sentences with a trained run",
                                formatter_class=options.HELP)
     translate.add_argument("--run", required=True, type=options.path, dest="run_folder",
@@ -73,45 +63,35 @@ class TranslatorProgress(Progress):
 
     command = "d2lrnn translate train"
 
-    def on_step(self, step, loss):
-        self.bar.set_postfix(step=step, loss=f"{loss:.3f}", refresh=False)
-        if self.stop:
-            raise interrupts.Interrupted(self.stop)
+    def step_figures(self, loss):
+        return {"loss": f"{loss:.3f}"}
 
-    def on_epoch(self, record):
-        self.epoch = record["epoch"]
-        self.bar.set_postfix(loss=f"{record['train_loss']:.3f}",
-                             val_loss=f"{record['val_loss']:.3f}")
-        self.bar.update(1)
-        if self.stop:
-            raise interrupts.Interrupted(self.stop)
+    def epoch_figures(self, record):
+        return {"loss": f"{record['train_loss']:.3f}", "val_loss": f"{record['val_loss']:.3f}"}
 
 
 def train(args):
-    from ...training.train import TrainingDiverged
-
     out = args.resume or args.out
     if args.resume and args.out and Path(args.out) != Path(args.resume):
         raise BadArgument("--resume DIR continues the run in DIR: drop --out")
     chosen = (options.given_settings(args, args.argv, TRANSLATION_FIELDS) if args.resume
               else {name: getattr(args, name) for name in TRANSLATION_FIELDS})
     progress = TranslatorProgress(args)
-    try:
-        result = runs.train_translator(out, overwrite=args.overwrite, resume=bool(args.resume),
-                                       beam=args.beam, device=args.device,
-                                       max_corpus_mb=args.max_corpus_mb,
-                                       **progress.callbacks(), **chosen)
-    except TrainingDiverged as err:
+
+    def advice(err):
         kept = out and (Path(out) / runs.CHECKPOINT).exists() and err.epoch > 1
-        return progress.failed(err, f"the checkpoint of epoch {err.epoch - 1} is in {out}; "
-                                    f"continue from it with a smaller --lr: d2lrnn translate "
-                                    f"train --resume {out} --lr ..." if kept else None)
-    except KeyboardInterrupt as stop:
-        return progress.interrupted(out, interrupts.signal_of(stop))
-    except (runs.RunFolderLost, runs.DiskFull) as err:
-        return progress.failed(err)
-    finally:
-        progress.end()
+        return (f"the checkpoint of epoch {err.epoch - 1} is in {out}; continue from it with "
+                f"a smaller --lr: d2lrnn translate train --resume {out} --lr ..." if kept
+                else None)
+
+    result, code = progress.train(out, lambda: runs.train_translator(
+        out, overwrite=args.overwrite, resume=bool(args.resume), beam=args.beam,
+        device=args.device, max_corpus_mb=args.max_corpus_mb, **progress.callbacks(),
+        **chosen), advice)
+    if code is not None:
+        return code
+    if progress.stop:  # asked for after the last step: the run is complete
+        return progress.interrupted(out, progress.stop)
     summary = result.summary
     print(f"train loss {summary['train_loss']:.3f}, validation loss {summary['val_loss']:.3f}"
           f" after {summary['epochs']} epochs; {summary['seconds']:.1f} s on "
