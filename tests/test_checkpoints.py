@@ -218,7 +218,7 @@ def test_version_and_help_show_every_option_with_its_default(capsys):
     parser = cli.build_parser()
     commands = parser._subparsers._group_actions[0].choices
     assert set(commands) == {"demo", "parity", "train", "generate", "report", "bench", "compare",
-                             "doctor"}
+                             "doctor", "translate"}
     for name, command in commands.items():
         for action in command._actions:
             if action.dest != "help" and action.help != "==SUPPRESS==":

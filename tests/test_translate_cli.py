@@ -155,3 +155,20 @@ def test_a_diverging_run_stops_and_keeps_its_last_epoch(tmp_path, capsys, monkey
     assert "training diverged in epoch 2, step 1" in err
     assert f"translate train --resume {out}" in err
     assert (out / runs.CHECKPOINT).read_bytes() == kept
+
+
+def test_help_shows_the_books_settings_and_both_actions(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["translate", "--help"])
+    assert "train: train a translator; run: translate sentences" in " ".join(
+        capsys.readouterr().out.split())
+    with pytest.raises(SystemExit):
+        cli.main(["translate", "train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for shown in ("--embed-size", "(default: 256)", "(default: 0.005)", "(default: 30)",
+                  "(default: 9)", "--beam", "--resume", "--json", "loss.png", "D2LRNN_DATA"):
+        assert shown in text, shown
+    with pytest.raises(SystemExit):
+        cli.main(["translate", "run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "SENTENCE" in text and "--run DIR" in text and "(default: the run's)" in text

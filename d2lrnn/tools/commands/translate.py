@@ -22,7 +22,8 @@ the user cache folder). --corpus FILE trains on a local file of English<TAB>Fren
 
 
 def arguments(parser):
-    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION",
+                                help="train: train a translator; run: translate sentences")
     train = sub.add_parser("train", help="train a translator, its checkpoint written into "
                                           "--out after every epoch",
                            formatter_class=options.HELP)
