@@ -108,6 +108,11 @@ def test_bad_input_gets_one_line_and_loses_nothing(tmp_path, capsys):
         err = capsys.readouterr().err
         assert words in err and err.count("\n") == 1, err
     assert (out / runs.CHECKPOINT).read_bytes() == kept
+    for argv in (["generate", "--checkpoint", str(out), "--prefix", "a"], ["report", str(out)],
+                 ["train", "--resume", str(out)]):  # the language model's commands
+        assert cli.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "is a translator's checkpoint" in err and err.count("\n") == 1, err
     assert cli.main([*translate, "zzz qqq", "he sees a blorp ."]) == 0
     err = capsys.readouterr().err.splitlines()
     assert "none of its words is in the vocabulary" in err[0] and "<unk>s only" in err[0]

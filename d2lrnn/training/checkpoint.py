@@ -24,6 +24,7 @@ from ..cells import KEYWORDS, VARIANTS, Network, cell_named
 from .settings import FIELDS, TRANSLATION_FIELDS
 
 FORMAT = "d2lrnn-checkpoint-1"
+TRANSLATOR_FORMAT = "d2lrnn-translator-1"  # a translator's (d2lrnn translate train)
 EXTENSION = ".safetensors"
 MAX_ABS_WEIGHT = 1e6  # trained weights are within ±100; beyond this the logits overflow
 TENSOR_DTYPES = {"F32": "float32", "F64": "float64"}
@@ -106,6 +107,10 @@ def read(path, resuming=False):
 def _metadata(path, metadata, resuming):
     """(vocabulary, hyperparameters, training state, why the state is not usable) from a
     checkpoint's metadata; a damaged training state is the error when ``resuming``."""
+    if metadata.get("format") == TRANSLATOR_FORMAT:
+        raise CheckpointError(f"{path} is a translator's checkpoint (d2lrnn translate train), "
+                              f"not a language model's: translate with it by d2lrnn translate "
+                              f"run --run {path.parent} SENTENCE")
     if metadata.get("format") != FORMAT:
         raise CheckpointError(f"{path} is a safetensors file but not a d2lrnn checkpoint "
                               f"(format {metadata.get('format')!r}, expected {FORMAT!r})")
@@ -332,7 +337,6 @@ def _training(path, state, hparams):
 
 # -- a translator's checkpoint (d2lrnn translate train) -------------------------------------
 
-TRANSLATOR_FORMAT = "d2lrnn-translator-1"
 ADAM = ("adam.m.", "adam.v.")  # Adam's moments, stored beside the parameters they follow
 
 # The translator: its parameters, its two vocabularies (tokens in id order), its settings
