@@ -177,3 +177,29 @@ def test_help_shows_the_books_settings_and_both_actions(capsys):
         cli.main(["translate", "run", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "SENTENCE" in text and "--run DIR" in text and "(default: the run's)" in text
+
+
+def test_an_altered_translator_checkpoint_is_refused_in_one_line(tmp_path, capsys):
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+
+    out = tmp_path / "mt"
+    assert cli.main(tiny("numpy", pairs_file(tmp_path), out, epochs=2)) == 0
+    path = out / runs.CHECKPOINT
+    with safe_open(str(path), framework="numpy") as f:
+        tensors, metadata = {k: f.get_tensor(k) for k in f.keys()}, f.metadata()
+    training = json.loads(metadata["training"])
+    altered = {"training": {**training, "history": {**training["history"], "val_loss": [1.0]}},
+               "tgt_vocab": ["<unk>", "a"], "hparams": {"embed_size": 0}}
+    capsys.readouterr()
+    for key, value in altered.items():
+        save_file(tensors, str(path), metadata={**metadata, key: json.dumps(value)})
+        for argv in (["translate", "run", "--run", str(out), "go ."],
+                     ["translate", "train", "--resume", str(out), "--epochs", "3"]):
+            assert cli.main(argv) == 2, (key, argv)
+            err = capsys.readouterr().err
+            assert str(path) in err and err.count("\n") == 1, err
+    save_file({**tensors, "decoder.dense.b": tensors["decoder.dense.b"][:-1]}, str(path),
+              metadata=metadata)
+    assert cli.main(["translate", "run", "--run", str(out), "go ."]) == 2
+    assert "decoder.dense.b has shape" in capsys.readouterr().err

@@ -400,16 +400,29 @@ def read_translator(path):
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"{path} is not a readable safetensors file ({err})") from None
     _values(path, tensors)
-    if not (isinstance(training, dict) and _COUNTER.holds(training.get("epoch"))
-            and _COUNTER.holds(training.get("adam_step"))
-            and isinstance(training.get("history"), dict)):
-        raise CheckpointError(f"{path}: its training state is not a mapping with whole-"
-                              f"number epoch and adam_step counters and a history")
+    _translator_training(path, training)
     params = {k: tensors[k] for k in shapes}
     adam = {"step": training["adam_step"],
             **{key: {k: tensors[prefix + k] for k in shapes} for key, prefix in
                zip(("m", "v"), ADAM)}}
     return Translator(params, src, tgt, hparams, adam, training)
+
+
+def _translator_training(path, training):
+    """A translator's training state: epoch and Adam's step counters, and a history of
+    losses (one per epoch, one per step), its epochs numbered 1 to ``epoch``."""
+    history = training.get("history") if isinstance(training, dict) else None
+    losses = checks.Each(checks.Real(least=0))
+    if not (isinstance(history, dict) and _COUNTER.holds(training.get("epoch"))
+            and _COUNTER.holds(training.get("adam_step"))
+            and history.get("epoch") == list(range(1, training["epoch"] + 1))
+            and all(losses.holds(history.get(key)) and len(history[key]) == training["epoch"]
+                    for key in ("train_loss", "val_loss"))
+            and losses.holds(history.get("step_loss"))
+            and checks.Real(least=0).holds(history.get("train_seconds"))):
+        raise CheckpointError(f"{path}: its training state is not a translator's (whole-"
+                              f"number epoch and adam_step counters, a history of losses for "
+                              f"epochs 1 to epoch): the file was altered")
 
 
 def _tokens(path, tokens, key):
