@@ -6,6 +6,8 @@ run, checkpointed after every epoch, resumable exactly, and never overwriting a 
     from d2lrnn.tools.runs import train
     train("runs/torch", backend="torch", epochs=100)   # checkpoint after every epoch
     train("runs/torch", resume=True)                    # continue where it stopped
+
+``d2lrnn translate train`` is :func:`train_translator`, in the same kind of folder.
 """
 import math
 import os

@@ -7,7 +7,9 @@ types (the hyperparameters, a vocabulary of distinct printable characters in the
 ``Vocab`` makes it, the training state); the tensors' names, dtypes and shapes against the
 model the hyperparameters describe, from the file's header, before any tensor is read; then
 their values (finite, and of a sane magnitude). Every problem is one
-:class:`CheckpointError` naming the file and what is wrong.
+:class:`CheckpointError` naming the file and what is wrong. A translator's checkpoint
+(:func:`save_translator`, :func:`read_translator`: the encoder-decoder of d2l.ai 10.7, its
+two vocabularies of words and Adam's moments) is checked the same way.
 """
 import collections
 import json
