@@ -240,6 +240,8 @@ def translation_run(s, *, beam=3, device="auto", max_corpus_mb=MAX_CORPUS_MB, on
                "versions": versions(s.backend),
                "src_vocab_size": len(data.src_vocab), "tgt_vocab_size": len(data.tgt_vocab),
                **(extra_hparams or {})}
+    on_step = package_threads(ops, "plain", on_step)  # the CPU threads d2lrnn train takes
+    hparams["threads"] = ops.threads()
     first = len(history["epoch"])
     if on_start:
         on_start(hparams, first)
