@@ -102,12 +102,15 @@ def test_bad_input_gets_one_line_and_loses_nothing(tmp_path, capsys):
                ([*tiny("numpy", corpus, out)], "holds a run already"),
                (["translate", "train", "--resume", str(out), "--hiddens", "8"], "drop --hiddens"),
                (["translate", "train", "--resume", str(out), "--out", str(tmp_path / "x")],
-                "drop --out")]
+                "drop --out"),
+               ([*tiny("numpy", corpus, tmp_path / "big"), "--hiddens", "60000",
+                 "--embed-size", "60000"], "GiB of memory")]
     for argv, words in refused:
         assert cli.main(argv) == 2, argv
         err = capsys.readouterr().err
         assert words in err and err.count("\n") == 1, err
     assert (out / runs.CHECKPOINT).read_bytes() == kept
+    assert not (tmp_path / "big").exists()  # a refused run leaves nothing behind
     for argv in (["generate", "--checkpoint", str(out), "--prefix", "a"], ["report", str(out)],
                  ["train", "--resume", str(out)]):  # the language model's commands
         assert cli.main(argv) == 2, argv

@@ -220,6 +220,7 @@ def translation_run(s, *, beam=3, device="auto", max_corpus_mb=MAX_CORPUS_MB, on
             data.src_vocab.idx_to_token, data.tgt_vocab.idx_to_token):
         raise BadArgument("the pairs give other vocabularies than the run's checkpoint holds: "
                           "the corpus has changed since the run started")
+    check_translator_memory(s, len(data.src_vocab), len(data.tgt_vocab))
     pad = data.tgt_vocab["<pad>"]
     adam = Adam(s.lr, clip=s.clip)
     with ops.on(where):
@@ -280,6 +281,23 @@ def translation_run(s, *, beam=3, device="auto", max_corpus_mb=MAX_CORPUS_MB, on
                "beam": beam, **scores, "val_pairs": int(len(arrays[0]) - s.num_train),
                "examples": shown}
     return RunResult(summary, model, data, history, hparams)
+
+
+def check_translator_memory(s, src_size, tgt_size):
+    """Refuse settings ``s`` whose training cannot fit in the memory available, before any
+    array is made: the parameters, their gradients and Adam's two moments, and a
+    minibatch's activations (each step's gates, states and logits, a few copies of each)."""
+    from ..base import checks
+
+    item = np.dtype(s.dtype).itemsize
+    params = sum(math.prod(shape) for shape in seq2seq.param_shapes(
+        src_size, tgt_size, s.embed_size, s.num_hiddens, s.layers, reset="after").values())
+    activations = 6 * s.batch_size * s.num_steps * (tgt_size + 8 * s.layers * s.num_hiddens
+                                                    + 2 * s.embed_size)
+    checks.fits_in_memory((4 * params + 2 * activations) * item,
+                          f"training a translator with --embed-size {s.embed_size}, --hiddens "
+                          f"{s.num_hiddens}, --layers {s.layers}, --batch-size {s.batch_size}",
+                          "--embed-size, --hiddens, --layers or --batch-size")
 
 
 def translation_epoch(ops, adam, start, arrays, s, epoch, pad, history, on_step):
