@@ -206,3 +206,16 @@ def test_an_altered_translator_checkpoint_is_refused_in_one_line(tmp_path, capsy
               metadata=metadata)
     assert cli.main(["translate", "run", "--run", str(out), "go ."]) == 2
     assert "decoder.dense.b has shape" in capsys.readouterr().err
+
+
+def test_the_pairs_unpacked_in_the_data_folder_serve_without_corpus(tmp_path, monkeypatch,
+                                                                     capsys):
+    unpacked = tmp_path / "data" / "fra-eng"
+    unpacked.mkdir(parents=True)
+    (unpacked / "fra.txt").write_text(parallel_pairs(300), encoding="utf-8")
+    monkeypatch.setenv("D2LRNN_DATA", str(tmp_path / "data"))
+    argv = tiny("numpy", "x", tmp_path / "mt", epochs=1)
+    del argv[argv.index("--corpus"):argv.index("--corpus") + 2]
+    assert cli.main([*argv, "--json"]) == 0
+    assert last_json(capsys.readouterr().out)["val_pairs"] == 51
+    assert checkpoint.read_translator(tmp_path / "mt" / runs.CHECKPOINT).hparams["corpus"] is None

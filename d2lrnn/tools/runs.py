@@ -374,6 +374,8 @@ def train_translator(out=None, *, overwrite=False, resume=False, beam=3, device=
                                                    if v != start.hparams.get(k)}}]
     else:
         s = TranslationSettings().replace(**settings)
+        if s.corpus is not None:  # by its absolute path: a resumed run may start elsewhere
+            s = s.replace(corpus=str(Path(s.corpus).resolve()))
     run = dict(beam=beam, device=device, max_corpus_mb=max_corpus_mb, on_step=on_step,
                on_epoch=on_epoch, on_start=on_start, resume=start)
     if out is None:
