@@ -109,13 +109,7 @@ def read(path, resuming=False):
 def _metadata(path, metadata, resuming):
     """(vocabulary, hyperparameters, training state, why the state is not usable) from a
     checkpoint's metadata; a damaged training state is the error when ``resuming``."""
-    if metadata.get("format") == TRANSLATOR_FORMAT:
-        raise CheckpointError(f"{path} is a translator's checkpoint (d2lrnn translate train), "
-                              f"not a language model's: translate with it by d2lrnn translate "
-                              f"run --run {path.parent} SENTENCE")
-    if metadata.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is a safetensors file but not a d2lrnn checkpoint "
-                              f"(format {metadata.get('format')!r}, expected {FORMAT!r})")
+    _check_format(path, metadata, FORMAT)
     vocab = _vocabulary(path, _json(path, metadata, "vocab"))
     hparams = _hparams(path, _json(path, metadata, "hparams"), vocab)
     training, training_problem = None, None
@@ -127,6 +121,25 @@ def _metadata(path, metadata, resuming):
                 raise
             training_problem = getattr(err, "what", "is not valid JSON")
     return vocab, hparams, training, training_problem
+
+
+def _check_format(path, metadata, expected):
+    """Refuse a file whose metadata's format is not ``expected``: the other kind of d2lrnn
+    checkpoint named, with the command that uses it."""
+    found = metadata.get("format")
+    if found == expected:
+        return
+    kinds = {FORMAT: ("a language model's checkpoint (d2lrnn train)",
+                      f"use it with d2lrnn generate --checkpoint {path.parent}"),
+             TRANSLATOR_FORMAT: ("a translator's checkpoint (d2lrnn translate train)",
+                                 f"translate with it by d2lrnn translate run --run "
+                                 f"{path.parent} SENTENCE")}
+    if found in kinds:
+        what, use = kinds[found]
+        raise CheckpointError(f"{path} is {what}, not {kinds[expected][0].split(' (')[0]}: "
+                              f"{use}")
+    raise CheckpointError(f"{path} is a safetensors file but not a d2lrnn checkpoint "
+                          f"(format {found!r}, expected {expected!r})")
 
 
 def _tensors(path, f, expected):
@@ -383,14 +396,7 @@ def read_translator(path):
     try:
         with safe_open(str(path), framework="numpy") as f:
             metadata = f.metadata() or {}
-            if metadata.get("format") == FORMAT:
-                raise CheckpointError(f"{path} is a language model's checkpoint (d2lrnn "
-                                      f"train), not a translator's: give the folder of a "
-                                      f"d2lrnn translate train run")
-            if metadata.get("format") != TRANSLATOR_FORMAT:
-                raise CheckpointError(f"{path} is a safetensors file but not a d2lrnn "
-                                      f"translator (format {metadata.get('format')!r}, "
-                                      f"expected {TRANSLATOR_FORMAT!r})")
+            _check_format(path, metadata, TRANSLATOR_FORMAT)
             src, tgt = (_tokens(path, _json(path, metadata, key), key)
                         for key in ("src_vocab", "tgt_vocab"))
             hparams = _translator_hparams(path, _json(path, metadata, "hparams"))
