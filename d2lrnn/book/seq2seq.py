@@ -28,6 +28,7 @@ from ..base.backend import check_float_dtype
 from ..base.errors import BadArgument, NotAvailable
 from ..cells import VARIANTS
 from ..maths.equations import token_cross_entropy
+from ..training import decoding
 from .model import (
     Model,
     as_input,
@@ -135,14 +136,9 @@ class EncoderDecoder(Parts, Model):
                           f"{self.ops.device_name(where)}, not on "
                           f"{self.ops.device_name(device)}: computing where they are",
                           DeviceWarning, stacklevel=2)
-        if len(batch) != 4:
-            raise BadArgument(f"predict_step: the batch is (src, tgt, src_valid_len, label), "
-                              f"as MTFraEng.build gives it; got {len(batch)} arrays")
         ops = self.ops
         with ops.on(where):
-            src, tgt, src_valid_len = (
-                ops.asarray(ops.to_numpy(a) if ops.is_tensor(a) else np.asarray(a), "int64")
-                for a in batch[:3])
+            src, tgt, src_valid_len = self.decoding_batch(batch, "predict_step")[:3]
             enc_all_outputs = self.encoder(src, src_valid_len)
             dec_state = self.decoder.init_state(enc_all_outputs, src_valid_len)
             outputs, attention_weights = [tgt[:, :1]], []
@@ -152,6 +148,73 @@ class EncoderDecoder(Parts, Model):
                 if save_attention_weights:  # a decoder with attention keeps its weights
                     attention_weights.append(self.decoder.attention_weights)
             return ops.concat(outputs[1:], 1), attention_weights
+
+    def beam_search(self, batch, num_steps, beam_size, *, alpha=decoding.ALPHA, eos=None):
+        """Beam search (10.8) for each source row of ``batch`` (as :meth:`predict_step` takes
+        it): up to ``num_steps`` target tokens after the row's first (``<bos>``), the best
+        ``beam_size`` kept at each step, scored log P / L^``alpha``. Returns the best
+        :class:`~d2lrnn.training.decoding.Candidate` of each row (``beam_size=1``: greedy
+        search, the tokens of :meth:`predict_step` up to ``<eos>``). ``eos`` is the target
+        vocabulary's ``<eos>`` id; where not given, it is read from the labels (see
+        :meth:`eos_of`). The search is :mod:`d2lrnn.training.decoding`'s, the same in every
+        backend; the model computes one decoder step, its parameters as they are (no
+        dropout: a decoder's state is the book's, each 3-D array time- or layer-major, each
+        2-D one batch-major)."""
+        checks.whole(beam_size, "beam_size", "beam_search")
+        step, states, bos, eos = self.search_start(batch, num_steps, eos, "beam_search")
+        return [decoding.beam_search(step, state, bos=first, eos=eos, num_steps=num_steps,
+                                     beam_size=beam_size, alpha=alpha, ops=self.ops)[0]
+                for state, first in zip(states, bos)]
+
+    def search_start(self, batch, num_steps, eos=None, where="search_start"):
+        """What the searches of :mod:`d2lrnn.training.decoding` take for ``batch``: (the
+        decoder's step, the state of each source row, each row's first target token, the
+        ``<eos>`` id), the encoder run once on every row."""
+        checks.whole(num_steps, "num_steps", where)
+        ops = self.ops
+        with ops.on(self.device), ops.no_grad():
+            src, tgt, src_valid_len, label = self.decoding_batch(batch, where)
+            eos = self.eos_of(label) if eos is None else checks.whole(eos, "eos", where, least=0)
+            state = _batch_first(ops, self.decoder.init_state(
+                self.encoder(src, src_valid_len, **self.inference), src_valid_len))
+        bos = [int(token) for token in ops.to_numpy(tgt)[:, 0]]
+
+        def step(state, ids):
+            with ops.on(self.device), ops.no_grad():
+                Y, state = self.decoder(ops.reshape(ids, (-1, 1)), _batch_first(ops, state),
+                                        **self.inference)
+                return ops.log_softmax(Y[:, -1]), _batch_first(ops, state)
+
+        return step, [_rows(ops, state, row) for row in range(len(bos))], bos, eos
+
+    # Keywords of the encoder's and decoder's calls while decoding (JAX's book: no dropout).
+    inference = {}
+
+    def decoding_batch(self, batch, where):
+        """``batch`` (src, tgt, src_valid_len, label) as integer arrays of this backend."""
+        if not isinstance(batch, (tuple, list)) or len(batch) != 4:
+            got = f"{len(batch)} arrays" if isinstance(batch, (tuple, list)) else \
+                type(batch).__name__
+            raise BadArgument(f"{where}: the batch is (src, tgt, src_valid_len, label), as "
+                              f"MTFraEng.build gives it; got {got}")
+        ops = self.ops
+        return tuple(ops.asarray(ops.to_numpy(a) if ops.is_tensor(a) else np.asarray(a),
+                                 "int64") for a in batch)
+
+    def eos_of(self, label):
+        """The target vocabulary's ``<eos>`` id, read from the labels: what ends each label
+        that is padded (``<pad>`` is the model's ``tgt_pad``), the same in every such row."""
+        pad = getattr(self, "tgt_pad", None)
+        rows = self.ops.to_numpy(label)
+        ends = set() if pad is None else {
+            int(row[np.argmax(row == pad) - 1]) for row in rows
+            if (row == pad).any() and row[0] != pad}
+        if len(ends) != 1:
+            raise BadArgument(f"beam_search: the <eos> id cannot be read from these labels "
+                              f"(no padded label{'' if pad is not None else ', no tgt_pad'}"
+                              f"{', or several ends' if len(ends) > 1 else ''}); pass "
+                              f"eos=data.tgt_vocab['<eos>']")
+        return ends.pop()
 
 
 class Seq2Seq(EncoderDecoder):
@@ -292,6 +355,21 @@ class RecurrentCoder(Parts):
         batch_size, num_hiddens), or (Keras, as the book's TensorFlow) a list."""
         finals = [final] if self.num_layers == 1 else list(final)
         return self.ops.stack(finals, 0) if self.ops.layers_stack_states else finals
+
+
+def _batch_first(ops, state):
+    """A decoder's state (arrays, or lists and tuples of them) with its 3-D arrays' first two
+    axes swapped: the book's time- or layer-major layout to the sequences first, and back."""
+    if isinstance(state, (tuple, list)):
+        return type(state)(_batch_first(ops, part) for part in state)
+    return ops.transpose(state, (1, 0, 2)) if len(ops.shape(state)) == 3 else state
+
+
+def _rows(ops, state, row):
+    """The state of source ``row`` alone (sequences first)."""
+    if isinstance(state, (tuple, list)):
+        return type(state)(_rows(ops, part, row) for part in state)
+    return ops.take_rows(state, np.array([row]))
 
 
 def gru_part(model, num_inputs, seed):

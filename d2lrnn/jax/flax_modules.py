@@ -18,6 +18,7 @@ from ..book.model import Model, is_ours, made_by_package
 from ..book.rnn import RNNLMScratch
 from ..book.seq2seq import EncoderDecoder, Parts, Seq2Seq
 from ..maths.equations import cross_entropy
+from ..training.decoding import ALPHA
 from .ops import jax, jnp, ops
 
 nn = import_framework("flax.linen", "jax")
@@ -208,6 +209,16 @@ class EncoderDecoderSteps:
         preds, weights = EncoderDecoder.predict_step(bound, batch, None, num_steps,
                                                      save_attention_weights)
         return preds, (weights, [])
+
+    inference = {"training": False}  # decoding drops nothing
+
+    def beam_search(self, batch, num_steps, beam_size, *, alpha=ALPHA, eos=None, params=None):
+        """Beam search (10.8), as every backend's :meth:`EncoderDecoder.beam_search`, at
+        ``params`` (``trainer.state.params``; None: the package's model's own copy)."""
+        bound = self.bind({"params": self.own_params() if params is None else params}) \
+            if self.scope is None else self
+        return EncoderDecoder.beam_search(bound, batch, num_steps, beam_size, alpha=alpha,
+                                          eos=eos)
 
 
 class Seq2SeqSteps:
