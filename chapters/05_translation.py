@@ -155,8 +155,9 @@ for english, french, guess in zip(val_english, val_french, greedy):
 # ones at every step, extending each by every token, and at the end ranks every candidate
 # it finished by log P / L^α: log P sums the log-probabilities of the tokens the decoder
 # produced, its `<eos>` included, L counts those tokens, and α = 0.75 (the book's) keeps
-# short candidates from winning by their length alone. A beam of 1 is greedy search; a
-# wider beam finds a sequence at least as probable before the division by L^α.
+# short candidates from winning by their length alone. A beam of 1 is greedy search; a wider
+# beam weighs more candidates and often finds a better one (not always: the search is still
+# not exhaustive).
 
 # %%
 for beam_size in (1, 2, 4):
