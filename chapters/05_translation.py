@@ -160,7 +160,7 @@ for english, french, guess in zip(val_english, val_french, greedy):
 # not exhaustive).
 
 # %%
-for beam_size in (1, 2, 4):
+for beam_size in (1, 3):
     best = model.beam_search(batch, data.num_steps, beam_size)
     print(f"beam size {beam_size}:")
     for english, french, candidate in zip(val_english, val_french, best):
