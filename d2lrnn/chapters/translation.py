@@ -101,9 +101,8 @@ def translation_data(d2l, **settings):
     try:
         data = d2l.MTFraEng(**settings)
         return data, data._download(), "the book's fra-eng"
-    except DownloadError:  # offline, and no copy of the archive here
-        print("The book's fra-eng.zip cannot be had here (no network, and no copy in ../data "
-              "or in D2LRNN_DATA): the stand-in corpus instead.")
+    except DownloadError as err:  # offline without a copy, or a file to move away: it says
+        print(f"The book's pairs cannot be had here, so the stand-in corpus is used: {err}")
     finally:
         pooch_log.setLevel(level)
     text = stand_in_pairs()
