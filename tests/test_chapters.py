@@ -15,7 +15,8 @@ FIGURES = {"01_rnn": {"rnn_unrolled", "machine_untrained", "machine_trained"},
            "02_time_machine": {"time_machine_perplexity"},
            "03_exercises": {"early_token", "gradient_norms", "cost_vs_length"},
            "04_gated_cells": {"cells_perplexity", "gru_gates", "lstm_gates",
-                              "cells_gradient_norms"}}
+                              "cells_gradient_norms"},
+           "05_translation": {"translation_lengths", "translation_loss", "encoder_context"}}
 
 
 def test_every_chapter_is_listed():
@@ -33,6 +34,8 @@ def test_chapter_runs(chapter, backend, tmp_path):
     assert result.stdout.startswith("Quick settings (D2LRNN_FAST=1)")
     if chapter.stem == "01_rnn":
         assert "predicts 'achine'" in result.stdout
+    if chapter.stem == "05_translation":  # the model's beam search of width 1 is greedy search
+        assert "the same as greedy search: True" in result.stdout
 
 
 def chapter_env(chapter, backend, figures):

@@ -15,7 +15,9 @@ that did not, and notes the figures each drew.
 
 ``--max-epochs`` lowers the book's ``max_epochs=`` (to check the idioms quickly; the report
 says so). The corpus: the book's ``d2l.download`` looks in ``../data`` beside each notebook;
-without a network, point ``D2LRNN_DATA`` at a folder holding ``timemachine.txt``.
+without a network, point ``D2LRNN_DATA`` at a folder holding ``timemachine.txt`` and, for
+10.7, ``fra-eng/fra.txt`` (pairs of your own in the book's format, taken as they are; 10.5
+downloads the archive itself and runs only with the book's ``fra-eng.zip`` there).
 """
 import argparse
 import json

@@ -103,3 +103,20 @@ def gates_figure(gates, text, units=12):
         ax.set_yticks([])
     fig.colorbar(image, ax=list(axes), shrink=0.8)
     return fig
+
+
+def context_figure(contexts, sentences, units=32):
+    """The encoder's context of each sentence (rows: ``contexts``, one per sentence, over
+    its first ``units`` hidden units) beside the cosine similarity of every two contexts."""
+    fig = _figure((8, 0.9 + 0.45 * len(sentences)))
+    left, right = fig.subplots(1, 2, width_ratios=(3, 1))
+    image = left.imshow(contexts[:, :units], aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1)
+    left.set_yticks(range(len(sentences)), sentences, fontsize=7)
+    left.set_xlabel(f"hidden unit (the first {min(units, contexts.shape[1])})", fontsize=8)
+    fig.colorbar(image, ax=left, shrink=0.8)
+    unit = contexts / np.maximum(np.linalg.norm(contexts, axis=1, keepdims=True), 1e-12)
+    right.imshow(unit @ unit.T, cmap="viridis", vmin=-1, vmax=1)
+    right.set_xticks(range(len(sentences)), range(1, len(sentences) + 1), fontsize=7)
+    right.set_yticks(range(len(sentences)), range(1, len(sentences) + 1), fontsize=7)
+    right.set_title("cosine similarity", fontsize=8)
+    return fig
