@@ -186,8 +186,7 @@ class Seq2Seq(EncoderDecoder):
             raise BadArgument(f"{type(self).__name__}.loss: tgt_pad ({self.tgt_pad}) is no "
                               f"token of the {vocab_size} the decoder predicts")
         losses = token_cross_entropy(ops, Y_hat, Y)
-        pads = ops.one_hot(ops.reshape(Y, (-1,)), vocab_size, ops.dtype_name(Y_hat))
-        mask = 1 - pads[:, self.tgt_pad]
+        mask = ops.not_equal(ops.reshape(Y, (-1,)), self.tgt_pad, ops.dtype_name(Y_hat))
         return ops.sum(losses * mask) / ops.maximum(ops.sum(mask), 1)
 
     def configure_optimizers(self):
