@@ -280,7 +280,7 @@ def write_table(path, rows, notes=()):
 def main_seq2seq(args):
     import torch
 
-    from d2lrnn.tools.machine import describe
+    from d2lrnn.tools.machine import describe, line
 
     runs, rows, speedup, stood_in = compare_seq2seq(args.wheel, args.epochs, args.repeats,
                                                     args.pairs, args.seed, args.threads)
@@ -298,7 +298,7 @@ def main_seq2seq(args):
             f"d2lrnn {speedup:.2f}x faster (median seconds of fit); medians (min-max) of "
             f"{args.repeats} runs each, interleaved, {args.epochs} epochs, torch "
             f"{torch.__version__}, {torch.get_num_threads()} intra-op thread(s); stand-in "
-            f"corpus of {args.pairs} pairs.", f"Measured on {describe()}"))
+            f"corpus of {args.pairs} pairs.", f"Measured on {line(describe())}."))
 
 
 def main(argv=None):
