@@ -264,6 +264,7 @@ def test_bench_seq2seq_from_the_command_line(tmp_path, capsys, monkeypatch):
     assert cli.main(["bench", "--backends", "numpy", "--seq2seq", "--repeats", "1", "--out",
                      str(out)]) == 0
     assert calls == [(["numpy"], 1, 3, 0)]
-    assert "| numpy | seq2seq GRU x2 | plain | 1 | 4.00 | 250.0 | 250-250 |" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert "| numpy | seq2seq GRU x2 | plain | 1 | 4.00 | 250.0 | 250-250 |" in table
     assert "dropout 0.2" in (out / "bench-seq2seq.md").read_text()
     assert (out / "bench-seq2seq.png").read_bytes()[:4] == b"\x89PNG"
