@@ -230,6 +230,7 @@ def test_bench_times_the_encoder_decoders_training_step_in_each_backend(tmp_path
     for record in records:
         assert len(record["epoch_seconds"]) == 2 and record["steps_per_epoch"] == 3
         assert record["settings"] == TINY_SEQ2SEQ and record["peak_mb"] > 10
+        assert record["path"] == ("fast" if record["backend"] == "torch" else "plain")
     rows = bench.seq2seq_rows(records)
     assert [(r["backend"], r["runs"]) for r in rows] == [(b, 2) for b in backends]
     for row in rows:
@@ -240,10 +241,12 @@ def test_bench_times_the_encoder_decoders_training_step_in_each_backend(tmp_path
 
 def test_bench_seq2seq_rows_take_medians_after_the_first_epoch():
     runs = [{"backend": "torch", "model": bench.SEQ2SEQ_MODEL, "settings": bench.SEQ2SEQ,
+             "path": "fast",
              "epoch_seconds": [9.0, s, s], "steps_per_epoch": 4, "peak_mb": 100.0,
              "how": "autograd", "threads": "1"} for s in (0.4, 0.8, 1.2)]
     (row,) = bench.seq2seq_rows(runs + [{"backend": "torch", "error": "it broke"}])
     assert row["runs"] == 3 and row["ms/step"] == 200.0 and row["spread"] == "100-300"
+    assert row["path"] == "fast"
     assert row["pairs/s"] == 640.0 and row["seconds"] == pytest.approx(10.6)
     (failed,) = bench.seq2seq_rows([{"backend": "jax", "model": bench.SEQ2SEQ_MODEL,
                                      "error": "it broke"}])
@@ -256,6 +259,7 @@ def test_bench_seq2seq_from_the_command_line(tmp_path, capsys, monkeypatch):
     def fake_bench(backends, repeats, epochs, seed=0, on_record=None):
         calls.append((backends, repeats, epochs, seed))
         return [{"backend": "numpy", "model": bench.SEQ2SEQ_MODEL, "settings": bench.SEQ2SEQ,
+                 "path": "plain",
                  "epoch_seconds": [2.0, 1.0, 1.0], "steps_per_epoch": 4, "peak_mb": 50.0,
                  "how": "hand-written backward", "threads": "1"}]
 

@@ -258,16 +258,19 @@ def seq2seq_epochs(backend, epochs, seed, settings=SEQ2SEQ):
     """Seconds of each of ``epochs`` passes of training steps (no validation) over
     :func:`seq2seq_pairs`: the backend's package ``Seq2Seq`` with its Trainer (the framework's
     Adam, clipping), NumPy's the reference's hand-written backward with :mod:`Adam
-    <d2lrnn.training.adam>`. Returns (the seconds, how it was differentiated)."""
+    <d2lrnn.training.adam>`. Returns (the seconds, how it was differentiated, "fast" where
+    the model took :mod:`the fast path <d2lrnn.book.seq2seq_fast>`, else "plain")."""
     import importlib
     import time
 
+    from ..book import seq2seq_fast
     from ..training.train import package_threads
 
     d2l = importlib.import_module(f"d2lrnn.{backend}")
     arrays, s = seq2seq_pairs(seed, settings), settings
     if backend == "numpy":
-        return _reference_epochs(d2l.ops, arrays, epochs, seed, s), "hand-written backward"
+        return (_reference_epochs(d2l.ops, arrays, epochs, seed, s), "hand-written backward",
+                "plain")
     coders = [kind(s["vocab_size"], s["embed_size"], s["num_hiddens"], s["num_layers"],
                    s["dropout"], seed=seed + i)
               for i, kind in enumerate((d2l.Seq2SeqEncoder, d2l.Seq2SeqDecoder))]
@@ -296,7 +299,10 @@ def seq2seq_epochs(backend, epochs, seed, settings=SEQ2SEQ):
 
     trainer.fit_epoch, trainer.train_batch = timed_epoch, governed_batch
     trainer.fit(model, Pairs())
-    return [b - a for a, b in zip(ends, ends[1:])], "autograd"
+    fast = seq2seq_fast.applies(model.encoder)
+    return ([b - a for a, b in zip(ends, ends[1:])],
+            "autograd, the GRU's backward by hand" if fast else "autograd",
+            "fast" if fast else "plain")
 
 
 def _reference_epochs(ops, arrays, epochs, seed, s):
@@ -331,9 +337,9 @@ def seq2seq_child(backend, epochs, seed, path, settings):
     import resource
 
     settings = json.loads(settings)
-    seconds, how = seq2seq_epochs(backend, int(epochs), int(seed), settings)
+    seconds, how, taken = seq2seq_epochs(backend, int(epochs), int(seed), settings)
     ops = importlib.import_module(f"d2lrnn.{backend}").ops
-    record = {"backend": backend, "model": SEQ2SEQ_MODEL, "path": "plain", "how": how,
+    record = {"backend": backend, "model": SEQ2SEQ_MODEL, "path": taken, "how": how,
               "settings": settings, "epoch_seconds": seconds,
               "steps_per_epoch": -(-settings["pairs"] // settings["batch_size"]),
               "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10,
@@ -377,7 +383,8 @@ def seq2seq_rows(records):
     for backend in dict.fromkeys(r["backend"] for r in records):
         runs = [r for r in records if r["backend"] == backend]
         ok = [r for r in runs if "error" not in r]
-        row = {"backend": backend, "model": SEQ2SEQ_MODEL, "path": "plain", "runs": len(ok)}
+        row = {"backend": backend, "model": SEQ2SEQ_MODEL,
+               "path": ok[0]["path"] if ok else "", "runs": len(ok)}
         if not ok:
             rows.append({**row, "error": runs[0]["error"]})
             continue
