@@ -215,3 +215,60 @@ def test_compare_says_what_its_columns_mean_and_how_long_the_rest_takes(tmp_path
     assert "about 3.0 min left (2 run(s))" in capsys.readouterr().err
     estimate.report(finished_record())
     assert "about 100 s left (1 run(s))" in capsys.readouterr().err
+
+
+# The sizes of 10.7's model made small, for a run of seconds.
+TINY_SEQ2SEQ = {**bench.SEQ2SEQ, "vocab_size": 12, "embed_size": 8, "num_hiddens": 8,
+                "batch_size": 16, "pairs": 48}
+
+
+def test_bench_times_the_encoder_decoders_training_step_in_each_backend(tmp_path):
+    backends = [b for b in ("numpy", "torch") if b in available_backends()]
+    records = bench.bench_seq2seq(backends, 2, 2, settings=TINY_SEQ2SEQ)
+    assert [r["backend"] for r in records] == backends * 2
+    assert not [r["error"] for r in records if "error" in r]
+    for record in records:
+        assert len(record["epoch_seconds"]) == 2 and record["steps_per_epoch"] == 3
+        assert record["settings"] == TINY_SEQ2SEQ and record["peak_mb"] > 10
+        assert record["path"] == ("fast" if record["backend"] == "torch" else "plain")
+    rows = bench.seq2seq_rows(records)
+    assert [(r["backend"], r["runs"]) for r in rows] == [(b, 2) for b in backends]
+    for row in rows:
+        assert row["ms/step"] > 0 and row["pairs/s"] == pytest.approx(16000 / row["ms/step"])
+    table = bench.markdown_table(rows, bench.SEQ2SEQ_COLUMNS)
+    assert "| numpy | seq2seq GRU x2 | plain | 2 |" in table
+
+
+def test_bench_seq2seq_rows_take_medians_after_the_first_epoch():
+    runs = [{"backend": "torch", "model": bench.SEQ2SEQ_MODEL, "settings": bench.SEQ2SEQ,
+             "path": "fast",
+             "epoch_seconds": [9.0, s, s], "steps_per_epoch": 4, "peak_mb": 100.0,
+             "how": "autograd", "threads": "1"} for s in (0.4, 0.8, 1.2)]
+    (row,) = bench.seq2seq_rows(runs + [{"backend": "torch", "error": "it broke"}])
+    assert row["runs"] == 3 and row["ms/step"] == 200.0 and row["spread"] == "100-300"
+    assert row["path"] == "fast"
+    assert row["pairs/s"] == 640.0 and row["seconds"] == pytest.approx(10.6)
+    (failed,) = bench.seq2seq_rows([{"backend": "jax", "model": bench.SEQ2SEQ_MODEL,
+                                     "error": "it broke"}])
+    assert failed["error"] == "it broke" and failed["runs"] == 0
+
+
+def test_bench_seq2seq_from_the_command_line(tmp_path, capsys, monkeypatch):
+    calls = []
+
+    def fake_bench(backends, repeats, epochs, seed=0, on_record=None):
+        calls.append((backends, repeats, epochs, seed))
+        return [{"backend": "numpy", "model": bench.SEQ2SEQ_MODEL, "settings": bench.SEQ2SEQ,
+                 "path": "plain",
+                 "epoch_seconds": [2.0, 1.0, 1.0], "steps_per_epoch": 4, "peak_mb": 50.0,
+                 "how": "hand-written backward", "threads": "1"}]
+
+    monkeypatch.setattr(bench, "bench_seq2seq", fake_bench)
+    out = tmp_path / "bench"
+    assert cli.main(["bench", "--backends", "numpy", "--seq2seq", "--repeats", "1", "--out",
+                     str(out)]) == 0
+    assert calls == [(["numpy"], 1, 3, 0)]
+    table = capsys.readouterr().out
+    assert "| numpy | seq2seq GRU x2 | plain | 1 | 4.00 | 250.0 | 250-250 |" in table
+    assert "dropout 0.2" in (out / "bench-seq2seq.md").read_text()
+    assert (out / "bench-seq2seq.png").read_bytes()[:4] == b"\x89PNG"

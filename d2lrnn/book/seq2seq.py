@@ -37,6 +37,7 @@ from .model import (
     made_by_package,
     on_model_device,
 )
+from . import seq2seq_fast
 from .modern import part_seed
 
 # The GRU of the frameworks' layers (torch.nn.GRU, Gluon, Keras' default, Flax): the reset
@@ -249,8 +250,7 @@ class Seq2Seq(EncoderDecoder):
             raise BadArgument(f"{type(self).__name__}.loss: tgt_pad ({self.tgt_pad}) is no "
                               f"token of the {vocab_size} the decoder predicts")
         losses = token_cross_entropy(ops, Y_hat, Y)
-        pads = ops.one_hot(ops.reshape(Y, (-1,)), vocab_size, ops.dtype_name(Y_hat))
-        mask = 1 - pads[:, self.tgt_pad]
+        mask = ops.not_equal(ops.reshape(Y, (-1,)), self.tgt_pad, ops.dtype_name(Y_hat))
         return ops.sum(losses * mask) / ops.maximum(ops.sum(mask), 1)
 
     def configure_optimizers(self):
@@ -330,13 +330,17 @@ class RecurrentCoder(Parts):
         # one layer of the framework's GRU has no prefix of its own: rnns.0. all the same
         return (("rnn." + ("rnns.0." if rnn.one_layer else ""), rnn),)
 
-    def embed(self, X, where):
-        """Token ids (batch_size, num_steps) -> their embeddings (num_steps, batch_size,
-        embed_size)."""
+    def token_ids(self, X, where):
+        """Token ids (batch_size, num_steps), checked -> (num_steps, batch_size)."""
         ops = self.ops
         X = as_input(ops, X, where, [("batch_size", None), ("num_steps", None)])
         check_token_range(ops, X, self.vocab_size, where)
-        return ops.embedding(self.book_params["embedding"], ops.transpose(X, (1, 0)))
+        return ops.transpose(X, (1, 0))
+
+    def embed(self, X, where):
+        """Token ids (batch_size, num_steps) -> their embeddings (num_steps, batch_size,
+        embed_size)."""
+        return self.ops.embedding(self.book_params["embedding"], self.token_ids(X, where))
 
     def run_rnn(self, inputs, state=None, training=None):
         """The GRU on ``inputs``; ``training`` (JAX's book passes it) says whether it drops
@@ -421,8 +425,11 @@ class Seq2SeqEncoder(RecurrentCoder, Encoder):
 
     def forward(self, X, *args, training=None):
         """``training`` is taken for the book's TensorFlow and JAX calls, which pass it."""
-        outputs, state = self.run_rnn(self.embed(X, f"{type(self).__name__} source"),
-                                      training=training)
+        where = f"{type(self).__name__} source"
+        if seq2seq_fast.applies(self):
+            outputs, state = seq2seq_fast.run_gru(self, self.token_ids(X, where))
+        else:
+            outputs, state = self.run_rnn(self.embed(X, where), training=training)
         return outputs, self.book_state(state)
 
 
@@ -451,12 +458,18 @@ class Seq2SeqDecoder(RecurrentCoder, Decoder):
 
     def forward(self, X, state, training=None):
         ops = self.ops
-        embs = self.embed(X, f"{type(self).__name__} target")
+        where = f"{type(self).__name__} target"
         enc_output, hidden_state = state
         context = enc_output[-1]  # the encoder's top layer at its last step
-        embs_and_context = ops.concat([embs, ops.stack([context] * ops.shape(embs)[0], 0)], 2)
-        outputs, hidden_state = self.run_rnn(embs_and_context, self.layer_states(hidden_state),
-                                             training)
+        if seq2seq_fast.applies(self):
+            outputs, hidden_state = seq2seq_fast.run_gru(
+                self, self.token_ids(X, where), self.layer_states(hidden_state), context)
+        else:
+            embs = self.embed(X, where)
+            embs_and_context = ops.concat(
+                [embs, ops.stack([context] * ops.shape(embs)[0], 0)], 2)
+            outputs, hidden_state = self.run_rnn(embs_and_context,
+                                                 self.layer_states(hidden_state), training)
         logits = ops.transpose(self.dense(outputs), (1, 0, 2))
         return logits, [enc_output, self.book_state(hidden_state)]
 

@@ -87,6 +87,9 @@ class TensorflowArrays(Arrays):
     def maximum(self, x, y):
         return tf.maximum(x, y)
 
+    def not_equal(self, x, value, dtype):
+        return tf.cast(tf.not_equal(x, value), dtype)
+
     def parameter(self, x):
         return tf.Variable(x)
 

@@ -161,7 +161,7 @@ def csv_table(rows, columns):
     return buffer.getvalue()
 
 
-def bench_figure(rows):
+def bench_figure(rows, xlabel="seconds to train (median of runs, validation included)"):
     """Seconds for the whole run per backend × model × path, as a bar chart."""
     from matplotlib.figure import Figure
 
@@ -173,7 +173,7 @@ def bench_figure(rows):
                    color=["C0" if r["path"] == "fast" else "C7" for r in rows])
     ax.bar_label(bars, fmt="%.1f s", padding=3)
     ax.invert_yaxis()
-    ax.set_xlabel("seconds to train (median of runs, validation included)")
+    ax.set_xlabel(xlabel)
     ax.grid(axis="x", alpha=0.3)
     return fig
 
@@ -213,6 +213,190 @@ def bench(backends, models, paths, repeats, train_args, seed=0, on_record=None, 
                             if on_record:
                                 on_record(record)
     return records
+
+
+# -- the encoder-decoder's training step (10.7) ----------------------------------------------
+
+# 10.7's settings; random sentences stand in for the corpus (its vocabularies hold a few
+# hundred words where min_freq=2 keeps them). NumPy's reference has no dropout.
+SEQ2SEQ = {"vocab_size": 200, "embed_size": 256, "num_hiddens": 256, "num_layers": 2,
+           "dropout": 0.2, "batch_size": 128, "num_steps": 9, "lr": 0.005, "clip": 1,
+           "pairs": 512}
+SEQ2SEQ_MODEL = "seq2seq GRU x2"
+SEQ2SEQ_COLUMNS = ("backend", "model", "path", "runs", "seconds", "ms/step", "spread",
+                   "pairs/s", "peak MB", "how", "threads")
+PAD, BOS, EOS = 0, 1, 2  # the token ids of the random sentences
+SEQ2SEQ_NOTE = ("A step: forward, the masked loss, backward, clipping and Adam on 128 pairs of "
+                "10.7's model (embedding 256, 256 hidden units, 2 GRU layers, dropout 0.2; "
+                "NumPy: dropout 0), vocabularies of 200; ms/step: the median over runs of "
+                "each run's median epoch after the first, spread: the runs' range.")
+
+
+def seq2seq_pairs(seed, settings=SEQ2SEQ):
+    """``settings['pairs']`` random sentences as ``(src, tgt_in, src_valid_len, label)``: ids
+    of words from 3 up, 2 to ``num_steps - 1`` of them and ``<eos>``, padded; the target is
+    another random sentence."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows, steps, vocab = settings["pairs"], settings["num_steps"], settings["vocab_size"]
+
+    def sentences():
+        ids = np.full((rows, steps + 1), PAD, dtype="int64")
+        lengths = rng.integers(2, steps, rows)
+        for row, length in enumerate(lengths):
+            ids[row, :length] = rng.integers(3, vocab, length)
+            ids[row, length] = EOS
+        return ids, lengths + 1
+
+    (src, src_len), (tgt, _) = sentences(), sentences()
+    tgt_in = np.concatenate([np.full((rows, 1), BOS), tgt[:, :steps - 1]], 1)
+    return src[:, :steps], tgt_in, src_len, tgt[:, :steps]
+
+
+def seq2seq_epochs(backend, epochs, seed, settings=SEQ2SEQ):
+    """Seconds of each of ``epochs`` passes of training steps (no validation) over
+    :func:`seq2seq_pairs`: the backend's package ``Seq2Seq`` with its Trainer (the framework's
+    Adam, clipping), NumPy's the reference's hand-written backward with :mod:`Adam
+    <d2lrnn.training.adam>`. Returns (the seconds, how it was differentiated, "fast" where
+    the model took :mod:`the fast path <d2lrnn.book.seq2seq_fast>`, else "plain")."""
+    import importlib
+    import time
+
+    from ..book import seq2seq_fast
+    from ..training.train import package_threads
+
+    d2l = importlib.import_module(f"d2lrnn.{backend}")
+    arrays, s = seq2seq_pairs(seed, settings), settings
+    if backend == "numpy":
+        return (_reference_epochs(d2l.ops, arrays, epochs, seed, s), "hand-written backward",
+                "plain")
+    coders = [kind(s["vocab_size"], s["embed_size"], s["num_hiddens"], s["num_layers"],
+                   s["dropout"], seed=seed + i)
+              for i, kind in enumerate((d2l.Seq2SeqEncoder, d2l.Seq2SeqDecoder))]
+    model = d2l.Seq2Seq(*coders, tgt_pad=PAD, lr=s["lr"])
+    model.board.display = False
+
+    class Pairs(d2l.DataModule):
+        def __init__(self):
+            super().__init__()
+            self.batch_size = s["batch_size"]
+
+        def get_dataloader(self, train):
+            return self.get_tensorloader(arrays, train) if train else None
+
+    trainer = d2l.Trainer(max_epochs=epochs, gradient_clip_val=s["clip"])
+    ends, fit_epoch, train_batch = [time.perf_counter()], trainer.fit_epoch, trainer.train_batch
+    on_step = package_threads(d2l.ops, "plain", lambda: None)  # as d2lrnn train sets them
+
+    def timed_epoch():
+        fit_epoch()
+        ends.append(time.perf_counter())
+
+    def governed_batch(batch):
+        on_step()
+        return train_batch(batch)
+
+    trainer.fit_epoch, trainer.train_batch = timed_epoch, governed_batch
+    trainer.fit(model, Pairs())
+    fast = seq2seq_fast.applies(model.encoder)
+    return ([b - a for a, b in zip(ends, ends[1:])],
+            "autograd, the GRU's backward by hand" if fast else "autograd",
+            "fast" if fast else "plain")
+
+
+def _reference_epochs(ops, arrays, epochs, seed, s):
+    """NumPy's epochs: :func:`d2lrnn.maths.seq2seq.loss_and_grads` and Adam, float32."""
+    import time
+
+    import numpy as np
+
+    from ..maths import seq2seq
+    from ..training.adam import Adam
+
+    ops.choose_threads("plain")
+    params = seq2seq.draw_params(seq2seq.param_shapes(
+        s["vocab_size"], s["vocab_size"], s["embed_size"], s["num_hiddens"], s["num_layers"]),
+        np.random.default_rng(seed), "float32", scale=0.1)
+    adam = Adam(s["lr"], clip=s["clip"])
+    state, seconds = adam.init(ops, params), []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for first in range(0, s["pairs"], s["batch_size"]):
+            batch = [a[first:first + s["batch_size"]] for a in arrays]
+            _, grads = seq2seq.loss_and_grads(ops, params, batch, reset="after", pad=PAD)
+            params, state, _ = adam.step(ops, params, grads, state)
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def seq2seq_child(backend, epochs, seed, path, settings):
+    """What one seq2seq run does in its own process: its record, written to ``path``
+    (``settings``: JSON, as :data:`SEQ2SEQ`)."""
+    import importlib
+    import resource
+
+    settings = json.loads(settings)
+    seconds, how, taken = seq2seq_epochs(backend, int(epochs), int(seed), settings)
+    ops = importlib.import_module(f"d2lrnn.{backend}").ops
+    record = {"backend": backend, "model": SEQ2SEQ_MODEL, "path": taken, "how": how,
+              "settings": settings, "epoch_seconds": seconds,
+              "steps_per_epoch": -(-settings["pairs"] // settings["batch_size"]),
+              "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10,
+              "threads": ops.threads(), "machine": machine.describe()}
+    atomic_write(Path(path), json.dumps(record).encode())
+
+
+def seq2seq_record(backend, epochs, seed, settings=SEQ2SEQ):
+    """One seq2seq run in a fresh process: its record, or {'error': ...}."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "record.json"
+        code = ("import sys\nfrom d2lrnn.tools.bench import seq2seq_child\n"
+                "seq2seq_child(*sys.argv[1:])")
+        result = subprocess.run([sys.executable, "-c", code, backend, str(epochs), str(seed),
+                                 str(path), json.dumps(settings)], capture_output=True,
+                                text=True)
+        if result.returncode != 0 or not path.exists():
+            tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+            return {"backend": backend, "model": SEQ2SEQ_MODEL,
+                    "error": checks.printable(" / ".join(tail))}
+        return json.loads(path.read_text())
+
+
+def bench_seq2seq(backends, repeats, epochs, seed=0, on_record=None, settings=SEQ2SEQ):
+    """Records of ``repeats`` seq2seq runs of each backend (seeds ``seed``, ``seed + 1``...),
+    the backends taken in turn."""
+    records = []
+    for i in range(repeats):
+        for backend in backends:
+            record = seq2seq_record(backend, epochs, seed + i, settings)
+            records.append(record)
+            if on_record:
+                on_record(record)
+    return records
+
+
+def seq2seq_rows(records):
+    """One row per backend: the median milliseconds of a training step (its epochs after
+    the first, which compiles where any) over the runs, and their spread."""
+    rows = []
+    for backend in dict.fromkeys(r["backend"] for r in records):
+        runs = [r for r in records if r["backend"] == backend]
+        ok = [r for r in runs if "error" not in r]
+        row = {"backend": backend, "model": SEQ2SEQ_MODEL,
+               "path": ok[0]["path"] if ok else "", "runs": len(ok)}
+        if not ok:
+            rows.append({**row, "error": runs[0]["error"]})
+            continue
+        step_ms = [1000 * statistics.median(r["epoch_seconds"][1:] or r["epoch_seconds"])
+                   / r["steps_per_epoch"] for r in ok]
+        ms = statistics.median(step_ms)
+        rows.append({**row, "seconds": statistics.median(sum(r["epoch_seconds"]) for r in ok),
+                     "ms/step": ms, "spread": f"{min(step_ms):.0f}-{max(step_ms):.0f}",
+                     "pairs/s": 1000 * ok[0]["settings"]["batch_size"] / ms,
+                     "peak MB": statistics.median(r["peak_mb"] for r in ok),
+                     "how": ok[0]["how"], "threads": ok[0]["threads"]})
+    return rows
 
 
 class Spinners:

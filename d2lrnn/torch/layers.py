@@ -31,6 +31,11 @@ class TorchLayers(Layers):
     def dropout(self, x, rate):
         return torch.nn.functional.dropout(x, rate)
 
+    def gru_from_gates(self, gates, H0, W_h, b_hh):
+        """torch.nn.GRU's recurrence from its input side's products (:class:`GRUFromGates`):
+        (outputs (T, n, h), final state (n, h))."""
+        return GRUFromGates.apply(gates, H0, W_h, b_hh)
+
     def xavier_layer(self, layer):
         if type(layer) is torch.nn.Linear:
             torch.nn.init.xavier_uniform_(layer.weight)
@@ -49,3 +54,48 @@ def _torch_layer(kind, num_inputs, num_hiddens, dtype):
     # torch.nn.RNN's default nonlinearity is tanh, the book's
     return getattr(torch.nn, kind)(num_inputs, num_hiddens, dtype=dtype)
 
+
+class GRUFromGates(torch.autograd.Function):
+    """torch.nn.GRU's recurrence (reset after the recurrent product) from the input side's
+    products already made, its backward written by hand: the encoder-decoder's fast path
+    (:mod:`d2lrnn.book.seq2seq_fast`) makes those products its own cheaper way.
+
+    ``apply(gates (T, n, 3h): X W_x + b_ih, H0 (n, h), W_h (h, 3h), b_hh (3h,))`` ->
+    (outputs (T, n, h), final state (n, h)); gates r, z, n side by side, as cuDNN packs them.
+    The recurrent weights' gradient is one product over all steps, after the time loop."""
+
+    @staticmethod
+    def forward(ctx, gates, H0, W_h, b_hh):
+        T, n, h = gates.shape[0], gates.shape[1], H0.shape[1]
+        Hs = gates.new_empty((T + 1, n, h))
+        Hs[0] = H0
+        # per step: the gates r and z, the candidate state, W_hn H + b_hn
+        r, z, candidate, recurrent_n = (gates.new_empty((T, n, h)) for _ in range(4))
+        for t in range(T):
+            recurrent = torch.addmm(b_hh, Hs[t], W_h)
+            rz = torch.sigmoid(gates[t, :, :2 * h] + recurrent[:, :2 * h])
+            torch.tanh(torch.addcmul(gates[t, :, 2 * h:], rz[:, :h], recurrent[:, 2 * h:]),
+                       out=candidate[t])
+            torch.addcmul(candidate[t], rz[:, h:], Hs[t] - candidate[t], out=Hs[t + 1])
+            r[t], z[t], recurrent_n[t] = rz[:, :h], rz[:, h:], recurrent[:, 2 * h:]
+        ctx.save_for_backward(W_h, Hs, r, z, candidate, recurrent_n)
+        return Hs[1:].clone(), Hs[T].clone()
+
+    @staticmethod
+    def backward(ctx, d_outputs, d_final):
+        W_h, Hs, r, z, candidate, recurrent_n = ctx.saved_tensors
+        T, n, h = candidate.shape
+        d_gates, d_recurrent = (Hs.new_empty((T, n, 3 * h)) for _ in range(2))
+        dH = torch.zeros_like(Hs[0]) if d_final is None else d_final.clone()
+        for t in range(T - 1, -1, -1):
+            if d_outputs is not None:
+                dH = dH + d_outputs[t]
+            d_candidate = dH * (1 - z[t]) * (1 - candidate[t] * candidate[t])
+            d_gates[t, :, :h] = d_candidate * recurrent_n[t] * r[t] * (1 - r[t])
+            d_gates[t, :, h:2 * h] = dH * (Hs[t] - candidate[t]) * z[t] * (1 - z[t])
+            d_gates[t, :, 2 * h:] = d_candidate
+            d_recurrent[t, :, :2 * h] = d_gates[t, :, :2 * h]
+            d_recurrent[t, :, 2 * h:] = d_candidate * r[t]
+            dH = torch.addmm(dH * z[t], d_recurrent[t], W_h.T)
+        flat = d_recurrent.view(T * n, 3 * h)
+        return d_gates, dH, Hs[:-1].reshape(T * n, h).T @ flat, flat.sum(0)

@@ -97,6 +97,9 @@ class TorchArrays(Arrays):
     def maximum(self, x, y):
         return torch.clamp(x, min=y)
 
+    def not_equal(self, x, value, dtype):
+        return (x != value).to(getattr(torch, dtype))
+
     def value_and_grad(self, fn, params):
         leaves = {k: v.detach().requires_grad_(True) for k, v in params.items()}
         value = fn(leaves)

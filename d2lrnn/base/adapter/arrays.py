@@ -150,6 +150,11 @@ class Arrays(abc.ABC):
         """Elementwise max of an array and a number."""
         return np.maximum(x, y)
 
+    def not_equal(self, x, value, dtype):
+        """1 where the array ``x`` differs from the number ``value``, else 0, as ``dtype``
+        (a mask of the labels that are not ``<pad>``, without their one-hot vectors)."""
+        return (x != value).astype(dtype)
+
     # -- autograd -----------------------------------------------------------------------
     def value_and_grad(self, fn, params):
         """``fn(params)`` and its gradient with respect to each entry of the dict ``params``.

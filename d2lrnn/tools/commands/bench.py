@@ -19,6 +19,10 @@ def arguments(parser):
     parser.add_argument("--busy", type=options.whole(0), default=0, metavar="N",
                         help="run everything again beside N processes that each keep a core "
                              "busy, and show each row's time under that load against idle")
+    parser.add_argument("--seq2seq", type=options.whole(2), nargs="?", const=3, metavar="EPOCHS",
+                        help="instead, time training steps of 10.7's encoder-decoder (its "
+                             "settings, 512 random sentence pairs) in each backend: EPOCHS "
+                             "passes (default 3), the first not counted")
     add_run_flags(parser)
     parser.add_argument("--out", type=options.path,
                         help="folder for bench.md, bench.csv, bench.json, bench.png "
@@ -43,6 +47,8 @@ def run_flags(args):
 
 def run(args):
     backends = bench.check_backends(args.backends)
+    if args.seq2seq:
+        return run_seq2seq(args, backends)
     print(f"d2lrnn bench: {', '.join(backends)} x {', '.join(args.models)} x "
           f"{', '.join(args.paths)}, {args.repeats} run(s) each (seeds {args.seed} to "
           f"{args.seed + args.repeats - 1}), {args.epochs} epochs", file=sys.stderr)
@@ -58,3 +64,27 @@ def run(args):
                                     bench.bench_figure(rows))
         print("wrote " + ", ".join(map(str, files)))
     return 1 if any("error" in r for r in records) else 0
+
+
+def run_seq2seq(args, backends):
+    print(f"d2lrnn bench --seq2seq: {', '.join(backends)}, {args.repeats} run(s) each (seeds "
+          f"{args.seed} to {args.seed + args.repeats - 1}), {args.seq2seq} epochs of "
+          f"{bench.SEQ2SEQ['pairs']} pairs", file=sys.stderr)
+    records = bench.bench_seq2seq(backends, args.repeats, args.seq2seq, seed=args.seed,
+                                  on_record=report_seq2seq)
+    rows = bench.seq2seq_rows(records)
+    print(f"measured on {machine.line()}")
+    print(bench.markdown_table(rows, bench.SEQ2SEQ_COLUMNS))
+    if args.out:
+        figure = bench.bench_figure(rows, "seconds of every epoch's training steps (median)")
+        files = bench.write_outputs(args.out, "bench-seq2seq", rows, bench.SEQ2SEQ_COLUMNS,
+                                    records, figure, bench.SEQ2SEQ_NOTE)
+        print("wrote " + ", ".join(map(str, files)))
+    return 1 if any("error" in r for r in records) else 0
+
+
+def report_seq2seq(record):
+    if "error" in record:
+        print(f"  {record['backend']}: error: {record['error']}", file=sys.stderr)
+    else:
+        print(f"  {record['backend']}: {sum(record['epoch_seconds']):.1f} s", file=sys.stderr)
