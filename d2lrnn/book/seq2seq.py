@@ -27,6 +27,7 @@ from ..base.adapter import DeviceWarning
 from ..base.backend import check_float_dtype
 from ..base.errors import BadArgument, NotAvailable
 from ..cells import VARIANTS
+from ..maths import seq2seq as reference
 from ..maths.equations import token_cross_entropy
 from .model import (
     Model,
@@ -193,6 +194,32 @@ class Seq2Seq(EncoderDecoder):
     def configure_optimizers(self):
         return self.adam(self.lr)  # the framework's Adam, as the book's
 
+    def loss_and_grads_fn(self, params, src, tgt, src_valid_len, label):
+        """The masked loss at ``params`` (framework arrays by the shared names) on one batch,
+        and its gradient for every parameter: the framework's autograd through the model's
+        own layers (:meth:`logits_at`), or where it has none (NumPy) the reference's backward
+        (:func:`d2lrnn.maths.seq2seq.loss_and_grads`)."""
+        self.require_built()
+        if not self.ops.has_autograd:
+            return reference.loss_and_grads(self.ops, params, (src, tgt, src_valid_len, label),
+                                            reset=CELL.reset, pad=self.tgt_pad)
+        return self.ops.value_and_grad(
+            lambda at: Seq2Seq.loss(self, self.logits_at(at, src, tgt), label), params)
+
+    def logits_at(self, params, src, tgt):
+        """The decoder's logits at ``params`` (by the shared names): what ``self(src, tgt)``
+        computes, on given arrays, so that a framework can differentiate it."""
+        def part(prefix):
+            return {name[len(prefix):]: value for name, value in params.items()
+                    if name.startswith(prefix)}
+        state = self.encoder.forward_at(part("encoder."), src)
+        return self.decoder.forward_at(part("decoder."), tgt, state)[0]
+
+    def assign(self, params):
+        """Set parameters from framework arrays of the right dtype (a trainer's step)."""
+        for name, value in params.items():
+            self._set_param(name, value)
+
 
 class Dense(Model):
     """The decoder's output layer: ``x W + b`` over the last axis (Xavier-uniform ``W``, zero
@@ -293,6 +320,14 @@ class RecurrentCoder(Parts):
         finals = [final] if self.num_layers == 1 else list(final)
         return self.ops.stack(finals, 0) if self.ops.layers_stack_states else finals
 
+    def rnn_at(self, params, inputs, state=None):
+        """The GRU's time loop on ``inputs`` at ``params`` (by this coder's names), from
+        ``state`` as the GRU takes it (zeros where None): (outputs, final state)."""
+        rnn = self.rnn
+        prefix = "rnn." + ("rnns.0." if rnn.one_layer else "")
+        own = {name: params[prefix + name] for name in rnn.param_names}
+        return rnn.recurrence(own, inputs, rnn.initial_state(state, self.ops.shape(inputs)[1]))
+
 
 def gru_part(model, num_inputs, seed):
     """``model``'s GRU of ``num_layers`` layers on ``num_inputs`` inputs: the framework's own
@@ -347,6 +382,13 @@ class Seq2SeqEncoder(RecurrentCoder, Encoder):
                                       training=training)
         return outputs, self.book_state(state)
 
+    def forward_at(self, params, X):
+        """What :meth:`forward` computes, at ``params`` (by this encoder's names)."""
+        ops = self.ops
+        outputs, state = self.rnn_at(params, ops.embedding(params["embedding"],
+                                                           ops.transpose(X, (1, 0))))
+        return outputs, self.book_state(state)
+
 
 class Seq2SeqDecoder(RecurrentCoder, Decoder):
     """The RNN decoder (10.7): the encoder's final state starts it, and the top layer's final
@@ -375,12 +417,27 @@ class Seq2SeqDecoder(RecurrentCoder, Decoder):
         ops = self.ops
         embs = self.embed(X, f"{type(self).__name__} target")
         enc_output, hidden_state = state
-        context = enc_output[-1]  # the encoder's top layer at its last step
-        embs_and_context = ops.concat([embs, ops.stack([context] * ops.shape(embs)[0], 0)], 2)
-        outputs, hidden_state = self.run_rnn(embs_and_context, self.layer_states(hidden_state),
-                                             training)
+        outputs, hidden_state = self.run_rnn(with_context(ops, embs, enc_output),
+                                             self.layer_states(hidden_state), training)
         logits = ops.transpose(self.dense(outputs), (1, 0, 2))
         return logits, [enc_output, self.book_state(hidden_state)]
+
+    def forward_at(self, params, X, state):
+        """What :meth:`forward` computes, at ``params`` (by this decoder's names)."""
+        ops = self.ops
+        embs = ops.embedding(params["embedding"], ops.transpose(X, (1, 0)))
+        enc_output, hidden_state = state
+        outputs, hidden_state = self.rnn_at(params, with_context(ops, embs, enc_output),
+                                            self.layer_states(hidden_state))
+        logits = ops.affine(outputs, params["dense.W"], params["dense.b"])
+        return ops.transpose(logits, (1, 0, 2)), [enc_output, self.book_state(hidden_state)]
+
+
+def with_context(ops, embs, enc_output):
+    """The decoder's GRU inputs: each embedded token (num_steps, batch_size, embed_size)
+    beside the context, the encoder's top layer at its last step."""
+    context = enc_output[-1]
+    return ops.concat([embs, ops.stack([context] * ops.shape(embs)[0], 0)], 2)
 
 
 def init_seq2seq(ops, module):

@@ -13,6 +13,7 @@ import numpy as np
 from ..base.backend import MODEL_KINDS, load_backend
 from ..base.files import atomic_write
 from ..cells import CELLS, VARIANTS, Network, cell_named
+from ..maths import seq2seq
 from ..training import fast
 from .experiment import build_lm
 
@@ -95,11 +96,26 @@ def cell_kinds():
 CELL_KINDS = cell_kinds()
 _CELL_PARTS = ("states", "loss", "grads")
 
+# The encoder-decoder (d2l.ai 10.7): the package's Seq2Seq (two GRU layers, dropout 0) at
+# the reference's parameters, on one batch with pads: its logits, its masked loss and the
+# gradient of every parameter (in one vector, by name), by the framework's autograd (NumPy:
+# the reference's backward). Every axis differs: batch, source and target steps, the
+# vocabularies, the embedding, the hidden units, the layers.
+SEQ2SEQ_SIZES = seq2seq.Sizes(src_vocab_size=9, tgt_vocab_size=8, embed_size=4, num_hiddens=7,
+                              num_layers=2)
+SEQ2SEQ_BATCH = {"batch_size": 3, "src_steps": 5, "tgt_steps": 6}
+SEQ2SEQ_PAD = 0
+# The GRU the models compute: the frameworks' layers' (reset after the product).
+SEQ2SEQ_RESET = "after"
+SEQ2SEQ_KIND = "seq2seq"
+SEQ2SEQ_QUANTITIES = tuple(f"{SEQ2SEQ_KIND}_{part}" for part in ("logits", "loss", "grads"))
+
 QUANTITIES = ("mlp_hidden", "mlp_output", "hidden_states", "final_state", "concat_separate",
               "concat_joined", "logits", "loss", "perplexity", "grad_W_xh", "grad_W_hh",
               "grad_b_h", "grad_W_hq", "grad_b_q",
               *(f"{name}_{part}" for name, kind in CELL_KINDS.items()
-                if kind.model == "scratch" for part in _CELL_PARTS))
+                if kind.model == "scratch" for part in _CELL_PARTS),
+              *SEQ2SEQ_QUANTITIES)
 CELL_LAYER_QUANTITIES = tuple(f"{name}_{part}" for name, kind in CELL_KINDS.items()
                               if kind.model == "concise" for part in _CELL_PARTS)
 
@@ -136,7 +152,65 @@ def make_inputs(seed=0):
         "lm.W_hq": normal(h, V), "lm.b_q": normal(V),
     }
     inputs.update(cell_inputs(CELL_KINDS, seed))
+    inputs.update(seq2seq_inputs(seed))
     return inputs
+
+
+def seq2seq_inputs(seed=0):
+    """Seeded inputs of the encoder-decoder's rows, from a stream of their own: its float64
+    parameters by the shared names, and a batch (src, tgt_in, src_valid_len, label) whose
+    sources and labels end in pads (every row keeps at least one real label)."""
+    rng = np.random.default_rng([seed, *SEQ2SEQ_KIND.encode()])
+    size, batch = SEQ2SEQ_SIZES, SEQ2SEQ_BATCH
+    params = seq2seq.draw_params(seq2seq.param_shapes(*size, reset=SEQ2SEQ_RESET), rng)
+    n, T_src, T = batch["batch_size"], batch["src_steps"], batch["tgt_steps"]
+    src = rng.integers(1, size.src_vocab_size, (n, T_src))
+    src_valid_len = rng.integers(2, T_src + 1, n)
+    src[np.arange(T_src) >= src_valid_len[:, None]] = SEQ2SEQ_PAD
+    label = rng.integers(1, size.tgt_vocab_size, (n, T))
+    label[np.arange(T) >= rng.integers(1, T, n)[:, None]] = SEQ2SEQ_PAD
+    tgt_in = np.concatenate([rng.integers(1, size.tgt_vocab_size, (n, 1)), label[:, :-1]], 1)
+    arrays = {**params, "src": src, "tgt_in": tgt_in, "src_valid_len": src_valid_len,
+              "label": label}
+    return {f"{SEQ2SEQ_KIND}.{k}": v for k, v in arrays.items()}
+
+
+SEQ2SEQ_BATCH_NAMES = ("src", "tgt_in", "src_valid_len", "label")
+
+
+def seq2seq_model(d2l, dtype="float64", lr=0.005):
+    """The package's Seq2Seq of the rows' sizes in backend ``d2l`` (dropout 0)."""
+    size = SEQ2SEQ_SIZES
+    encoder = d2l.Seq2SeqEncoder(size.src_vocab_size, size.embed_size, size.num_hiddens,
+                                 size.num_layers, 0, dtype=dtype)
+    decoder = d2l.Seq2SeqDecoder(size.tgt_vocab_size, size.embed_size, size.num_hiddens,
+                                 size.num_layers, 0, dtype=dtype)
+    return d2l.Seq2Seq(encoder, decoder, tgt_pad=SEQ2SEQ_PAD, lr=lr)
+
+
+def seq2seq_rows(d2l, inputs, dtype):
+    """The encoder-decoder's rows: the model's logits and masked loss (its forward), the
+    gradients of :meth:`Seq2Seq.loss_and_grads_fn`, whose loss must be the forward's."""
+    ops, part = d2l.ops, _part(inputs, SEQ2SEQ_KIND, dtype)
+    model = seq2seq_model(d2l, dtype)
+    model.set_params({k: v for k, v in part.items() if k not in SEQ2SEQ_BATCH_NAMES})
+    with ops.on(model.device):
+        src, tgt_in, valid, label = (ops.asarray(part[k], "int64") for k in SEQ2SEQ_BATCH_NAMES)
+        logits = model(src, tgt_in, valid)
+        loss = float(ops.to_numpy(model.loss(logits, label)))
+        value, grads = model.loss_and_grads_fn(model.book_params, src, tgt_in, valid, label)
+    if not np.isclose(float(ops.to_numpy(value)), loss, rtol=TOLERANCE[dtype], atol=0):
+        raise AssertionError(f"{ops.name}: Seq2Seq.loss_and_grads_fn's loss "
+                             f"{float(ops.to_numpy(value))} differs from the forward loss {loss}")
+    out = {f"{SEQ2SEQ_KIND}_logits": ops.to_numpy(logits), f"{SEQ2SEQ_KIND}_loss": loss,
+           f"{SEQ2SEQ_KIND}_grads": np.concatenate([ops.to_numpy(grads[k]).ravel()
+                                                     for k in sorted(grads)])}
+    if ops.name == "numpy":  # the reference's model is the reference's function
+        expected = seq2seq.forward(ops, model.book_params, src, tgt_in, reset=SEQ2SEQ_RESET)
+        if not np.allclose(out[f"{SEQ2SEQ_KIND}_logits"], expected, rtol=0, atol=1e-14):
+            raise AssertionError("NumPy's Seq2Seq computes other logits than "
+                                 "maths.seq2seq.forward")
+    return out
 
 
 def cell_inputs(names, seed=0):
@@ -205,6 +279,7 @@ def compute(backend, inputs, dtype="float64"):
     out.update({f"grad_{k}": g for k, g in grads.items()})
     out.update(_fast(d2l, lm_in, h, V, dtype))
     out.update(_cells(d2l, inputs, lm_in, h, V, dtype))
+    out.update(seq2seq_rows(d2l, inputs, dtype))
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
 
@@ -348,10 +423,12 @@ def read_golden(path):
 
 
 def missing_kinds(inputs):
-    """The scratch cell kinds whose weights ``inputs`` (a golden file's) lack."""
+    """The scratch cell kinds (and the encoder-decoder) whose inputs ``inputs`` (a golden
+    file's) lack."""
     held = {key.partition(".")[0] for key in inputs}
-    return [name for name, kind in CELL_KINDS.items()
-            if kind.model == "scratch" and name not in held]
+    return [name for name in (*(name for name, kind in CELL_KINDS.items()
+                                if kind.model == "scratch"), SEQ2SEQ_KIND)
+            if name not in held]
 
 
 def completed(inputs, outputs, seed=0):
@@ -361,7 +438,8 @@ def completed(inputs, outputs, seed=0):
     missing = missing_kinds(inputs)
     if not missing:
         return inputs, outputs
-    inputs = {**inputs, **cell_inputs(missing, seed)}
+    inputs = {**inputs, **cell_inputs(set(missing) - {SEQ2SEQ_KIND}, seed),
+              **(seq2seq_inputs(seed) if SEQ2SEQ_KIND in missing else {})}
     return inputs, {dtype: {**{q: v for q, v in reference(inputs, dtype).items()
                                if q in QUANTITIES}, **outputs[dtype]} for dtype in TOLERANCE}
 
