@@ -74,6 +74,14 @@ def test_the_parity_command_shows_the_rows(capsys):
 # -- 50 steps of Adam with clipping, float64 ---------------------------------------------------
 
 STEPS, LR, CLIP = 50, 0.005, 1.0  # the book's 10.7 rate and gradient_clip_val
+# Keras' and MXNet's Adam are another function: epsilon added to the second moment's root
+# before its bias correction (Kingma and Ba's "epsilon hat": PyTorch's with epsilon
+# sqrt(1 - beta2^t) times theirs, which no constant gives), and even with a negligible
+# epsilon (1e-30) a first step of lr (1 - 6.7e-6) where PyTorch's is lr, as if their betas
+# entered the moments and the bias correction in float32 and float64 apart. No setting of
+# theirs computes PyTorch's function, so they are held to how far they are from it
+# (measured here: 9.8e-5 Keras, 8.9e-6 MXNet, relative, over the 50 steps).
+OTHER_ADAM = {"tensorflow": 3e-4, "mxnet": 3e-5}
 
 
 def adam_batches(steps=STEPS, distinct=2, seed=1):
@@ -94,24 +102,24 @@ def start_params():
 _reference = {}
 
 
-def reference_losses(clip=CLIP):
-    """Each step's loss of the reference's Adam (PyTorch's formula) with clipping."""
-    if clip not in _reference:
+def reference_losses(adam=Adam(LR, clip=CLIP)):
+    """Each step's loss of the reference's ``adam`` (PyTorch's formula; by default its
+    defaults, the book's rate and clipping)."""
+    if adam not in _reference:
         from d2lrnn import numpy as ref
 
         def loss_and_grads(params, batch):
             return seq2seq.loss_and_grads(ref.ops, params, batch, reset="after",
                                           pad=parity.SEQ2SEQ_PAD)
-        _, losses, _ = Adam(LR, clip=clip).run(ref.ops, loss_and_grads, start_params(),
-                                               adam_batches())
-        _reference[clip] = np.array(losses)
-    return _reference[clip]
+        _, losses, _ = adam.run(ref.ops, loss_and_grads, start_params(), adam_batches())
+        _reference[adam] = np.array(losses)
+    return _reference[adam]
 
 
-def trained_losses(d2l, steps_of=None):
+def trained_losses(d2l):
     """Each step's loss of the backend's Seq2Seq at the reference's start, trained one epoch
     over :func:`adam_batches` by ``d2l.Trainer(gradient_clip_val=1)`` with the optimizer its
-    ``configure_optimizers`` gives (``steps_of(model)``, where given, in its place)."""
+    ``configure_optimizers`` gives."""
     model = parity.seq2seq_model(d2l, "float64", lr=LR)
     model.set_params(start_params())
     batches = adam_batches()
@@ -140,15 +148,26 @@ def assert_steps_match(losses, reference):
 
 @pytest.mark.backends("numpy", "torch", "jax",
                       reason="their Adam is PyTorch's formula (optax's too); Keras' and "
-                             "MXNet's put epsilon elsewhere: test_adam_with_epsilon_hat")
+                             "MXNet's is another: the test below")
 def test_fifty_adam_steps_as_the_reference(d2l):
     assert_steps_match(trained_losses(d2l), reference_losses())
+
+
+@pytest.mark.backends("tensorflow", "mxnet", reason="their Adam is another function")
+def test_keras_and_mxnet_adam_differ_by_what_their_formula_gives(d2l):
+    """Their steps start where the reference's do and stay within their formula's distance
+    from it; past the bound, so that the table's claim stays honest (were they to compute
+    PyTorch's function one day, this test says so, and they join the test above)."""
+    losses, reference = trained_losses(d2l), reference_losses()
+    assert abs(losses[0] - reference[0]) <= parity.TRAINING_TOLERANCE * reference[0]
+    worst = np.max(np.abs(losses - reference) / np.abs(reference))
+    assert parity.TRAINING_TOLERANCE < worst <= OTHER_ADAM[d2l.ops.name], f"{worst:.2e}"
 
 
 def test_a_wrong_step_is_caught():
     """Adam without clipping takes other steps: the bound sees them."""
     with pytest.raises(AssertionError, match="step-loss difference"):
-        assert_steps_match(reference_losses(clip=0.0), reference_losses())
+        assert_steps_match(reference_losses(Adam(LR)), reference_losses())
 
 
 # -- the book's 10.7 training cell on `from d2lrnn import numpy as d2l` ------------------------
