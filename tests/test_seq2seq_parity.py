@@ -10,6 +10,7 @@ from _backends import on_test_device
 from _corpora import parallel_pairs
 from _parity import golden
 
+from d2lrnn.base.adapter import DeviceWarning
 from d2lrnn.maths import seq2seq
 from d2lrnn.tools import parity
 from d2lrnn.training.adam import Adam
@@ -183,7 +184,8 @@ def test_numpys_trainer_trains_the_books_seq2seq_with_adam(d2l, tmp_path):
     decoder = d2l.Seq2SeqDecoder(len(data.tgt_vocab), embed_size, num_hiddens, num_layers)
     model = d2l.Seq2Seq(encoder, decoder, tgt_pad=data.tgt_vocab["<pad>"], lr=0.005)
     start = model.get_params()
-    trainer = d2l.Trainer(max_epochs=2, gradient_clip_val=1, num_gpus=1)
+    with pytest.warns(DeviceWarning, match="training on the CPU"):  # as the book asks it
+        trainer = d2l.Trainer(max_epochs=2, gradient_clip_val=1, num_gpus=1)
     trainer.fit(model, data)
     assert isinstance(trainer.optim, Adam)
     validation = model.board.data["val_loss"]
