@@ -4,6 +4,8 @@ Seq2Seq at the reference's parameters computes its logits, masked loss and every
 framework's Adam with clipping, through the package's Trainer, take the reference's steps
 (:class:`d2lrnn.training.adam.Adam` over :func:`d2lrnn.maths.seq2seq.loss_and_grads`).
 NumPy's Trainer trains it too, with that Adam. The bounds are d2lrnn.tools.parity's."""
+import json
+
 import numpy as np
 import pytest
 from _backends import on_test_device
@@ -69,6 +71,11 @@ def test_the_parity_command_shows_the_rows(capsys):
     out = capsys.readouterr().out
     for q in ROWS:
         assert f"| {q} |" in out
+    assert cli.main(["parity", "--backends", "numpy", "--dtypes", "float64", "--json"]) == 0
+    rows = {row["quantity"]: row for row in json.loads(capsys.readouterr().out)}
+    for q in ROWS:
+        assert rows[q]["backend"] == "numpy" and rows[q]["dtype"] == "float64"
+        assert rows[q]["difference"] == 0.0 and rows[q]["tolerance"] == 1e-12
 
 
 # -- 50 steps of Adam with clipping, float64 ---------------------------------------------------
