@@ -27,31 +27,47 @@ def test_the_rows_match_the_reference(d2l, dtype, device):
             pytest.skip(f"{d2l.ops.name} computes no float64 on {device}")
         computed = parity.seq2seq_rows(d2l, parity.rounded(INPUTS, dtype), dtype,
                                        with_gradient_loss=True)
-    assert set(computed) == {*ROWS, "gradient_loss"}
+    losses = {f"{kind}_gradient_loss": f"{kind}_loss" for kind in parity.SEQ2SEQ_KINDS}
+    assert set(computed) == {*ROWS, *losses}
     diffs = {q: parity.rel_diff(computed[q], REFERENCE[dtype][q]) for q in ROWS}
     # the gradients are those of the loss the forward gives
-    diffs["gradient_loss"] = parity.rel_diff(computed["gradient_loss"],
-                                             REFERENCE[dtype]["seq2seq_loss"])
+    diffs.update({q: parity.rel_diff(computed[q], REFERENCE[dtype][loss])
+                  for q, loss in losses.items()})
     assert all(d <= parity.TOLERANCE[dtype] for d in diffs.values()), diffs
 
 
-def test_the_reference_rows_are_the_reference_functions():
+@pytest.mark.parametrize("kind, reset", parity.SEQ2SEQ_KINDS.items())
+def test_the_reference_rows_are_the_reference_functions(kind, reset):
     """The golden file's rows (NumPy's Seq2Seq) are maths.seq2seq's forward, loss and
     backward at its inputs, and the gradients reach the encoder's first layer."""
     from d2lrnn import numpy as ref
 
-    part = {k.split(".", 1)[1]: v for k, v in INPUTS.items() if k.startswith("seq2seq.")}
+    part = {k.split(".", 1)[1]: v for k, v in INPUTS.items() if k.startswith(kind + ".")}
     batch = tuple(part.pop(k) for k in parity.SEQ2SEQ_BATCH_NAMES)
-    loss, grads = seq2seq.loss_and_grads(ref.ops, part, batch, reset="after",
+    loss, grads = seq2seq.loss_and_grads(ref.ops, part, batch, reset=reset,
                                          pad=parity.SEQ2SEQ_PAD)
-    computed = {"seq2seq_loss": loss,
-                "seq2seq_logits": seq2seq.forward(ref.ops, part, batch[0], batch[1],
-                                                  reset="after"),
-                "seq2seq_grads": np.concatenate([grads[k].ravel() for k in sorted(grads)])}
-    diffs = {q: parity.rel_diff(computed[q], REFERENCE["float64"][q]) for q in ROWS}
+    computed = {f"{kind}_loss": loss,
+                f"{kind}_logits": seq2seq.forward(ref.ops, part, batch[0], batch[1],
+                                                  reset=reset),
+                f"{kind}_grads": np.concatenate([grads[k].ravel() for k in sorted(grads)])}
+    diffs = {q: parity.rel_diff(value, REFERENCE["float64"][q]) for q, value in computed.items()}
     assert all(d <= parity.TOLERANCE["float64"] for d in diffs.values()), diffs
     assert np.all(np.abs(grads["encoder.rnn.rnns.0.W_xr"]) > 0)  # reaches the encoder's bottom
     assert (batch[3] == parity.SEQ2SEQ_PAD).any() and (batch[0] == parity.SEQ2SEQ_PAD).any()
+
+
+def test_the_gru_variant_is_chosen_by_keyword_and_checked(d2l):
+    from d2lrnn.base.errors import UserError
+
+    before = parity.seq2seq_model(d2l, "float32", reset="before").get_params()
+    assert set(before) == set(seq2seq.param_shapes(*parity.SEQ2SEQ_SIZES, reset="before"))
+    with pytest.raises(UserError, match=r"reset must be one of \('before', 'after'\)"):
+        d2l.Seq2SeqEncoder(5, 4, 3, 2, reset="later")
+    size = parity.SEQ2SEQ_SIZES
+    encoder = d2l.Seq2SeqEncoder(size.src_vocab_size, 4, 3, 2, reset="before")
+    decoder = d2l.Seq2SeqDecoder(size.tgt_vocab_size, 4, 3, 2)
+    with pytest.raises(UserError, match="reset='before', the decoder with reset='after'"):
+        d2l.Seq2Seq(encoder, decoder, tgt_pad=0, lr=0.1)
 
 
 def test_a_wrong_gradient_is_caught():

@@ -26,7 +26,7 @@ from ..base import checks
 from ..base.adapter import DeviceWarning
 from ..base.backend import check_float_dtype
 from ..base.errors import BadArgument, NotAvailable
-from ..cells import VARIANTS
+from ..cells import CELLS, VARIANTS
 from ..maths import seq2seq as reference
 from ..maths.equations import token_cross_entropy
 from .model import (
@@ -40,7 +40,9 @@ from .model import (
 from .modern import part_seed
 
 # The GRU of the frameworks' layers (torch.nn.GRU, Gluon, Keras' default, Flax): the reset
-# gate applied after the recurrent product, as the book's 10.7 trains it.
+# gate applied after the recurrent product, as the book's 10.7 trains it. The package's
+# encoder and decoder compute it unless told (``reset="before"``: the book's scratch GRU,
+# on Keras' layer or, elsewhere, the scratch network of that cell).
 CELL = VARIANTS["gru-after"]
 
 
@@ -169,6 +171,11 @@ class Seq2Seq(EncoderDecoder):
         where = type(self).__name__
         checks.whole(self.tgt_pad, "tgt_pad", where, least=0)
         checks.real(self.lr, "lr", where, above=0)
+        resets = {getattr(part, "reset", None) for part in (self.encoder, self.decoder)}
+        if len(resets) > 1 and None not in resets:
+            raise BadArgument(f"{where}: the encoder computes the GRU with "
+                              f"reset={self.encoder.reset!r}, the decoder with "
+                              f"reset={self.decoder.reset!r}: give both the same")
 
     def validation_step(self, batch):
         Y_hat = self(*batch[:-1])
@@ -202,7 +209,7 @@ class Seq2Seq(EncoderDecoder):
         self.require_built()
         if not self.ops.has_autograd:
             return reference.loss_and_grads(self.ops, params, (src, tgt, src_valid_len, label),
-                                            reset=CELL.reset, pad=self.tgt_pad)
+                                            reset=self.encoder.reset, pad=self.tgt_pad)
         return self.ops.value_and_grad(
             lambda at: Seq2Seq.loss(self, self.logits_at(at, src, tgt), label), params)
 
@@ -253,11 +260,11 @@ class RecurrentCoder(Parts):
     own_names = ("embedding",)
 
     def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0, *,
-                 dtype="float32", seed=None):
+                 reset=CELL.reset, dtype="float32", seed=None):
         super().__init__()
         self.vocab_size, self.embed_size, self.num_hiddens, self.num_layers = (
             vocab_size, embed_size, num_hiddens, num_layers)
-        self.dropout, self.dtype, self.seed = dropout, dtype, seed
+        self.dropout, self.reset, self.dtype, self.seed = dropout, reset, dtype, seed
         self.made()
 
     def validate(self):
@@ -270,6 +277,12 @@ class RecurrentCoder(Parts):
                               f"between layers, in [0, 1); got {self.dropout}")
         if self.seed is not None:
             checks.whole(self.seed, "seed", where, least=0)
+        self._set_field("reset", CELLS["gru"].checked_value(self.reset))
+
+    @property
+    def cell(self):
+        """The GRU this coder computes (:data:`d2lrnn.cells.VARIANTS`)."""
+        return VARIANTS[f"gru-{self.reset}"]
 
     def initial_arrays(self):
         """The embedding, N(0, 1) as the frameworks' embedding layers draw it."""
@@ -304,8 +317,8 @@ class RecurrentCoder(Parts):
 
     def run_rnn(self, inputs, state=None, training=None):
         """The GRU on ``inputs``; ``training`` (JAX's book passes it) says whether it drops
-        outputs between layers there."""
-        if training is None:
+        outputs between layers there (the scratch network drops nothing: it is not told)."""
+        if training is None or not self.ops.has_cell_layer(self.cell):
             return self.rnn(inputs, state)
         return self.rnn(inputs, state, training=training)
 
@@ -335,17 +348,17 @@ def gru_part(model, num_inputs, seed):
     ``init_seq2seq`` draws them (Xavier-uniform, zero biases)."""
     family, ops = model.family, model.ops
     options = {"dtype": model.dtype, "seed": seed}
-    if ops.has_cell_layer(CELL):
+    if ops.has_cell_layer(model.cell):
         part = model.make_part(family["GRU"], num_inputs=num_inputs,
                                num_hiddens=model.num_hiddens, num_layers=model.num_layers,
-                               dropout=model.dropout, reset="after", **options)
+                               dropout=model.dropout, reset=model.reset, **options)
     else:
         if model.dropout:
             raise BadArgument(f"{type(model).__name__}: the {ops.name} backend's GRU drops "
                               f"nothing between layers (it computes the reference's "
                               f"function); pass dropout=0")
         part = model.make_part(family["StackedRNNScratch"], num_inputs, model.num_hiddens,
-                               model.num_layers, cell=CELL.key, **options)
+                               model.num_layers, cell=model.cell.key, **options)
     shapes = part.network.shapes(num_inputs, model.num_hiddens)  # of every layer
     first = xavier_uniform({name: np.zeros(shape) for name, shape in shapes.items()},
                            model.dtype, seed)

@@ -105,10 +105,11 @@ SEQ2SEQ_SIZES = seq2seq.Sizes(src_vocab_size=9, tgt_vocab_size=8, embed_size=4, 
                               num_layers=2)
 SEQ2SEQ_BATCH = {"batch_size": 3, "src_steps": 5, "tgt_steps": 6}
 SEQ2SEQ_PAD = 0
-# The GRU the models compute: the frameworks' layers' (reset after the product).
-SEQ2SEQ_RESET = "after"
-SEQ2SEQ_KIND = "seq2seq"
-SEQ2SEQ_QUANTITIES = tuple(f"{SEQ2SEQ_KIND}_{part}" for part in ("logits", "loss", "grads"))
+# {kind: the GRU's reset}: the models compute the frameworks' layers' GRU (reset after the
+# product) unless told; told, the book's scratch GRU (Keras' layer, or the scratch network).
+SEQ2SEQ_KINDS = {"seq2seq": "after", "seq2seq_before": "before"}
+SEQ2SEQ_QUANTITIES = tuple(f"{kind}_{part}" for kind in SEQ2SEQ_KINDS
+                           for part in ("logits", "loss", "grads"))
 
 QUANTITIES = ("mlp_hidden", "mlp_output", "hidden_states", "final_state", "concat_separate",
               "concat_joined", "logits", "loss", "perplexity", "grad_W_xh", "grad_W_hh",
@@ -152,17 +153,18 @@ def make_inputs(seed=0):
         "lm.W_hq": normal(h, V), "lm.b_q": normal(V),
     }
     inputs.update(cell_inputs(CELL_KINDS, seed))
-    inputs.update(seq2seq_inputs(seed))
+    for kind in SEQ2SEQ_KINDS:
+        inputs.update(seq2seq_inputs(seed, kind))
     return inputs
 
 
-def seq2seq_inputs(seed=0):
-    """Seeded inputs of the encoder-decoder's rows, from a stream of their own: its float64
+def seq2seq_inputs(seed=0, kind="seq2seq"):
+    """Seeded inputs of an encoder-decoder kind's rows, from a stream of its own: its float64
     parameters by the shared names, and a batch (src, tgt_in, src_valid_len, label) whose
     sources and labels end in pads (every row keeps at least one real label)."""
-    rng = np.random.default_rng([seed, *SEQ2SEQ_KIND.encode()])
+    rng = np.random.default_rng([seed, *kind.encode()])
     size, batch = SEQ2SEQ_SIZES, SEQ2SEQ_BATCH
-    params = seq2seq.draw_params(seq2seq.param_shapes(*size, reset=SEQ2SEQ_RESET), rng)
+    params = seq2seq.draw_params(seq2seq.param_shapes(*size, reset=SEQ2SEQ_KINDS[kind]), rng)
     n, T_src, T = batch["batch_size"], batch["src_steps"], batch["tgt_steps"]
     src = rng.integers(1, size.src_vocab_size, (n, T_src))
     src_valid_len = rng.integers(2, T_src + 1, n)
@@ -172,40 +174,47 @@ def seq2seq_inputs(seed=0):
     tgt_in = np.concatenate([rng.integers(1, size.tgt_vocab_size, (n, 1)), label[:, :-1]], 1)
     arrays = {**params, "src": src, "tgt_in": tgt_in, "src_valid_len": src_valid_len,
               "label": label}
-    return {f"{SEQ2SEQ_KIND}.{k}": v for k, v in arrays.items()}
+    return {f"{kind}.{k}": v for k, v in arrays.items()}
 
 
 SEQ2SEQ_BATCH_NAMES = ("src", "tgt_in", "src_valid_len", "label")
 
 
-def seq2seq_model(d2l, dtype="float64", lr=0.005):
+def seq2seq_model(d2l, dtype="float64", lr=0.005, reset="after"):
     """The package's Seq2Seq of the rows' sizes in backend ``d2l`` (dropout 0)."""
-    size = SEQ2SEQ_SIZES
+    size, options = SEQ2SEQ_SIZES, {"reset": reset, "dtype": dtype}
     encoder = d2l.Seq2SeqEncoder(size.src_vocab_size, size.embed_size, size.num_hiddens,
-                                 size.num_layers, 0, dtype=dtype)
+                                 size.num_layers, 0, **options)
     decoder = d2l.Seq2SeqDecoder(size.tgt_vocab_size, size.embed_size, size.num_hiddens,
-                                 size.num_layers, 0, dtype=dtype)
+                                 size.num_layers, 0, **options)
     return d2l.Seq2Seq(encoder, decoder, tgt_pad=SEQ2SEQ_PAD, lr=lr)
 
 
 def seq2seq_rows(d2l, inputs, dtype, with_gradient_loss=False):
-    """The encoder-decoder's rows: the model's logits and masked loss (its forward), the
-    gradients of :meth:`Seq2Seq.loss_and_grads_fn` (and, ``with_gradient_loss``, the loss
-    that gives with them, under "gradient_loss": the tests hold it to the forward's)."""
-    ops, part = d2l.ops, _part(inputs, SEQ2SEQ_KIND, dtype)
-    model = seq2seq_model(d2l, dtype)
+    """The encoder-decoder's rows, of every kind: the model's logits and masked loss (its
+    forward), the gradients of :meth:`Seq2Seq.loss_and_grads_fn` (and, with
+    ``with_gradient_loss``, the loss given with them, "<kind>_gradient_loss": the tests hold
+    it to the forward's)."""
+    out = {}
+    for kind, reset in SEQ2SEQ_KINDS.items():
+        rows = _seq2seq_kind(d2l, _part(inputs, kind, dtype), dtype, reset)
+        out.update({f"{kind}_{q}": v for q, v in rows.items()
+                    if with_gradient_loss or q != "gradient_loss"})
+    return out
+
+
+def _seq2seq_kind(d2l, part, dtype, reset):
+    ops = d2l.ops
+    model = seq2seq_model(d2l, dtype, reset=reset)
     model.set_params({k: v for k, v in part.items() if k not in SEQ2SEQ_BATCH_NAMES})
     with ops.on(model.device):
         src, tgt_in, valid, label = (ops.asarray(part[k], "int64") for k in SEQ2SEQ_BATCH_NAMES)
         logits = model(src, tgt_in, valid)
         loss = model.loss(logits, label)
         value, grads = model.loss_and_grads_fn(model.book_params, src, tgt_in, valid, label)
-    out = {f"{SEQ2SEQ_KIND}_logits": ops.to_numpy(logits),
-           f"{SEQ2SEQ_KIND}_loss": ops.to_numpy(loss),
-           f"{SEQ2SEQ_KIND}_grads": np.concatenate([ops.to_numpy(grads[k]).ravel()
-                                                     for k in sorted(grads)]),
-           **({"gradient_loss": ops.to_numpy(value)} if with_gradient_loss else {})}
-    return out
+    return {"logits": ops.to_numpy(logits), "loss": ops.to_numpy(loss),
+            "grads": np.concatenate([ops.to_numpy(grads[k]).ravel() for k in sorted(grads)]),
+            "gradient_loss": ops.to_numpy(value)}
 
 
 def cell_inputs(names, seed=0):
@@ -422,7 +431,7 @@ def missing_kinds(inputs):
     file's) lack."""
     held = {key.partition(".")[0] for key in inputs}
     return [name for name in (*(name for name, kind in CELL_KINDS.items()
-                                if kind.model == "scratch"), SEQ2SEQ_KIND)
+                                if kind.model == "scratch"), *SEQ2SEQ_KINDS)
             if name not in held]
 
 
@@ -433,8 +442,9 @@ def completed(inputs, outputs, seed=0):
     missing = missing_kinds(inputs)
     if not missing:
         return inputs, outputs
-    inputs = {**inputs, **cell_inputs(set(missing) - {SEQ2SEQ_KIND}, seed),
-              **(seq2seq_inputs(seed) if SEQ2SEQ_KIND in missing else {})}
+    inputs = {**inputs, **cell_inputs(set(missing) - set(SEQ2SEQ_KINDS), seed)}
+    for kind in set(missing) & set(SEQ2SEQ_KINDS):
+        inputs.update(seq2seq_inputs(seed, kind))
     return inputs, {dtype: {**{q: v for q, v in reference(inputs, dtype).items()
                                if q in QUANTITIES}, **outputs[dtype]} for dtype in TOLERANCE}
 
