@@ -192,12 +192,6 @@ def test_one_epoch_with_adam_and_clipping_lowers_the_loss(d2l):
     assert model.board.data["val_loss"]  # validation_step plotted
 
 
-@pytest.mark.backends("numpy", reason="the reference trains with its hand-written backward")
-def test_numpy_says_how_its_seq2seq_trains(d2l):
-    with pytest.raises(UserError, match="Seq2Seq"):
-        d2l.Trainer(max_epochs=1).fit(package_model(d2l), copy_data(d2l))
-
-
 def test_bad_arguments_get_one_line(d2l):
     with pytest.raises(UserError, match="dropout"):
         d2l.Seq2SeqEncoder(SRC_VOCAB, EMBED, HIDDENS, LAYERS, 1.0)

@@ -17,6 +17,7 @@ from ..base.downloads import DATA_HUB, DATA_URL, download, extract  # noqa: F401
 from ..base.errors import BadArgument, BadType, NotAvailable
 from ..base.plot import plot, plt, save_figure, set_axes, set_figsize, use_svg_display  # noqa: F401
 from ..maths.equations import cross_entropy, token_cross_entropy
+from ..training.adam import Adam
 from ..training.train import MAX_CLIP, clip_gradients, diverged, step_divergence
 
 
@@ -454,10 +455,15 @@ class PlainModule(ModuleMixin, HyperParameters):
 
 class FunctionalTrainer(TrainerBase):
     """A ``Trainer`` for the section's language models in any backend: the training loop of
-    :mod:`d2lrnn.training.train` (SGD with global-norm clipping) behind the book's interface."""
+    :mod:`d2lrnn.training.train` (SGD with global-norm clipping) behind the book's interface;
+    and for a model whose ``configure_optimizers`` gives :class:`~d2lrnn.training.adam.Adam`
+    (NumPy's Seq2Seq), Adam's steps on the clipped gradients."""
 
     def configure_optimizer(self, model):
-        return None
+        """The model's optimizer where it names one (Adam), else None: SGD at its ``lr``."""
+        configure = getattr(model, "configure_optimizers", None)
+        self.optim_state = None
+        return configure() if configure is not None else None
 
     def prepare_model(self, model):
         if not hasattr(model, "loss_and_grads_fn"):
@@ -477,6 +483,14 @@ class FunctionalTrainer(TrainerBase):
         loss, grads = model.loss_and_grads_fn(model.book_params, *batch)
         if self.gradient_clip_val > 0:
             grads = self.clip_gradients(self.gradient_clip_val, grads)
+        if isinstance(self.optim, Adam):
+            if self.optim_state is None:
+                self.optim_state = self.optim.init(model.ops, model.book_params)
+            params, self.optim_state, _ = self.optim.step(model.ops, model.book_params, grads,
+                                                          self.optim_state)
+            model.assign(params)
+            model.plot("loss", loss, train=True)  # as the model's training_step plots it
+            return loss
         model.assign({name: model.ops.update(value, grads[name], model.lr)
                       for name, value in model.book_params.items()})
         model.plot("ppl", model.ops.exp(loss), train=True)

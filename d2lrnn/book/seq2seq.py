@@ -26,7 +26,8 @@ from ..base import checks
 from ..base.adapter import DeviceWarning
 from ..base.backend import check_float_dtype
 from ..base.errors import BadArgument, NotAvailable
-from ..cells import VARIANTS
+from ..cells import CELLS, VARIANTS
+from ..maths import seq2seq as reference
 from ..maths.equations import token_cross_entropy
 from ..training import decoding
 from .model import (
@@ -41,7 +42,9 @@ from . import seq2seq_fast
 from .modern import part_seed
 
 # The GRU of the frameworks' layers (torch.nn.GRU, Gluon, Keras' default, Flax): the reset
-# gate applied after the recurrent product, as the book's 10.7 trains it.
+# gate applied after the recurrent product, as the book's 10.7 trains it. The package's
+# encoder and decoder compute it unless told (``reset="before"``: the book's scratch GRU,
+# on Keras' layer or, elsewhere, the scratch network of that cell).
 CELL = VARIANTS["gru-after"]
 
 
@@ -232,6 +235,11 @@ class Seq2Seq(EncoderDecoder):
         where = type(self).__name__
         checks.whole(self.tgt_pad, "tgt_pad", where, least=0)
         checks.real(self.lr, "lr", where, above=0)
+        resets = {getattr(part, "reset", None) for part in (self.encoder, self.decoder)}
+        if len(resets) > 1 and None not in resets:
+            raise BadArgument(f"{where}: the encoder computes the GRU with "
+                              f"reset={self.encoder.reset!r}, the decoder with "
+                              f"reset={self.decoder.reset!r}: give both the same")
 
     def validation_step(self, batch):
         Y_hat = self(*batch[:-1])
@@ -255,6 +263,32 @@ class Seq2Seq(EncoderDecoder):
 
     def configure_optimizers(self):
         return self.adam(self.lr)  # the framework's Adam, as the book's
+
+    def loss_and_grads_fn(self, params, src, tgt, src_valid_len, label):
+        """The masked loss at ``params`` (framework arrays by the shared names) on one batch,
+        and its gradient for every parameter: the framework's autograd through the model's
+        own layers (:meth:`logits_at`), or where it has none (NumPy) the reference's backward
+        (:func:`d2lrnn.maths.seq2seq.loss_and_grads`)."""
+        self.require_built()
+        if not self.ops.has_autograd:
+            return reference.loss_and_grads(self.ops, params, (src, tgt, src_valid_len, label),
+                                            reset=self.encoder.reset, pad=self.tgt_pad)
+        return self.ops.value_and_grad(
+            lambda at: Seq2Seq.loss(self, self.logits_at(at, src, tgt), label), params)
+
+    def logits_at(self, params, src, tgt):
+        """The decoder's logits at ``params`` (by the shared names): what ``self(src, tgt)``
+        computes, on given arrays, so that a framework can differentiate it."""
+        def part(prefix):
+            return {name[len(prefix):]: value for name, value in params.items()
+                    if name.startswith(prefix)}
+        state = self.encoder.forward_at(part("encoder."), src)
+        return self.decoder.forward_at(part("decoder."), tgt, state)[0]
+
+    def assign(self, params):
+        """Set parameters from framework arrays of the right dtype (a trainer's step)."""
+        for name, value in params.items():
+            self._set_param(name, value)
 
 
 class Dense(Model):
@@ -289,11 +323,11 @@ class RecurrentCoder(Parts):
     own_names = ("embedding",)
 
     def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0, *,
-                 dtype="float32", seed=None):
+                 reset=CELL.reset, dtype="float32", seed=None):
         super().__init__()
         self.vocab_size, self.embed_size, self.num_hiddens, self.num_layers = (
             vocab_size, embed_size, num_hiddens, num_layers)
-        self.dropout, self.dtype, self.seed = dropout, dtype, seed
+        self.dropout, self.reset, self.dtype, self.seed = dropout, reset, dtype, seed
         self.made()
 
     def validate(self):
@@ -306,6 +340,12 @@ class RecurrentCoder(Parts):
                               f"between layers, in [0, 1); got {self.dropout}")
         if self.seed is not None:
             checks.whole(self.seed, "seed", where, least=0)
+        self._set_field("reset", CELLS["gru"].checked_value(self.reset))
+
+    @property
+    def cell(self):
+        """The GRU this coder computes (:data:`d2lrnn.cells.VARIANTS`)."""
+        return VARIANTS[f"gru-{self.reset}"]
 
     def initial_arrays(self):
         """The embedding, N(0, 1) as the frameworks' embedding layers draw it."""
@@ -344,8 +384,8 @@ class RecurrentCoder(Parts):
 
     def run_rnn(self, inputs, state=None, training=None):
         """The GRU on ``inputs``; ``training`` (JAX's book passes it) says whether it drops
-        outputs between layers there."""
-        if training is None:
+        outputs between layers there (the scratch network drops nothing: it is not told)."""
+        if training is None or not self.ops.has_cell_layer(self.cell):
             return self.rnn(inputs, state)
         return self.rnn(inputs, state, training=training)
 
@@ -359,6 +399,14 @@ class RecurrentCoder(Parts):
         batch_size, num_hiddens), or (Keras, as the book's TensorFlow) a list."""
         finals = [final] if self.num_layers == 1 else list(final)
         return self.ops.stack(finals, 0) if self.ops.layers_stack_states else finals
+
+    def rnn_at(self, params, inputs, state=None):
+        """The GRU's time loop on ``inputs`` at ``params`` (by this coder's names), from
+        ``state`` as the GRU takes it (zeros where None): (outputs, final state)."""
+        rnn = self.rnn
+        prefix = "rnn." + ("rnns.0." if rnn.one_layer else "")
+        own = {name: params[prefix + name] for name in rnn.param_names}
+        return rnn.recurrence(own, inputs, rnn.initial_state(state, self.ops.shape(inputs)[1]))
 
 
 def _batch_first(ops, state):
@@ -382,17 +430,17 @@ def gru_part(model, num_inputs, seed):
     ``init_seq2seq`` draws them (Xavier-uniform, zero biases)."""
     family, ops = model.family, model.ops
     options = {"dtype": model.dtype, "seed": seed}
-    if ops.has_cell_layer(CELL):
+    if ops.has_cell_layer(model.cell):
         part = model.make_part(family["GRU"], num_inputs=num_inputs,
                                num_hiddens=model.num_hiddens, num_layers=model.num_layers,
-                               dropout=model.dropout, reset="after", **options)
+                               dropout=model.dropout, reset=model.reset, **options)
     else:
         if model.dropout:
             raise BadArgument(f"{type(model).__name__}: the {ops.name} backend's GRU drops "
                               f"nothing between layers (it computes the reference's "
                               f"function); pass dropout=0")
         part = model.make_part(family["StackedRNNScratch"], num_inputs, model.num_hiddens,
-                               model.num_layers, cell=CELL.key, **options)
+                               model.num_layers, cell=model.cell.key, **options)
     shapes = part.network.shapes(num_inputs, model.num_hiddens)  # of every layer
     first = xavier_uniform({name: np.zeros(shape) for name, shape in shapes.items()},
                            model.dtype, seed)
@@ -432,6 +480,13 @@ class Seq2SeqEncoder(RecurrentCoder, Encoder):
             outputs, state = self.run_rnn(self.embed(X, where), training=training)
         return outputs, self.book_state(state)
 
+    def forward_at(self, params, X):
+        """What :meth:`forward` computes, at ``params`` (by this encoder's names)."""
+        ops = self.ops
+        outputs, state = self.rnn_at(params, ops.embedding(params["embedding"],
+                                                           ops.transpose(X, (1, 0))))
+        return outputs, self.book_state(state)
+
 
 class Seq2SeqDecoder(RecurrentCoder, Decoder):
     """The RNN decoder (10.7): the encoder's final state starts it, and the top layer's final
@@ -465,13 +520,28 @@ class Seq2SeqDecoder(RecurrentCoder, Decoder):
             outputs, hidden_state = seq2seq_fast.run_gru(
                 self, self.token_ids(X, where), self.layer_states(hidden_state), context)
         else:
-            embs = self.embed(X, where)
-            embs_and_context = ops.concat(
-                [embs, ops.stack([context] * ops.shape(embs)[0], 0)], 2)
-            outputs, hidden_state = self.run_rnn(embs_and_context,
-                                                 self.layer_states(hidden_state), training)
+            outputs, hidden_state = self.run_rnn(
+                with_context(ops, self.embed(X, where), enc_output),
+                self.layer_states(hidden_state), training)
         logits = ops.transpose(self.dense(outputs), (1, 0, 2))
         return logits, [enc_output, self.book_state(hidden_state)]
+
+    def forward_at(self, params, X, state):
+        """What :meth:`forward` computes, at ``params`` (by this decoder's names)."""
+        ops = self.ops
+        embs = ops.embedding(params["embedding"], ops.transpose(X, (1, 0)))
+        enc_output, hidden_state = state
+        outputs, hidden_state = self.rnn_at(params, with_context(ops, embs, enc_output),
+                                            self.layer_states(hidden_state))
+        logits = ops.affine(outputs, params["dense.W"], params["dense.b"])
+        return ops.transpose(logits, (1, 0, 2)), [enc_output, self.book_state(hidden_state)]
+
+
+def with_context(ops, embs, enc_output):
+    """The decoder's GRU inputs: each embedded token (num_steps, batch_size, embed_size)
+    beside the context, the encoder's top layer at its last step."""
+    context = enc_output[-1]
+    return ops.concat([embs, ops.stack([context] * ops.shape(embs)[0], 0)], 2)
 
 
 def init_seq2seq(ops, module):

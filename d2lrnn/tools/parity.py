@@ -13,6 +13,7 @@ import numpy as np
 from ..base.backend import MODEL_KINDS, load_backend
 from ..base.files import atomic_write
 from ..cells import CELLS, VARIANTS, Network, cell_named
+from ..maths import seq2seq
 from ..training import fast
 from .experiment import build_lm
 
@@ -95,11 +96,27 @@ def cell_kinds():
 CELL_KINDS = cell_kinds()
 _CELL_PARTS = ("states", "loss", "grads")
 
+# The encoder-decoder (d2l.ai 10.7): the package's Seq2Seq (two GRU layers, dropout 0) at
+# the reference's parameters, on one batch with pads: its logits, its masked loss and the
+# gradient of every parameter (in one vector, by name), by the framework's autograd (NumPy:
+# the reference's backward). Every axis differs: batch, source and target steps, the
+# vocabularies, the embedding, the hidden units, the layers.
+SEQ2SEQ_SIZES = seq2seq.Sizes(src_vocab_size=9, tgt_vocab_size=8, embed_size=4, num_hiddens=7,
+                              num_layers=2)
+SEQ2SEQ_BATCH = {"batch_size": 3, "src_steps": 5, "tgt_steps": 6}
+SEQ2SEQ_PAD = 0
+# {kind: the GRU's reset}: the models compute the frameworks' layers' GRU (reset after the
+# product) unless told; told, the book's scratch GRU (Keras' layer, or the scratch network).
+SEQ2SEQ_KINDS = {"seq2seq": "after", "seq2seq_before": "before"}
+SEQ2SEQ_QUANTITIES = tuple(f"{kind}_{part}" for kind in SEQ2SEQ_KINDS
+                           for part in ("logits", "loss", "grads"))
+
 QUANTITIES = ("mlp_hidden", "mlp_output", "hidden_states", "final_state", "concat_separate",
               "concat_joined", "logits", "loss", "perplexity", "grad_W_xh", "grad_W_hh",
               "grad_b_h", "grad_W_hq", "grad_b_q",
               *(f"{name}_{part}" for name, kind in CELL_KINDS.items()
-                if kind.model == "scratch" for part in _CELL_PARTS))
+                if kind.model == "scratch" for part in _CELL_PARTS),
+              *SEQ2SEQ_QUANTITIES)
 CELL_LAYER_QUANTITIES = tuple(f"{name}_{part}" for name, kind in CELL_KINDS.items()
                               if kind.model == "concise" for part in _CELL_PARTS)
 
@@ -136,7 +153,68 @@ def make_inputs(seed=0):
         "lm.W_hq": normal(h, V), "lm.b_q": normal(V),
     }
     inputs.update(cell_inputs(CELL_KINDS, seed))
+    for kind in SEQ2SEQ_KINDS:
+        inputs.update(seq2seq_inputs(seed, kind))
     return inputs
+
+
+def seq2seq_inputs(seed=0, kind="seq2seq"):
+    """Seeded inputs of an encoder-decoder kind's rows, from a stream of its own: its float64
+    parameters by the shared names, and a batch (src, tgt_in, src_valid_len, label) whose
+    sources and labels end in pads (every row keeps at least one real label)."""
+    rng = np.random.default_rng([seed, *kind.encode()])
+    size, batch = SEQ2SEQ_SIZES, SEQ2SEQ_BATCH
+    params = seq2seq.draw_params(seq2seq.param_shapes(*size, reset=SEQ2SEQ_KINDS[kind]), rng)
+    n, T_src, T = batch["batch_size"], batch["src_steps"], batch["tgt_steps"]
+    src = rng.integers(1, size.src_vocab_size, (n, T_src))
+    src_valid_len = rng.integers(2, T_src + 1, n)
+    src[np.arange(T_src) >= src_valid_len[:, None]] = SEQ2SEQ_PAD
+    label = rng.integers(1, size.tgt_vocab_size, (n, T))
+    label[np.arange(T) >= rng.integers(1, T, n)[:, None]] = SEQ2SEQ_PAD
+    tgt_in = np.concatenate([rng.integers(1, size.tgt_vocab_size, (n, 1)), label[:, :-1]], 1)
+    arrays = {**params, "src": src, "tgt_in": tgt_in, "src_valid_len": src_valid_len,
+              "label": label}
+    return {f"{kind}.{k}": v for k, v in arrays.items()}
+
+
+SEQ2SEQ_BATCH_NAMES = ("src", "tgt_in", "src_valid_len", "label")
+
+
+def seq2seq_model(d2l, dtype="float64", lr=0.005, reset="after"):
+    """The package's Seq2Seq of the rows' sizes in backend ``d2l`` (dropout 0)."""
+    size, options = SEQ2SEQ_SIZES, {"reset": reset, "dtype": dtype}
+    encoder = d2l.Seq2SeqEncoder(size.src_vocab_size, size.embed_size, size.num_hiddens,
+                                 size.num_layers, 0, **options)
+    decoder = d2l.Seq2SeqDecoder(size.tgt_vocab_size, size.embed_size, size.num_hiddens,
+                                 size.num_layers, 0, **options)
+    return d2l.Seq2Seq(encoder, decoder, tgt_pad=SEQ2SEQ_PAD, lr=lr)
+
+
+def seq2seq_rows(d2l, inputs, dtype, with_gradient_loss=False):
+    """The encoder-decoder's rows, of every kind: the model's logits and masked loss (its
+    forward), the gradients of :meth:`Seq2Seq.loss_and_grads_fn` (and, with
+    ``with_gradient_loss``, the loss given with them, "<kind>_gradient_loss": the tests hold
+    it to the forward's)."""
+    out = {}
+    for kind, reset in SEQ2SEQ_KINDS.items():
+        rows = _seq2seq_kind(d2l, _part(inputs, kind, dtype), dtype, reset)
+        out.update({f"{kind}_{q}": v for q, v in rows.items()
+                    if with_gradient_loss or q != "gradient_loss"})
+    return out
+
+
+def _seq2seq_kind(d2l, part, dtype, reset):
+    ops = d2l.ops
+    model = seq2seq_model(d2l, dtype, reset=reset)
+    model.set_params({k: v for k, v in part.items() if k not in SEQ2SEQ_BATCH_NAMES})
+    with ops.on(model.device):
+        src, tgt_in, valid, label = (ops.asarray(part[k], "int64") for k in SEQ2SEQ_BATCH_NAMES)
+        logits = model(src, tgt_in, valid)
+        loss = model.loss(logits, label)
+        value, grads = model.loss_and_grads_fn(model.book_params, src, tgt_in, valid, label)
+    return {"logits": ops.to_numpy(logits), "loss": ops.to_numpy(loss),
+            "grads": np.concatenate([ops.to_numpy(grads[k]).ravel() for k in sorted(grads)]),
+            "gradient_loss": ops.to_numpy(value)}
 
 
 def cell_inputs(names, seed=0):
@@ -205,6 +283,7 @@ def compute(backend, inputs, dtype="float64"):
     out.update({f"grad_{k}": g for k, g in grads.items()})
     out.update(_fast(d2l, lm_in, h, V, dtype))
     out.update(_cells(d2l, inputs, lm_in, h, V, dtype))
+    out.update(seq2seq_rows(d2l, inputs, dtype))
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
 
@@ -348,10 +427,12 @@ def read_golden(path):
 
 
 def missing_kinds(inputs):
-    """The scratch cell kinds whose weights ``inputs`` (a golden file's) lack."""
+    """The scratch cell kinds (and the encoder-decoder) whose inputs ``inputs`` (a golden
+    file's) lack."""
     held = {key.partition(".")[0] for key in inputs}
-    return [name for name, kind in CELL_KINDS.items()
-            if kind.model == "scratch" and name not in held]
+    return [name for name in (*(name for name, kind in CELL_KINDS.items()
+                                if kind.model == "scratch"), *SEQ2SEQ_KINDS)
+            if name not in held]
 
 
 def completed(inputs, outputs, seed=0):
@@ -361,7 +442,9 @@ def completed(inputs, outputs, seed=0):
     missing = missing_kinds(inputs)
     if not missing:
         return inputs, outputs
-    inputs = {**inputs, **cell_inputs(missing, seed)}
+    inputs = {**inputs, **cell_inputs(set(missing) - set(SEQ2SEQ_KINDS), seed)}
+    for kind in set(missing) & set(SEQ2SEQ_KINDS):
+        inputs.update(seq2seq_inputs(seed, kind))
     return inputs, {dtype: {**{q: v for q, v in reference(inputs, dtype).items()
                                if q in QUANTITIES}, **outputs[dtype]} for dtype in TOLERANCE}
 
