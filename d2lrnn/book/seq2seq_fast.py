@@ -26,7 +26,7 @@ def applies(coder):
     rnn = getattr(coder, "rnn", None)
     return (ENABLED and getattr(coder.ops, "gru_from_gates", None) is not None
             and rnn is not None and made_by_package(coder) and made_by_package(rnn)
-            and rnn.cell.key == CELL_KEY)
+            and coder.cell.key == CELL_KEY)
 
 
 def run_gru(coder, ids_tm, state=None, context=None):
