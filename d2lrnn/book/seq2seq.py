@@ -515,10 +515,10 @@ class Seq2SeqDecoder(RecurrentCoder, Decoder):
         ops = self.ops
         where = f"{type(self).__name__} target"
         enc_output, hidden_state = state
-        context = enc_output[-1]  # the encoder's top layer at its last step
-        if seq2seq_fast.applies(self):
+        if seq2seq_fast.applies(self):  # the context: the encoder's top layer, last step
             outputs, hidden_state = seq2seq_fast.run_gru(
-                self, self.token_ids(X, where), self.layer_states(hidden_state), context)
+                self, self.token_ids(X, where), self.layer_states(hidden_state),
+                enc_output[-1])
         else:
             outputs, hidden_state = self.run_rnn(
                 with_context(ops, self.embed(X, where), enc_output),

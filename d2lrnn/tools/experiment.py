@@ -305,7 +305,7 @@ def translation_epoch(ops, adam, start, arrays, s, epoch, pad, history, on_step)
     (parameters, Adam's state): (parameters, state, each step's loss). A non-finite loss or
     gradient norm stops it (:class:`~d2lrnn.training.train.TrainingDiverged`), the
     parameters before that step untouched."""
-    from ..training.train import TrainingDiverged, advice
+    from ..training.train import diverged, step_divergence
 
     (params, state), losses = start, []
     order = np.random.default_rng([s.seed, epoch]).permutation(s.num_train)
@@ -316,11 +316,10 @@ def translation_epoch(ops, adam, start, arrays, s, epoch, pad, history, on_step)
                                              reset="after", pad=pad)
         new_params, new_state, norm = adam.step(ops, params, grads, state)
         loss = float(ops.to_numpy(loss))
-        if not (math.isfinite(loss) and math.isfinite(norm)):
-            raise TrainingDiverged(
-                f"training diverged in epoch {epoch}, step {len(losses) + 1}: the loss is "
-                f"{loss:g}, the gradients' norm {norm:g}. {advice(s.lr, s.clip)}", history,
-                epoch, len(losses) + 1, losses[-1] if losses else None)
+        what = step_divergence(loss, norm)  # not finite: the LM's rule, written once
+        if what:
+            raise diverged(what, history, epoch, len(losses) + 1,
+                           losses[-1] if losses else None, s.lr, s.clip)
         params, state = new_params, new_state
         losses.append(loss)
         if on_step:
