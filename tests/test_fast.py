@@ -4,6 +4,7 @@ Its loss and gradients are in the parity table (tests/test_parity.py) and its tr
 steps in the training-parity test (tests/test_training.py); this file checks that those
 checks can fail, and the fast path's edges.
 """
+import collections
 import importlib.util
 import os
 import warnings
@@ -61,6 +62,8 @@ def test_tensorflows_compiled_functions_trace_without_autograph(d2l, monkeypatch
     monkeypatch.setattr(api, "converted_call", recorded)
     lm, X, Y = small_lm(d2l)
     ops = lm.ops
+    # Traced afresh: a test before may have compiled the same function (Kernels.cached).
+    monkeypatch.setitem(vars(ops), "_cache", collections.OrderedDict())
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
         fast.choose(lm).compiled_gradients()(lm.book_params, ops.asarray(X, "int64"),
