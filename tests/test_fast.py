@@ -4,8 +4,10 @@ Its loss and gradients are in the parity table (tests/test_parity.py) and its tr
 steps in the training-parity test (tests/test_training.py); this file checks that those
 checks can fail, and the fast path's edges.
 """
+import collections
 import importlib.util
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -42,6 +44,31 @@ def test_fast_gradients_equal_the_plain_ones(d2l):
     assert parity.rel_diff(ops.to_numpy(loss), ref_loss) <= parity.TOLERANCE["float64"]
     for name, g in grads.items():
         assert parity.rel_diff(ops.to_numpy(g), ref_grads[name]) <= parity.TOLERANCE["float64"]
+
+
+@pytest.mark.backends("tensorflow")
+def test_tensorflows_compiled_functions_trace_without_autograph(d2l, monkeypatch):
+    """Autograph rewrites a function's Python source before tracing it; ours branch on no
+    tensor, so it only costs time, and on Python 3.13 (TensorFlow 2.21, gast) it raised
+    thousands of DeprecationWarnings. Its converter is never entered, and nothing warns."""
+    from tensorflow.python.autograph.impl import api  # what autograph calls on each call
+
+    converted, convert = [], api.converted_call
+
+    def recorded(f, *args, **kwargs):
+        converted.append(f)
+        return convert(f, *args, **kwargs)
+
+    monkeypatch.setattr(api, "converted_call", recorded)
+    lm, X, Y = small_lm(d2l)
+    ops = lm.ops
+    # Traced afresh: a test before may have compiled the same function (Kernels.cached).
+    monkeypatch.setitem(vars(ops), "_cache", collections.OrderedDict())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        fast.choose(lm).compiled_gradients()(lm.book_params, ops.asarray(X, "int64"),
+                                             ops.asarray(Y, "int64"))
+    assert converted == []
 
 
 def test_a_wrong_fast_path_is_caught(d2l, monkeypatch):

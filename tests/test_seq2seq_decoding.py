@@ -94,6 +94,22 @@ def test_a_beam_that_covers_every_sequence_is_exhaustive_search(d2l, seed):
             (c.tokens, c.ended) for c in everything]
 
 
+@pytest.mark.backends("jax", reason="JAX's search compiles the decoder's step")
+def test_jaxs_search_compiles_the_decoders_step_once_per_model(d2l):
+    from d2lrnn.book.seq2seq import EncoderDecoder
+
+    model, batch = decoding_model(d2l), batch_of()
+    compiled = model.beam_search(batch, 6, 3)
+    step = model.__dict__.get("_compiled_fns", {}).get("decode_one")
+    assert step is not None
+    eager = EncoderDecoder.beam_search(model.bind({"params": model.own_params()}), batch, 6, 3)
+    assert [c.tokens for c in compiled] == [c.tokens for c in eager]
+    assert [c.log_prob for c in compiled] == pytest.approx([c.log_prob for c in eager],
+                                                            rel=TOLERANCE["float32"])
+    model.beam_search(batch, 5, 2)
+    assert model.__dict__["_compiled_fns"]["decode_one"] is step  # not compiled again
+
+
 def test_eos_is_read_from_the_labels_or_given(d2l):
     model, batch = decoding_model(d2l), batch_of()
     assert model.search_start(batch, 3)[3] == EOS

@@ -484,3 +484,36 @@ def test_a_readers_flax_encoder_and_decoder_handed_to_seq2seq(d2l):
     batch = tuple(a[:BATCH] for a in copy_task())
     preds, _ = model.predict_step(trainer.state.params, batch, 3)
     d2l.check_shape(preds, (BATCH, 3))
+
+
+@pytest.mark.backends("tensorflow")
+def test_tensorflows_adam_without_clipping_steps_on_dense_gradients(d2l):
+    """An embedding's gradient comes from the tape as ``tf.IndexedSlices`` with a row per
+    lookup; Keras' Adam given those moved a row looked up several times by up to 2 lr in its
+    first step. The Trainer's step without clipping is the step on the dense gradients, and
+    no parameter moves by more than lr (Adam's first step, in either formula)."""
+    import tensorflow as tf
+    lr = 0.01
+    arrays = copy_task(rows=BATCH)
+    assert np.bincount(arrays[0].ravel())[3:].max() > 1  # a word looked up several times
+    batch = [tf.constant(a) for a in arrays]
+    stepped, dense = package_model(d2l, lr=lr), package_model(d2l, lr=lr)
+    for model in (stepped, dense):
+        model(*batch[:-1])  # Keras makes the variables at the first call
+    before = [v.numpy() for v in stepped.trainable_variables]
+    for v, w in zip(dense.trainable_variables, before):
+        np.testing.assert_array_equal(v.numpy(), w)
+    trainer = d2l.Trainer(max_epochs=1, gradient_clip_val=0)
+    trainer.prepare_model(stepped)
+    trainer.optim = stepped.configure_optimizers()
+    trainer.num_train_batches, trainer.train_batch_idx, trainer.epoch = 1, 0, 0
+    trainer.train_batch(batch)
+    with tf.GradientTape() as tape:
+        loss = dense.loss(dense(*batch[:-1]), batch[-1])
+    grads = tape.gradient(loss, dense.trainable_variables)
+    assert any(isinstance(g, tf.IndexedSlices) for g in grads)  # what the test is about
+    dense.configure_optimizers().apply_gradients(
+        zip([tf.convert_to_tensor(g) for g in grads], dense.trainable_variables))
+    for v, w, start in zip(stepped.trainable_variables, dense.trainable_variables, before):
+        np.testing.assert_allclose(v.numpy(), w.numpy(), rtol=0, atol=1e-7, err_msg=v.name)
+        assert np.abs(v.numpy() - start).max() <= lr * (1 + 1e-5), v.name

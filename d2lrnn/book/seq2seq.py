@@ -182,14 +182,27 @@ class EncoderDecoder(Parts, Model):
             state = _batch_first(ops, self.decoder.init_state(
                 self.encoder(src, src_valid_len, **self.inference), src_valid_len))
         bos = [int(token) for token in ops.to_numpy(tgt)[:, 0]]
+        return (self.decoding_step(), [_rows(ops, state, row) for row in range(len(bos))],
+                bos, eos)
+
+    def decoding_step(self):
+        """The decoder's step as the searches take it, ``step(state, ids) -> (log-probabilities
+        of the next token, state)``, on this model's device, recording no gradients."""
+        ops = self.ops
 
         def step(state, ids):
             with ops.on(self.device), ops.no_grad():
-                Y, state = self.decoder(ops.reshape(ids, (-1, 1)), _batch_first(ops, state),
-                                        **self.inference)
-                return ops.log_softmax(Y[:, -1]), _batch_first(ops, state)
+                return self.decode_one(state, ids)
 
-        return step, [_rows(ops, state, row) for row in range(len(bos))], bos, eos
+        return step
+
+    def decode_one(self, state, ids):
+        """One decoder step for the sequences of ``state`` (sequences first), each last token
+        in ``ids``: (the log-probabilities of the next token, the state, sequences first)."""
+        ops = self.ops
+        Y, state = self.decoder(ops.reshape(ids, (-1, 1)), _batch_first(ops, state),
+                                **self.inference)
+        return ops.log_softmax(Y[:, -1]), _batch_first(ops, state)
 
     # Keywords of the encoder's and decoder's calls while decoding (JAX's book: no dropout).
     inference = {}

@@ -215,10 +215,26 @@ class EncoderDecoderSteps:
     def beam_search(self, batch, num_steps, beam_size, *, alpha=ALPHA, eos=None, params=None):
         """Beam search (10.8), as every backend's :meth:`EncoderDecoder.beam_search`, at
         ``params`` (``trainer.state.params``; None: the package's model's own copy)."""
-        bound = self.bind({"params": self.own_params() if params is None else params}) \
-            if self.scope is None else self
+        if self.scope is not None:  # inside a reader's apply: its decoder, eagerly
+            return EncoderDecoder.beam_search(self, batch, num_steps, beam_size, alpha=alpha,
+                                              eos=eos)
+        bound = self.bind({"params": self.own_params() if params is None else params})
+        # The decoder's step compiled once per model, kept where the model keeps its others:
+        # run eagerly, Flax made its RNN again at every step (about 1 s each).
+        bound.__dict__["_compiled_fns"] = self.__dict__.setdefault("_compiled_fns", {})
         return EncoderDecoder.beam_search(bound, batch, num_steps, beam_size, alpha=alpha,
                                           eos=eos)
+
+    def decoding_step(self):
+        """The decoder's step, compiled (jax.jit of :meth:`decode_one` at the parameters as
+        an argument) where :meth:`beam_search` bound the model, eager elsewhere."""
+        if "_compiled_fns" not in self.__dict__:
+            return EncoderDecoder.decoding_step(self)
+        unbound, variables = self.unbind()
+        compiled = LanguageModel._compiled(
+            self, "decode_one", lambda params, state, ids: unbound.apply(
+                {"params": params}, state, ids, method=EncoderDecoder.decode_one))
+        return functools.partial(compiled, variables["params"])
 
 
 class Seq2SeqSteps:

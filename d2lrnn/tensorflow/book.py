@@ -142,7 +142,7 @@ class Trainer(TrainerBase):
         with tf.GradientTape() as tape:
             loss = self.model.training_step(batch)
         variables = self.model.trainable_variables
-        grads = tape.gradient(loss, variables)
+        grads = dense_gradients(tape.gradient(loss, variables))
         if self.gradient_clip_val > 0:
             grads = self.clip_gradients(self.gradient_clip_val, grads)
         self.optim.apply_gradients(zip(grads, variables))
@@ -150,9 +150,16 @@ class Trainer(TrainerBase):
 
     def clip_gradients(self, grad_clip_val, grads):
         """The gradients scaled by θ/‖g‖ where their global norm exceeds θ."""
-        grads = [tf.convert_to_tensor(g) for g in grads]  # IndexedSlices from embeddings
+        grads = dense_gradients(grads)  # a reader may pass the tape's own
         clipped, _ = clip_by_global_norm(ops, dict(enumerate(grads)), grad_clip_val)
         return [clipped[i] for i in range(len(grads))]
+
+
+def dense_gradients(grads):
+    """The gradients as dense tensors. The tape gives an embedding's as ``tf.IndexedSlices``
+    with one row per lookup, a row looked up twice listed twice: Keras' Adam, handed those,
+    moved such a row by up to 2 lr in a step; made dense, the rows are summed."""
+    return [tf.convert_to_tensor(g) for g in grads]
 
 
 def num_gpus():

@@ -13,4 +13,7 @@ class TensorflowKernels(Kernels):
     pad_last_batch = ("bptt", "autograd")
 
     def compile(self, fn):
-        return tf.function(fn, jit_compile=True)
+        # No autograph: what is compiled here loops over Python ranges (shapes are static) and
+        # branches on no tensor, so converting it only costs time, and on Python 3.13 it
+        # raised thousands of DeprecationWarnings (gast's '___pyct_anno' keyword).
+        return tf.function(fn, jit_compile=True, autograph=False)
