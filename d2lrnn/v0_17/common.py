@@ -171,13 +171,20 @@ class Accumulator:
         self.data = [0.0] * n
 
     def add(self, *args):
-        self.data = [a + float(b) for a, b in zip(self.data, args)]
+        self.data = [a + _number(b) for a, b in zip(self.data, args)]
 
     def reset(self):
         self.data = [0.0] * len(self.data)
 
     def __getitem__(self, idx):
         return self.data[idx]
+
+
+def _number(value):
+    """``value`` as a float; a tensor that needs a gradient is detached first (the chapters
+    add their loss as it is, which PyTorch warns about)."""
+    detach = getattr(value, "detach", None)
+    return float(detach() if callable(detach) else value)
 
 
 class Animator:
