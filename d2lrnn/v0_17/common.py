@@ -13,6 +13,7 @@ import numpy as np
 
 from ..base import downloads
 from ..base.errors import BadArgument
+from ..base import plot as figures
 from ..base.plot import plt, set_axes, use_svg_display
 from ..base.vocab import Vocab as _SortedVocab
 from ..book.data import FILENAME, SHA1, preprocess, read_corpus
@@ -222,6 +223,14 @@ class Animator:
             self.axes[0].plot(xs, ys, fmt)
         self.config_axes()
         _show(self.fig)
+
+
+def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
+         xscale="linear", yscale="linear", fmts=("-", "m--", "g-.", "r:"), figsize=(3.5, 2.5),
+         axes=None):
+    """The book's ``d2l.plot`` (:func:`d2lrnn.base.plot.plot`), with 0.17's default legend."""
+    figures.plot(X, Y, xlabel, ylabel, legend or (), xlim, ylim, xscale, yscale, fmts, figsize,
+                 axes)
 
 
 def _show(fig):

@@ -4,7 +4,7 @@ models on ``nn.Module``, the autograd steps, the tensor aliases of the chapters.
 import functools
 import math
 
-from ..base.plot import plot, plt, set_axes, set_figsize, use_svg_display
+from ..base.plot import plt, set_axes, set_figsize, use_svg_display
 from ..torch.book import (  # the same tensor helpers and devices as 1.0's: one place for each
     abs,
     arange,
@@ -54,6 +54,7 @@ from .common import (
     count_corpus,
     download,
     load_corpus_time_machine,
+    plot,
     read_time_machine,
     tokenize,
 )
