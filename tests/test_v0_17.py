@@ -98,3 +98,49 @@ def test_train_ch8_lowers_the_perplexity(v017, monkeypatch, capsys):
     assert last < 0.8 * first, (first, last)
     printed = capsys.readouterr().out.splitlines()
     assert printed[-3].startswith("perplexity ") and printed[-2].startswith("time traveller")
+
+
+def test_a_scratch_network_of_the_readers_functions_trains_and_predicts(v017, monkeypatch,
+                                                                        capsys):
+    import torch
+
+    def make_params(vocab_size, num_hiddens, device):
+        sizes = [(vocab_size, num_hiddens), (num_hiddens, num_hiddens), (num_hiddens,),
+                 (num_hiddens, vocab_size), (vocab_size,)]
+        params = [torch.randn(size, device=device) * 0.01 for size in sizes]
+        return [p.requires_grad_() for p in params]
+
+    def zero_state(batch_size, num_hiddens, device):
+        return (torch.zeros((batch_size, num_hiddens), device=device),)
+
+    def run(inputs, state, params):
+        W_xh, W_hh, b_h, W_hq, b_q = params
+        (H,) = state
+        logits = []
+        for X in inputs:
+            H = torch.tanh(X @ W_xh + H @ W_hh + b_h)
+            logits.append(H @ W_hq + b_q)
+        return torch.cat(logits, dim=0), (H,)
+
+    monkeypatch.setenv("D2LRNN_DATA", str(book_path().parent))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    torch.manual_seed(0)
+    random.seed(0)
+    train_iter, vocab = v017.load_data_time_machine(16, 10, use_random_iter=True,
+                                                    max_tokens=2000)
+    net = v017.RNNModelScratch(len(vocab), 32, v017.cpu(), make_params, zero_state, run)
+    assert v017.train_ch8(net, train_iter, vocab, 1, 3, v017.cpu(), use_random_iter=True) < 28
+    text = v017.predict_ch8("time ", 7, net, vocab, v017.cpu())
+    assert text.startswith("time ") and len(text) == 12
+    assert all(p.grad is not None and not p.grad.abs().sum() for p in net.params)  # sgd zeroes
+
+
+@pytest.mark.parametrize("call, expected", [
+    (lambda lib: lib.download("no_such_file"), "not a name in DATA_HUB"),
+    (lambda lib: lib.tokenize(["a b"], "syllable"), "'word' or 'char'"),
+])
+def test_bad_input_gets_one_line(v017, call, expected):
+    from d2lrnn.base.errors import UserError
+
+    with pytest.raises(UserError, match=expected):
+        call(v017)
