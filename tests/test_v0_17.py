@@ -144,3 +144,14 @@ def test_bad_input_gets_one_line(v017, call, expected):
 
     with pytest.raises(UserError, match=expected):
         call(v017)
+
+
+def test_evaluate_loss_is_the_mean_over_every_example_of_load_array(v017):
+    import torch
+
+    features = torch.tensor([[1.0], [2.0], [3.0]])
+    labels = torch.tensor([2.0, 4.0, 7.0])  # twice the feature, but for the last (off by 1)
+    data_iter = v017.load_array((features, labels), 2, is_train=False)
+    assert [len(X) for X, _ in data_iter] == [2, 1]
+    mean = v017.evaluate_loss(lambda X: 2 * X, data_iter, lambda out, y: (out - y) ** 2)
+    assert mean == pytest.approx(1 / 3)

@@ -244,6 +244,16 @@ def _show(fig):
         display.clear_output(wait=True)
 
 
+def evaluate_loss(net, data_iter, loss, *, ops):
+    """The mean of ``loss`` over every example of ``data_iter`` (8.1's evaluation)."""
+    metric = Accumulator(2)  # the summed loss, the number of examples
+    for X, y in data_iter:
+        out = net(X)
+        losses = loss(out, ops.reshape(y, ops.shape(out)))
+        metric.add(ops.sum(losses), math.prod(ops.shape(losses)))
+    return metric[0] / metric[1]
+
+
 def predict_ch8(prefix, num_preds, net, vocab, device, *, ops):
     """``prefix`` followed by ``num_preds`` characters, each the most likely after those
     before it (the prefix warms the state up)."""

@@ -66,7 +66,8 @@ __all__ = ["DATA_HUB", "DATA_URL", "download", "read_time_machine", "tokenize", 
            "count_corpus", "load_corpus_time_machine", "seq_data_iter_random",
            "seq_data_iter_sequential", "SeqDataLoader", "load_data_time_machine", "Timer",
            "Accumulator", "Animator", "plot", "plt", "set_axes", "set_figsize",
-           "use_svg_display", "cpu", "gpu", "num_gpus", "try_gpu", "try_all_gpus", "sgd",
+           "use_svg_display", "load_array", "evaluate_loss", "cpu", "gpu", "num_gpus",
+           "try_gpu", "try_all_gpus", "sgd",
            "RNNModelScratch", "predict_ch8", "grad_clipping", "train_epoch_ch8", "train_ch8",
            "RNNModel", "nn", "F", "torch",
            "ones", "zeros", "tensor", "arange", "meshgrid", "sin", "sinh", "cos", "cosh", "tanh",
@@ -93,6 +94,19 @@ def load_data_time_machine(batch_size, num_steps, use_random_iter=False, max_tok
     """The corpus's minibatch iterator (of PyTorch tensors) and its vocabulary."""
     return common.load_data_time_machine(batch_size, num_steps, use_random_iter, max_tokens,
                                          loader=SeqDataLoader)
+
+
+def load_array(data_arrays, batch_size, is_train=True):
+    """Minibatches of the tensors ``data_arrays`` (their first axis), shuffled when
+    ``is_train``."""
+    dataset = torch.utils.data.TensorDataset(*data_arrays)
+    return torch.utils.data.DataLoader(dataset, batch_size, shuffle=is_train)
+
+
+@functools.wraps(common.evaluate_loss)
+def evaluate_loss(net, data_iter, loss):
+    with torch.no_grad():
+        return common.evaluate_loss(net, data_iter, loss, ops=ops)
 
 
 def sgd(params, lr, batch_size):
