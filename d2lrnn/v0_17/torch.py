@@ -76,13 +76,15 @@ __all__ = ["DATA_HUB", "DATA_URL", "download", "read_time_machine", "tokenize", 
            "astype", "transpose"]
 
 
-@functools.wraps(common.seq_data_iter_random)
 def seq_data_iter_random(corpus, batch_size, num_steps):
+    """Minibatches of subsequences in random order (see :func:`.common.seq_data_iter_random`),
+    as PyTorch tensors."""
     return common.seq_data_iter_random(corpus, batch_size, num_steps, ops=ops)
 
 
-@functools.wraps(common.seq_data_iter_sequential)
 def seq_data_iter_sequential(corpus, batch_size, num_steps):
+    """Minibatches whose rows continue those of the batch before (see
+    :func:`.common.seq_data_iter_sequential`), as PyTorch tensors."""
     return common.seq_data_iter_sequential(corpus, batch_size, num_steps, ops=ops)
 
 
@@ -103,8 +105,8 @@ def load_array(data_arrays, batch_size, is_train=True):
     return torch.utils.data.DataLoader(dataset, batch_size, shuffle=is_train)
 
 
-@functools.wraps(common.evaluate_loss)
 def evaluate_loss(net, data_iter, loss):
+    """The mean of ``loss`` over every example of ``data_iter``."""
     with torch.no_grad():
         return common.evaluate_loss(net, data_iter, loss, ops=ops)
 
