@@ -111,17 +111,18 @@ def find_book_library():
     return Path(path) if path else None
 
 
-def read_source(location, framework):
-    """The text of ``d2l/<framework>.py`` from the book library's wheel, or a folder holding
-    the wheel or the unpacked ``d2l/`` package."""
+def read_source(location, framework, version=BOOK_VERSION):
+    """The text of ``d2l/<framework>.py`` from the wheel of the book library's ``version``,
+    or a folder holding that wheel (beside the other edition's) or the unpacked ``d2l/``
+    package."""
     location = Path(location)
     if location.is_dir():
-        wheels = sorted(location.glob(f"d2l-{BOOK_VERSION}-*.whl"))
+        wheels = sorted(location.glob(f"d2l-{version}-*.whl"))
         if not wheels and (location / "d2l" / f"{framework}.py").is_file():
             return (location / "d2l" / f"{framework}.py").read_text(encoding="utf-8")
         if not wheels:
-            raise FileNotFoundError(f"no d2l-{BOOK_VERSION} wheel in {location}; get it with "
-                                    f"pip download --no-deps d2l=={BOOK_VERSION} -d {location}")
+            raise FileNotFoundError(f"no d2l-{version} wheel in {location}; get it with "
+                                    f"pip download --no-deps d2l=={version} -d {location}")
         location = wheels[-1]
     with zipfile.ZipFile(location) as wheel:
         return wheel.read(f"d2l/{framework}.py").decode("utf-8")
@@ -191,12 +192,12 @@ def _methods(cls_node, classes):
     return methods
 
 
-def read_book(source):
+def read_book(source, class_names=CLASSES, function_names=FUNCTIONS):
     """The items of the book's library that this package must offer: {name: BookItem}."""
     tree = ast.parse(source)
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
     items = {}
-    for name in CLASSES:
+    for name in class_names:
         node = classes[name]
         if _is_flax(node, classes):
             items[name] = BookItem(name, "fields", Signature(_fields(node, classes)))
@@ -213,12 +214,12 @@ def read_book(source):
     marker = source.find(ALIAS_MARKER)
     alias_lines = source[:marker].count("\n") + 1 if marker >= 0 else float("inf")
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name in FUNCTIONS:
+        if isinstance(node, ast.FunctionDef) and node.name in function_names:
             items[node.name] = BookItem(node.name, "function", _signature(node.args))
         elif (isinstance(node, ast.Assign) and len(node.targets) == 1
               and isinstance(node.targets[0], ast.Name)):
             name = node.targets[0].id
-            if name in NOT_HELPERS or (node.lineno < alias_lines and name not in FUNCTIONS):
+            if name in NOT_HELPERS or (node.lineno < alias_lines and name not in function_names):
                 continue
             value = node.value
             items[name] = BookItem(name, "alias", _signature(value.args)
@@ -405,20 +406,55 @@ def _with_self(signature, kind):
     return signature
 
 
-def deviations(framework, location):
-    """{item name: [problems]} of backend ``framework`` against the book's library at
-    ``location`` (its wheel, or a folder holding it), intended deviations included."""
-    source = read_source(location, framework)
-    backend = importlib.import_module(f"d2lrnn.{framework}")
+@dataclasses.dataclass(frozen=True)
+class Edition:
+    """One edition of the book's library: its package's version, the module of ours that
+    offers it per framework, what of it the recurrent chapters use, and the intended
+    differences."""
+
+    version: str
+    package: str  # ours: "<package>.<framework>"
+    frameworks: tuple
+    classes: tuple
+    functions: tuple
+    deviations: dict
+
+
+EDITION_1_0 = Edition(BOOK_VERSION, "d2lrnn", FRAMEWORKS, CLASSES, FUNCTIONS, DEVIATIONS)
+
+# d2l 0.17 (zh.d2l.ai chapters 8-9, ``from d2lrnn.v0_17 import torch as d2l``): what chapter
+# 8 calls (8.1's arrays and loss, 8.2-8.3's data, 8.5-8.6's models and training) and the
+# helpers of earlier chapters it leans on (3.1's Timer, 3.2's sgd, 3.6's Accumulator and
+# Animator, 4.10's download, 5.6's devices, 2.4's figures). Chapter 9 and the other
+# frameworks are to come.
+EDITION_0_17 = Edition(
+    "0.17.6", "d2lrnn.v0_17", ("torch",),
+    ("Vocab", "SeqDataLoader", "RNNModelScratch", "RNNModel", "Timer", "Accumulator",
+     "Animator"),
+    ("read_time_machine", "tokenize", "count_corpus", "load_corpus_time_machine",
+     "seq_data_iter_random", "seq_data_iter_sequential", "load_data_time_machine",
+     "predict_ch8", "grad_clipping", "train_epoch_ch8", "train_ch8", "sgd", "download",
+     "try_gpu", "try_all_gpus", "cpu", "gpu", "num_gpus", "plot", "set_figsize", "set_axes",
+     "use_svg_display", "load_array", "evaluate_loss"),
+    {})
+
+
+def deviations(framework, location, edition=EDITION_1_0):
+    """{item name: [problems]} of our module of ``framework`` against the book's library of
+    ``edition`` at ``location`` (its wheel, or a folder holding it), intended deviations
+    included."""
+    source = read_source(location, framework, edition.version)
+    backend = importlib.import_module(f"{edition.package}.{framework}")
     namespace = framework_namespace(source, framework)
     found = {}
-    for name, item in read_book(source).items():
+    for name, item in read_book(source, edition.classes, edition.functions).items():
         problems = check_item(item, backend, namespace)
         if problems:
             found[name] = problems
     return found
 
 
-def intended(framework):
+def intended(framework, edition=EDITION_1_0):
     """{item name: reason} of the deviations listed for ``framework``."""
-    return {name: reason for (fw, name), reason in DEVIATIONS.items() if fw in ("*", framework)}
+    return {name: reason for (fw, name), reason in edition.deviations.items()
+            if fw in ("*", framework)}
