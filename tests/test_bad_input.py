@@ -142,12 +142,22 @@ def test_command_line_mistake(world, capsys, name, args, code, words):
     assert snapshot(world) == before, "a mistake changed existing files"
 
 
-def subcommands():
-    """{name: parser} of d2lrnn's subcommands, from the command line's own parser."""
+def subcommands(parser=None, prefix=""):
+    """{name: parser} of d2lrnn's subcommands, from the command line's own parser, a nested
+    one by its whole name ('translate train')."""
     import argparse
 
-    return next(a for a in cli.build_parser()._actions
-                if isinstance(a, argparse._SubParsersAction)).choices
+    found = {}
+    for action in (parser or cli.build_parser())._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                nested = subcommands(sub, f"{prefix}{name} ")
+                found.update(nested or {f"{prefix}{name}": sub})
+    return found
+
+
+def test_the_option_walk_reaches_nested_subcommands():
+    assert {"translate train", "translate run", "train"} <= set(subcommands())
 
 
 def typed_options():
@@ -180,7 +190,7 @@ def test_every_typed_option_refuses_what_its_rule_refuses_in_one_line(command, o
         f"d2lrnn.base.checks (options.typed)"
     for text in refused_texts(action.type.rule):
         with pytest.raises(SystemExit) as stop:
-            cli.main([command, *required_words(command), f"{option}={text}"])
+            cli.main([*command.split(), *required_words(command), f"{option}={text}"])
         err = capsys.readouterr().err
         assert stop.value.code == 2, f"d2lrnn {command} {option}={text!r} was taken: {err}"
         last = err.strip().splitlines()[-1]
