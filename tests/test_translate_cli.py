@@ -111,7 +111,7 @@ def test_bad_input_gets_one_line_and_loses_nothing(tmp_path, capsys):
         assert words in err and err.count("\n") == 1, err
     assert (out / runs.CHECKPOINT).read_bytes() == kept
     assert not (tmp_path / "big").exists()  # a refused run leaves nothing behind
-    for argv in (["generate", "--checkpoint", str(out), "--prefix", "a"], ["report", str(out)],
+    for argv in (["generate", "--checkpoint", str(out), "--prefix", "a"],
                  ["train", "--resume", str(out)]):  # the language model's commands
         assert cli.main(argv) == 2, argv
         err = capsys.readouterr().err
@@ -120,6 +120,32 @@ def test_bad_input_gets_one_line_and_loses_nothing(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert "none of its words is in the vocabulary" in err[0] and "<unk>s only" in err[0]
     assert "'blorp' not in the vocabulary" in err[1] and len(err) == 2
+
+
+@ON
+def test_report_summarises_a_translators_run_and_draws_its_figure_again(backend, tmp_path,
+                                                                         capsys):
+    out = tmp_path / "mt"
+    assert cli.main(tiny(backend, pairs_file(tmp_path), out, epochs=2)) == 0
+    found = checkpoint.read_translator(out / runs.CHECKPOINT)
+    (out / runs.TRANSLATE_FIGURE).unlink()
+    capsys.readouterr()
+    assert cli.main(["report", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (f"{out}: a {backend} translator (2 GRU layers of 16, float32); "
+                        f"2 of 2 epochs trained (finished)")
+    history = found.training["history"]
+    assert lines[1].startswith(f"train loss {history['train_loss'][-1]:.3f}, validation loss "
+                               f"{history['val_loss'][-1]:.3f}; ")
+    assert lines[2] == f"wrote {out / runs.TRANSLATE_FIGURE}"
+    assert (out / runs.TRANSLATE_FIGURE).read_bytes()[:4] == b"\x89PNG"
+    stopped = tmp_path / "stopped"  # the same state in a run planned for 5 epochs
+    checkpoint.save_translator(stopped / runs.CHECKPOINT, found.params, found.src_tokens,
+                               found.tgt_tokens, {**found.hparams, "epochs": 5}, found.adam,
+                               {k: v for k, v in found.training.items() if k != "adam_step"})
+    assert cli.main(["report", str(stopped)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith(
+        f"2 of 5 epochs trained (resume with: d2lrnn translate train --resume {stopped})")
 
 
 def test_a_language_models_run_or_a_corrupt_checkpoint_is_refused(tmp_path, capsys):

@@ -106,6 +106,20 @@ def read(path, resuming=False):
     return Checkpoint(params, vocab, hparams, training, training_problem)
 
 
+def format_of(path):
+    """The format the d2lrnn checkpoint at ``path`` declares (:data:`FORMAT` or
+    :data:`TRANSLATOR_FORMAT`), from its header alone; None where it is no readable
+    safetensors file (then :func:`read` or :func:`read_translator` says what is wrong)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        checks.regular_file(Path(path), "checkpoint", error=CheckpointError)
+        with safe_open(str(path), framework="numpy") as f:
+            return (f.metadata() or {}).get("format")
+    except (CheckpointError, SafetensorError, OSError):
+        return None
+
+
 def _metadata(path, metadata, resuming):
     """(vocabulary, hyperparameters, training state, why the state is not usable) from a
     checkpoint's metadata; a damaged training state is the error when ``resuming``."""

@@ -107,8 +107,9 @@ def train(args):
     return code
 
 
-def write_figure(folder, result):
-    """loss.png of a run into its folder: 0, or 1 with a line saying what is kept."""
+def write_figure(folder, result, *, with_checkpoint=True):
+    """loss.png of a run into its folder (``with_checkpoint``: the checkpoint just written
+    beside it, which the line names): 0, or 1 with a line saying what is kept."""
     from ...base import plot
 
     figure = Path(folder) / runs.TRANSLATE_FIGURE
@@ -119,7 +120,8 @@ def write_figure(folder, result):
         print(f"d2lrnn: could not write {figure} ({err.strerror or err}); the run itself is "
               f"complete in {Path(folder) / runs.CHECKPOINT}", file=sys.stderr)
         return 1
-    print(f"wrote {Path(folder) / runs.CHECKPOINT} and {figure}")
+    print(f"wrote {Path(folder) / runs.CHECKPOINT} and {figure}" if with_checkpoint
+          else f"wrote {figure}")
     return 0
 
 
