@@ -85,8 +85,10 @@ def load_data_nmt(batch_size, num_steps, num_examples=600, *, ops, load_array):
 
 def train_seq2seq_epochs(data_iter, num_epochs, device, train_batch):
     """The epochs of 0.17's ``train_seq2seq``: ``train_batch(batch)`` takes one optimisation
-    step and gives (the summed loss of the batch, its number of tokens); the loss per token
-    is drawn every ten epochs, the last epoch's printed with its speed, and returned."""
+    step and gives (the batch's summed loss, its number of valid tokens); their ratio over
+    an epoch is drawn every ten epochs, the last epoch's printed with its speed, and
+    returned. As 0.17's, that ratio is the loss per valid token divided by ``num_steps``
+    (each sequence's loss is a mean over all its steps, padding included)."""
     animator = Animator(xlabel="epoch", ylabel="loss", xlim=[10, num_epochs])
     metric, timer = Accumulator(2), Timer()  # the summed loss, the number of tokens
     for epoch in range(num_epochs):
