@@ -176,12 +176,12 @@ class MTFraEng(DataModule):
         return arrays
 
 
-def read_book_pairs(root, max_mb=MAX_CORPUS_MB):
-    """The raw text of the book's pairs: its archive, found or downloaded into ``root`` and
-    unpacked there, or an unpacked ``fra-eng/fra.txt`` in the package's cache (see the
-    module's docstring)."""
+def read_book_pairs(root, max_mb=MAX_CORPUS_MB, hub=DATA_HUB):
+    """The raw text of the book's pairs: its archive (``hub['fra-eng']``: URL and SHA-1),
+    found or downloaded into ``root`` and unpacked there, or an unpacked ``fra-eng/fra.txt``
+    in the package's cache (see the module's docstring)."""
     root = Path(root)
-    url, sha1 = DATA_HUB[HUB_NAME]
+    url, sha1 = hub[HUB_NAME]
     archive = local_copy(url, root, sha1)
     if archive is None:
         unpacked = cache_dir() / PAIRS_FILE

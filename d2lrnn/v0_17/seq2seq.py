@@ -17,7 +17,7 @@ from ..base import checks
 from ..base.downloads import extract
 from ..base.errors import BadType
 from ..book.translation import read_book_pairs, space_marks, split_pairs
-from .common import Accumulator, Animator, Timer, Vocab, download
+from .common import DATA_HUB, Accumulator, Animator, Timer, Vocab, download
 
 RESERVED_TOKENS = ("<pad>", "<bos>", "<eos>")  # both vocabularies', in 0.17's order
 
@@ -33,9 +33,10 @@ def download_extract(name, folder=None):
 
 
 def read_data_nmt():
-    """The raw text of the English-French pairs (``fra-eng/fra.txt``), from the book's
-    archive in ``../data`` as 0.17 reads it, or the package's cache (``$D2LRNN_DATA``)."""
-    return read_book_pairs(os.path.join("..", "data"))
+    """The raw text of the English-French pairs (``fra-eng/fra.txt``), from the archive
+    ``DATA_HUB['fra-eng']`` names, in ``../data`` as 0.17 reads it, or the package's cache
+    (``$D2LRNN_DATA``)."""
+    return read_book_pairs(os.path.join("..", "data"), hub=DATA_HUB)
 
 
 def preprocess_nmt(text):
