@@ -4,6 +4,7 @@ book's), the mask and the masked loss against values worked by hand, training an
 prediction, bad input in one line, and the 0.17 encoder with the chapter's decoder held to
 the encoder-decoder reference (:mod:`d2lrnn.maths.seq2seq`) in float64."""
 import math
+from pathlib import Path
 
 import _book_library as conformance
 import numpy as np
@@ -120,6 +121,21 @@ def test_load_data_nmt_batches_the_pairs_of_the_data_folder(v017, pairs_folder):
         assert ids[0].tolist() == vocab[tokens] + [vocab["<pad>"]] * (8 - len(tokens))
         assert int(length[0]) == len(tokens)
     assert set(data_iter.dataset.tensors[1].tolist()) <= set(range(1, 9))
+
+
+def test_the_archive_is_the_one_the_0_17_data_hub_names(v017, pairs_folder, tmp_path,
+                                                        monkeypatch):
+    """A reader's own entry in ``d2l.DATA_HUB['fra-eng']`` (here the stand-in's archive in
+    ``$D2LRNN_DATA``, under the book's name) is what read_data_nmt and 9.5's own
+    ``download_extract('fra-eng')`` fetch, into ``../data``."""
+    from _corpora import parallel_corpus
+
+    _, sha1 = parallel_corpus(tmp_path / "cache", pairs=50)
+    monkeypatch.setitem(v017.DATA_HUB, "fra-eng", (v017.DATA_URL + "fra-eng.zip", sha1))
+    assert v017.read_data_nmt() == parallel_pairs(50)
+    assert v017.download_extract("fra-eng") == str(Path("..", "data", "fra-eng"))
+    assert (tmp_path / "data" / "fra-eng" / "fra.txt").read_text(encoding="utf-8") == \
+        parallel_pairs(50)
 
 
 @pytest.mark.parametrize("line, expected", [
