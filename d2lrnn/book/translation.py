@@ -94,20 +94,7 @@ class MTFraEng(DataModule):
         if self.corpus is not None:
             return read_pairs(checks.path_text(self.corpus, "MTFraEng: corpus"),
                               self.max_corpus_mb)
-        root = Path(self.root)
-        url, sha1 = DATA_HUB[HUB_NAME]
-        archive = local_copy(url, root, sha1)
-        if archive is None:
-            unpacked = cache_dir() / PAIRS_FILE
-            if unpacked.exists():
-                return read_pairs(unpacked, self.max_corpus_mb)
-            archive = download(url, root, sha1)
-        extract(archive)
-        if not (root / PAIRS_FILE).exists():
-            raise CorpusError(f"{archive} unpacked into {root}, but it holds no {PAIRS_FILE}: "
-                              f"it is not the book's fra-eng.zip; move it away and download "
-                              f"it again")
-        return read_pairs(root / PAIRS_FILE, self.max_corpus_mb)
+        return read_book_pairs(self.root, self.max_corpus_mb)
 
     def _preprocess(self, text):
         """Lower case, no-break spaces as plain ones, and a space before each ``,.!?`` that
@@ -116,7 +103,7 @@ class MTFraEng(DataModule):
             text = text.replace(space, " ")
         lowered = text.lower()
         if len(lowered) == len(text):  # each character lowered to one: positions agree
-            return _UNSPACED_MARK.sub(r" \1", lowered)
+            return space_marks(text)
         # a few characters lower to two (U+0130); the book then looks at the character
         # before each mark in the text as it was, at the mark's position in the lowered text
         return "".join(" " + char if i and char in ",.!?" and text[i - 1] != " " else char
@@ -127,25 +114,8 @@ class MTFraEng(DataModule):
         of the lines ``0 .. max_examples`` of a preprocessed text (all of them where None),
         words split at spaces. Blank lines are skipped, as the book's; a line that is not
         ``English<TAB>French``, or whose side is empty, is refused, naming it."""
-        src, tgt = [], []
-        for number, line in enumerate(text.split("\n")):
-            if max_examples and number > max_examples:
-                break
-            if not line.strip() and "\t" not in line:  # blank: a tab would pair two empties
-                continue
-            sides = line.split("\t")
-            if len(sides) != 2:
-                raise CorpusError(_not_a_pair(number + 1, line, len(sides)))
-            source, target = ([token for token in side.split(" ") if token] + ["<eos>"]
-                              for side in sides)
-            for tokens, which in ((source, "English (source)"), (target, "French (target)")):
-                if len(tokens) == 1:
-                    raise CorpusError(f"line {number + 1} of the pairs ({_shown(line)}): its "
-                                      f"{which} side is empty; every line must pair a "
-                                      f"sentence with its translation")
-            src.append(source)
-            tgt.append(target)
-        return src, tgt
+        src, tgt = split_pairs(text, max_examples)
+        return [s + ["<eos>"] for s in src], [t + ["<eos>"] for t in tgt]
 
     def _build_arrays(self, raw_text, src_vocab=None, tgt_vocab=None):
         """(arrays, source vocabulary, target vocabulary) of a raw text of pairs, the
@@ -204,6 +174,60 @@ class MTFraEng(DataModule):
         arrays, _, _ = self._build_arrays(raw_text, self.src_vocab, self.tgt_vocab)
         _refuse_unknown(arrays[0], self.src_vocab, src_sentences)
         return arrays
+
+
+def read_book_pairs(root, max_mb=MAX_CORPUS_MB, hub=DATA_HUB):
+    """The raw text of the book's pairs: its archive (``hub['fra-eng']``: URL and SHA-1),
+    found or downloaded into ``root`` and unpacked there, or an unpacked ``fra-eng/fra.txt``
+    in the package's cache (see the module's docstring)."""
+    root = Path(root)
+    url, sha1 = hub[HUB_NAME]
+    archive = local_copy(url, root, sha1)
+    if archive is None:
+        unpacked = cache_dir() / PAIRS_FILE
+        if unpacked.exists():
+            return read_pairs(unpacked, max_mb)
+        archive = download(url, root, sha1)
+    extract(archive)
+    if not (root / PAIRS_FILE).exists():
+        raise CorpusError(f"{archive} unpacked into {root}, but it holds no {PAIRS_FILE}: "
+                          f"it is not the book's fra-eng.zip; move it away and download "
+                          f"it again")
+    return read_pairs(root / PAIRS_FILE, max_mb)
+
+
+def space_marks(text):
+    """``text`` with its no-break spaces plain, lower-cased, and a space put before each
+    ``,.!?`` that follows anything but a space (d2l 0.17's ``preprocess_nmt``; 1.0's
+    :meth:`MTFraEng._preprocess` differs only where a character lowers to two)."""
+    for space in _SPACES:
+        text = text.replace(space, " ")
+    return _UNSPACED_MARK.sub(r" \1", text.lower())
+
+
+def split_pairs(text, max_examples=None):
+    """(source sentences, target sentences), each a list of tokens, of the lines ``0 ..
+    max_examples`` of a preprocessed text (all of them where None), words split at spaces.
+    Blank lines are skipped, as the book's; a line that is not ``English<TAB>French``, or
+    whose side is empty, is refused, naming it."""
+    src, tgt = [], []
+    for number, line in enumerate(text.split("\n")):
+        if max_examples and number > max_examples:
+            break
+        if not line.strip() and "\t" not in line:  # blank: a tab would pair two empties
+            continue
+        sides = line.split("\t")
+        if len(sides) != 2:
+            raise CorpusError(_not_a_pair(number + 1, line, len(sides)))
+        source, target = ([token for token in side.split(" ") if token] for side in sides)
+        for tokens, which in ((source, "English (source)"), (target, "French (target)")):
+            if not tokens:
+                raise CorpusError(f"line {number + 1} of the pairs ({_shown(line)}): its "
+                                  f"{which} side is empty; every line must pair a "
+                                  f"sentence with its translation")
+        src.append(source)
+        tgt.append(target)
+    return src, tgt
 
 
 def read_pairs(path, max_mb=MAX_CORPUS_MB):

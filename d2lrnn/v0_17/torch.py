@@ -4,7 +4,9 @@ models on ``nn.Module``, the autograd steps, the tensor aliases of the chapters.
 import functools
 import math
 
+from ..base.errors import BadArgument
 from ..base.plot import plt, set_axes, set_figsize, use_svg_display
+from ..book.translation import bleu, show_list_len_pair_hist
 from ..torch.book import (  # the same tensor helpers and devices as 1.0's: one place for each
     abs,
     arange,
@@ -43,7 +45,7 @@ from ..torch.book import (  # the same tensor helpers and devices as 1.0's: one 
     zeros,
 )
 from ..torch.ops import ops, torch
-from . import common
+from . import common, seq2seq
 from .common import (
     DATA_HUB,
     DATA_URL,
@@ -57,6 +59,13 @@ from .common import (
     plot,
     read_time_machine,
     tokenize,
+)
+from .seq2seq import (
+    download_extract,
+    preprocess_nmt,
+    read_data_nmt,
+    tokenize_nmt,
+    truncate_pad,
 )
 
 nn = torch.nn
@@ -237,3 +246,136 @@ class RNNModel(nn.Module):
         if isinstance(self.rnn, nn.LSTM):  # the hidden state and the memory cell
             return (torch.zeros(shape, device=device), torch.zeros(shape, device=device))
         return torch.zeros(shape, device=device)
+
+
+# -- chapter 9 (9.5-9.7): machine translation, the encoder-decoder, seq2seq -------------------
+
+__all__ += ["download_extract", "read_data_nmt", "preprocess_nmt", "tokenize_nmt",
+            "show_list_len_pair_hist", "truncate_pad", "build_array_nmt", "load_data_nmt",
+            "Encoder", "Decoder", "EncoderDecoder", "Seq2SeqEncoder", "sequence_mask",
+            "MaskedSoftmaxCELoss", "train_seq2seq", "predict_seq2seq", "bleu"]
+
+
+def build_array_nmt(lines, vocab, num_steps):
+    """(ids (sentences, num_steps), valid lengths) of token lists, ``<eos>`` appended, cut or
+    padded (see :func:`.seq2seq.build_array_nmt`), as PyTorch tensors."""
+    return seq2seq.build_array_nmt(lines, vocab, num_steps, ops=ops)
+
+
+def load_data_nmt(batch_size, num_steps, num_examples=600):
+    """The minibatches ``(X, X_valid_len, Y, Y_valid_len)`` of the English-French pairs (a
+    PyTorch ``DataLoader``) and the source and target vocabularies."""
+    return seq2seq.load_data_nmt(batch_size, num_steps, num_examples, ops=ops,
+                                 load_array=load_array)
+
+
+class Encoder(nn.Module):
+    """The encoder of an encoder-decoder (0.17's, on ``nn.Module``): ``forward(X, *args)``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+
+    def forward(self, X, *args):
+        raise NotImplementedError
+
+
+class Decoder(nn.Module):
+    """The decoder of an encoder-decoder: ``init_state(enc_outputs, *args)`` makes its state
+    of the encoder's outputs, ``forward(X, state)`` gives (outputs, state)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+
+    def init_state(self, enc_outputs, *args):
+        raise NotImplementedError
+
+    def forward(self, X, state):
+        raise NotImplementedError
+
+
+class EncoderDecoder(nn.Module):
+    """An encoder and a decoder: ``forward(enc_X, dec_X, *args)`` is the decoder's (outputs,
+    state) on ``dec_X`` from the state the encoder's outputs give."""
+
+    def __init__(self, encoder, decoder, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def forward(self, enc_X, dec_X, *args):
+        enc_outputs = self.encoder(enc_X, *args)
+        dec_state = self.decoder.init_state(enc_outputs, *args)
+        return self.decoder(dec_X, dec_state)
+
+
+class Seq2SeqEncoder(Encoder):
+    """9.7's encoder: token embeddings through ``nn.GRU``; ``forward(X)`` of ids (batch,
+    steps) gives (outputs (steps, batch, num_hiddens), state (num_layers, batch,
+    num_hiddens)), every step's, padding included (0.17 ignores the valid lengths)."""
+
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        self.rnn = nn.GRU(embed_size, num_hiddens, num_layers, dropout=dropout)
+
+    def forward(self, X, *args):
+        X = self.embedding(X).permute(1, 0, 2)  # time first
+        return self.rnn(X)
+
+
+def sequence_mask(X, valid_len, value=0):
+    """``X`` (batch, steps, ...) with the entries of each row past its valid length set to
+    ``value``, in place (as 0.17's), and returned."""
+    if X.dim() < 2 or valid_len.shape != X.shape[:1]:
+        raise BadArgument(f"sequence_mask: X must be (batch_size, num_steps, ...) and valid_len "
+                          f"(batch_size,); got {tuple(X.shape)} and {tuple(valid_len.shape)}")
+    steps = torch.arange(X.size(1), dtype=torch.float32, device=X.device)
+    X[~(steps[None, :] < valid_len[:, None])] = value
+    return X
+
+
+class MaskedSoftmaxCELoss(nn.CrossEntropyLoss):
+    """Softmax cross-entropy of logits ``pred`` (batch, steps, vocabulary) against ``label``
+    (batch, steps), the steps past each sequence's ``valid_len`` weighted 0: the mean over the
+    steps (all ``num_steps`` of them, masked ones included) per sequence, shape (batch,)."""
+
+    def forward(self, pred, label, valid_len):
+        weights = sequence_mask(torch.ones_like(label), valid_len)
+        unweighted_loss = F.cross_entropy(pred.permute(0, 2, 1), label, reduction="none")
+        return (unweighted_loss * weights).mean(dim=1)
+
+
+def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
+    """Train ``net`` (an :class:`EncoderDecoder`) from Xavier-initialised weights with Adam
+    at ``lr`` for ``num_epochs`` by teacher forcing (the decoder reads ``<bos>`` and the
+    target but its last token), the summed :class:`MaskedSoftmaxCELoss` of each batch,
+    gradients clipped to norm 1; print the loss per token and the speed (also returned)."""
+    net.apply(ops.xavier_layer)  # the book's xavier_init_weights
+    net.to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    loss = MaskedSoftmaxCELoss()
+    net.train()
+
+    def train_batch(batch):
+        optimizer.zero_grad()
+        X, X_valid_len, Y, Y_valid_len = [x.to(device) for x in batch]
+        bos = torch.full((Y.shape[0], 1), tgt_vocab["<bos>"], dtype=Y.dtype, device=device)
+        Y_hat, _ = net(X, torch.cat([bos, Y[:, :-1]], 1), X_valid_len)
+        summed = loss(Y_hat, Y, Y_valid_len).sum()
+        summed.backward()
+        grad_clipping(net, 1)
+        optimizer.step()
+        return summed, Y_valid_len.sum()
+
+    return seq2seq.train_seq2seq_epochs(data_iter, num_epochs, device, train_batch)
+
+
+def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, device,
+                    save_attention_weights=False):
+    """The greedy translation of ``src_sentence`` by ``net`` in evaluation mode, and the
+    decoder's attention weights of each step where ``save_attention_weights`` (see
+    :func:`.seq2seq.predict_seq2seq`)."""
+    net.eval()
+    with torch.no_grad():
+        return seq2seq.predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps,
+                                       device, save_attention_weights, ops=ops)
