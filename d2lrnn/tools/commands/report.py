@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ...training import checkpoint
 from .. import options, runs
-from .shared import perplexities, write_figure
+from .shared import perplexities, write_figure, write_loss_figure
 
 NAME = "report"
 HELP = ("print the summary of a run from its checkpoint and write its figure again "
@@ -43,8 +43,6 @@ def run(args):
 
 def translator(folder, found):
     """A translator's run: its settings, how far it trained, its last losses, loss.png."""
-    from .translate import write_figure as write_loss_figure
-
     hparams, state = found.hparams, found.training
     done = state["epoch"] >= hparams["epochs"]
     how_far = " (finished)" if done else \

@@ -43,6 +43,25 @@ def write_figure(folder, history, hparams, wrote=None):
     return 0
 
 
+def write_loss_figure(folder, result, *, with_checkpoint=True):
+    """loss.png of a translator's run into its folder (``with_checkpoint``: the checkpoint
+    just written beside it, which the line names): 0, or 1 with a line saying what is kept."""
+    from ...base import plot
+    from ..runs import CHECKPOINT, TRANSLATE_FIGURE
+
+    figure = Path(folder) / TRANSLATE_FIGURE
+    try:
+        plot.save_figure(plot.history_figure(result.history, "loss", "loss",
+                                             f"{result.hparams['backend']} seq2seq"), figure)
+    except OSError as err:
+        print(f"d2lrnn: could not write {figure} ({err.strerror or err}); the run itself is "
+              f"complete in {Path(folder) / CHECKPOINT}", file=sys.stderr)
+        return 1
+    print(f"wrote {Path(folder) / CHECKPOINT} and {figure}" if with_checkpoint
+          else f"wrote {figure}")
+    return 0
+
+
 def duration(seconds):
     """'42 s', '7.0 min', '3.5 h', '12.0 days'."""
     for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):

@@ -11,7 +11,7 @@ from ...training.settings import TRANSLATION_FIELDS
 from .. import options, runs
 from ..experiment import BLEU_K, load_translator, sentence_arrays, translations
 from .generate import checkpoint_file
-from .shared import float64_where_asked
+from .shared import float64_where_asked, write_loss_figure
 from .train import Progress
 
 NAME = "translate"
@@ -101,28 +101,10 @@ def train(args):
           f"{summary['bleu_greedy']:.3f}, beam {args.beam} {summary['bleu_beam']:.3f}")
     show_table([(e["source"], e["greedy"], e["beam"], e["reference"])
                 for e in summary["examples"]], args.beam, reference=True)
-    code = write_figure(out, result) if out else 0
+    code = write_loss_figure(out, result) if out else 0
     if args.json:
         print(json.dumps({**summary, "folder": str(out) if out else None}))
     return code
-
-
-def write_figure(folder, result, *, with_checkpoint=True):
-    """loss.png of a run into its folder (``with_checkpoint``: the checkpoint just written
-    beside it, which the line names): 0, or 1 with a line saying what is kept."""
-    from ...base import plot
-
-    figure = Path(folder) / runs.TRANSLATE_FIGURE
-    try:
-        plot.save_figure(plot.history_figure(result.history, "loss", "loss",
-                                             f"{result.hparams['backend']} seq2seq"), figure)
-    except OSError as err:
-        print(f"d2lrnn: could not write {figure} ({err.strerror or err}); the run itself is "
-              f"complete in {Path(folder) / runs.CHECKPOINT}", file=sys.stderr)
-        return 1
-    print(f"wrote {Path(folder) / runs.CHECKPOINT} and {figure}" if with_checkpoint
-          else f"wrote {figure}")
-    return 0
 
 
 def translate(args):
