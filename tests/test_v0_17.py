@@ -155,3 +155,31 @@ def test_evaluate_loss_is_the_mean_over_every_example_of_load_array(v017):
     assert [len(X) for X, _ in data_iter] == [2, 1]
     mean = v017.evaluate_loss(lambda X: 2 * X, data_iter, lambda out, y: (out - y) ** 2)
     assert mean == pytest.approx(1 / 3)
+
+
+def test_each_function_of_common_that_takes_ops_is_bound_once_with_the_books_signature(
+        monkeypatch):
+    import inspect
+
+    from d2lrnn.v0_17 import bind, common
+
+    def tokens_of(corpus, batch_size=2, *, ops):
+        """A function a later section might add."""
+        return ops, corpus, batch_size
+
+    monkeypatch.setattr(common, "tokens_of", tokens_of, raising=False)
+    tokens_of.__module__ = common.__name__
+    names = bind.bound("the adapter", "d2lrnn.v0_17.someframework")
+    assert {"tokens_of", "seq_data_iter_random", "seq_data_iter_sequential", "SeqDataLoader",
+            "load_data_time_machine", "predict_ch8", "evaluate_loss"} <= set(names)
+    assert not {"read_time_machine", "Vocab", "train_ch8", "Timer"} & set(names)
+    bound_tokens = names["tokens_of"]
+    assert bound_tokens([1], 3) == ("the adapter", [1], 3)
+    assert str(inspect.signature(bound_tokens)) == "(corpus, batch_size=2)"
+    assert bound_tokens.__module__ == "d2lrnn.v0_17.someframework"
+    assert bound_tokens.__doc__ == tokens_of.__doc__
+    loader = names["SeqDataLoader"]
+    assert str(inspect.signature(loader)) == \
+        "(batch_size, num_steps, use_random_iter, max_tokens)"
+    assert issubclass(loader, common.SeqDataLoader) and loader.__name__ == "SeqDataLoader"
+

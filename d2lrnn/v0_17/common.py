@@ -1,8 +1,9 @@
 """The d2l 0.17 library written once: the data of chapter 8 (8.2-8.3), the helpers the
 chapters lean on (``Timer``, ``Accumulator``, ``Animator``) and the parts of training that do
 not need a framework's autograd (``predict_ch8``, ``train_ch8``'s loop). Names, parameters,
-order and defaults are the 0.17 package's (d2l==0.17.6); functions that make tensors take the
-backend's adapter as the keyword-only ``ops``, bound by each framework's module."""
+order and defaults are the 0.17 package's (d2l==0.17.6); functions and classes that make
+tensors take the backend's adapter as the keyword-only ``ops``, bound to each framework's by
+:mod:`.bind`."""
 import collections
 import math
 import os
@@ -122,22 +123,21 @@ def seq_data_iter_sequential(corpus, batch_size, num_steps, *, ops):
 class SeqDataLoader:
     """The corpus's minibatches, drawn afresh at each iteration."""
 
-    ops = None  # the backend's adapter: set by the framework's subclass
-
-    def __init__(self, batch_size, num_steps, use_random_iter, max_tokens):
+    def __init__(self, batch_size, num_steps, use_random_iter, max_tokens, *, ops):
         self.data_iter_fn = seq_data_iter_random if use_random_iter else \
             seq_data_iter_sequential
         self.corpus, self.vocab = load_corpus_time_machine(max_tokens)
         self.batch_size, self.num_steps = batch_size, num_steps
+        self.ops = ops
 
     def __iter__(self):
         return self.data_iter_fn(self.corpus, self.batch_size, self.num_steps, ops=self.ops)
 
 
 def load_data_time_machine(batch_size, num_steps, use_random_iter=False, max_tokens=10000, *,
-                           loader=SeqDataLoader):
+                           ops):
     """The corpus's minibatch iterator and its vocabulary."""
-    data_iter = loader(batch_size, num_steps, use_random_iter, max_tokens)
+    data_iter = SeqDataLoader(batch_size, num_steps, use_random_iter, max_tokens, ops=ops)
     return data_iter, data_iter.vocab
 
 
@@ -254,14 +254,17 @@ def evaluate_loss(net, data_iter, loss, *, ops):
     return metric[0] / metric[1]
 
 
-def predict_ch8(prefix, num_preds, net, vocab, device, *, ops):
+def predict_ch8(prefix, num_preds, net, vocab, device, *, ops, state_keywords=None):
     """``prefix`` followed by ``num_preds`` characters, each the most likely after those
-    before it (the prefix warms the state up)."""
-    state = net.begin_state(batch_size=1, device=device)
+    before it (the prefix warms the state up). ``state_keywords``: what the framework's
+    ``begin_state`` takes besides the batch size (``{"device": device}`` unless given)."""
+    state = net.begin_state(batch_size=1, **(state_keywords or {"device": device}))
     outputs = [vocab[prefix[0]]]
 
     def last_output():
-        return ops.reshape(ops.to_device(ops.asarray([outputs[-1]], "int64"), device), (1, 1))
+        token = ops.asarray([outputs[-1]], "int64")
+        token = token if device is None else ops.to_device(token, device)
+        return ops.reshape(token, (1, 1))
 
     for y in prefix[1:]:
         _, state = net(last_output(), state)

@@ -44,6 +44,7 @@ from ..torch.book import (  # the same tensor helpers and devices as 1.0's: one 
 )
 from ..torch.ops import ops, torch
 from . import common
+from .bind import bound
 from .common import (
     DATA_HUB,
     DATA_URL,
@@ -63,39 +64,19 @@ nn = torch.nn
 F = torch.nn.functional
 
 __all__ = ["DATA_HUB", "DATA_URL", "download", "read_time_machine", "tokenize", "Vocab",
-           "count_corpus", "load_corpus_time_machine", "seq_data_iter_random",
-           "seq_data_iter_sequential", "SeqDataLoader", "load_data_time_machine", "Timer",
-           "Accumulator", "Animator", "plot", "plt", "set_axes", "set_figsize",
-           "use_svg_display", "load_array", "evaluate_loss", "cpu", "gpu", "num_gpus",
-           "try_gpu", "try_all_gpus", "sgd",
+           "count_corpus", "load_corpus_time_machine", "Timer", "Accumulator", "Animator",
+           "plot", "plt", "set_axes", "set_figsize", "use_svg_display", "load_array",
+           "evaluate_loss", "cpu", "gpu", "num_gpus", "try_gpu", "try_all_gpus", "sgd",
            "RNNModelScratch", "predict_ch8", "grad_clipping", "train_epoch_ch8", "train_ch8",
            "RNNModel", "nn", "F", "torch",
            "ones", "zeros", "tensor", "arange", "meshgrid", "sin", "sinh", "cos", "cosh", "tanh",
            "linspace", "exp", "log", "normal", "rand", "matmul", "int32", "float32", "concat",
            "stack", "abs", "eye", "numpy", "size", "reshape", "to", "reduce_sum", "argmax",
            "astype", "transpose"]
-
-
-def seq_data_iter_random(corpus, batch_size, num_steps):
-    """Minibatches of subsequences in random order (see :func:`.common.seq_data_iter_random`),
-    as PyTorch tensors."""
-    return common.seq_data_iter_random(corpus, batch_size, num_steps, ops=ops)
-
-
-def seq_data_iter_sequential(corpus, batch_size, num_steps):
-    """Minibatches whose rows continue those of the batch before (see
-    :func:`.common.seq_data_iter_sequential`), as PyTorch tensors."""
-    return common.seq_data_iter_sequential(corpus, batch_size, num_steps, ops=ops)
-
-
-class SeqDataLoader(common.SeqDataLoader):
-    ops = ops
-
-
-def load_data_time_machine(batch_size, num_steps, use_random_iter=False, max_tokens=10000):
-    """The corpus's minibatch iterator (of PyTorch tensors) and its vocabulary."""
-    return common.load_data_time_machine(batch_size, num_steps, use_random_iter, max_tokens,
-                                         loader=SeqDataLoader)
+# The data and helpers of common on PyTorch's tensors (what follows replaces some of them).
+_common = bound(ops, __name__)
+globals().update(_common)
+__all__ += [name for name in _common if name not in __all__]
 
 
 def load_array(data_arrays, batch_size, is_train=True):
@@ -131,11 +112,18 @@ class RNNModelScratch:
         self.init_state, self.forward_fn = init_state, forward_fn
 
     def __call__(self, X, state):
-        X = F.one_hot(X.T.long(), self.vocab_size).type(torch.float32)
+        X = F.one_hot(X.T.long(), self.vocab_size).type(_float_type(self.params))
         return self.forward_fn(X, state, self.params)
 
     def begin_state(self, batch_size, device):
         return self.init_state(batch_size, self.num_hiddens, device)
+
+
+def _float_type(params):
+    """The one-hot inputs' type: float32 as the book's, or the parameters' own float type (a
+    float64 network gets float64 inputs; the book's cast would make its products fail)."""
+    dtype = getattr(params[0], "dtype", None) if params else None
+    return dtype if dtype is not None and dtype.is_floating_point else torch.float32
 
 
 def predict_ch8(prefix, num_preds, net, vocab, device):

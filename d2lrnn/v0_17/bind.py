@@ -1,0 +1,57 @@
+"""The one binding of :mod:`.common` to a framework: every function of ``common`` that takes
+the array adapter as the keyword-only ``ops`` (and every class whose constructor does), found
+by discovery, bound to one framework's adapter and shown with the 0.17 signature (no ``ops``:
+``inspect.signature``, ``help()`` and the conformance check see the book's parameters). A
+framework module takes them with ``globals().update(bound(ops, __name__))`` and defines after
+that only what needs its framework (a definition of its own replaces the bound one)."""
+import functools
+import inspect
+
+from . import common
+
+
+def _takes_ops(function):
+    parameter = inspect.signature(function).parameters.get("ops")
+    return parameter is not None and parameter.kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def _without_ops(function):
+    signature = inspect.signature(function)
+    return signature.replace(parameters=[p for name, p in signature.parameters.items()
+                                         if name != "ops"])
+
+
+def _bound_function(function, ops, module):
+    @functools.wraps(function)
+    def bound_to_ops(*args, **kwargs):
+        return function(*args, **kwargs, ops=ops)
+
+    bound_to_ops.__signature__ = _without_ops(function)
+    bound_to_ops.__module__ = module
+    del bound_to_ops.__wrapped__  # inspect.signature would follow it back to ``ops``
+    return bound_to_ops
+
+
+def _bound_class(cls, ops, module):
+    def __init__(self, *args, **kwargs):
+        cls.__init__(self, *args, **kwargs, ops=ops)
+
+    __init__.__signature__ = _without_ops(cls.__init__)
+    __init__.__doc__ = cls.__init__.__doc__
+    return type(cls.__name__, (cls,), {"__init__": __init__, "__module__": module,
+                                       "__doc__": cls.__doc__,
+                                       "__qualname__": cls.__qualname__})
+
+
+def bound(ops, module):
+    """{name: the function or class of :mod:`.common` bound to ``ops``}, each presented as
+    defined in ``module`` (the framework's module, by its ``__name__``)."""
+    names = {}
+    for name, value in vars(common).items():
+        if name.startswith("_") or getattr(value, "__module__", None) != common.__name__:
+            continue
+        if inspect.isclass(value) and _takes_ops(value.__init__):
+            names[name] = _bound_class(value, ops, module)
+        elif inspect.isfunction(value) and _takes_ops(value):
+            names[name] = _bound_function(value, ops, module)
+    return names
