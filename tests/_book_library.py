@@ -428,7 +428,7 @@ EDITION_1_0 = Edition(BOOK_VERSION, "d2lrnn", FRAMEWORKS, CLASSES, FUNCTIONS, DE
 # Animator, 4.10's download, 5.6's devices, 2.4's figures). Chapter 9 and the other
 # frameworks are to come.
 EDITION_0_17 = Edition(
-    "0.17.6", "d2lrnn.v0_17", ("torch",),
+    "0.17.6", "d2lrnn.v0_17", ("torch", "mxnet", "tensorflow"),
     ("Vocab", "SeqDataLoader", "RNNModelScratch", "RNNModel", "Timer", "Accumulator",
      "Animator"),
     ("read_time_machine", "tokenize", "count_corpus", "load_corpus_time_machine",
