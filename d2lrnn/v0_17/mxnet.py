@@ -193,8 +193,11 @@ def _epoch_with_loss(loss, net, train_iter, updater, device, use_random_iter):
 class RNNModel(nn.Block):
     """A recurrent layer of Gluon (``rnn.RNN``, ``rnn.GRU``, ``rnn.LSTM``: time first, its
     state a list) on one-hot inputs, and a dense output layer over its hidden states.
-    Gluon's GRU applies the reset gate after the recurrent product, with a recurrent bias
-    of its own (cuDNN's GRU), not the book's 9.1 GRU."""
+    Gluon's layers compute other functions than the book's chapters: ``rnn.RNN(h)`` is a
+    ReLU network unless made with ``activation='tanh'`` (8.6's cell keeps the default), and
+    its GRU applies the reset gate after the recurrent product, with a recurrent bias of its
+    own (cuDNN's GRU), not the book's 9.1 GRU. Every layer has a recurrent bias beside the
+    input one, both trained."""
 
     def __init__(self, rnn_layer, vocab_size, **kwargs):
         super().__init__(**kwargs)

@@ -132,7 +132,8 @@ def grad_clipping(grads, theta):
     grads = dense_gradients(grads)
     norm = math.sqrt(sum(float(tf.reduce_sum(grad ** 2)) for grad in grads))
     if norm > theta:
-        return [grad * tf.cast(theta / norm, grad.dtype) for grad in grads]
+        # tf.constant in the gradient's type: tf.cast of a Python float rounds it to float32
+        return [grad * tf.constant(theta / norm, grad.dtype) for grad in grads]
     return grads
 
 
@@ -185,10 +186,13 @@ class RNNModel(keras.layers.Layer):
     9.1 GRU."""
 
     def __init__(self, rnn_layer, vocab_size, **kwargs):
+        # the recurrent layer's type (float32 as the book's unless made otherwise): Keras
+        # casts a layer's floating inputs, the carried state among them, to its own
+        kwargs.setdefault("dtype", rnn_layer.dtype_policy)
         super().__init__(**kwargs)
         self.rnn = rnn_layer
         self.vocab_size = vocab_size
-        self.dense = keras.layers.Dense(vocab_size, dtype=rnn_layer.dtype_policy)
+        self.dense = keras.layers.Dense(vocab_size, dtype=self.dtype_policy)
 
     def call(self, inputs, state):
         X = tf.one_hot(tf.transpose(inputs), self.vocab_size, dtype=self.rnn.compute_dtype)

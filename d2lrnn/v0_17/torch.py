@@ -216,12 +216,14 @@ class RNNModel(nn.Module):
         self.linear = nn.Linear(self.num_hiddens * self.num_directions, self.vocab_size)
 
     def forward(self, inputs, state):
-        X = F.one_hot(inputs.T.long(), self.vocab_size).to(torch.float32)
+        X = F.one_hot(inputs.T.long(), self.vocab_size).to(self.linear.weight.dtype)
         Y, state = self.rnn(X, state)
         return self.linear(Y.reshape((-1, Y.shape[-1]))), state
 
     def begin_state(self, device, batch_size=1):
         shape = (self.num_directions * self.rnn.num_layers, batch_size, self.num_hiddens)
+        zeros = functools.partial(torch.zeros, shape, device=device,
+                                  dtype=self.linear.weight.dtype)  # float64 in a float64 model
         if isinstance(self.rnn, nn.LSTM):  # the hidden state and the memory cell
-            return (torch.zeros(shape, device=device), torch.zeros(shape, device=device))
-        return torch.zeros(shape, device=device)
+            return (zeros(), zeros())
+        return zeros()
