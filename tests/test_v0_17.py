@@ -20,6 +20,15 @@ def v017():
     return d2l_0_17
 
 
+@pytest.fixture(params=["torch", "mxnet", "tensorflow"])
+def each_v017(request):
+    """The 0.17 library of each framework installed here."""
+    import importlib
+
+    load_or_skip(request.param)
+    return importlib.import_module(f"d2lrnn.v0_17.{request.param}")
+
+
 @pytest.fixture
 def fixed_offset(monkeypatch):
     """The iterators' random offset made 2, so that their batches can be worked by hand."""
@@ -53,10 +62,11 @@ def test_vocab_orders_tokens_by_frequency_after_unk_and_reserved(v017):
     assert v017.Vocab(["x", "y", "y"], min_freq=2).idx_to_token == ["<unk>", "y"]
 
 
-def test_sequential_batches_continue_each_row(v017, fixed_offset):
+def test_sequential_batches_continue_each_row(each_v017, fixed_offset):
     # 35 tokens, offset 2: the 32 tokens 2..33 in 2 rows of 16, walked 5 at a time (3 batches)
-    batches = [(v017.numpy(X).tolist(), v017.numpy(Y).tolist())
-               for X, Y in v017.seq_data_iter_sequential(list(range(35)), 2, 5)]
+    d2l = each_v017
+    batches = [(d2l.numpy(X).tolist(), d2l.numpy(Y).tolist())
+               for X, Y in d2l.seq_data_iter_sequential(list(range(35)), 2, 5)]
     assert batches == [
         ([[2, 3, 4, 5, 6], [18, 19, 20, 21, 22]], [[3, 4, 5, 6, 7], [19, 20, 21, 22, 23]]),
         ([[7, 8, 9, 10, 11], [23, 24, 25, 26, 27]], [[8, 9, 10, 11, 12], [24, 25, 26, 27, 28]]),
@@ -65,18 +75,19 @@ def test_sequential_batches_continue_each_row(v017, fixed_offset):
     ]
 
 
-def test_random_batches_cover_each_subsequence_once(v017, fixed_offset):
+def test_random_batches_cover_each_subsequence_once(each_v017, fixed_offset):
     # offset 2: the 6 subsequences of 5 tokens begin at 2, 7, ..., 27, in 3 batches of 2
-    rows = []
-    for X, Y in v017.seq_data_iter_random(list(range(35)), 2, 5):
-        assert tuple(X.shape) == (2, 5) and str(X.dtype) == "torch.int64"
-        assert (v017.numpy(Y) == v017.numpy(X) + 1).all()
-        rows += v017.numpy(X).tolist()
+    d2l, rows = each_v017, []
+    for X, Y in d2l.seq_data_iter_random(list(range(35)), 2, 5):
+        assert tuple(X.shape) == (2, 5) and d2l.numpy(X).dtype == np.int64
+        assert (d2l.numpy(Y) == d2l.numpy(X) + 1).all()
+        rows += d2l.numpy(X).tolist()
     assert sorted(rows) == [list(range(start, start + 5)) for start in range(2, 28, 5)]
 
 
-def test_load_data_time_machine_reads_the_books_characters(v017, monkeypatch):
+def test_load_data_time_machine_reads_the_books_characters(each_v017, monkeypatch):
     monkeypatch.setenv("D2LRNN_DATA", str(book_path().parent))
+    v017 = each_v017
     train_iter, vocab = v017.load_data_time_machine(32, 35)
     assert len(vocab) == 28 and vocab.idx_to_token[:4] == ["<unk>", " ", "e", "t"]
     assert len(train_iter.corpus) == 10000
@@ -443,3 +454,91 @@ def test_train_epoch_ch8_takes_the_references_steps_in_float64(framework, model,
     numpy_batches = [(d2l.numpy(X), d2l.numpy(Y)) for X, Y in batches]
     _assert_held_to_the_reference(ours, perplexity, packing, start, numpy_batches,
                                   use_random_iter)
+
+
+def _small_time_machine(d2l, monkeypatch, use_random_iter=False):
+    monkeypatch.setenv("D2LRNN_DATA", str(book_path().parent))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    random.seed(0)
+    return d2l.load_data_time_machine(32, 35, use_random_iter=use_random_iter,
+                                      max_tokens=3000)
+
+
+def _assert_trained_and_printed(perplexity, capsys, vocab):
+    assert perplexity < 0.95 * len(vocab), perplexity  # one that learns nothing: about 28
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-3].startswith("perplexity ") and printed[-2].startswith("time traveller")
+    assert len(printed[-2]) == len("time traveller") + 50
+
+
+def test_mxnet_chapter_8_cells_train_and_predict(monkeypatch, capsys):
+    """8.5 and 8.6 as the MXNet cells write them: functions handed to RNNModelScratch with
+    d2l.try_gpu(), a Gluon rnn layer in RNNModel, the model initialized by train_ch8."""
+    load_or_skip("mxnet")
+    import mxnet as mx
+    from mxnet import np
+    from mxnet.gluon import rnn
+
+    from d2lrnn.v0_17 import mxnet as d2l
+
+    mx.random.seed(0)
+    train_iter, vocab = _small_time_machine(d2l, monkeypatch)
+
+    def get_params(vocab_size, num_hiddens, device):
+        shapes = [(vocab_size, num_hiddens), (num_hiddens, num_hiddens), None,
+                  (num_hiddens, vocab_size), None]
+        params = [np.random.normal(scale=0.01, size=shape, ctx=device) if shape else
+                  d2l.zeros(size, ctx=device) for shape, size in zip(
+                      shapes, [None, None, num_hiddens, None, vocab_size])]
+        for param in params:
+            param.attach_grad()
+        return params
+
+    def init_rnn_state(batch_size, num_hiddens, device):
+        return (d2l.zeros((batch_size, num_hiddens), ctx=device),)
+
+    net = d2l.RNNModelScratch(len(vocab), 64, d2l.try_gpu(), get_params, init_rnn_state,
+                              _book_rnn(d2l))
+    _assert_trained_and_printed(d2l.train_ch8(net, train_iter, vocab, 1, 3, d2l.try_gpu()),
+                                capsys, vocab)
+    device = d2l.try_gpu()
+    net = d2l.RNNModel(rnn.RNN(64), len(vocab))
+    net.initialize(force_reinit=True, ctx=device)
+    assert len(d2l.predict_ch8("time traveller", 10, net, vocab, device)) == 24
+    _assert_trained_and_printed(d2l.train_ch8(net, train_iter, vocab, 1, 3, device), capsys,
+                                vocab)
+
+
+def test_tensorflow_chapter_8_cells_train_and_predict(monkeypatch, capsys):
+    """8.5 and 8.6 as the TensorFlow cells write them: the functions in 0.17's TensorFlow
+    order, models made in a strategy's scope, train_ch8 given the strategy, predict_ch8
+    without a device; 8.6's layer batch-major (Keras 3 has no time_major layers)."""
+    load_or_skip("tensorflow")
+    import tensorflow as tf
+
+    from d2lrnn.v0_17 import tensorflow as d2l
+
+    tf.random.set_seed(0)
+    train_iter, vocab = _small_time_machine(d2l, monkeypatch)
+
+    def get_params(vocab_size, num_hiddens):
+        shapes = [(vocab_size, num_hiddens), (num_hiddens, num_hiddens), (num_hiddens,),
+                  (num_hiddens, vocab_size), (vocab_size,)]
+        return [tf.Variable(d2l.normal(shape=shape, stddev=0.01, mean=0, dtype=tf.float32)
+                            if len(shape) == 2 else d2l.zeros(shape)) for shape in shapes]
+
+    def init_rnn_state(batch_size, num_hiddens):
+        return (d2l.zeros((batch_size, num_hiddens)),)
+
+    strategy = tf.distribute.OneDeviceStrategy(d2l.try_gpu()._device_name)
+    with strategy.scope():
+        net = d2l.RNNModelScratch(len(vocab), 64, init_rnn_state, _book_rnn(d2l), get_params)
+    _assert_trained_and_printed(d2l.train_ch8(net, train_iter, vocab, 1, 3, strategy), capsys,
+                                vocab)
+    rnn_layer = tf.keras.layers.RNN(tf.keras.layers.SimpleRNNCell(64), return_sequences=True,
+                                    return_state=True)
+    with strategy.scope():
+        net = d2l.RNNModel(rnn_layer, vocab_size=len(vocab))
+    assert len(d2l.predict_ch8("time traveller", 10, net, vocab)) == 24
+    _assert_trained_and_printed(d2l.train_ch8(net, train_iter, vocab, 1, 3, strategy), capsys,
+                                vocab)

@@ -151,8 +151,8 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
         if state is None or use_random_iter:
             state = net.begin_state(batch_size=X.shape[0], ctx=device)
         else:
-            # detach() returns a new array (the book's loop drops it, and the next backward
-            # ran on into the batch before): keep the detached ones
+            # detach() returns a new array, which the book's loop drops (harmless there:
+            # autograd.record() below starts a new graph); the detached state is kept here
             state = type(state)(s.detach() for s in state)
         y = Y.T.reshape(-1)
         X, y = X.as_in_ctx(device), y.as_in_ctx(device)
