@@ -1,9 +1,11 @@
 """The one binding of :mod:`.common` to a framework: every function of ``common`` that takes
 the array adapter as the keyword-only ``ops`` (and every class whose constructor does), found
 by discovery, bound to one framework's adapter and shown with the 0.17 signature (no ``ops``:
-``inspect.signature``, ``help()`` and the conformance check see the book's parameters). A
-framework module takes them with ``globals().update(bound(ops, __name__))`` and defines after
-that only what needs its framework (a definition of its own replaces the bound one)."""
+``inspect.signature``, ``help()`` and the conformance check see the book's parameters); with
+them ``common``'s shared names and the devices and tensor aliases of the framework's 1.0
+backend. A framework module takes them all with ``globals().update(library(...))`` and
+defines after that only what needs its framework (a definition of its own replaces a bound
+one)."""
 import functools
 import inspect
 
@@ -41,6 +43,26 @@ def _bound_class(cls, ops, module):
     return type(cls.__name__, (cls,), {"__init__": __init__, "__module__": module,
                                        "__doc__": cls.__doc__,
                                        "__qualname__": cls.__qualname__})
+
+
+# The devices and tensor aliases the 0.17 library defines (d2l/<framework>.py after "Alias
+# defined in config.ini"), taken from the framework's 1.0 backend: one place for each. A
+# name the backend lacks (TensorFlow's ``to``, which 0.17's has not either) is left out.
+BACKEND_NAMES = ("cpu", "gpu", "num_gpus", "try_gpu", "try_all_gpus", "ones", "zeros", "tensor",
+                 "arange", "meshgrid", "sin", "sinh", "cos", "cosh", "tanh", "linspace", "exp",
+                 "log", "normal", "rand", "matmul", "int32", "float32", "concat", "stack", "abs",
+                 "eye", "numpy", "size", "reshape", "to", "reduce_sum", "argmax", "astype",
+                 "transpose")
+
+
+def library(ops, module, backend):
+    """{name: value} of what a framework's module offers before its own definitions:
+    ``common``'s shared names, its functions and classes bound to ``ops`` (see
+    :func:`bound`), and the names of ``BACKEND_NAMES`` that ``backend`` (the framework's 1.0
+    ``book`` module) has."""
+    return {**{name: getattr(common, name) for name in common.SHARED},
+            **{name: getattr(backend, name) for name in BACKEND_NAMES if hasattr(backend, name)},
+            **bound(ops, module)}
 
 
 def bound(ops, module):

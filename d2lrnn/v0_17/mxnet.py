@@ -2,84 +2,24 @@
 :mod:`.common` writes once, bound to MXNet's adapter by :mod:`.bind`, and what needs MXNet
 itself: the models on ``gluon.nn.Block``, the autograd steps, the tensor aliases of the
 chapters (mxnet.np's, as 0.17's)."""
-import functools
 import math
 
-import numpy as onp
-
-from ..base.plot import plt, set_axes, set_figsize, use_svg_display
-from ..mxnet.book import (  # the same tensor helpers and devices as 1.0's: one place for each
-    abs,
-    arange,
-    argmax,
-    astype,
-    concat,
-    cos,
-    cosh,
-    cpu,
-    exp,
-    eye,
-    float32,
-    gpu,
-    int32,
-    linspace,
-    log,
-    matmul,
-    meshgrid,
-    normal,
-    num_gpus,
-    numpy,
-    ones,
-    rand,
-    reduce_sum,
-    reshape,
-    sin,
-    sinh,
-    size,
-    stack,
-    tanh,
-    tensor,
-    to,
-    transpose,
-    try_all_gpus,
-    try_gpu,
-    zeros,
-)
+from ..mxnet import book as backend
 from ..mxnet.ops import mnp, mx, npx, ops
 from . import common
-from .bind import bound
-from .common import (
-    DATA_HUB,
-    DATA_URL,
-    Accumulator,
-    Animator,
-    Timer,
-    Vocab,
-    count_corpus,
-    download,
-    load_corpus_time_machine,
-    plot,
-    read_time_machine,
-    tokenize,
-)
+from .bind import library
 
 autograd, gluon, init, np = mx.autograd, mx.gluon, mx.init, mnp
 nn, rnn = gluon.nn, gluon.rnn
 
-__all__ = ["DATA_HUB", "DATA_URL", "download", "read_time_machine", "tokenize", "Vocab",
-           "count_corpus", "load_corpus_time_machine", "Timer", "Accumulator", "Animator",
-           "plot", "plt", "set_axes", "set_figsize", "use_svg_display", "load_array",
-           "cpu", "gpu", "num_gpus", "try_gpu", "try_all_gpus", "sgd",
-           "RNNModelScratch", "predict_ch8", "grad_clipping", "train_epoch_ch8", "train_ch8",
-           "RNNModel", "autograd", "gluon", "init", "np", "npx", "nn", "rnn",
-           "ones", "zeros", "tensor", "arange", "meshgrid", "sin", "sinh", "cos", "cosh", "tanh",
-           "linspace", "exp", "log", "normal", "rand", "matmul", "int32", "float32", "concat",
-           "stack", "abs", "eye", "numpy", "size", "reshape", "to", "reduce_sum", "argmax",
-           "astype", "transpose"]
-# The data and helpers of common on mxnet.np's arrays (what follows replaces some of them).
-_common = bound(ops, __name__)
-globals().update(_common)
-__all__ += [name for name in _common if name not in __all__]
+# common's names, bound to this framework's adapter where they make tensors, and the
+# devices and tensor aliases of the 1.0 backend (what follows replaces some of them)
+_library = library(ops, __name__, backend)
+globals().update(_library)
+__all__ = list(dict.fromkeys([
+    *_library, "sgd", "load_array", "RNNModelScratch", "predict_ch8", "grad_clipping",
+    "train_epoch_ch8", "train_ch8", "RNNModel", "autograd", "gluon", "init", "np", "npx", "nn",
+    "rnn"]))
 
 
 def load_array(data_arrays, batch_size, is_train=True):
@@ -96,28 +36,11 @@ def sgd(params, lr, batch_size):
         param[:] = param - lr * param.grad / batch_size
 
 
-class RNNModelScratch:
-    """A recurrent network from the functions a notebook defines: ``get_params(vocab_size,
-    num_hiddens, device)``, ``init_state(batch_size, num_hiddens, device)`` and
-    ``forward_fn(inputs, state, params)``; inputs are one-hot, time first."""
+class RNNModelScratch(_library["RNNModelScratch"]):
+    __doc__ = _library["RNNModelScratch"].__doc__
 
-    def __init__(self, vocab_size, num_hiddens, device, get_params, init_state, forward_fn):
-        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
-        self.params = get_params(vocab_size, num_hiddens, device)
-        self.init_state, self.forward_fn = init_state, forward_fn
-
-    def __call__(self, X, state):
-        X = npx.one_hot(X.T, self.vocab_size, dtype=_float_type(self.params[0].dtype))
-        return self.forward_fn(X, state, self.params)
-
-    def begin_state(self, batch_size, ctx):
+    def begin_state(self, batch_size, ctx):  # 0.17's MXNet names the device ctx
         return self.init_state(batch_size, self.num_hiddens, ctx)
-
-
-def _float_type(dtype):
-    """The one-hot inputs' type: float32 as the book's, or the parameters' own float type (a
-    float64 network gets float64 inputs)."""
-    return dtype if onp.dtype(dtype).kind == "f" else "float32"
 
 
 def predict_ch8(prefix, num_preds, net, vocab, device):
@@ -145,15 +68,8 @@ def grad_clipping(net, theta):
 def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
     """One epoch: the state begun afresh for each random minibatch (or once, then detached
     between sequential ones), gradients clipped to norm 1. The perplexity and tokens/s."""
-    state, timer = None, Timer()
-    metric = Accumulator(2)  # the summed loss, the number of tokens
-    for X, Y in train_iter:
-        if state is None or use_random_iter:
-            state = net.begin_state(batch_size=X.shape[0], ctx=device)
-        else:
-            # detach() returns a new array, which the book's loop drops (harmless there:
-            # autograd.record() below starts a new graph); the detached state is kept here
-            state = type(state)(s.detach() for s in state)
+
+    def step(X, Y, state):
         y = Y.T.reshape(-1)
         X, y = X.as_in_ctx(device), y.as_in_ctx(device)
         with autograd.record():
@@ -162,8 +78,14 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
         mean_loss.backward()
         grad_clipping(net, 1)
         updater(batch_size=1)  # the loss is a mean already
-        metric.add(float(mean_loss) * y.size, y.size)
-    return math.exp(metric[0] / metric[1]), metric[1] / timer.stop()
+        return mean_loss, y.size, state
+
+    # detach() returns a new array, which the book's loop drops (harmless there:
+    # autograd.record() starts a new graph); the detached state is kept here
+    return common.run_epoch_ch8(
+        train_iter, use_random_iter, step=step,
+        detach=lambda state: type(state)(s.detach() for s in state),
+        begin_state=lambda X: net.begin_state(batch_size=X.shape[0], ctx=device))
 
 
 def _updater(net, lr):
@@ -182,12 +104,7 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
     return common.train_ch8(
         net, train_iter, vocab, lr, num_epochs, device, use_random_iter,
-        make_updater=_updater, predict=predict_ch8,
-        train_epoch=functools.partial(_epoch_with_loss, loss))
-
-
-def _epoch_with_loss(loss, net, train_iter, updater, device, use_random_iter):
-    return train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter)
+        loss=loss, make_updater=_updater, train_epoch=train_epoch_ch8, predict=predict_ch8)
 
 
 class RNNModel(nn.Block):
@@ -206,7 +123,7 @@ class RNNModel(nn.Block):
         self.dense = nn.Dense(vocab_size)
 
     def forward(self, inputs, state):
-        X = npx.one_hot(inputs.T, self.vocab_size, dtype=_float_type(self.dense.weight.dtype))
+        X = npx.one_hot(inputs.T, self.vocab_size, dtype=self.dense.weight.dtype)  # float64 too
         Y, state = self.rnn(X, state)
         return self.dense(Y.reshape(-1, Y.shape[-1])), state
 

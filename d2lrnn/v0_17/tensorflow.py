@@ -5,77 +5,20 @@ the tensor aliases of the chapters."""
 import inspect
 import math
 
-from ..base.plot import plt, set_axes, set_figsize, use_svg_display
-from ..tensorflow.book import (  # the same tensor helpers and devices as 1.0's: one place each
-    abs,
-    arange,
-    argmax,
-    astype,
-    concat,
-    cos,
-    cosh,
-    cpu,
-    dense_gradients,
-    exp,
-    eye,
-    float32,
-    gpu,
-    int32,
-    linspace,
-    matmul,
-    meshgrid,
-    normal,
-    num_gpus,
-    numpy,
-    ones,
-    rand,
-    reduce_sum,
-    reshape,
-    sin,
-    sinh,
-    size,
-    stack,
-    tanh,
-    tensor,
-    transpose,
-    try_all_gpus,
-    try_gpu,
-    zeros,
-)
+from ..tensorflow import book as backend
 from ..tensorflow.ops import ops, tf
 from . import common
-from .bind import bound
-from .common import (
-    DATA_HUB,
-    DATA_URL,
-    Accumulator,
-    Animator,
-    Timer,
-    Vocab,
-    count_corpus,
-    download,
-    load_corpus_time_machine,
-    plot,
-    read_time_machine,
-    tokenize,
-)
+from .bind import library
 
 keras = tf.keras
 
-__all__ = ["DATA_HUB", "DATA_URL", "download", "read_time_machine", "tokenize", "Vocab",
-           "count_corpus", "load_corpus_time_machine", "Timer", "Accumulator", "Animator",
-           "plot", "plt", "set_axes", "set_figsize", "use_svg_display", "load_array",
-           "cpu", "gpu", "num_gpus", "try_gpu", "try_all_gpus", "sgd",
-           "RNNModelScratch", "predict_ch8", "grad_clipping", "train_epoch_ch8", "train_ch8",
-           "RNNModel", "tf",
-           "ones", "zeros", "tensor", "arange", "meshgrid", "sin", "sinh", "cos", "cosh", "tanh",
-           "linspace", "exp", "normal", "rand", "matmul", "int32", "float32", "concat",
-           "stack", "abs", "eye", "numpy", "size", "reshape", "reduce_sum", "argmax",
-           "astype", "transpose"]
-# The data and helpers of common on TensorFlow's tensors (what follows replaces some of them).
-_common = bound(ops, __name__)
-globals().update(_common)
-__all__ += [name for name in _common if name not in __all__]
+# common's names, bound to this framework's adapter where they make tensors, and the
+# devices and tensor aliases of the 1.0 backend (what follows replaces some of them)
+_library = library(ops, __name__, backend)
+globals().update(_library)
+__all__ = list(dict.fromkeys([
+    *_library, "sgd", "load_array", "RNNModelScratch", "predict_ch8", "grad_clipping",
+    "train_epoch_ch8", "train_ch8", "RNNModel", "tf"]))
 
 
 def load_array(data_arrays, batch_size, is_train=True):
@@ -129,7 +72,7 @@ def predict_ch8(prefix, num_preds, net, vocab):
 def grad_clipping(grads, theta):
     """``grads`` (dense, ``tf.IndexedSlices`` made dense) scaled so that their global norm is
     at most ``theta``: a new list."""
-    grads = dense_gradients(grads)
+    grads = backend.dense_gradients(grads)
     norm = math.sqrt(sum(float(tf.reduce_sum(grad ** 2)) for grad in grads))
     if norm > theta:
         # tf.constant in the gradient's type: tf.cast of a Python float rounds it to float32
@@ -141,11 +84,8 @@ def train_epoch_ch8(net, train_iter, loss, updater, use_random_iter):
     """One epoch: the state begun afresh for each random minibatch (or once, carried on
     between sequential ones: nothing of the tape outlives its batch), gradients clipped to
     norm 1 and applied by ``updater`` (a Keras optimizer). The perplexity and tokens/s."""
-    state, timer = None, Timer()
-    metric = Accumulator(2)  # the summed loss, the number of tokens
-    for X, Y in train_iter:
-        if state is None or use_random_iter:
-            state = net.begin_state(batch_size=X.shape[0], dtype=tf.float32)
+
+    def step(X, Y, state):
         with tf.GradientTape() as tape:
             y_hat, state = net(X, state)
             y = tf.reshape(tf.transpose(Y), (-1,))
@@ -153,8 +93,11 @@ def train_epoch_ch8(net, train_iter, loss, updater, use_random_iter):
         params = net.trainable_variables
         grads = grad_clipping(tape.gradient(mean_loss, params), 1)
         updater.apply_gradients(zip(grads, params))
-        metric.add(float(mean_loss) * size(y), size(y))
-    return math.exp(metric[0] / metric[1]), metric[1] / timer.stop()
+        return mean_loss, backend.size(y), state
+
+    return common.run_epoch_ch8(
+        train_iter, use_random_iter, step=step, detach=lambda state: state,
+        begin_state=lambda X: net.begin_state(batch_size=X.shape[0], dtype=tf.float32))
 
 
 def train_ch8(net, train_iter, vocab, lr, num_epochs, strategy, use_random_iter=False):
@@ -165,14 +108,15 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, strategy, use_random_iter=
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         updater = keras.optimizers.SGD(float(lr))  # Keras 3 refuses the book's integer 1
 
-    def train_epoch(net, train_iter, updater, device, use_random_iter):
+    def train_epoch(net, train_iter, loss, updater, device, use_random_iter):
         return train_epoch_ch8(net, train_iter, loss, updater, use_random_iter)
 
     def predict(prefix, num_preds, net, vocab, device):
         return predict_ch8(prefix, num_preds, net, vocab)
 
-    return common.train_ch8(net, train_iter, vocab, lr, num_epochs, try_gpu()._device_name,
-                            use_random_iter, make_updater=lambda net, lr: updater,
+    device_name = backend.try_gpu()._device_name  # what the book prints
+    return common.train_ch8(net, train_iter, vocab, lr, num_epochs, device_name,
+                            use_random_iter, loss=loss, make_updater=lambda net, lr: updater,
                             train_epoch=train_epoch, predict=predict)
 
 

@@ -2,81 +2,22 @@
 :mod:`.common` writes once, bound to PyTorch's adapter, and what needs PyTorch itself: the
 models on ``nn.Module``, the autograd steps, the tensor aliases of the chapters."""
 import functools
-import math
 
-from ..base.plot import plt, set_axes, set_figsize, use_svg_display
-from ..torch.book import (  # the same tensor helpers and devices as 1.0's: one place for each
-    abs,
-    arange,
-    argmax,
-    astype,
-    concat,
-    cos,
-    cosh,
-    cpu,
-    exp,
-    eye,
-    float32,
-    gpu,
-    int32,
-    linspace,
-    log,
-    matmul,
-    meshgrid,
-    normal,
-    num_gpus,
-    numpy,
-    ones,
-    rand,
-    reduce_sum,
-    reshape,
-    sin,
-    sinh,
-    size,
-    stack,
-    tanh,
-    tensor,
-    to,
-    transpose,
-    try_all_gpus,
-    try_gpu,
-    zeros,
-)
+from ..torch import book as backend
 from ..torch.ops import ops, torch
 from . import common
-from .bind import bound
-from .common import (
-    DATA_HUB,
-    DATA_URL,
-    Accumulator,
-    Animator,
-    Timer,
-    Vocab,
-    count_corpus,
-    download,
-    load_corpus_time_machine,
-    plot,
-    read_time_machine,
-    tokenize,
-)
+from .bind import library
 
 nn = torch.nn
 F = torch.nn.functional
 
-__all__ = ["DATA_HUB", "DATA_URL", "download", "read_time_machine", "tokenize", "Vocab",
-           "count_corpus", "load_corpus_time_machine", "Timer", "Accumulator", "Animator",
-           "plot", "plt", "set_axes", "set_figsize", "use_svg_display", "load_array",
-           "evaluate_loss", "cpu", "gpu", "num_gpus", "try_gpu", "try_all_gpus", "sgd",
-           "RNNModelScratch", "predict_ch8", "grad_clipping", "train_epoch_ch8", "train_ch8",
-           "RNNModel", "nn", "F", "torch",
-           "ones", "zeros", "tensor", "arange", "meshgrid", "sin", "sinh", "cos", "cosh", "tanh",
-           "linspace", "exp", "log", "normal", "rand", "matmul", "int32", "float32", "concat",
-           "stack", "abs", "eye", "numpy", "size", "reshape", "to", "reduce_sum", "argmax",
-           "astype", "transpose"]
-# The data and helpers of common on PyTorch's tensors (what follows replaces some of them).
-_common = bound(ops, __name__)
-globals().update(_common)
-__all__ += [name for name in _common if name not in __all__]
+# common's names, bound to this framework's adapter where they make tensors, and the
+# devices and tensor aliases of the 1.0 backend (what follows replaces some of them)
+_library = library(ops, __name__, backend)
+globals().update(_library)
+__all__ = list(dict.fromkeys([
+    *_library, "sgd", "load_array", "evaluate_loss", "RNNModelScratch", "predict_ch8",
+    "grad_clipping", "train_epoch_ch8", "train_ch8", "RNNModel", "nn", "F", "torch"]))
 
 
 def load_array(data_arrays, batch_size, is_train=True):
@@ -99,31 +40,6 @@ def sgd(params, lr, batch_size):
         for param in params:
             param -= lr * param.grad / batch_size
             param.grad.zero_()
-
-
-class RNNModelScratch:
-    """A recurrent network from the functions a notebook defines: ``get_params(vocab_size,
-    num_hiddens, device)``, ``init_state(batch_size, num_hiddens, device)`` and
-    ``forward_fn(inputs, state, params)``; inputs are one-hot, time first."""
-
-    def __init__(self, vocab_size, num_hiddens, device, get_params, init_state, forward_fn):
-        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
-        self.params = get_params(vocab_size, num_hiddens, device)
-        self.init_state, self.forward_fn = init_state, forward_fn
-
-    def __call__(self, X, state):
-        X = F.one_hot(X.T.long(), self.vocab_size).type(_float_type(self.params))
-        return self.forward_fn(X, state, self.params)
-
-    def begin_state(self, batch_size, device):
-        return self.init_state(batch_size, self.num_hiddens, device)
-
-
-def _float_type(params):
-    """The one-hot inputs' type: float32 as the book's, or the parameters' own float type (a
-    float64 network gets float64 inputs; the book's cast would make its products fail)."""
-    dtype = getattr(params[0], "dtype", None) if params else None
-    return dtype if dtype is not None and dtype.is_floating_point else torch.float32
 
 
 def predict_ch8(prefix, num_preds, net, vocab, device):
@@ -159,13 +75,8 @@ def _detach(state):
 def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
     """One epoch: the state begun afresh for each random minibatch (or once, then detached
     between sequential ones), gradients clipped to norm 1. The perplexity and tokens/s."""
-    state, timer = None, Timer()
-    metric = Accumulator(2)  # the summed loss, the number of tokens
-    for X, Y in train_iter:
-        if state is None or use_random_iter:
-            state = net.begin_state(batch_size=X.shape[0], device=device)
-        else:
-            state = _detach(state)
+
+    def step(X, Y, state):
         y = Y.T.reshape(-1)
         X, y = X.to(device), y.to(device)
         y_hat, state = net(X, state)
@@ -179,8 +90,11 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
             mean_loss.backward()
             grad_clipping(net, 1)
             updater(batch_size=1)  # the loss is a mean already
-        metric.add(mean_loss * y.numel(), y.numel())
-    return math.exp(metric[0] / metric[1]), metric[1] / timer.stop()
+        return mean_loss.detach(), y.numel(), state
+
+    return common.run_epoch_ch8(
+        train_iter, use_random_iter, step=step, detach=_detach,
+        begin_state=lambda X: net.begin_state(batch_size=X.shape[0], device=device))
 
 
 def _updater(net, lr):
@@ -195,12 +109,7 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
     loss = nn.CrossEntropyLoss()
     return common.train_ch8(
         net, train_iter, vocab, lr, num_epochs, device, use_random_iter,
-        make_updater=_updater, predict=predict_ch8,
-        train_epoch=functools.partial(_epoch_with_loss, loss))
-
-
-def _epoch_with_loss(loss, net, train_iter, updater, device, use_random_iter):
-    return train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter)
+        loss=loss, make_updater=_updater, train_epoch=train_epoch_ch8, predict=predict_ch8)
 
 
 class RNNModel(nn.Module):
