@@ -425,8 +425,8 @@ EDITION_1_0 = Edition(BOOK_VERSION, "d2lrnn", FRAMEWORKS, CLASSES, FUNCTIONS, DE
 # d2l 0.17 (zh.d2l.ai chapters 8-9, ``from d2lrnn.v0_17 import torch as d2l``): what chapter
 # 8 calls (8.1's arrays and loss, 8.2-8.3's data, 8.5-8.6's models and training) and the
 # helpers of earlier chapters it leans on (3.1's Timer, 3.2's sgd, 3.6's Accumulator and
-# Animator, 4.10's download, 5.6's devices, 2.4's figures). Chapter 9 and the other
-# frameworks are to come.
+# Animator, 4.10's download, 5.6's devices, 2.4's figures), in each of the edition's
+# frameworks (d2l/torch.py, mxnet.py, tensorflow.py of the wheel). Chapter 9 is to come.
 EDITION_0_17 = Edition(
     "0.17.6", "d2lrnn.v0_17", ("torch", "mxnet", "tensorflow"),
     ("Vocab", "SeqDataLoader", "RNNModelScratch", "RNNModel", "Timer", "Accumulator",
