@@ -425,21 +425,27 @@ EDITION_1_0 = Edition(BOOK_VERSION, "d2lrnn", FRAMEWORKS, CLASSES, FUNCTIONS, DE
 # d2l 0.17 (zh.d2l.ai chapters 8-9, ``from d2lrnn.v0_17 import torch as d2l``): what chapter
 # 8 calls (8.1's arrays and loss, 8.2-8.3's data, 8.5-8.6's models and training) and the
 # helpers of earlier chapters it leans on (3.1's Timer, 3.2's sgd, 3.6's Accumulator and
-# Animator, 4.10's download, 5.6's devices, 2.4's figures), and what chapter 9 calls (9.5's
-# pairs, 9.6's encoder-decoder, 9.7's seq2seq and BLEU). The other frameworks are to come.
+# Animator, 4.10's download, 5.6's devices, 2.4's figures), in each of the edition's
+# frameworks (d2l/torch.py, mxnet.py, tensorflow.py of the wheel).
 EDITION_0_17 = Edition(
-    "0.17.6", "d2lrnn.v0_17", ("torch",),
+    "0.17.6", "d2lrnn.v0_17", ("torch", "mxnet", "tensorflow"),
     ("Vocab", "SeqDataLoader", "RNNModelScratch", "RNNModel", "Timer", "Accumulator",
-     "Animator", "Encoder", "Decoder", "EncoderDecoder", "Seq2SeqEncoder",
-     "MaskedSoftmaxCELoss"),
+     "Animator"),
     ("read_time_machine", "tokenize", "count_corpus", "load_corpus_time_machine",
      "seq_data_iter_random", "seq_data_iter_sequential", "load_data_time_machine",
      "predict_ch8", "grad_clipping", "train_epoch_ch8", "train_ch8", "sgd", "download",
      "try_gpu", "try_all_gpus", "cpu", "gpu", "num_gpus", "plot", "set_figsize", "set_axes",
-     "use_svg_display", "load_array", "evaluate_loss", "download_extract", "read_data_nmt",
-     "preprocess_nmt", "tokenize_nmt", "show_list_len_pair_hist", "truncate_pad",
-     "build_array_nmt", "load_data_nmt", "sequence_mask", "train_seq2seq", "predict_seq2seq",
-     "bleu"),
+     "use_svg_display", "load_array", "evaluate_loss"),
+    {})
+
+# ... and what chapter 9 calls (9.5's pairs, 9.6's encoder-decoder, 9.7's seq2seq and BLEU),
+# in the frameworks that have it so far.
+EDITION_0_17_CHAPTER_9 = Edition(
+    "0.17.6", "d2lrnn.v0_17", ("torch",),
+    ("Encoder", "Decoder", "EncoderDecoder", "Seq2SeqEncoder", "MaskedSoftmaxCELoss"),
+    ("download_extract", "read_data_nmt", "preprocess_nmt", "tokenize_nmt",
+     "show_list_len_pair_hist", "truncate_pad", "build_array_nmt", "load_data_nmt",
+     "sequence_mask", "train_seq2seq", "predict_seq2seq", "bleu"),
     {})
 
 

@@ -118,17 +118,19 @@ def as_network(cell_or_network):
             else cell_or_network)
 
 
-def lm_loss_and_grads(network, ops, params, X, Y):
-    """The language model's mean cross-entropy on token ids X, Y (n, T), from zero states,
-    and its gradient for every parameter, by back-propagation through time written out with
-    the cells' step backward (d2l.ai 9.7): NumPy's reference, for any cell in any network
-    (a :class:`Network`, or one cell)."""
+def lm_loss_and_grads(network, ops, params, X, Y, states=None):
+    """The language model's mean cross-entropy on token ids X, Y (n, T), from ``states`` (one
+    state tuple per layer, as :meth:`Network.run` takes them, held fixed: a state carried
+    over from the batch before, detached; None: zeros), and its gradient for every
+    parameter, by back-propagation through time written out with the cells' step backward
+    (d2l.ai 9.7): NumPy's reference, for any cell in any network (a :class:`Network`, or one
+    cell)."""
     network = as_network(network)
     (n, T), V = ops.shape(X), ops.shape(params["W_hq"])[1]
     dtype = ops.dtype_name(params["W_hq"])
     inputs = ops.one_hot(ops.transpose(X, (1, 0)), V, dtype)       # (T, n, V)
     caches = {}
-    outputs, _ = network.run(ops, params, inputs, caches=caches)
+    outputs, _ = network.run(ops, params, inputs, states, caches=caches)
     H = ops.stack(outputs, 0)                                       # (T, n, h_top)
     O = ops.affine(H, params["W_hq"], params["b_q"])                # (T, n, V)
     log_p = ops.log_softmax(O)

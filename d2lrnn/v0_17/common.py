@@ -1,8 +1,9 @@
 """The d2l 0.17 library written once: the data of chapter 8 (8.2-8.3), the helpers the
 chapters lean on (``Timer``, ``Accumulator``, ``Animator``) and the parts of training that do
 not need a framework's autograd (``predict_ch8``, ``train_ch8``'s loop). Names, parameters,
-order and defaults are the 0.17 package's (d2l==0.17.6); functions that make tensors take the
-backend's adapter as the keyword-only ``ops``, bound by each framework's module."""
+order and defaults are the 0.17 package's (d2l==0.17.6); functions and classes that make
+tensors take the backend's adapter as the keyword-only ``ops``, bound to each framework's by
+:mod:`.bind`."""
 import collections
 import math
 import os
@@ -14,9 +15,15 @@ import numpy as np
 from ..base import downloads
 from ..base.errors import BadArgument
 from ..base import plot as figures
-from ..base.plot import plt, set_axes, use_svg_display
+from ..base.plot import plt, set_axes, set_figsize, use_svg_display  # noqa: F401 (SHARED)
 from ..base.vocab import Vocab as _SortedVocab
 from ..book.data import FILENAME, SHA1, preprocess, read_corpus
+
+# What every framework's module offers as it is here (the functions and classes that take
+# ``ops`` are bound to the framework's by :mod:`.bind`; ``train_ch8`` here is only its loop).
+SHARED = ("DATA_HUB", "DATA_URL", "download", "read_time_machine", "tokenize", "count_corpus",
+          "Vocab", "load_corpus_time_machine", "Timer", "Accumulator", "Animator", "plot", "plt",
+          "set_axes", "set_figsize", "use_svg_display")
 
 DATA_URL = downloads.DATA_URL
 # The files the recurrent chapters download, under the 0.17 names (8.2's corpus, 9.5's pairs).
@@ -122,22 +129,21 @@ def seq_data_iter_sequential(corpus, batch_size, num_steps, *, ops):
 class SeqDataLoader:
     """The corpus's minibatches, drawn afresh at each iteration."""
 
-    ops = None  # the backend's adapter: set by the framework's subclass
-
-    def __init__(self, batch_size, num_steps, use_random_iter, max_tokens):
+    def __init__(self, batch_size, num_steps, use_random_iter, max_tokens, *, ops):
         self.data_iter_fn = seq_data_iter_random if use_random_iter else \
             seq_data_iter_sequential
         self.corpus, self.vocab = load_corpus_time_machine(max_tokens)
         self.batch_size, self.num_steps = batch_size, num_steps
+        self.ops = ops
 
     def __iter__(self):
         return self.data_iter_fn(self.corpus, self.batch_size, self.num_steps, ops=self.ops)
 
 
 def load_data_time_machine(batch_size, num_steps, use_random_iter=False, max_tokens=10000, *,
-                           loader=SeqDataLoader):
+                           ops):
     """The corpus's minibatch iterator and its vocabulary."""
-    data_iter = loader(batch_size, num_steps, use_random_iter, max_tokens)
+    data_iter = SeqDataLoader(batch_size, num_steps, use_random_iter, max_tokens, ops=ops)
     return data_iter, data_iter.vocab
 
 
@@ -254,14 +260,41 @@ def evaluate_loss(net, data_iter, loss, *, ops):
     return metric[0] / metric[1]
 
 
-def predict_ch8(prefix, num_preds, net, vocab, device, *, ops):
+class RNNModelScratch:
+    """A recurrent network from the functions a notebook defines: ``get_params(vocab_size,
+    num_hiddens, device)``, ``init_state(batch_size, num_hiddens, device)`` and
+    ``forward_fn(inputs, state, params)``; inputs are one-hot, time first, float32 as the
+    book's or the parameters' own float type (a float64 network gets float64 inputs: the
+    frameworks refuse to mix them in a product)."""
+
+    def __init__(self, vocab_size, num_hiddens, device, get_params, init_state, forward_fn, *,
+                 ops):
+        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        self.params = get_params(vocab_size, num_hiddens, device)
+        self.init_state, self.forward_fn = init_state, forward_fn
+        self.ops = ops
+
+    def __call__(self, X, state):
+        dtype = self.ops.dtype_name(self.params[0]) if self.params else "float32"
+        inputs = self.ops.one_hot(self.ops.transpose(X, (1, 0)), self.vocab_size,
+                                  dtype if dtype.startswith("float") else "float32")
+        return self.forward_fn(inputs, state, self.params)
+
+    def begin_state(self, batch_size, device):
+        return self.init_state(batch_size, self.num_hiddens, device)
+
+
+def predict_ch8(prefix, num_preds, net, vocab, device, *, ops, state_keywords=None):
     """``prefix`` followed by ``num_preds`` characters, each the most likely after those
-    before it (the prefix warms the state up)."""
-    state = net.begin_state(batch_size=1, device=device)
+    before it (the prefix warms the state up). ``state_keywords``: what the framework's
+    ``begin_state`` takes besides the batch size (``{"device": device}`` unless given)."""
+    state = net.begin_state(batch_size=1, **(state_keywords or {"device": device}))
     outputs = [vocab[prefix[0]]]
 
     def last_output():
-        return ops.reshape(ops.to_device(ops.asarray([outputs[-1]], "int64"), device), (1, 1))
+        token = ops.asarray([outputs[-1]], "int64")
+        token = token if device is None else ops.to_device(token, device)
+        return ops.reshape(token, (1, 1))
 
     for y in prefix[1:]:
         _, state = net(last_output(), state)
@@ -272,11 +305,26 @@ def predict_ch8(prefix, num_preds, net, vocab, device, *, ops):
     return "".join([vocab.idx_to_token[i] for i in outputs])
 
 
+def run_epoch_ch8(train_iter, use_random_iter, *, begin_state, detach, step):
+    """train_epoch_ch8's loop, the same in every framework: the state from ``begin_state(X)``
+    for each random minibatch (or the first one), else ``detach(state)`` of the one before;
+    ``step(X, Y, state)`` trains on the minibatch and returns (the mean loss, the number of
+    tokens, the state after it). The perplexity and the tokens per second."""
+    state, timer = None, Timer()
+    metric = Accumulator(2)  # the summed loss, the number of tokens
+    for X, Y in train_iter:
+        state = begin_state(X) if state is None or use_random_iter else detach(state)
+        mean_loss, num_tokens, state = step(X, Y, state)
+        metric.add(float(mean_loss) * num_tokens, num_tokens)
+    return math.exp(metric[0] / metric[1]), metric[1] / timer.stop()
+
+
 def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False, *,
-              make_updater, train_epoch, predict):
+              loss, make_updater, train_epoch, predict):
     """Train ``net`` for ``num_epochs`` (the perplexity drawn every ten), then print the
-    perplexity, the speed and two predictions. The framework's module passes its updater
-    maker, its ``train_epoch_ch8`` and its ``predict_ch8``."""
+    perplexity, the speed and two predictions. The framework's module passes its ``loss``,
+    its updater maker, its ``train_epoch_ch8`` (called as PyTorch's and MXNet's: ``(net,
+    train_iter, loss, updater, device, use_random_iter)``) and its ``predict_ch8``."""
     animator = Animator(xlabel="epoch", ylabel="perplexity", legend=["train"],
                         xlim=[10, num_epochs])
     updater = make_updater(net, lr)
@@ -286,7 +334,7 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
 
     ppl = speed = math.nan
     for epoch in range(num_epochs):
-        ppl, speed = train_epoch(net, train_iter, updater, device, use_random_iter)
+        ppl, speed = train_epoch(net, train_iter, loss, updater, device, use_random_iter)
         if (epoch + 1) % 10 == 0:
             print(predict_50("time traveller"))
             animator.add(epoch + 1, [ppl])

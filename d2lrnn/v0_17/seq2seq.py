@@ -16,10 +16,21 @@ import numpy as np
 from ..base import checks
 from ..base.downloads import extract
 from ..base.errors import BadType
-from ..book.translation import read_book_pairs, space_marks, split_pairs
+from ..book.translation import (
+    bleu,  # noqa: F401 (offered by each framework's module: SHARED)
+    read_book_pairs,
+    show_list_len_pair_hist,  # noqa: F401
+    space_marks,
+    split_pairs,
+)
 from .common import DATA_HUB, Accumulator, Animator, Timer, Vocab, download
 
 RESERVED_TOKENS = ("<pad>", "<bos>", "<eos>")  # both vocabularies', in 0.17's order
+
+
+# The names a framework's module offers as they are (the others take its adapter: bind.py).
+SHARED = ("download_extract", "read_data_nmt", "preprocess_nmt", "tokenize_nmt", "truncate_pad",
+          "bleu", "show_list_len_pair_hist")
 
 
 def download_extract(name, folder=None):

@@ -2,109 +2,23 @@
 :mod:`.common` writes once, bound to PyTorch's adapter, and what needs PyTorch itself: the
 models on ``nn.Module``, the autograd steps, the tensor aliases of the chapters."""
 import functools
-import math
 
-from ..base.errors import BadArgument
-from ..base.plot import plt, set_axes, set_figsize, use_svg_display
-from ..book.translation import bleu, show_list_len_pair_hist
-from ..torch.book import (  # the same tensor helpers and devices as 1.0's: one place for each
-    abs,
-    arange,
-    argmax,
-    astype,
-    concat,
-    cos,
-    cosh,
-    cpu,
-    exp,
-    eye,
-    float32,
-    gpu,
-    int32,
-    linspace,
-    log,
-    matmul,
-    meshgrid,
-    normal,
-    num_gpus,
-    numpy,
-    ones,
-    rand,
-    reduce_sum,
-    reshape,
-    sin,
-    sinh,
-    size,
-    stack,
-    tanh,
-    tensor,
-    to,
-    transpose,
-    try_all_gpus,
-    try_gpu,
-    zeros,
-)
+from ..torch import book as backend
 from ..torch.ops import ops, torch
+from ..base.errors import BadArgument
 from . import common, seq2seq
-from .common import (
-    DATA_HUB,
-    DATA_URL,
-    Accumulator,
-    Animator,
-    Timer,
-    Vocab,
-    count_corpus,
-    download,
-    load_corpus_time_machine,
-    plot,
-    read_time_machine,
-    tokenize,
-)
-from .seq2seq import (
-    download_extract,
-    preprocess_nmt,
-    read_data_nmt,
-    tokenize_nmt,
-    truncate_pad,
-)
+from .bind import library
 
 nn = torch.nn
 F = torch.nn.functional
 
-__all__ = ["DATA_HUB", "DATA_URL", "download", "read_time_machine", "tokenize", "Vocab",
-           "count_corpus", "load_corpus_time_machine", "seq_data_iter_random",
-           "seq_data_iter_sequential", "SeqDataLoader", "load_data_time_machine", "Timer",
-           "Accumulator", "Animator", "plot", "plt", "set_axes", "set_figsize",
-           "use_svg_display", "load_array", "evaluate_loss", "cpu", "gpu", "num_gpus",
-           "try_gpu", "try_all_gpus", "sgd",
-           "RNNModelScratch", "predict_ch8", "grad_clipping", "train_epoch_ch8", "train_ch8",
-           "RNNModel", "nn", "F", "torch",
-           "ones", "zeros", "tensor", "arange", "meshgrid", "sin", "sinh", "cos", "cosh", "tanh",
-           "linspace", "exp", "log", "normal", "rand", "matmul", "int32", "float32", "concat",
-           "stack", "abs", "eye", "numpy", "size", "reshape", "to", "reduce_sum", "argmax",
-           "astype", "transpose"]
-
-
-def seq_data_iter_random(corpus, batch_size, num_steps):
-    """Minibatches of subsequences in random order (see :func:`.common.seq_data_iter_random`),
-    as PyTorch tensors."""
-    return common.seq_data_iter_random(corpus, batch_size, num_steps, ops=ops)
-
-
-def seq_data_iter_sequential(corpus, batch_size, num_steps):
-    """Minibatches whose rows continue those of the batch before (see
-    :func:`.common.seq_data_iter_sequential`), as PyTorch tensors."""
-    return common.seq_data_iter_sequential(corpus, batch_size, num_steps, ops=ops)
-
-
-class SeqDataLoader(common.SeqDataLoader):
-    ops = ops
-
-
-def load_data_time_machine(batch_size, num_steps, use_random_iter=False, max_tokens=10000):
-    """The corpus's minibatch iterator (of PyTorch tensors) and its vocabulary."""
-    return common.load_data_time_machine(batch_size, num_steps, use_random_iter, max_tokens,
-                                         loader=SeqDataLoader)
+# common's names, bound to this framework's adapter where they make tensors, and the
+# devices and tensor aliases of the 1.0 backend (what follows replaces some of them)
+_library = library(ops, __name__, backend, (common, seq2seq))
+globals().update(_library)
+__all__ = list(dict.fromkeys([
+    *_library, "sgd", "load_array", "evaluate_loss", "RNNModelScratch", "predict_ch8",
+    "grad_clipping", "train_epoch_ch8", "train_ch8", "RNNModel", "nn", "F", "torch"]))
 
 
 def load_array(data_arrays, batch_size, is_train=True):
@@ -127,24 +41,6 @@ def sgd(params, lr, batch_size):
         for param in params:
             param -= lr * param.grad / batch_size
             param.grad.zero_()
-
-
-class RNNModelScratch:
-    """A recurrent network from the functions a notebook defines: ``get_params(vocab_size,
-    num_hiddens, device)``, ``init_state(batch_size, num_hiddens, device)`` and
-    ``forward_fn(inputs, state, params)``; inputs are one-hot, time first."""
-
-    def __init__(self, vocab_size, num_hiddens, device, get_params, init_state, forward_fn):
-        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
-        self.params = get_params(vocab_size, num_hiddens, device)
-        self.init_state, self.forward_fn = init_state, forward_fn
-
-    def __call__(self, X, state):
-        X = F.one_hot(X.T.long(), self.vocab_size).type(torch.float32)
-        return self.forward_fn(X, state, self.params)
-
-    def begin_state(self, batch_size, device):
-        return self.init_state(batch_size, self.num_hiddens, device)
 
 
 def predict_ch8(prefix, num_preds, net, vocab, device):
@@ -180,13 +76,8 @@ def _detach(state):
 def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
     """One epoch: the state begun afresh for each random minibatch (or once, then detached
     between sequential ones), gradients clipped to norm 1. The perplexity and tokens/s."""
-    state, timer = None, Timer()
-    metric = Accumulator(2)  # the summed loss, the number of tokens
-    for X, Y in train_iter:
-        if state is None or use_random_iter:
-            state = net.begin_state(batch_size=X.shape[0], device=device)
-        else:
-            state = _detach(state)
+
+    def step(X, Y, state):
         y = Y.T.reshape(-1)
         X, y = X.to(device), y.to(device)
         y_hat, state = net(X, state)
@@ -200,8 +91,11 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
             mean_loss.backward()
             grad_clipping(net, 1)
             updater(batch_size=1)  # the loss is a mean already
-        metric.add(mean_loss * y.numel(), y.numel())
-    return math.exp(metric[0] / metric[1]), metric[1] / timer.stop()
+        return mean_loss.detach(), y.numel(), state
+
+    return common.run_epoch_ch8(
+        train_iter, use_random_iter, step=step, detach=_detach,
+        begin_state=lambda X: net.begin_state(batch_size=X.shape[0], device=device))
 
 
 def _updater(net, lr):
@@ -216,12 +110,7 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
     loss = nn.CrossEntropyLoss()
     return common.train_ch8(
         net, train_iter, vocab, lr, num_epochs, device, use_random_iter,
-        make_updater=_updater, predict=predict_ch8,
-        train_epoch=functools.partial(_epoch_with_loss, loss))
-
-
-def _epoch_with_loss(loss, net, train_iter, updater, device, use_random_iter):
-    return train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter)
+        loss=loss, make_updater=_updater, train_epoch=train_epoch_ch8, predict=predict_ch8)
 
 
 class RNNModel(nn.Module):
@@ -237,29 +126,24 @@ class RNNModel(nn.Module):
         self.linear = nn.Linear(self.num_hiddens * self.num_directions, self.vocab_size)
 
     def forward(self, inputs, state):
-        X = F.one_hot(inputs.T.long(), self.vocab_size).to(torch.float32)
+        X = F.one_hot(inputs.T.long(), self.vocab_size).to(self.linear.weight.dtype)
         Y, state = self.rnn(X, state)
         return self.linear(Y.reshape((-1, Y.shape[-1]))), state
 
     def begin_state(self, device, batch_size=1):
         shape = (self.num_directions * self.rnn.num_layers, batch_size, self.num_hiddens)
+        zeros = functools.partial(torch.zeros, shape, device=device,
+                                  dtype=self.linear.weight.dtype)  # float64 in a float64 model
         if isinstance(self.rnn, nn.LSTM):  # the hidden state and the memory cell
-            return (torch.zeros(shape, device=device), torch.zeros(shape, device=device))
-        return torch.zeros(shape, device=device)
+            return (zeros(), zeros())
+        return zeros()
 
 
 # -- chapter 9 (9.5-9.7): machine translation, the encoder-decoder, seq2seq -------------------
 
-__all__ += ["download_extract", "read_data_nmt", "preprocess_nmt", "tokenize_nmt",
-            "show_list_len_pair_hist", "truncate_pad", "build_array_nmt", "load_data_nmt",
-            "Encoder", "Decoder", "EncoderDecoder", "Seq2SeqEncoder", "sequence_mask",
-            "MaskedSoftmaxCELoss", "train_seq2seq", "predict_seq2seq", "bleu"]
-
-
-def build_array_nmt(lines, vocab, num_steps):
-    """(ids (sentences, num_steps), valid lengths) of token lists, ``<eos>`` appended, cut or
-    padded (see :func:`.seq2seq.build_array_nmt`), as PyTorch tensors."""
-    return seq2seq.build_array_nmt(lines, vocab, num_steps, ops=ops)
+__all__ = list(dict.fromkeys([
+    *__all__, "load_data_nmt", "Encoder", "Decoder", "EncoderDecoder", "Seq2SeqEncoder",
+    "sequence_mask", "MaskedSoftmaxCELoss", "train_seq2seq", "predict_seq2seq"]))
 
 
 def load_data_nmt(batch_size, num_steps, num_examples=600):
