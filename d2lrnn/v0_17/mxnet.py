@@ -5,8 +5,9 @@ chapters (mxnet.np's, as 0.17's)."""
 import math
 
 from ..mxnet import book as backend
+from ..base.errors import BadArgument
 from ..mxnet.ops import mnp, mx, npx, ops
-from . import common
+from . import common, seq2seq
 from .bind import library
 
 autograd, gluon, init, np = mx.autograd, mx.gluon, mx.init, mnp
@@ -14,7 +15,7 @@ nn, rnn = gluon.nn, gluon.rnn
 
 # common's names, bound to this framework's adapter where they make tensors, and the
 # devices and tensor aliases of the 1.0 backend (what follows replaces some of them)
-_library = library(ops, __name__, backend)
+_library = library(ops, __name__, backend, (common, seq2seq))
 globals().update(_library)
 __all__ = list(dict.fromkeys([
     *_library, "sgd", "load_array", "RNNModelScratch", "predict_ch8", "grad_clipping",
@@ -129,3 +130,115 @@ class RNNModel(nn.Block):
 
     def begin_state(self, *args, **kwargs):
         return self.rnn.begin_state(*args, **kwargs)
+
+
+# -- chapter 9 (9.5-9.7): machine translation, the encoder-decoder, seq2seq -------------------
+
+__all__ = list(dict.fromkeys([
+    *__all__, "load_data_nmt", "Encoder", "Decoder", "EncoderDecoder", "Seq2SeqEncoder",
+    "MaskedSoftmaxCELoss", "train_seq2seq", "predict_seq2seq"]))
+
+
+def load_data_nmt(batch_size, num_steps, num_examples=600):
+    """The minibatches ``(X, X_valid_len, Y, Y_valid_len)`` of the English-French pairs (a
+    Gluon ``DataLoader``) and the source and target vocabularies."""
+    return seq2seq.load_data_nmt(batch_size, num_steps, num_examples, ops=ops,
+                                 load_array=load_array)
+
+
+class Encoder(nn.Block):
+    """The encoder of an encoder-decoder (0.17's, on ``gluon.nn.Block``): ``forward(X,
+    *args)``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+
+    def forward(self, X, *args):
+        raise NotImplementedError
+
+
+class Decoder(nn.Block):
+    """The decoder of an encoder-decoder: ``init_state(enc_outputs, *args)`` makes its state
+    of the encoder's outputs, ``forward(X, state)`` gives (outputs, state)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+
+    def init_state(self, enc_outputs, *args):
+        raise NotImplementedError
+
+    def forward(self, X, state):
+        raise NotImplementedError
+
+
+class EncoderDecoder(nn.Block):
+    """An encoder and a decoder: ``forward(enc_X, dec_X, *args)`` is the decoder's (outputs,
+    state) on ``dec_X`` from the state the encoder's outputs give."""
+
+    def __init__(self, encoder, decoder, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def forward(self, enc_X, dec_X, *args):
+        enc_outputs = self.encoder(enc_X, *args)
+        dec_state = self.decoder.init_state(enc_outputs, *args)
+        return self.decoder(dec_X, dec_state)
+
+
+class Seq2SeqEncoder(Encoder):
+    """9.7's encoder: token embeddings through ``rnn.GRU`` (time first; it applies the reset
+    gate after the recurrent product, with a recurrent bias of its own); ``forward(X)`` of ids
+    (batch, steps) gives (outputs (steps, batch, num_hiddens), state: a list of one array
+    (num_layers, batch, num_hiddens)), every step's, padding included (0.17 ignores the valid
+    lengths)."""
+
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
+
+    def forward(self, X, *args):
+        X = self.embedding(X).swapaxes(0, 1)  # time first
+        state = self.rnn.begin_state(batch_size=X.shape[1], ctx=X.ctx, dtype=X.dtype)
+        return self.rnn(X, state)
+
+
+class MaskedSoftmaxCELoss(gluon.loss.SoftmaxCELoss):
+    """Softmax cross-entropy of logits ``pred`` (batch, steps, vocabulary) against ``label``
+    (batch, steps), the steps past each sequence's ``valid_len`` weighted 0: the mean over the
+    steps (all ``num_steps`` of them, masked ones included) per sequence, shape (batch,)."""
+
+    def forward(self, pred, label, valid_len):
+        if label.ndim != 2 or valid_len.shape != label.shape[:1]:
+            raise BadArgument(
+                f"MaskedSoftmaxCELoss: label must be (batch_size, num_steps) and valid_len "
+                f"(batch_size,); got {label.shape} and {valid_len.shape}")
+        weights = np.expand_dims(np.ones_like(label, dtype=pred.dtype), axis=-1)
+        weights = npx.sequence_mask(weights, valid_len.astype(pred.dtype), True, axis=1)
+        return super().forward(pred, label, weights)
+
+
+def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
+    """Train ``net`` (an :class:`EncoderDecoder`) from Xavier-initialised weights with Adam
+    at ``lr`` for ``num_epochs`` by teacher forcing (the decoder reads ``<bos>`` and the
+    target but its last token), :class:`MaskedSoftmaxCELoss`, gradients clipped to norm 1 and
+    the step divided by the batch's number of valid tokens; print the loss per token and the
+    speed (also returned)."""
+    net.initialize(init.Xavier(), force_reinit=True, ctx=device)
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": lr})
+    loss = MaskedSoftmaxCELoss()
+
+    def train_batch(batch):
+        X, X_valid_len, Y, Y_valid_len = [x.as_in_ctx(device) for x in batch]
+        bos = np.full((Y.shape[0], 1), tgt_vocab["<bos>"], dtype=Y.dtype, ctx=device)
+        with autograd.record():
+            Y_hat, _ = net(X, np.concatenate([bos, Y[:, :-1]], 1), X_valid_len)
+            losses = loss(Y_hat, Y, Y_valid_len)
+        losses.backward()
+        grad_clipping(net, 1)
+        num_tokens = int(Y_valid_len.sum())
+        trainer.step(num_tokens)
+        return float(losses.sum()), num_tokens
+
+    return seq2seq.train_seq2seq_epochs(data_iter, num_epochs, device, train_batch)
