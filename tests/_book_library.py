@@ -441,7 +441,7 @@ EDITION_0_17 = Edition(
 # ... and what chapter 9 calls (9.5's pairs, 9.6's encoder-decoder, 9.7's seq2seq and BLEU),
 # in the frameworks that have it so far.
 EDITION_0_17_CHAPTER_9 = Edition(
-    "0.17.6", "d2lrnn.v0_17", ("torch", "mxnet"),
+    "0.17.6", "d2lrnn.v0_17", ("torch", "mxnet", "tensorflow"),
     ("Encoder", "Decoder", "EncoderDecoder", "Seq2SeqEncoder", "MaskedSoftmaxCELoss"),
     ("download_extract", "read_data_nmt", "preprocess_nmt", "tokenize_nmt",
      "show_list_len_pair_hist", "truncate_pad", "build_array_nmt", "load_data_nmt",

@@ -124,13 +124,17 @@ def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, device,
     if not isinstance(src_sentence, str):
         raise BadType(f"predict_seq2seq: src_sentence must be a sentence (a string), "
                              f"got {type(src_sentence).__name__}")
+
+    def tensor(ids):  # on ``device``; None (TensorFlow's 0.17 has no device): the default
+        array = ops.asarray(ids, "int64")
+        return array if device is None else ops.to_device(array, device)
+
     src_tokens = src_vocab[src_sentence.lower().split(" ")] + [src_vocab["<eos>"]]
-    enc_valid_len = ops.to_device(ops.asarray([len(src_tokens)], "int64"), device)
-    src_tokens = truncate_pad(src_tokens, num_steps, src_vocab["<pad>"])
-    enc_X = ops.to_device(ops.asarray([src_tokens], "int64"), device)
+    enc_valid_len = tensor([len(src_tokens)])
+    enc_X = tensor([truncate_pad(src_tokens, num_steps, src_vocab["<pad>"])])
     enc_outputs = net.encoder(enc_X, enc_valid_len)
     dec_state = net.decoder.init_state(enc_outputs, enc_valid_len)
-    dec_X = ops.to_device(ops.asarray([[tgt_vocab["<bos>"]]], "int64"), device)
+    dec_X = tensor([[tgt_vocab["<bos>"]]])
     output_seq, attention_weight_seq = [], []
     for _ in range(num_steps):
         Y, dec_state = net.decoder(dec_X, dec_state)

@@ -5,16 +5,17 @@ the tensor aliases of the chapters."""
 import inspect
 import math
 
+from ..base.errors import BadArgument
 from ..tensorflow import book as backend
 from ..tensorflow.ops import ops, tf
-from . import common
+from . import common, seq2seq
 from .bind import library
 
 keras = tf.keras
 
 # common's names, bound to this framework's adapter where they make tensors, and the
 # devices and tensor aliases of the 1.0 backend (what follows replaces some of them)
-_library = library(ops, __name__, backend)
+_library = library(ops, __name__, backend, (common, seq2seq))
 globals().update(_library)
 __all__ = list(dict.fromkeys([
     *_library, "sgd", "load_array", "RNNModelScratch", "predict_ch8", "grad_clipping",
@@ -152,3 +153,162 @@ class RNNModel(keras.layers.Layer):
         if "dtype" not in inspect.signature(initial_state).parameters:
             kwargs.pop("dtype", None)
         return initial_state(*args, **kwargs)
+
+
+# -- chapter 9 (9.5-9.7): machine translation, the encoder-decoder, seq2seq -------------------
+
+__all__ = list(dict.fromkeys([
+    *__all__, "load_data_nmt", "Encoder", "Decoder", "EncoderDecoder", "Seq2SeqEncoder",
+    "sequence_mask", "MaskedSoftmaxCELoss", "train_seq2seq", "predict_seq2seq"]))
+
+
+def load_data_nmt(batch_size, num_steps, num_examples=600):
+    """The minibatches ``(X, X_valid_len, Y, Y_valid_len)`` of the English-French pairs (a
+    ``tf.data.Dataset``) and the source and target vocabularies."""
+    return seq2seq.load_data_nmt(batch_size, num_steps, num_examples, ops=ops,
+                                 load_array=load_array)
+
+
+def _built_at_first_call(layer):
+    """Keras 3 builds a layer without a ``build`` of its own by calling it on symbolic inputs,
+    which fails (a warning each time) for a ``call`` with ``*args``: these layers' own
+    layers build themselves when first called."""
+    layer.built = True
+
+
+class Encoder(keras.layers.Layer):
+    """The encoder of an encoder-decoder (0.17's, on ``keras.layers.Layer``): ``call(X,
+    *args, **kwargs)``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+
+    def call(self, X, *args, **kwargs):
+        raise NotImplementedError
+
+    def build(self, *args, **kwargs):
+        _built_at_first_call(self)
+
+
+class Decoder(keras.layers.Layer):
+    """The decoder of an encoder-decoder: ``init_state(enc_outputs, *args)`` makes its state
+    of the encoder's outputs, ``call(X, state, **kwargs)`` gives (outputs, state)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+
+    def init_state(self, enc_outputs, *args):
+        raise NotImplementedError
+
+    def call(self, X, state, **kwargs):
+        raise NotImplementedError
+
+    def build(self, *args, **kwargs):
+        _built_at_first_call(self)
+
+
+class EncoderDecoder(keras.Model):
+    """An encoder and a decoder: ``call(enc_X, dec_X, *args, **kwargs)`` is the decoder's
+    (outputs, state) on ``dec_X`` from the state the encoder's outputs give (``training=``
+    reaches both)."""
+
+    def __init__(self, encoder, decoder, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def call(self, enc_X, dec_X, *args, **kwargs):
+        enc_outputs = self.encoder(enc_X, *args, **kwargs)
+        dec_state = self.decoder.init_state(enc_outputs, *args)
+        return self.decoder(dec_X, dec_state, **kwargs)
+
+    def build(self, *args, **kwargs):
+        _built_at_first_call(self)
+
+
+class Seq2SeqEncoder(Encoder):
+    """9.7's encoder: token embeddings through a ``keras.layers.RNN`` of stacked ``GRUCell``s
+    (batch first; they apply the reset gate after the recurrent product, with a recurrent
+    bias of their own); ``call(X)`` of ids (batch, steps) gives (outputs (batch, steps,
+    num_hiddens), state: a list of one (batch, num_hiddens) tensor a layer), every step's,
+    padding included (0.17 ignores the valid lengths)."""
+
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = keras.layers.Embedding(vocab_size, embed_size, dtype=self.dtype_policy)
+        self.rnn = keras.layers.RNN(keras.layers.StackedRNNCells(
+            [keras.layers.GRUCell(num_hiddens, dropout=dropout, dtype=self.dtype_policy)
+             for _ in range(num_layers)]), return_sequences=True, return_state=True,
+            dtype=self.dtype_policy)
+
+    def call(self, X, *args, **kwargs):
+        output, *state = self.rnn(self.embedding(X), **kwargs)
+        # Keras 3 gives each stacked GRUCell's state as a list of one tensor (Keras 2 the
+        # tensor): the tensors, which 9.7's decoder reads as state[-1] and Keras takes back
+        return output, [s[0] if isinstance(s, (list, tuple)) else s for s in state]
+
+
+def sequence_mask(X, valid_len, value=0):
+    """``X`` (batch, steps) or (batch, steps, features) with the entries of each row past its
+    valid length set to ``value``: a new tensor."""
+    if len(X.shape) not in (2, 3) or tuple(valid_len.shape) != tuple(X.shape[:1]):
+        raise BadArgument(f"sequence_mask: X must be (batch_size, num_steps[, features]) and "
+                          f"valid_len (batch_size,); got {tuple(X.shape)} and "
+                          f"{tuple(valid_len.shape)}")
+    mask = tf.range(X.shape[1])[None, :] < tf.cast(valid_len, tf.int32)[:, None]
+    if len(X.shape) == 3:
+        mask = tf.expand_dims(mask, axis=-1)
+    return tf.where(mask, X, tf.cast(value, X.dtype))
+
+
+class MaskedSoftmaxCELoss(keras.losses.Loss):
+    """Softmax cross-entropy of logits ``pred`` (batch, steps, vocabulary) against ``label``
+    (batch, steps), the steps past each sequence's ``valid_len`` (given to the constructor,
+    as 0.17's) weighted 0: the mean over the steps (all ``num_steps`` of them, masked ones
+    included) per sequence, shape (batch,), in ``pred``'s type."""
+
+    def __init__(self, valid_len):
+        super().__init__(reduction="none")
+        self.valid_len = valid_len
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        # Keras 3's Loss casts both sides to its own float32 first: the integer labels that
+        # one_hot needs, and a float64 model's logits, are kept as they are here
+        if sample_weight is not None:
+            raise BadArgument("MaskedSoftmaxCELoss: the weights are the valid lengths given "
+                              "to the constructor; sample_weight is not taken")
+        return self.call(y_true, y_pred)
+
+    def call(self, label, pred):
+        weights = sequence_mask(tf.ones_like(label, dtype=pred.dtype), self.valid_len)
+        label_one_hot = tf.one_hot(label, depth=pred.shape[-1], dtype=pred.dtype)
+        unweighted_loss = tf.nn.softmax_cross_entropy_with_logits(label_one_hot, pred)
+        return tf.reduce_mean(unweighted_loss * weights, axis=1)
+
+
+def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
+    """Train ``net`` (an :class:`EncoderDecoder`, Keras' own initial weights, as 0.17's) with
+    Adam at ``lr`` for ``num_epochs`` by teacher forcing (the decoder reads ``<bos>`` and the
+    target but its last token), the summed :class:`MaskedSoftmaxCELoss` of each batch,
+    gradients clipped to norm 1; print the loss per token and the speed (also returned)."""
+    optimizer = keras.optimizers.Adam(learning_rate=float(lr))
+
+    def train_batch(batch):
+        X, X_valid_len, Y, Y_valid_len = batch
+        bos = tf.fill((Y.shape[0], 1), tf.constant(tgt_vocab["<bos>"], Y.dtype))
+        with tf.GradientTape() as tape:
+            Y_hat, _ = net(X, tf.concat([bos, Y[:, :-1]], 1), X_valid_len, training=True)
+            losses = MaskedSoftmaxCELoss(Y_valid_len)(Y, Y_hat)
+        gradients = grad_clipping(tape.gradient(losses, net.trainable_variables), 1)
+        optimizer.apply_gradients(zip(gradients, net.trainable_variables))
+        return float(tf.reduce_sum(losses)), int(tf.reduce_sum(Y_valid_len))
+
+    return seq2seq.train_seq2seq_epochs(data_iter, num_epochs, device, train_batch)
+
+
+def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps,
+                    save_attention_weights=False):
+    """The greedy translation of ``src_sentence`` by ``net`` (see
+    :func:`.seq2seq.predict_seq2seq`; TensorFlow's 0.17 takes no device)."""
+    return seq2seq.predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, None,
+                                   save_attention_weights, ops=ops)
