@@ -238,8 +238,8 @@ class Seq2SeqEncoder(Encoder):
         self.embedding = keras.layers.Embedding(vocab_size, embed_size, dtype=self.dtype_policy)
         self.rnn = keras.layers.RNN(keras.layers.StackedRNNCells(
             [keras.layers.GRUCell(num_hiddens, dropout=dropout, dtype=self.dtype_policy)
-             for _ in range(num_layers)]), return_sequences=True, return_state=True,
-            dtype=self.dtype_policy)
+             for _ in range(num_layers)], dtype=self.dtype_policy), return_sequences=True,
+            return_state=True, dtype=self.dtype_policy)
 
     def call(self, X, *args, **kwargs):
         output, *state = self.rnn(self.embedding(X), **kwargs)
