@@ -27,6 +27,12 @@ from .common import DATA_HUB, Accumulator, Animator, Timer, Vocab, download
 
 RESERVED_TOKENS = ("<pad>", "<bos>", "<eos>")  # both vocabularies', in 0.17's order
 
+# The type of the token ids made here, by the adapter's name: what 0.17's ``d2l.tensor`` makes
+# of a list of ints in each framework (MXNet's np.array float32, TensorFlow's tf.constant
+# int32). The book's cells concatenate ids they make that way to these (9.7's <bos>), which
+# MXNet and TensorFlow refuse across types.
+ID_TYPES = {"torch": "int64", "mxnet": "float32", "tensorflow": "int32"}
+
 
 # The names a framework's module offers as they are (the others take its adapter: bind.py).
 SHARED = ("download_extract", "read_data_nmt", "preprocess_nmt", "tokenize_nmt", "truncate_pad",
@@ -73,13 +79,13 @@ def truncate_pad(line, num_steps, padding_token):
 
 def build_array_nmt(lines, vocab, num_steps, *, ops):
     """(ids (sentences, num_steps), valid lengths (sentences,)): each sentence's ids with
-    ``<eos>`` appended, cut or padded with ``<pad>``; a valid length counts the ids that are
-    not ``<pad>`` (int32, as 0.17's)."""
+    ``<eos>`` appended, cut or padded with ``<pad>`` (in the framework's type of
+    ``ID_TYPES``); a valid length counts the ids that are not ``<pad>`` (int32, as 0.17's)."""
     rows = [truncate_pad(vocab[line] + [vocab["<eos>"]], num_steps, vocab["<pad>"])
             for line in lines]
     array = np.asarray(rows, dtype=np.int64).reshape(len(rows), num_steps)
     valid_len = (array != vocab["<pad>"]).sum(axis=1).astype(np.int32)
-    return ops.asarray(array, "int64"), ops.asarray(valid_len, "int32")
+    return ops.asarray(array, ID_TYPES[ops.name]), ops.asarray(valid_len, "int32")
 
 
 def load_data_nmt(batch_size, num_steps, num_examples=600, *, ops, load_array):
@@ -126,7 +132,7 @@ def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, device,
                              f"got {type(src_sentence).__name__}")
 
     def tensor(ids):  # on ``device``; None (TensorFlow's 0.17 has no device): the default
-        array = ops.asarray(ids, "int64")
+        array = ops.asarray(ids, ID_TYPES[ops.name])
         return array if device is None else ops.to_device(array, device)
 
     src_tokens = src_vocab[src_sentence.lower().split(" ")] + [src_vocab["<eos>"]]
