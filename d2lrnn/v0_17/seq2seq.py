@@ -88,17 +88,73 @@ def build_array_nmt(lines, vocab, num_steps, *, ops):
     return ops.asarray(array, ID_TYPES[ops.name]), ops.asarray(valid_len, "int32")
 
 
-def load_data_nmt(batch_size, num_steps, num_examples=600, *, ops, load_array):
-    """The shuffled minibatches ``(X, X_valid_len, Y, Y_valid_len)`` of the first pairs
-    (lines ``0 .. num_examples``) and the source and target vocabularies (the words seen at
-    least twice, after ``<unk>``, ``<pad>``, ``<bos>``, ``<eos>``)."""
-    source, target = tokenize_nmt(preprocess_nmt(read_data_nmt()), num_examples)
-    src_vocab = Vocab(source, min_freq=2, reserved_tokens=list(RESERVED_TOKENS))
-    tgt_vocab = Vocab(target, min_freq=2, reserved_tokens=list(RESERVED_TOKENS))
-    src_array, src_valid_len = build_array_nmt(source, src_vocab, num_steps, ops=ops)
-    tgt_array, tgt_valid_len = build_array_nmt(target, tgt_vocab, num_steps, ops=ops)
-    data_iter = load_array((src_array, src_valid_len, tgt_array, tgt_valid_len), batch_size)
-    return data_iter, src_vocab, tgt_vocab
+def load_data_nmt_over(load_array, ops, module):
+    """0.17's ``load_data_nmt`` for a framework: its minibatches made by ``load_array`` (the
+    framework module's), its tensors by ``ops``, presented as defined in ``module``."""
+
+    def load_data_nmt(batch_size, num_steps, num_examples=600):
+        """The shuffled minibatches ``(X, X_valid_len, Y, Y_valid_len)`` of the first pairs
+        (lines ``0 .. num_examples``; the framework's iterator of ``load_array``) and the
+        source and target vocabularies (the words seen at least twice, after ``<unk>``,
+        ``<pad>``, ``<bos>``, ``<eos>``)."""
+        source, target = tokenize_nmt(preprocess_nmt(read_data_nmt()), num_examples)
+        src_vocab = Vocab(source, min_freq=2, reserved_tokens=list(RESERVED_TOKENS))
+        tgt_vocab = Vocab(target, min_freq=2, reserved_tokens=list(RESERVED_TOKENS))
+        src_array, src_valid_len = build_array_nmt(source, src_vocab, num_steps, ops=ops)
+        tgt_array, tgt_valid_len = build_array_nmt(target, tgt_vocab, num_steps, ops=ops)
+        data_iter = load_array((src_array, src_valid_len, tgt_array, tgt_valid_len),
+                               batch_size)
+        return data_iter, src_vocab, tgt_vocab
+
+    load_data_nmt.__module__, load_data_nmt.__qualname__ = module, "load_data_nmt"
+    return load_data_nmt
+
+
+def encoder_decoder_classes(base, module):
+    """0.17's ``Encoder``, ``Decoder`` and ``EncoderDecoder`` on ``base`` (PyTorch's
+    ``nn.Module``, Gluon's ``nn.Block``: both run ``forward``), presented as defined in
+    ``module`` (the framework's). TensorFlow's, on Keras layers, pass ``**kwargs`` on: its
+    module writes them."""
+
+    class Encoder(base):
+        """The encoder of an encoder-decoder: ``forward(X, *args)``."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+
+        def forward(self, X, *args):
+            raise NotImplementedError
+
+    class Decoder(base):
+        """The decoder of an encoder-decoder: ``init_state(enc_outputs, *args)`` makes its
+        state of the encoder's outputs, ``forward(X, state)`` gives (outputs, state)."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+
+        def init_state(self, enc_outputs, *args):
+            raise NotImplementedError
+
+        def forward(self, X, state):
+            raise NotImplementedError
+
+    class EncoderDecoder(base):
+        """An encoder and a decoder: ``forward(enc_X, dec_X, *args)`` is the decoder's
+        (outputs, state) on ``dec_X`` from the state the encoder's outputs give."""
+
+        def __init__(self, encoder, decoder, **kwargs):
+            super().__init__(**kwargs)
+            self.encoder = encoder
+            self.decoder = decoder
+
+        def forward(self, enc_X, dec_X, *args):
+            enc_outputs = self.encoder(enc_X, *args)
+            dec_state = self.decoder.init_state(enc_outputs, *args)
+            return self.decoder(dec_X, dec_state)
+
+    for cls in (Encoder, Decoder, EncoderDecoder):
+        cls.__module__, cls.__qualname__ = module, cls.__name__
+    return Encoder, Decoder, EncoderDecoder
 
 
 def train_seq2seq_epochs(data_iter, num_epochs, device, train_batch):

@@ -162,11 +162,7 @@ __all__ = list(dict.fromkeys([
     "sequence_mask", "MaskedSoftmaxCELoss", "train_seq2seq", "predict_seq2seq"]))
 
 
-def load_data_nmt(batch_size, num_steps, num_examples=600):
-    """The minibatches ``(X, X_valid_len, Y, Y_valid_len)`` of the English-French pairs (a
-    ``tf.data.Dataset``) and the source and target vocabularies."""
-    return seq2seq.load_data_nmt(batch_size, num_steps, num_examples, ops=ops,
-                                 load_array=load_array)
+load_data_nmt = seq2seq.load_data_nmt_over(load_array, ops, __name__)
 
 
 def _built_at_first_call(layer):

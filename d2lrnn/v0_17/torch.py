@@ -146,50 +146,10 @@ __all__ = list(dict.fromkeys([
     "sequence_mask", "MaskedSoftmaxCELoss", "train_seq2seq", "predict_seq2seq"]))
 
 
-def load_data_nmt(batch_size, num_steps, num_examples=600):
-    """The minibatches ``(X, X_valid_len, Y, Y_valid_len)`` of the English-French pairs (a
-    PyTorch ``DataLoader``) and the source and target vocabularies."""
-    return seq2seq.load_data_nmt(batch_size, num_steps, num_examples, ops=ops,
-                                 load_array=load_array)
+load_data_nmt = seq2seq.load_data_nmt_over(load_array, ops, __name__)
 
 
-class Encoder(nn.Module):
-    """The encoder of an encoder-decoder (0.17's, on ``nn.Module``): ``forward(X, *args)``."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-
-    def forward(self, X, *args):
-        raise NotImplementedError
-
-
-class Decoder(nn.Module):
-    """The decoder of an encoder-decoder: ``init_state(enc_outputs, *args)`` makes its state
-    of the encoder's outputs, ``forward(X, state)`` gives (outputs, state)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-
-    def init_state(self, enc_outputs, *args):
-        raise NotImplementedError
-
-    def forward(self, X, state):
-        raise NotImplementedError
-
-
-class EncoderDecoder(nn.Module):
-    """An encoder and a decoder: ``forward(enc_X, dec_X, *args)`` is the decoder's (outputs,
-    state) on ``dec_X`` from the state the encoder's outputs give."""
-
-    def __init__(self, encoder, decoder, **kwargs):
-        super().__init__(**kwargs)
-        self.encoder = encoder
-        self.decoder = decoder
-
-    def forward(self, enc_X, dec_X, *args):
-        enc_outputs = self.encoder(enc_X, *args)
-        dec_state = self.decoder.init_state(enc_outputs, *args)
-        return self.decoder(dec_X, dec_state)
+Encoder, Decoder, EncoderDecoder = seq2seq.encoder_decoder_classes(nn.Module, __name__)
 
 
 class Seq2SeqEncoder(Encoder):
