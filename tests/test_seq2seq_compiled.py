@@ -139,3 +139,14 @@ def test_a_token_out_of_range_is_one_clear_line(d2l):
     tgt[0, 1] = parity.SEQ2SEQ_SIZES.tgt_vocab_size
     with pytest.raises(UserError, match=r"^Seq2Seq target: token ids must lie in \[0, 8\)"):
         fit(d2l, d2l.Trainer, [good, (src, tgt, src_valid_len, label)])
+
+
+def test_bench_reports_the_compiled_step(backend):
+    """``d2lrnn bench --seq2seq`` says which path it timed (10.7's model made small)."""
+    from d2lrnn.tools import bench
+
+    tiny = {**bench.SEQ2SEQ, "vocab_size": 12, "embed_size": 8, "num_hiddens": 8,
+            "batch_size": 16, "pairs": 32}
+    record = bench.seq2seq_record(backend, 2, 0, settings=tiny)
+    assert "error" not in record, record
+    assert record["path"] == "compiled" and len(record["epoch_seconds"]) == 2
