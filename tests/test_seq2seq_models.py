@@ -514,6 +514,8 @@ def test_tensorflows_adam_without_clipping_steps_on_dense_gradients(d2l):
     assert any(isinstance(g, tf.IndexedSlices) for g in grads)  # what the test is about
     dense.configure_optimizers().apply_gradients(
         zip([tf.convert_to_tensor(g) for g in grads], dense.trainable_variables))
+    # the Trainer's step is compiled (XLA): its float32 may round an ulp apart (1e-6 relative
+    # sees the lr-sized moves of the sparse gradients)
     for v, w, start in zip(stepped.trainable_variables, dense.trainable_variables, before):
-        np.testing.assert_allclose(v.numpy(), w.numpy(), rtol=0, atol=1e-7, err_msg=v.name)
+        np.testing.assert_allclose(v.numpy(), w.numpy(), rtol=1e-6, atol=1e-7, err_msg=v.name)
         assert np.abs(v.numpy() - start).max() <= lr * (1 + 1e-5), v.name

@@ -34,6 +34,8 @@ from .model import (
     Model,
     as_input,
     check_token_range,
+    computes_package_maths,
+    is_ours,
     is_package_model,
     made_by_package,
     on_model_device,
@@ -276,6 +278,32 @@ class Seq2Seq(EncoderDecoder):
 
     def configure_optimizers(self):
         return self.adam(self.lr)  # the framework's Adam, as the book's
+
+    # What a training step runs of the model and of the trainer (JAX's and TensorFlow's
+    # Trainers compile the step whole where every one is the package's own).
+    STEP_METHODS, TRAINER_STEP_METHODS = ("training_step", "loss"), ("train_batch",
+                                                                      "clip_gradients")
+
+    def compiles_training_step(self, trainer):
+        """Whether ``trainer`` may run this model's whole training step compiled: the
+        package's model, its encoder and decoder, whose step and loss, and the trainer's step
+        and clipping, are the package's own. A reader's subclass or ``add_to_class``
+        replacement of any of them runs eagerly, as written (compiled, Python that prints or
+        reads values would run once, at tracing, or fail)."""
+        return (made_by_package(self) and computes_package_maths(type(self))
+                and all(is_ours(getattr(type(self), name, None)) for name in self.STEP_METHODS)
+                and all(is_ours(getattr(type(trainer), name, None))
+                        for name in self.TRAINER_STEP_METHODS))
+
+    def check_step_batch(self, batch):
+        """The token ids of a training batch (src, tgt, src_valid_len, label), checked
+        before a compiled step, which cannot read them (out of range, a compiled lookup
+        would silently give another row)."""
+        where = type(self).__name__
+        for ids, coder, what in ((batch[0], self.encoder, "source"),
+                                 (batch[1], self.decoder, "target"),
+                                 (batch[-1], self.decoder, "labels")):
+            check_token_range(self.ops, ids, coder.vocab_size, f"{where} {what}")
 
     def loss_and_grads_fn(self, params, src, tgt, src_valid_len, label):
         """The masked loss at ``params`` (framework arrays by the shared names) on one batch,

@@ -22,8 +22,9 @@ from ..book.library import (
     method_helper,
 )
 from ..book.model import made_by_package
+from ..training.gradients import clipped
 from ..training.train import clip_gradients as clip_by_global_norm
-from .flax_modules import classifier_loss, framework_class
+from .flax_modules import LanguageModel, classifier_loss, framework_class
 from .ops import jax, jnp, ops
 
 # What this framework adds to the book's library surface (d2lrnn.book.surface lists what
@@ -179,6 +180,8 @@ class Trainer(TrainerBase):
         return [jax.device_put(a, self.device) for a in batch] if self.gpus else batch
 
     def train_batch(self, batch):
+        if self.model_compiles_step():
+            return self.compiled_train_batch(batch)
         loss, grads = self.model.training_step(self.state.params, batch, self.state)
         if self.gradient_clip_val > 0:
             grads = self.clip_gradients(self.gradient_clip_val, grads)
@@ -190,11 +193,45 @@ class Trainer(TrainerBase):
     def validation_batch(self, batch):
         self.model.validation_step(self.state.params, batch, self.state)
 
+    def model_compiles_step(self):
+        """Whether the model lets this trainer compile its whole step
+        (``Seq2Seq.compiles_training_step``; other models train as the book's)."""
+        allows = getattr(self.model, "compiles_training_step", None)
+        return allows is not None and allows(self)
+
+    def compiled_train_batch(self, batch):
+        """The step of :meth:`train_batch` compiled whole (``jax.jit``, once per model,
+        clipping and batch shape: a shorter last batch compiles once more): the model's loss
+        and its gradients, clipping, the optimizer's update and the next dropout key, the
+        state in and out. The loss is plotted here, as the model's ``training_step`` does."""
+        model, clip = self.model, self.gradient_clip_val
+        model.check_step_batch(batch)
+
+        def step(state, batch):
+            (loss, aux), grads = jax.value_and_grad(model.loss, has_aux=True)(
+                state.params, batch[:-1], batch[-1], state)
+            if clip > 0:
+                grads = by_leaves(lambda leaves: clipped(ops, leaves, clip), grads)
+            state = state.apply_gradients(grads=grads)
+            return state.replace(dropout_rng=jax.random.split(state.dropout_rng)[0]), (loss, aux)
+
+        self.state, loss = LanguageModel._compiled(model, ("train_step", clip), step)(
+            self.state, batch)
+        model.plot("loss", loss[0], train=True)
+        return loss
+
     def clip_gradients(self, grad_clip_val, grads):
         """The gradients scaled by θ/‖g‖ where their global norm exceeds θ."""
-        leaves, tree = jax.tree_util.tree_flatten(grads)
-        clipped, _ = clip_by_global_norm(ops, dict(enumerate(leaves)), grad_clip_val)
-        return jax.tree_util.tree_unflatten(tree, [clipped[i] for i in range(len(leaves))])
+        return by_leaves(lambda leaves: clip_by_global_norm(ops, leaves, grad_clip_val)[0],
+                         grads)
+
+
+def by_leaves(transform, tree):
+    """``tree`` (Flax's nested parameters) with its leaves replaced by ``transform({index:
+    leaf}) -> {index: new leaf}`` (a function of the arrays by name, as the clippings are)."""
+    leaves, structure = jax.tree_util.tree_flatten(tree)
+    done = transform(dict(enumerate(leaves)))
+    return jax.tree_util.tree_unflatten(structure, [done[i] for i in range(len(leaves))])
 
 
 class SGD:
@@ -225,8 +262,9 @@ class TrainState(struct.PyTreeNode):
     @classmethod
     def create(cls, apply_fn, params, tx, dropout_rng):
         opt_state = tx.init(params) if hasattr(tx, "init") else None
-        return cls(step=0, apply_fn=apply_fn, params=params, tx=tx, opt_state=opt_state,
-                   dropout_rng=dropout_rng)
+        # the step an array, as a compiled step returns it (an int would be compiled apart)
+        return cls(step=jnp.asarray(0), apply_fn=apply_fn, params=params, tx=tx,
+                   opt_state=opt_state, dropout_rng=dropout_rng)
 
     def apply_gradients(self, *, grads):
         if self.opt_state is None:

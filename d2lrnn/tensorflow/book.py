@@ -12,6 +12,7 @@ from ..book.library import (
     device_helpers,
     method_helper,
 )
+from ..training.gradients import clipped
 from ..training.train import clip_gradients as clip_by_global_norm
 from .ops import ops, tf
 
@@ -139,6 +140,8 @@ class Trainer(TrainerBase):
         self.place_model(model)
 
     def train_batch(self, batch):
+        if self.model_compiles_step():
+            return self.compiled_train_batch(batch)
         with tf.GradientTape() as tape:
             loss = self.model.training_step(batch)
         variables = self.model.trainable_variables
@@ -147,6 +150,41 @@ class Trainer(TrainerBase):
             grads = self.clip_gradients(self.gradient_clip_val, grads)
         self.optim.apply_gradients(zip(grads, variables))
         return loss  # checked by TrainerBase.check_step
+
+    def model_compiles_step(self):
+        """Whether the model lets this trainer compile its whole step
+        (``Seq2Seq.compiles_training_step``; other models train as the book's)."""
+        allows = getattr(self.model, "compiles_training_step", None)
+        return allows is not None and allows(self)
+
+    def compiled_train_batch(self, batch):
+        """The step of :meth:`train_batch` compiled whole (``tf.function`` with XLA, made
+        once per model, optimizer and clipping; traced once per batch shape: a shorter last
+        batch traces once more): the forward pass, the loss, the tape's gradients made dense,
+        clipping and the optimizer's update. The loss is plotted here, as the model's
+        ``training_step`` does."""
+        model, clip, optim = self.model, self.gradient_clip_val, self.optim
+        model.check_step_batch(batch)
+        variables = model.trainable_variables
+        key = (id(model), id(optim), clip, tuple(id(v) for v in variables))
+        steps = self.__dict__.setdefault("compiled_steps", {})
+        if key not in steps:
+            if not getattr(optim, "built", True):
+                optim.build(variables)  # its slots made eagerly: compiled code makes none
+
+            def step(*batch):
+                with tf.GradientTape() as tape:
+                    loss = model.loss(model(*batch[:-1]), batch[-1])
+                grads = dense_gradients(tape.gradient(loss, variables))
+                if clip > 0:
+                    scaled = clipped(ops, dict(enumerate(grads)), clip)
+                    grads = [scaled[i] for i in range(len(grads))]
+                optim.apply_gradients(zip(grads, variables))
+                return loss
+            steps[key] = ops.compile(step)
+        loss = steps[key](*batch)
+        model.plot("loss", loss, train=True)
+        return loss
 
     def clip_gradients(self, grad_clip_val, grads):
         """The gradients scaled by θ/‖g‖ where their global norm exceeds θ."""

@@ -23,6 +23,9 @@ class TensorflowArrays(Arrays):
     def is_tensor(self, x):
         return tf.is_tensor(x) or isinstance(x, tf.Variable)
 
+    def is_concrete(self, x):
+        return tf.executing_eagerly()  # not while tf.function traces
+
     def take_rows(self, x, rows):
         return tf.gather(x, rows)
 

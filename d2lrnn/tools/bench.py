@@ -258,8 +258,9 @@ def seq2seq_epochs(backend, epochs, seed, settings=SEQ2SEQ):
     """Seconds of each of ``epochs`` passes of training steps (no validation) over
     :func:`seq2seq_pairs`: the backend's package ``Seq2Seq`` with its Trainer (the framework's
     Adam, clipping), NumPy's the reference's hand-written backward with :mod:`Adam
-    <d2lrnn.training.adam>`. Returns (the seconds, how it was differentiated, "fast" where
-    the model took :mod:`the fast path <d2lrnn.book.seq2seq_fast>`, else "plain")."""
+    <d2lrnn.training.adam>`. Returns (the seconds, how it was differentiated, the path: "fast"
+    where the model took :mod:`the fast path <d2lrnn.book.seq2seq_fast>`, "compiled" where
+    the Trainer compiled the whole step (JAX, TensorFlow), else "plain")."""
     import importlib
     import time
 
@@ -300,9 +301,10 @@ def seq2seq_epochs(backend, epochs, seed, settings=SEQ2SEQ):
     trainer.fit_epoch, trainer.train_batch = timed_epoch, governed_batch
     trainer.fit(model, Pairs())
     fast = seq2seq_fast.applies(model.encoder)
+    compiled = getattr(trainer, "model_compiles_step", lambda: False)()
     return ([b - a for a, b in zip(ends, ends[1:])],
             "autograd, the GRU's backward by hand" if fast else "autograd",
-            "fast" if fast else "plain")
+            "fast" if fast else "compiled" if compiled else "plain")
 
 
 def _reference_epochs(ops, arrays, epochs, seed, s):

@@ -37,3 +37,12 @@ def lm_loss_and_grads(ops, params, X, Y, recurrence, network=None):
         value_and_grad = ops.cached(("lm_loss_and_grads", ops.kind(recurrence)),
                                     lambda: value_and_grad)
     return value_and_grad(params, X, Y)
+
+
+def clipped(ops, grads, theta):
+    """The gradients (framework arrays by name) scaled by θ / max(‖g‖, θ): what
+    :func:`~d2lrnn.training.train.clip_gradients` gives (a factor of exactly 1 where the norm
+    is at most θ), computed on the framework's arrays, so that a compiled step can trace it."""
+    norm = sum(ops.sum(g * g) for g in grads.values()) ** 0.5
+    scale = theta / ops.maximum(norm, theta)
+    return {name: g * scale for name, g in grads.items()}
