@@ -1,6 +1,7 @@
 """PyTorch's fast path for the section's model: the hand-written backward pass (the numbers of
 :mod:`d2lrnn.maths.bptt`) in TorchScript, the batch split into one part per core run in parallel
-(``torch.jit.fork``), each part on one thread.
+(``torch.jit.fork``), each part on one thread. At the end, the encoder-decoder's GRU recurrence
+(10.7) the same way: ``layers.GRUFromGates`` calls it.
 
 Measured on this project's 2-core machine (book settings, float32, one step; these timings
 move by 20% between runs): the backward pass written against the array adapter in eager
