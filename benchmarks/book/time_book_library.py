@@ -210,15 +210,23 @@ def spread(values):
     return f"{statistics.median(values):.3g} ({min(values):.3g}-{max(values):.3g})"
 
 
-def compare_seq2seq(wheel, epochs, repeats, pairs, seed, threads):
+def compare_seq2seq(wheel, epochs, repeats, pairs, seed, threads, parts=None):
     """10.7's model, the book's library's and ours, trained in turn ``repeats`` times (the
-    order alternating): the runs and the summary rows."""
+    order alternating): the runs and the summary rows. ``threads``: PyTorch's intra-op
+    threads for both (0: PyTorch's default, what a reader's notebook gets); ``parts``: how
+    many parts ours forks its batch's recurrence into (None: its own choice,
+    ``torch/fused.py``'s ``parts()``, which forks only where one intra-op thread runs)."""
     import torch
 
     sys.path.insert(0, str(TESTS))
     from _corpora import parallel_pairs
 
-    torch.set_num_threads(threads)
+    if threads:
+        torch.set_num_threads(threads)
+    if parts is not None:
+        from d2lrnn.torch import fused
+
+        fused.parts = lambda: parts
     text = parallel_pairs(pairs, seed)
     book, stood_in = load_book_library(wheel)
     book.Seq2Seq.loss = masked_loss(book)  # what 10.7's cells add to the library
@@ -282,12 +290,19 @@ def main_seq2seq(args):
 
     from d2lrnn.tools.machine import describe, line
 
+    from d2lrnn.torch import fused
+
+    load_before = os.getloadavg()
     runs, rows, ratios, stood_in = compare_seq2seq(args.wheel, args.epochs, args.repeats,
-                                                    args.pairs, args.seed, args.threads)
+                                                    args.pairs, args.seed, args.threads,
+                                                    args.parts)
+    load = f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    forked = f"d2lrnn's recurrence in {fused.parts()} forked part(s)"
     summary = {"what": "10.7's Seq2Seq, d2l 1.0.3 against d2lrnn (PyTorch), the Trainer of "
                        "each", "settings": SEQ2SEQ_SETTINGS, "epochs": args.epochs,
                "pairs": args.pairs, "torch": torch.__version__,
-               "threads": torch.get_num_threads(), "rows": rows,
+               "threads": torch.get_num_threads(), "d2lrnn parts": fused.parts(),
+               "load": load, "rows": rows,
                "d2l seconds / d2lrnn seconds, each repeat": [round(r, 3) for r in ratios],
                "stood in": stood_in,
                "machine": describe(), "runs": runs}
@@ -295,12 +310,13 @@ def main_seq2seq(args):
     print(json.dumps(rows, indent=1), f"\n{faster}")
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "seq2seq.json").write_text(json.dumps(summary, indent=1) + "\n")
-        write_table(args.out / "seq2seq.md", rows, (
+        (args.out / f"{args.name}.json").write_text(json.dumps(summary, indent=1) + "\n")
+        write_table(args.out / f"{args.name}.md", rows, (
             f"{faster}; medians (min-max) of "
             f"{args.repeats} runs each, interleaved, {args.epochs} epochs, torch "
-            f"{torch.__version__}, {torch.get_num_threads()} intra-op thread(s); stand-in "
-            f"corpus of {args.pairs} pairs.", f"Measured on {line(describe())}."))
+            f"{torch.__version__}, {torch.get_num_threads()} intra-op thread(s), {forked}; "
+            f"stand-in corpus of {args.pairs} pairs.",
+            f"Measured on {line(describe())}; {load}."))
 
 
 def main(argv=None):
@@ -314,7 +330,12 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="seq2seq: runs of each")
     parser.add_argument("--pairs", type=int, default=800,
                         help="seq2seq: stand-in pairs written (the book reads 641)")
-    parser.add_argument("--threads", type=int, default=1, help="seq2seq: intra-op threads")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="seq2seq: intra-op threads (0: PyTorch's default)")
+    parser.add_argument("--parts", type=int,
+                        help="seq2seq: d2lrnn's forked parts (default: its own choice)")
+    parser.add_argument("--name", default="seq2seq",
+                        help="seq2seq: the result files' name in --out (NAME.json, NAME.md)")
     parser.add_argument("--corpus", type=Path, default=Path(
         os.environ.get("D2LRNN_DATA", "data")) / "timemachine.txt")
     parser.add_argument("--out", type=Path, help="folder for book-library.json and .md")

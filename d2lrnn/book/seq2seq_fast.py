@@ -9,10 +9,13 @@ hand). The same function as the plain path, with fewer products:
 * the layers above take their inputs in one product over all steps.
 
 Dropout between layers is drawn as the plain path draws it (the same calls, in the same
-order), so that one seed gives the same masks on either path. ``tests/test_seq2seq_fast.py``
+order, over the whole batch), so that one seed gives the same masks on either path, split
+or not: where PyTorch computes on one intra-op thread, the recurrence runs the batch's rows
+in parts forked over the cores (``torch/fused.py``'s ``parts()``, as the language model's
+fused path). ``tests/test_seq2seq_fast.py``
 holds the two paths equal (float64, 1e-12).
 """
-from .model import made_by_package
+from .model import is_package_model
 
 CELL_KEY = "gru-after"  # the frameworks' GRU, which the package's Seq2Seq runs
 # Whether the package's encoder and decoder take this path where they can (the tests turn it
@@ -22,10 +25,12 @@ ENABLED = True
 
 def applies(coder):
     """Whether ``coder`` (the package's Seq2SeqEncoder or Seq2SeqDecoder) takes this path:
-    its backend has the recurrence, and it and its GRU compute the package's function."""
+    its backend has the recurrence, and it and its GRU compute the package's function (a
+    method a reader replaced, ``add_to_class`` on the GRU's ``forward`` say, is run: the plain
+    path calls it, this one would not)."""
     rnn = getattr(coder, "rnn", None)
     return (ENABLED and getattr(coder.ops, "gru_from_gates", None) is not None
-            and rnn is not None and made_by_package(coder) and made_by_package(rnn)
+            and rnn is not None and is_package_model(coder) and is_package_model(rnn)
             and coder.cell.key == CELL_KEY)
 
 

@@ -1,6 +1,7 @@
 """PyTorch's fast path for the section's model: the hand-written backward pass (the numbers of
 :mod:`d2lrnn.maths.bptt`) in TorchScript, the batch split into one part per core run in parallel
-(``torch.jit.fork``), each part on one thread.
+(``torch.jit.fork``), each part on one thread. At the end, the encoder-decoder's GRU recurrence
+(10.7) the same way: ``layers.GRUFromGates`` calls it.
 
 Measured on this project's 2-core machine (book settings, float32, one step; these timings
 move by 20% between runs): the backward pass written against the array adapter in eager
@@ -329,3 +330,106 @@ def loss(params, X, Y, cell):
         if split == 1:
             return (_lm_loss(kind, X, Y, *weights) / X.numel()).to(weights[0].dtype)
         return _split_loss(kind, X, Y, *weights, split).to(weights[0].dtype)
+
+
+# -- the encoder-decoder's GRU recurrence (d2l.ai 10.7) -------------------------------------
+# torch.nn.GRU's recurrence (the reset after the recurrent product) from its input side's
+# products, made by the caller (``layers.GRUFromGates``, the autograd Function of the
+# seq2seq fast path). In TorchScript, as the language model's kernels: about forty small
+# operations a step, which eager PyTorch dispatched from Python one by one; and forked over
+# the batch's parts as they are (the rows of a batch are independent in the recurrence).
+
+
+@_script
+def _gru_gates_forward(gates: Tensor, H0: Tensor, W_h: Tensor,
+                       b_hh: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    """From gates (T, n, 3h) = X W_x + b_ih (r, z, n side by side) and H0 (n, h): the states
+    H (T + 1, n, h; H0 first), the activations (T, n, 3h: R, Z, the candidate) and the
+    recurrent products (T, n, 3h: H_{t-1} W_h + b_hh), which the backward pass reads."""
+    T, n, h = gates.shape[0], gates.shape[1], H0.shape[1]
+    H = torch.empty(T + 1, n, h, dtype=H0.dtype, device=H0.device)
+    H[0].copy_(H0)
+    acts = torch.empty_like(gates)
+    recurrent = torch.empty_like(gates)
+    for t in range(T):
+        torch.addmm(b_hh, H[t], W_h, out=recurrent[t])
+        RZ = acts[t, :, :2 * h]
+        torch.sigmoid(torch.add(gates[t, :, :2 * h], recurrent[t, :, :2 * h]), out=RZ)
+        candidate = acts[t, :, 2 * h:]
+        torch.tanh(torch.addcmul(gates[t, :, 2 * h:], RZ[:, :h], recurrent[t, :, 2 * h:]),
+                   out=candidate)
+        torch.lerp(candidate, H[t], RZ[:, h:], out=H[t + 1])  # Z H + (1 - Z) candidate
+    return H, acts, recurrent
+
+
+@_script
+def _gru_gates_backward(d_outputs: Tensor, d_final: Tensor, H: Tensor, acts: Tensor,
+                        recurrent: Tensor, W_h: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Back through :func:`_gru_gates_forward` from what the outputs H_1..H_T (T, n, h) and
+    the final state (n, h) receive: what the gates (T, n, 3h), H0, W_h and b_hh receive. The
+    gates' gradient and the recurrent products' differ in the lane n only, where the reset
+    gate multiplies the product; W_h's is one product over all steps, after the loop."""
+    T, n, h = acts.shape[0], acts.shape[1], H.shape[2]
+    W_hT = W_h.t().contiguous()
+    d_recurrent = torch.empty_like(acts)
+    d_candidates = torch.empty_like(d_outputs)
+    dH = d_final.clone()
+    for t in range(T - 1, -1, -1):
+        dH.add_(d_outputs[t])
+        R, Z, candidate = acts[t, :, :h], acts[t, :, h:2 * h], acts[t, :, 2 * h:]
+        d_candidate = d_candidates[t]
+        torch.mul(dH * (1 - Z), 1 - candidate * candidate, out=d_candidate)
+        torch.mul(d_candidate, R, out=d_recurrent[t, :, 2 * h:])
+        torch.mul(d_candidate * recurrent[t, :, 2 * h:] * R, 1 - R, out=d_recurrent[t, :, :h])
+        torch.mul(dH * (H[t] - candidate) * Z, 1 - Z, out=d_recurrent[t, :, h:2 * h])
+        dH = torch.addmm(dH * Z, d_recurrent[t], W_hT)
+    d_gates = torch.cat([d_recurrent[:, :, :2 * h], d_candidates], 2)
+    flat = d_recurrent.view(T * n, 3 * h)
+    return d_gates, dH, H[:-1].reshape(T * n, h).t().mm(flat), flat.sum(0)
+
+
+@_script
+def _gru_gates_forward_split(gates: Tensor, H0: Tensor, W_h: Tensor, b_hh: Tensor,
+                             parts: int) -> Tuple[Tensor, Tensor, Tensor]:
+    """:func:`_gru_gates_forward` on ``parts`` parts of the batch, forked."""
+    futures = [torch.jit.fork(_gru_gates_forward, g, h0, W_h, b_hh)
+               for g, h0 in zip(gates.chunk(parts, 1), H0.chunk(parts, 0))]
+    done = [torch.jit.wait(future) for future in futures]
+    return (torch.cat([d[0] for d in done], 1), torch.cat([d[1] for d in done], 1),
+            torch.cat([d[2] for d in done], 1))
+
+
+@_script
+def _gru_gates_backward_split(d_outputs: Tensor, d_final: Tensor, H: Tensor, acts: Tensor,
+                              recurrent: Tensor, W_h: Tensor,
+                              parts: int) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """:func:`_gru_gates_backward` on ``parts`` parts of the batch, forked; the weights'
+    gradients of the parts summed."""
+    futures = [torch.jit.fork(_gru_gates_backward, d_o, d_f, h, a, r, W_h)
+               for d_o, d_f, h, a, r in zip(d_outputs.chunk(parts, 1), d_final.chunk(parts, 0),
+                                            H.chunk(parts, 1), acts.chunk(parts, 1),
+                                            recurrent.chunk(parts, 1))]
+    done = [torch.jit.wait(future) for future in futures]
+    g_h, g_hh = done[0][2], done[0][3]
+    for d in done[1:]:
+        g_h, g_hh = g_h + d[2], g_hh + d[3]
+    return (torch.cat([d[0] for d in done], 1), torch.cat([d[1] for d in done], 0), g_h,
+            g_hh)
+
+
+def gru_gates_forward(gates, H0, W_h, b_hh):
+    """:func:`_gru_gates_forward`, the batch split into :func:`parts` (H, acts,
+    recurrent)."""
+    split = parts() if gates.device.type == "cpu" else 1
+    if split == 1 or gates.shape[1] < split:
+        return _gru_gates_forward(gates, H0, W_h, b_hh)
+    return _gru_gates_forward_split(gates, H0, W_h, b_hh, split)
+
+
+def gru_gates_backward(d_outputs, d_final, H, acts, recurrent, W_h):
+    """:func:`_gru_gates_backward`, the batch split into :func:`parts` (each row on its own:
+    the forward pass may have split it otherwise)."""
+    split = parts() if acts.device.type == "cpu" else 1
+    if split == 1 or acts.shape[1] < split:
+        return _gru_gates_backward(d_outputs, d_final, H, acts, recurrent, W_h)
+    return _gru_gates_backward_split(d_outputs, d_final, H, acts, recurrent, W_h, split)

@@ -66,36 +66,18 @@ class GRUFromGates(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, gates, H0, W_h, b_hh):
-        T, n, h = gates.shape[0], gates.shape[1], H0.shape[1]
-        Hs = gates.new_empty((T + 1, n, h))
-        Hs[0] = H0
-        # per step: the gates r and z, the candidate state, W_hn H + b_hn
-        r, z, candidate, recurrent_n = (gates.new_empty((T, n, h)) for _ in range(4))
-        for t in range(T):
-            recurrent = torch.addmm(b_hh, Hs[t], W_h)
-            rz = torch.sigmoid(gates[t, :, :2 * h] + recurrent[:, :2 * h])
-            torch.tanh(torch.addcmul(gates[t, :, 2 * h:], rz[:, :h], recurrent[:, 2 * h:]),
-                       out=candidate[t])
-            torch.addcmul(candidate[t], rz[:, h:], Hs[t] - candidate[t], out=Hs[t + 1])
-            r[t], z[t], recurrent_n[t] = rz[:, :h], rz[:, h:], recurrent[:, 2 * h:]
-        ctx.save_for_backward(W_h, Hs, r, z, candidate, recurrent_n)
-        return Hs[1:].clone(), Hs[T].clone()
+        from . import fused  # TorchScript compiles its kernels at the first import
+
+        H, acts, recurrent = fused.gru_gates_forward(gates, H0, W_h, b_hh)
+        ctx.save_for_backward(W_h, H, acts, recurrent)
+        return H[1:].clone(), H[-1].clone()  # not views of what backward reads
 
     @staticmethod
     def backward(ctx, d_outputs, d_final):
-        W_h, Hs, r, z, candidate, recurrent_n = ctx.saved_tensors
-        T, n, h = candidate.shape
-        d_gates, d_recurrent = (Hs.new_empty((T, n, 3 * h)) for _ in range(2))
-        dH = torch.zeros_like(Hs[0]) if d_final is None else d_final.clone()
-        for t in range(T - 1, -1, -1):
-            if d_outputs is not None:
-                dH = dH + d_outputs[t]
-            d_candidate = dH * (1 - z[t]) * (1 - candidate[t] * candidate[t])
-            d_gates[t, :, :h] = d_candidate * recurrent_n[t] * r[t] * (1 - r[t])
-            d_gates[t, :, h:2 * h] = dH * (Hs[t] - candidate[t]) * z[t] * (1 - z[t])
-            d_gates[t, :, 2 * h:] = d_candidate
-            d_recurrent[t, :, :2 * h] = d_gates[t, :, :2 * h]
-            d_recurrent[t, :, 2 * h:] = d_candidate * r[t]
-            dH = torch.addmm(dH * z[t], d_recurrent[t], W_h.T)
-        flat = d_recurrent.view(T * n, 3 * h)
-        return d_gates, dH, Hs[:-1].reshape(T * n, h).T @ flat, flat.sum(0)
+        from . import fused
+
+        W_h, H, acts, recurrent = ctx.saved_tensors
+        d_outputs = torch.zeros_like(H[1:]) if d_outputs is None else d_outputs
+        d_final = torch.zeros_like(H[0]) if d_final is None else d_final
+        return fused.gru_gates_backward(d_outputs.contiguous(), d_final, H, acts, recurrent,
+                                        W_h)
