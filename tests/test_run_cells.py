@@ -2,9 +2,10 @@
 book's notebooks do, in both editions, and changes only the import line (and, when asked,
 the epochs). The documents here are small markdown files of our own in the books' formats;
 running the book itself takes a checkout of it (the script's header says how)."""
-import importlib.util
+import runpy
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -82,10 +83,7 @@ EN_SECTION = textwrap.dedent(f"""\
 
 @pytest.fixture(scope="module")
 def runner():
-    spec = importlib.util.spec_from_file_location("run_cells", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return SimpleNamespace(**runpy.run_path(str(SCRIPT)))  # its globals, not run as __main__
 
 
 def codes(cells):
