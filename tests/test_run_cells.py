@@ -178,4 +178,4 @@ def test_report_names_each_failure_by_its_markdown_line(runner):
     page = runner.summary(report)
     assert "| rnn | 1 | 2 | 1 | 3 |" in page
     assert "| rnn | 2 | 9 | AttributeError: module has no attribute 'x/y' |" in page
-    assert "lowered to 20" in page and "more" not in page
+    assert "lowered to at most 20" in page and "more" not in page

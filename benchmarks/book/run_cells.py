@@ -242,7 +242,7 @@ def summary(report):
     lines = [f"# The {report['edition']} edition's cells in {report['framework']}", "",
              f"Book: {report['source']} at {report['book_commit'] or 'an unknown commit'}; "
              f"Python {report['python']}"
-             + (f"; num/max epochs lowered to {report['max_epochs']}"
+             + (f"; epochs lowered to at most {report['max_epochs']}"
                 if report["max_epochs"] else "") + ".", "",
              "| section | cells run | of | figures | seconds |", "|---|---|---|---|---|"]
     for s in report["sections"]:
