@@ -60,31 +60,18 @@ def book_cells(markdown):
             for m in CELL.finditer(markdown)]
 
 
-def cells_1_0(markdown, tab):
-    """The 1.0 edition's cells for the framework named ``tab``: a cell runs where its
-    ``%%tab`` line names ``tab`` or ``all``; a cell without one is d2lbook's set-up cell."""
+def tagged_cells(markdown, tab, tag, untagged):
+    """The cells of a section for the framework named ``tab``, as the edition's notebooks
+    hold them: a cell runs where its first line, ``<tag> a, b``, names ``tab`` or ``all``
+    (that line dropped); a cell without it belongs to the framework ``untagged`` (None: to
+    none, as 1.0's d2lbook set-up cell)."""
     cells = []
     for cell in book_cells(markdown):
         first, _, rest = cell.code.partition("\n")
-        if not first.startswith("%%tab"):
-            continue  # the d2lbook set-up cell (%load_ext d2lbook.tab)
-        tabs = {t.strip() for t in first[len("%%tab"):].split(",")}
-        if "all" in tabs or tab in tabs:
-            cells.append(Cell(cell.line, rest.rstrip()))
-    return cells
-
-
-def cells_0_17(markdown, tab):
-    """The 0.17 edition's cells for the framework named ``tab``: a cell runs where its first
-    line ``#@tab a, b`` names ``tab`` or ``all``; a cell without that line is MXNet's."""
-    cells = []
-    for cell in book_cells(markdown):
-        first, _, rest = cell.code.partition("\n")
-        if first.startswith("#@tab"):
-            tabs = {t.strip() for t in first[len("#@tab"):].split(",")}
-            code = rest
+        if first.startswith(tag):
+            tabs, code = {t.strip() for t in first[len(tag):].split(",")}, rest
         else:
-            tabs, code = {"mxnet"}, cell.code
+            tabs, code = {untagged}, cell.code
         if "all" in tabs or tab in tabs:
             cells.append(Cell(cell.line, code.rstrip()))
     return cells
@@ -129,10 +116,14 @@ class Edition:
     source: str                      # the repository --book is a checkout of
     package: str                     # what the book's ``d2l`` package becomes
     sections: dict                   # name -> markdown file in the checkout
-    tabs: dict                       # our framework name -> the edition's tag for it
-    cells: Callable                  # (markdown, tag) -> [Cell]
+    tabs: dict                       # our framework name -> the edition's name for it
+    tag: str                         # what starts a cell's line of frameworks
+    untagged: str | None             # the framework of a cell without that line
     lower_epochs: Callable           # (code, max_epochs) -> code
     selects_tabs: bool               # its cells call tab.selected(...)
+
+    def cells(self, markdown, tab):
+        return tagged_cells(markdown, tab, self.tag, self.untagged)
 
 
 EDITIONS = {
@@ -155,7 +146,7 @@ EDITIONS = {
             "seq2seq": "chapter_recurrent-modern/seq2seq.md",                         # 10.7
         },
         {"torch": "pytorch", "mxnet": "mxnet", "tensorflow": "tensorflow", "jax": "jax"},
-        cells_1_0, lower_max_epochs, selects_tabs=True),
+        "%%tab", None, lower_max_epochs, selects_tabs=True),
     "0.17": Edition(
         "d2l-ai/d2l-zh", "d2lrnn.v0_17",
         {   # chapter 8 (8.7, bptt, and 9.8, beam-search, have no code) and chapter 9
@@ -177,7 +168,7 @@ EDITIONS = {
             "seq2seq": "chapter_recurrent-modern/seq2seq.md",                         # 9.7
         },
         {"torch": "pytorch", "mxnet": "mxnet", "tensorflow": "tensorflow"},
-        cells_0_17, lower_num_epochs, selects_tabs=False),
+        "#@tab", "mxnet", lower_num_epochs, selects_tabs=False),
 }
 
 
