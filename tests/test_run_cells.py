@@ -157,6 +157,7 @@ def test_1_0_cells_unchanged_by_the_second_edition(runner):
     (["--edition", "0.17", "--framework", "torch", "--sections", "text-sequence"],
      "no section text-sequence in the 0.17 edition"),
     (["--edition", "0.17", "--framework", "torch", "--stand-ins"], "drop it"),
+    (["--framework", "torch", "--max-epochs", "-3"], "give a positive number of epochs"),
     (["--edition", "0.17", "--framework", "torch", "--sections", "rnn"],
      "pass a checkout of d2l-ai/d2l-zh"),
 ])

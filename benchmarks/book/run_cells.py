@@ -285,6 +285,9 @@ def main(argv=None):
     if unknown:
         parser.error(f"no section {', '.join(unknown)} in the {args.edition} edition; choose "
                      f"from {', '.join(edition.sections)}")
+    if args.max_epochs < 0:
+        parser.error(f"--max-epochs {args.max_epochs}: give a positive number of epochs, or 0 "
+                     f"for the book's own")
     if args.stand_ins and args.edition != "1.0":
         parser.error("--stand-ins stands in for 1.0 classes; drop it for this edition")
     missing = [edition.sections[s] for s in sections if not (args.book / edition.sections[s])
