@@ -50,7 +50,7 @@ def commands(block):
 
 
 def frameworks_needed(source):
-    return set(re.findall(r"from d2lrnn import (\w+)", source)) - {"numpy"}
+    return set(re.findall(r"from d2lrnn(?:\.v0_17)? import (\w+)", source)) - {"numpy"}
 
 
 def run_block(example, eval_example, monkeypatch, corpus):

@@ -1,96 +1,205 @@
 """Run the book's own code cells against d2lrnn, with only the import line changed.
 
 This is how the promise "the book's cells run unchanged" is checked: the cells are read from
-a checkout of the book's sources (d2l-ai/d2l-en; nothing of the book is kept in this
-repository), filtered for one framework as the book's per-framework notebooks are
-(``%%tab`` lines, ``tab.selected(...)`` branches), ``from d2l import X as d2l`` replaced by
-``from d2lrnn import X as d2l``, and each section executed as a fresh notebook in a real
-Jupyter kernel (nbclient + ipykernel) of the interpreter running this script, which must
-hold the framework. The report counts the cells that ran, names the first error of each
-that did not, and notes the figures each drew.
+a checkout of the book's sources (nothing of the book is kept in this repository), filtered
+for one framework as the book's per-framework notebooks are, the import line of the book's
+``d2l`` replaced by ours, and each section executed as a fresh notebook in a real Jupyter
+kernel (nbclient + ipykernel) of the interpreter running this script, which must hold the
+framework. The report counts the cells that ran, names the first error of each that did not
+(by the line of the book's markdown where the cell starts), and notes the figures each drew.
+
+Two editions, two sources:
+
+- ``--edition 1.0`` (the default): d2l-ai/d2l-en, chapters 9 and 10.1-10.7; cells tagged by
+  ``%%tab`` lines and ``tab.selected(...)`` branches; ``from d2l import X as d2l`` becomes
+  ``from d2lrnn import X as d2l``; ``--max-epochs`` lowers ``max_epochs=``.
+- ``--edition 0.17``: d2l-ai/d2l-zh (the Chinese edition), chapters 8 and 9; cells tagged by
+  a first line ``#@tab pytorch, mxnet`` (``all``: every framework; untagged: MXNet's);
+  ``from d2l import X as d2l`` becomes ``from d2lrnn.v0_17 import X as d2l``;
+  ``--max-epochs`` lowers the integer given to ``num_epochs`` in an assignment.
 
     git clone https://github.com/d2l-ai/d2l-en /tmp/d2l-en
     python benchmarks/book/run_cells.py --book /tmp/d2l-en --framework torch \\
         --out /tmp/book-torch [--max-epochs 2] [--sections rnn-scratch gru]
+    git clone https://github.com/d2l-ai/d2l-zh /tmp/d2l-zh
+    python benchmarks/book/run_cells.py --edition 0.17 --book /tmp/d2l-zh --framework torch \\
+        --out /tmp/book-zh-torch [--max-epochs 20] [--sections rnn-scratch gru]
 
-``--max-epochs`` lowers the book's ``max_epochs=`` (to check the idioms quickly; the report
-says so). The corpus: the book's ``d2l.download`` looks in ``../data`` beside each notebook;
-without a network, point ``D2LRNN_DATA`` at a folder holding ``timemachine.txt`` and, for
-10.7, ``fra-eng/fra.txt`` (pairs of your own in the book's format, taken as they are; 10.5
-downloads the archive itself and runs only with the book's ``fra-eng.zip`` there).
+The corpus: the book's ``d2l.download`` looks in ``../data`` beside each notebook; without a
+network, point ``D2LRNN_DATA`` at a folder holding ``timemachine.txt`` and, for machine
+translation, ``fra-eng/fra.txt`` (pairs of your own in the book's format, taken as they are;
+1.0's 10.5 downloads the archive itself and runs only with the book's ``fra-eng.zip`` there).
+The run folder (``--out``) holds the executed notebooks, which are the book's code: keep them
+out of this repository; ``report-<framework>.json`` and ``.md`` there hold no book text.
 """
 import argparse
+import ast
 import json
 import os
 import re
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-# The sections this package claims: chapter 9 (Recurrent Neural Networks) and 10.1-10.7.
-SECTIONS = {
-    "sequence": "chapter_recurrent-neural-networks/sequence.md",              # 9.1
-    "text-sequence": "chapter_recurrent-neural-networks/text-sequence.md",    # 9.2
-    "language-model": "chapter_recurrent-neural-networks/language-model.md",  # 9.3
-    "rnn": "chapter_recurrent-neural-networks/rnn.md",                        # 9.4
-    "rnn-scratch": "chapter_recurrent-neural-networks/rnn-scratch.md",        # 9.5
-    "rnn-concise": "chapter_recurrent-neural-networks/rnn-concise.md",        # 9.6
-    "lstm": "chapter_recurrent-modern/lstm.md",                               # 10.1
-    "gru": "chapter_recurrent-modern/gru.md",                                 # 10.2
-    "deep-rnn": "chapter_recurrent-modern/deep-rnn.md",                       # 10.3
-    "bi-rnn": "chapter_recurrent-modern/bi-rnn.md",                           # 10.4
-    "machine-translation-and-dataset":
-        "chapter_recurrent-modern/machine-translation-and-dataset.md",          # 10.5
-    "encoder-decoder": "chapter_recurrent-modern/encoder-decoder.md",         # 10.6
-    "seq2seq": "chapter_recurrent-modern/seq2seq.md",                         # 10.7
-}
-TAB_NAMES = {"torch": "pytorch", "mxnet": "mxnet", "tensorflow": "tensorflow", "jax": "jax"}
 CELL = re.compile(r"```\{\.python \.input[^}]*\}\n(.*?)```", re.S)
 IMPORT = re.compile(r"from d2l import (\w+) as d2l")
-EPOCHS = re.compile(r"max_epochs=(\d+)")
+MAX_EPOCHS = re.compile(r"max_epochs=(\d+)")
 
 
-def cells_for(markdown, framework):
-    """The code cells of one section for one framework, as its notebook holds them."""
-    tab = TAB_NAMES[framework]
+@dataclass(frozen=True)
+class Cell:
+    line: int      # where its fence opens in the book's markdown (1-based)
+    code: str
+
+
+def book_cells(markdown):
+    """Every code cell of a section, its tag line included, with where it starts."""
+    return [Cell(markdown.count("\n", 0, m.start()) + 1, m.group(1))
+            for m in CELL.finditer(markdown)]
+
+
+def tagged_cells(markdown, tab, tag, untagged):
+    """The cells of a section for the framework named ``tab``, as the edition's notebooks
+    hold them: a cell runs where its first line, ``<tag> a, b``, names ``tab`` or ``all``
+    (that line dropped); a cell without it belongs to the framework ``untagged`` (None: to
+    none, as 1.0's d2lbook set-up cell)."""
     cells = []
-    for code in CELL.findall(markdown):
-        first, _, rest = code.partition("\n")
-        if not first.startswith("%%tab"):
-            continue  # the d2lbook set-up cell (%load_ext d2lbook.tab)
-        tabs = {t.strip() for t in first[len("%%tab"):].split(",")}
+    for cell in book_cells(markdown):
+        first, _, rest = cell.code.partition("\n")
+        if first.startswith(tag):
+            tabs, code = {t.strip() for t in first[len(tag):].split(",")}, rest
+        else:
+            tabs, code = {untagged}, cell.code
         if "all" in tabs or tab in tabs:
-            cells.append(rest.rstrip())
+            cells.append(Cell(cell.line, code.rstrip()))
     return cells
 
 
-def prepared(code, max_epochs):
-    code = IMPORT.sub(r"from d2lrnn import \1 as d2l", code)
-    if max_epochs:
-        code = EPOCHS.sub(lambda m: f"max_epochs={min(int(m.group(1)), max_epochs)}", code)
-    return code
+def lower_max_epochs(code, max_epochs):
+    """1.0: every ``max_epochs=N`` argument lowered to at most ``max_epochs``."""
+    return MAX_EPOCHS.sub(lambda m: f"max_epochs={min(int(m.group(1)), max_epochs)}", code)
 
 
-def selector(framework, stand_ins=False):
+def lower_num_epochs(code, max_epochs):
+    """0.17: the integer a top-level line assigns to ``num_epochs`` (alone or in a tuple,
+    ``num_epochs, lr = 500, 1``) lowered to at most ``max_epochs``; other lines unchanged."""
+    lines = code.split("\n")
+    for index, line in enumerate(lines):
+        if "num_epochs" not in line:
+            continue
+        try:
+            statement = ast.parse(line).body[0]
+        except (SyntaxError, IndexError):
+            continue  # an indented line, a magic, a statement spread over lines
+        if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
+            continue
+        target, value = statement.targets[0], statement.value
+        if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple):
+            pairs = zip(target.elts, value.elts)
+        else:
+            pairs = [(target, value)]
+        encoded = line.encode()  # ast's column offsets count UTF-8 bytes
+        for name, number in pairs:
+            if (isinstance(name, ast.Name) and name.id == "num_epochs"
+                    and isinstance(number, ast.Constant) and type(number.value) is int
+                    and number.value > max_epochs):
+                encoded = (encoded[:number.col_offset] + str(max_epochs).encode()
+                           + encoded[number.end_col_offset:])
+        lines[index] = encoded.decode()
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Edition:
+    source: str                      # the repository --book is a checkout of
+    package: str                     # what the book's ``d2l`` package becomes
+    sections: dict                   # name -> markdown file in the checkout
+    tabs: dict                       # our framework name -> the edition's name for it
+    tag: str                         # what starts a cell's line of frameworks
+    untagged: str | None             # the framework of a cell without that line
+    lower_epochs: Callable           # (code, max_epochs) -> code
+    selects_tabs: bool               # its cells call tab.selected(...)
+
+    def cells(self, markdown, tab):
+        return tagged_cells(markdown, tab, self.tag, self.untagged)
+
+
+EDITIONS = {
+    "1.0": Edition(
+        "d2l-ai/d2l-en", "d2lrnn",
+        {   # chapter 9 (Recurrent Neural Networks) and 10.1-10.7
+            "sequence": "chapter_recurrent-neural-networks/sequence.md",              # 9.1
+            "text-sequence": "chapter_recurrent-neural-networks/text-sequence.md",    # 9.2
+            "language-model": "chapter_recurrent-neural-networks/language-model.md",  # 9.3
+            "rnn": "chapter_recurrent-neural-networks/rnn.md",                        # 9.4
+            "rnn-scratch": "chapter_recurrent-neural-networks/rnn-scratch.md",        # 9.5
+            "rnn-concise": "chapter_recurrent-neural-networks/rnn-concise.md",        # 9.6
+            "lstm": "chapter_recurrent-modern/lstm.md",                               # 10.1
+            "gru": "chapter_recurrent-modern/gru.md",                                 # 10.2
+            "deep-rnn": "chapter_recurrent-modern/deep-rnn.md",                       # 10.3
+            "bi-rnn": "chapter_recurrent-modern/bi-rnn.md",                           # 10.4
+            "machine-translation-and-dataset":
+                "chapter_recurrent-modern/machine-translation-and-dataset.md",          # 10.5
+            "encoder-decoder": "chapter_recurrent-modern/encoder-decoder.md",         # 10.6
+            "seq2seq": "chapter_recurrent-modern/seq2seq.md",                         # 10.7
+        },
+        {"torch": "pytorch", "mxnet": "mxnet", "tensorflow": "tensorflow", "jax": "jax"},
+        "%%tab", None, lower_max_epochs, selects_tabs=True),
+    "0.17": Edition(
+        "d2l-ai/d2l-zh", "d2lrnn.v0_17",
+        {   # chapter 8 (8.7, bptt, and 9.8, beam-search, have no code) and chapter 9
+            "sequence": "chapter_recurrent-neural-networks/sequence.md",              # 8.1
+            "text-preprocessing":
+                "chapter_recurrent-neural-networks/text-preprocessing.md",              # 8.2
+            "language-models-and-dataset":
+                "chapter_recurrent-neural-networks/language-models-and-dataset.md",     # 8.3
+            "rnn": "chapter_recurrent-neural-networks/rnn.md",                        # 8.4
+            "rnn-scratch": "chapter_recurrent-neural-networks/rnn-scratch.md",        # 8.5
+            "rnn-concise": "chapter_recurrent-neural-networks/rnn-concise.md",        # 8.6
+            "gru": "chapter_recurrent-modern/gru.md",                                 # 9.1
+            "lstm": "chapter_recurrent-modern/lstm.md",                               # 9.2
+            "deep-rnn": "chapter_recurrent-modern/deep-rnn.md",                       # 9.3
+            "bi-rnn": "chapter_recurrent-modern/bi-rnn.md",                           # 9.4
+            "machine-translation-and-dataset":
+                "chapter_recurrent-modern/machine-translation-and-dataset.md",          # 9.5
+            "encoder-decoder": "chapter_recurrent-modern/encoder-decoder.md",         # 9.6
+            "seq2seq": "chapter_recurrent-modern/seq2seq.md",                         # 9.7
+        },
+        {"torch": "pytorch", "mxnet": "mxnet", "tensorflow": "tensorflow"},
+        "#@tab", "mxnet", lower_num_epochs, selects_tabs=False),
+}
+
+
+def prepared(edition, code, max_epochs):
+    code = IMPORT.sub(rf"from {edition.package} import \1 as d2l", code)
+    return edition.lower_epochs(code, max_epochs) if max_epochs else code
+
+
+def selector(edition, framework, stand_ins=False):
     """The hidden first cell: ``tab.selected(...)`` as the book's notebooks resolve it; with
     ``stand_ins``, the classes of ``stand_ins.py`` put on the backend where it lacks them."""
     install = (f"import sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\n"
                f"import stand_ins\nfrom d2lrnn import {framework} as _backend\n"
                f"stand_ins.install(_backend)\n") if stand_ins else ""
+    if not edition.selects_tabs:
+        return install
     return (f"class _Tab:\n    def selected(self, *names):\n        names = [n for a in names "
             f"for n in (a if isinstance(a, (list, tuple)) else [a])]\n        return "
-            f"{TAB_NAMES[framework]!r} in names\ntab = _Tab()\n{install}")
+            f"{edition.tabs[framework]!r} in names\ntab = _Tab()\n{install}")
 
 
-def run_section(book, framework, section, work, max_epochs, timeout, stand_ins=False):
+def run_section(edition, book, framework, section, work, max_epochs, timeout, stand_ins=False):
     import nbformat
     from nbclient import NotebookClient
 
-    markdown = (book / SECTIONS[section]).read_text(encoding="utf-8")
-    cells = cells_for(markdown, framework)
+    markdown = (book / edition.sections[section]).read_text(encoding="utf-8")
+    cells = edition.cells(markdown, edition.tabs[framework])
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(selector(framework, stand_ins))] + [
-        nbformat.v4.new_code_cell(prepared(c, max_epochs)) for c in cells]
+    hidden = selector(edition, framework, stand_ins)
+    nb.cells = ([nbformat.v4.new_code_cell(hidden)] if hidden else []) + [
+        nbformat.v4.new_code_cell(prepared(edition, c.code, max_epochs)) for c in cells]
     folder = work / framework / section
     folder.mkdir(parents=True, exist_ok=True)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
@@ -103,55 +212,111 @@ def run_section(book, framework, section, work, max_epochs, timeout, stand_ins=F
     else:
         failure = ""
     results = []
-    for index, cell in enumerate(nb.cells[1:], 1):
+    for index, (cell, source) in enumerate(zip(nb.cells[bool(hidden):], cells), 1):
         error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"),
                      None)
         ran = cell.get("execution_count") is not None
         figures = sum(1 for o in cell.get("outputs", []) for kind in o.get("data", {})
                       if kind.startswith("image/"))
         results.append({
-            "cell": index, "ok": ran and error is None, "figures": figures,
+            "cell": index, "line": source.line, "ok": ran and error is None,
+            "figures": figures,
             "error": (f"{error['ename']}: {error['evalue'][:300]}" if error else
-                      "" if ran else failure or "not run"),
-            "first_line": cells[index - 1].splitlines()[0][:80]})
+                      "" if ran else failure or "not run")})
     nbformat.write(nb, str(folder / f"{section}.ipynb"))
-    return {"section": section, "seconds": time.monotonic() - began, "cells": results}
+    return {"section": section, "file": edition.sections[section],
+            "seconds": time.monotonic() - began, "cells": results}
+
+
+def summary(report):
+    """The report as a Markdown page: a row per section, then each failing cell."""
+    lines = [f"# The {report['edition']} edition's cells in {report['framework']}", "",
+             f"Book: {report['source']} at {report['book_commit'] or 'an unknown commit'}; "
+             f"Python {report['python']}"
+             + (f"; epochs lowered to at most {report['max_epochs']}"
+                if report["max_epochs"] else "") + ".", "",
+             "| section | cells run | of | figures | seconds |", "|---|---|---|---|---|"]
+    for s in report["sections"]:
+        lines.append(f"| {s['section']} | {sum(c['ok'] for c in s['cells'])} | "
+                     f"{len(s['cells'])} | {sum(c['figures'] for c in s['cells'])} | "
+                     f"{s['seconds']:.0f} |")
+    lines.append(f"| all | {report['ran']} | {report['total']} | | |")
+    failures = [(s, c) for s in report["sections"] for c in s["cells"] if not c["ok"]]
+    if failures:
+        lines += ["", "| section | cell | markdown line | first error |", "|---|---|---|---|"]
+        lines += [f"| {s['section']} | {c['cell']} | {c['line']} | "
+                  f"{c['error'].splitlines()[0][:200].replace('|', '/')} |"
+                  for s, c in failures]
+    return "\n".join(lines) + "\n"
+
+
+def book_commit(book):
+    """The commit of a git checkout of the book (a worktree's ``.git`` file included)."""
+    import subprocess
+
+    done = subprocess.run(["git", "-C", str(book), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=False)
+    return done.stdout.strip() if done.returncode == 0 else ""
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--edition", choices=EDITIONS, default="1.0",
+                        help="1.0: a checkout of d2l-ai/d2l-en; 0.17: of d2l-ai/d2l-zh")
     parser.add_argument("--book", type=Path, required=True,
-                        help="a checkout of d2l-ai/d2l-en (its chapter_* folders)")
-    parser.add_argument("--framework", choices=TAB_NAMES, required=True)
-    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+                        help="a checkout of the edition's sources (its chapter_* folders)")
+    parser.add_argument("--framework", choices=EDITIONS["1.0"].tabs, required=True)
+    parser.add_argument("--sections", nargs="+",
+                        help="the sections to run (default: all the edition's)")
     parser.add_argument("--max-epochs", type=int, default=0,
-                        help="lower the book's max_epochs to at most this (0: as the book)")
+                        help="lower the book's epochs to at most this (0: as the book)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     parser.add_argument("--out", type=Path, default=Path("book-cells"))
     parser.add_argument("--stand-ins", action="store_true",
                         help="give the backend the classes of stand_ins.py it lacks (10.7's "
-                             "MTFraEng, on a corpus made up there)")
+                             "MTFraEng, on a corpus made up there; 1.0 only)")
     args = parser.parse_args(argv)
-    report = {"framework": args.framework, "max_epochs": args.max_epochs,
-              "stand_ins": args.stand_ins, "python": sys.version.split()[0], "sections": []}
-    for section in args.sections:
-        result = run_section(args.book, args.framework, section, args.out, args.max_epochs,
-                             args.timeout, args.stand_ins)
+    edition = EDITIONS[args.edition]
+    if args.framework not in edition.tabs:
+        parser.error(f"the {args.edition} edition has no {args.framework} cells; choose one "
+                     f"of {', '.join(edition.tabs)}")
+    sections = args.sections or list(edition.sections)
+    unknown = [s for s in sections if s not in edition.sections]
+    if unknown:
+        parser.error(f"no section {', '.join(unknown)} in the {args.edition} edition; choose "
+                     f"from {', '.join(edition.sections)}")
+    if args.max_epochs < 0:
+        parser.error(f"--max-epochs {args.max_epochs}: give a positive number of epochs, or 0 "
+                     f"for the book's own")
+    if args.stand_ins and args.edition != "1.0":
+        parser.error("--stand-ins stands in for 1.0 classes; drop it for this edition")
+    missing = [edition.sections[s] for s in sections if not (args.book / edition.sections[s])
+               .is_file()]
+    if missing:
+        parser.error(f"{args.book} holds no {missing[0]}: pass a checkout of {edition.source}")
+    report = {"edition": args.edition, "source": edition.source,
+              "book_commit": book_commit(args.book), "framework": args.framework,
+              "max_epochs": args.max_epochs, "stand_ins": args.stand_ins,
+              "python": sys.version.split()[0], "sections": []}
+    for section in sections:
+        result = run_section(edition, args.book, args.framework, section, args.out,
+                             args.max_epochs, args.timeout, args.stand_ins)
         report["sections"].append(result)
         ok = sum(c["ok"] for c in result["cells"])
         print(f"{args.framework} {section}: {ok} of {len(result['cells'])} cells ran "
               f"({result['seconds']:.0f} s)", flush=True)
         for cell in result["cells"]:
             if not cell["ok"]:
-                print(f"  cell {cell['cell']} ({cell['first_line']}): {cell['error']}",
+                print(f"  cell {cell['cell']} (line {cell['line']}): {cell['error']}",
                       flush=True)
-    total = sum(len(s["cells"]) for s in report["sections"])
-    ran = sum(c["ok"] for s in report["sections"] for c in s["cells"])
-    print(f"{args.framework}: {ran} of {total} cells ran"
-          + (f" (max_epochs lowered to {args.max_epochs})" if args.max_epochs else ""))
+    report["total"] = sum(len(s["cells"]) for s in report["sections"])
+    report["ran"] = sum(c["ok"] for s in report["sections"] for c in s["cells"])
+    print(f"{args.framework}: {report['ran']} of {report['total']} cells ran"
+          + (f" (epochs lowered to {args.max_epochs})" if args.max_epochs else ""))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"report-{args.framework}.json").write_text(json.dumps(report, indent=1))
-    return 0 if ran == total else 1
+    (args.out / f"report-{args.framework}.md").write_text(summary(report))
+    return 0 if report["ran"] == report["total"] else 1
 
 
 if __name__ == "__main__":
