@@ -143,7 +143,14 @@ def start_training(corpus, out, epochs=100000, slow=None, **popen):
     command = ([sys.executable, "-c", SLOW_WRITES, str(slow[0]), str(slow[1]), *args] if slow
                else [sys.executable, "-m", "d2lrnn", *args])
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
-    return subprocess.Popen(command, **{**pipes, **popen})
+    return subprocess.Popen(command, **{**pipes, "preexec_fn": hangup_stops, **popen})
+
+
+def hangup_stops():
+    """In the child: SIGHUP back to its default. Tests run under nohup ignore it, and so
+    would the run (which rightly keeps ignoring what it was started to ignore: the test
+    below), and the tests that hang up on it would wait a minute and fail."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def wait_for(path, process, seconds=120):
