@@ -362,6 +362,13 @@ class TrainerBase(HyperParameters):
         self.first_loss = self.last_finite_loss = None
         self.gpus = self.find_gpus(self.num_gpus)
 
+    def model_compiles_step(self):
+        """Whether the model lets this trainer compile its whole step
+        (``Seq2Seq.compiles_training_step``; other models train as the book's): the
+        Trainers that can (JAX's, TensorFlow's) ask it in ``train_batch``."""
+        allows = getattr(self.model, "compiles_training_step", None)
+        return allows is not None and allows(self)
+
     def find_gpus(self, num_gpus):
         """The book's ``[gpu(i) for i in range(min(num_gpus, num_gpus()))]`` (PyTorch's
         accelerators: CUDA, then Apple's MPS), with a warning where there are fewer than

@@ -193,12 +193,6 @@ class Trainer(TrainerBase):
     def validation_batch(self, batch):
         self.model.validation_step(self.state.params, batch, self.state)
 
-    def model_compiles_step(self):
-        """Whether the model lets this trainer compile its whole step
-        (``Seq2Seq.compiles_training_step``; other models train as the book's)."""
-        allows = getattr(self.model, "compiles_training_step", None)
-        return allows is not None and allows(self)
-
     def compiled_train_batch(self, batch):
         """The step of :meth:`train_batch` compiled whole (``jax.jit``, once per model,
         clipping and batch shape: a shorter last batch compiles once more): the model's loss

@@ -151,12 +151,6 @@ class Trainer(TrainerBase):
         self.optim.apply_gradients(zip(grads, variables))
         return loss  # checked by TrainerBase.check_step
 
-    def model_compiles_step(self):
-        """Whether the model lets this trainer compile its whole step
-        (``Seq2Seq.compiles_training_step``; other models train as the book's)."""
-        allows = getattr(self.model, "compiles_training_step", None)
-        return allows is not None and allows(self)
-
     def compiled_train_batch(self, batch):
         """The step of :meth:`train_batch` compiled whole (``tf.function`` with XLA, made
         once per model, optimizer and clipping; traced once per batch shape: a shorter last
