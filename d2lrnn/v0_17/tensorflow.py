@@ -171,12 +171,15 @@ def _keras_2_state(enc_outputs):
     as a list of one tensor, where Keras 2, which 9.7's cells were written for, gives the
     tensor: their decoder reads ``state[-1]`` as the top layer's. (Given those tensors as its
     initial state, Keras 3 gives tensors back: the decoder's state needs nothing.)"""
+    def one_tensor_list(s):
+        return isinstance(s, (tuple, list)) and len(s) == 1
+
     if not (isinstance(enc_outputs, (tuple, list)) and len(enc_outputs) == 2
-            and isinstance(enc_outputs[1], (tuple, list))):
-        return enc_outputs
+            and isinstance(enc_outputs[1], (tuple, list))
+            and any(map(one_tensor_list, enc_outputs[1]))):
+        return enc_outputs  # as it was, a tuple or a list
     outputs, state = enc_outputs
-    return outputs, [s[0] if isinstance(s, (tuple, list)) and len(s) == 1 else s
-                     for s in state]
+    return outputs, type(state)(s[0] if one_tensor_list(s) else s for s in state)
 
 
 def _built_at_first_call(layer):
