@@ -6,7 +6,7 @@ import random
 import _book_library as conformance
 import numpy as np
 import pytest
-from _backends import load_or_skip
+from _backends import load_or_skip, run_with_tf_keras
 from _corpora import book_path
 
 EDITION = conformance.EDITION_0_17
@@ -542,3 +542,71 @@ def test_tensorflow_chapter_8_cells_train_and_predict(monkeypatch, capsys):
     assert len(d2l.predict_ch8("time traveller", 10, net, vocab)) == 24
     _assert_trained_and_printed(d2l.train_ch8(net, train_iter, vocab, 1, 3, strategy), capsys,
                                 vocab)
+
+
+# -- the way out for what Keras 3 broke: Keras 2 (tf-keras) as tf.keras, through this library --
+
+KERAS_2_CELLS = '''
+import os
+os.environ["TF_USE_LEGACY_KERAS"] = "1"  # tf.keras is Keras 2, from the tf-keras package
+import random
+
+import tensorflow as tf
+
+from d2lrnn.v0_17 import tensorflow as d2l
+
+random.seed(0)
+tf.random.set_seed(0)
+train_iter, vocab = d2l.load_data_time_machine(32, 35, max_tokens=3000)
+
+# 8.6: a time-major layer, a state begun with a dtype, the model made in a strategy's scope
+# and trained at the integer learning rate 1
+cell = tf.keras.layers.SimpleRNNCell(64, kernel_initializer="glorot_uniform")
+layer = tf.keras.layers.RNN(cell, time_major=True, return_sequences=True, return_state=True)
+state = cell.get_initial_state(batch_size=32, dtype=tf.float32)
+Y, new_state = layer(tf.random.uniform((35, 32, len(vocab))), state)
+print("@ time-major", tuple(Y.shape), tuple(new_state.shape))
+strategy = tf.distribute.OneDeviceStrategy(d2l.try_gpu()._device_name)
+with strategy.scope():
+    net = d2l.RNNModel(layer, vocab_size=len(vocab))
+print("@ untrained", d2l.predict_ch8("time traveller", 10, net, vocab))
+print("@ perplexity", d2l.train_ch8(net, train_iter, vocab, 1, 3, strategy), len(vocab))
+
+# 9.7: an encoder of stacked GRU cells, its state its RNN's outputs after the first, read
+# by a decoder as state[-1]
+class StackedEncoder(d2l.Encoder):
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = tf.keras.layers.Embedding(vocab_size, embed_size)
+        self.rnn = tf.keras.layers.RNN(tf.keras.layers.StackedRNNCells(
+            [tf.keras.layers.GRUCell(num_hiddens) for _ in range(num_layers)]),
+            return_sequences=True, return_state=True)
+
+    def call(self, X, *args, **kwargs):
+        everything = self.rnn(self.embedding(X), **kwargs)
+        return everything[0], everything[1:]
+
+output, state = StackedEncoder(10, 8, 16, 2)(tf.zeros((4, 7)), training=False)
+print("@ encoder", tuple(output.shape), [tuple(s.shape) for s in state])
+output, state = d2l.Seq2SeqEncoder(10, 8, 16, 2)(tf.zeros((4, 7)), training=False)
+print("@ Seq2SeqEncoder", tuple(output.shape), [tuple(s.shape) for s in state])
+print("@ keras", tf.keras.layers.RNN.__module__)
+'''
+
+
+def test_keras_2_through_tf_keras_runs_the_editions_keras_2_cells(monkeypatch, tmp_path):
+    """The way out for the TensorFlow cells Keras 3 broke (8.6's time_major=True layer and
+    get_initial_state(dtype=), 9.7's encoder): tf-keras with TF_USE_LEGACY_KERAS=1 (the tox
+    tensorflow env installs it), the cells' idioms through this library."""
+    monkeypatch.setenv("D2LRNN_DATA", str(book_path().parent))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    printed = run_with_tf_keras(KERAS_2_CELLS, tmp_path).splitlines()
+    found = dict(line[2:].split(" ", 1) for line in printed if line.startswith("@ "))
+    assert found["time-major"] == "(35, 32, 64) (32, 64)"
+    untrained = found["untrained"].replace("<unk>", "?")  # ten tokens after the prefix
+    assert untrained.startswith("time traveller") and len(untrained) == 24, untrained
+    perplexity, vocab_size = map(float, found["perplexity"].split())
+    assert perplexity < 0.95 * vocab_size, found["perplexity"]  # one that learns nothing: 28
+    assert found["encoder"] == "(4, 7, 16) [(4, 16), (4, 16)]"
+    assert found["Seq2SeqEncoder"] == "(4, 7, 16) [(4, 16), (4, 16)]"
+    assert found["keras"].startswith("tf_keras")

@@ -605,3 +605,37 @@ def test_the_0_17_encoder_and_the_chapters_decoder_compute_the_reference(each_v0
     diffs = {key: rel_diff(grads_found[key], expected[key] * scale) for key in expected}
     assert max(diffs.values()) <= TOLERANCE["float64"], diffs
     assert np.abs(grads["encoder.rnn.rnns.0.W_xr"]).min() > 0  # it reaches the encoder's bottom
+
+
+def test_a_readers_encoder_written_for_keras_2_gives_a_tensor_a_layer():
+    """9.7's TensorFlow encoder subclasses d2l.Encoder and returns its stacked GRU's
+    ``output[1:]`` as the state; begun from zeros, Keras 3 gives each layer's state as a list
+    of one tensor (Keras 2, which the chapter was written for, the tensor), which the
+    chapter's decoder cannot read as ``state[-1]``: d2l.Encoder hands back the tensors."""
+    load_or_skip("tensorflow")
+    from d2lrnn.v0_17 import tensorflow as v017
+
+    keras, tf = v017.tf.keras, v017.tf
+
+    class KerasTwoEncoder(v017.Encoder):  # as the chapter's cell, in our own words
+        def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, **kwargs):
+            super().__init__(**kwargs)
+            self.embedding = keras.layers.Embedding(vocab_size, embed_size)
+            self.rnn = keras.layers.RNN(keras.layers.StackedRNNCells(
+                [keras.layers.GRUCell(num_hiddens) for _ in range(num_layers)]),
+                return_sequences=True, return_state=True)
+
+        def call(self, X, *args, **kwargs):
+            everything = self.rnn(self.embedding(X), **kwargs)
+            return everything[0], everything[1:]
+
+    encoder = KerasTwoEncoder(vocab_size=10, embed_size=8, num_hiddens=16, num_layers=2)
+    X = tf.zeros((4, 7))
+    output, state = encoder(X, training=False)
+    assert output.shape == (4, 7, 16)
+    assert [tuple(layer.shape) for layer in state] == [(4, 16), (4, 16)]
+    decoder = _tensorflow_decoder(v017)(vocab_size=10, embed_size=8, num_hiddens=16,
+                                        num_layers=2)
+    output, state = decoder(X, decoder.init_state(encoder(X)), training=False)
+    assert output.shape == (4, 7, 10)
+    assert [tuple(layer.shape) for layer in state] == [(4, 16), (4, 16)]

@@ -165,6 +165,23 @@ __all__ = list(dict.fromkeys([
 load_data_nmt = seq2seq.load_data_nmt_over(load_array, ops, __name__)
 
 
+def _keras_2_state(enc_outputs):
+    """An encoder's (outputs, state) with each one-tensor list of the state made its tensor.
+    Begun from zeros, Keras 3's RNN of stacked GRU (or simple) cells gives each layer's state
+    as a list of one tensor, where Keras 2, which 9.7's cells were written for, gives the
+    tensor: their decoder reads ``state[-1]`` as the top layer's. (Given those tensors as its
+    initial state, Keras 3 gives tensors back: the decoder's state needs nothing.)"""
+    def one_tensor_list(s):
+        return isinstance(s, (tuple, list)) and len(s) == 1
+
+    if not (isinstance(enc_outputs, (tuple, list)) and len(enc_outputs) == 2
+            and isinstance(enc_outputs[1], (tuple, list))
+            and any(map(one_tensor_list, enc_outputs[1]))):
+        return enc_outputs  # as it was, a tuple or a list
+    outputs, state = enc_outputs
+    return outputs, type(state)(s[0] if one_tensor_list(s) else s for s in state)
+
+
 def _built_at_first_call(layer):
     """Keras 3 builds a layer without a ``build`` of its own by calling it on symbolic inputs,
     which fails (a warning each time) for a ``call`` with ``*args``: these layers' own
@@ -174,10 +191,14 @@ def _built_at_first_call(layer):
 
 class Encoder(keras.layers.Layer):
     """The encoder of an encoder-decoder (0.17's, on ``keras.layers.Layer``): ``call(X,
-    *args, **kwargs)``."""
+    *args, **kwargs)`` gives (outputs, state); a state of one-tensor lists is given as the
+    tensors (see :func:`_keras_2_state`)."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+
+    def __call__(self, *args, **kwargs):
+        return _keras_2_state(super().__call__(*args, **kwargs))
 
     def call(self, X, *args, **kwargs):
         raise NotImplementedError
@@ -239,9 +260,7 @@ class Seq2SeqEncoder(Encoder):
 
     def call(self, X, *args, **kwargs):
         output, *state = self.rnn(self.embedding(X), **kwargs)
-        # Keras 3 gives each stacked GRUCell's state as a list of one tensor (Keras 2 the
-        # tensor): the tensors, which 9.7's decoder reads as state[-1] and Keras takes back
-        return output, [s[0] if isinstance(s, (list, tuple)) else s for s in state]
+        return output, state  # a tensor a layer (Encoder.__call__)
 
 
 def sequence_mask(X, valid_len, value=0):
