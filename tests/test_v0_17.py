@@ -149,15 +149,97 @@ def test_a_scratch_network_of_the_readers_functions_trains_and_predicts(v017, mo
     assert all(p.grad is not None and not p.grad.abs().sum() for p in net.params)  # sgd zeroes
 
 
-@pytest.mark.parametrize("call, expected", [
-    (lambda lib: lib.download("no_such_file"), "not a name in DATA_HUB"),
-    (lambda lib: lib.tokenize(["a b"], "syllable"), "'word' or 'char'"),
-])
-def test_bad_input_gets_one_line(v017, call, expected):
+def _device(lib):
+    """The device argument of predict_ch8, train_ch8 and predict_seq2seq: TensorFlow's 0.17
+    takes none in the predictions, a strategy in train_ch8 (here None: refused before use)."""
+    return () if lib.__name__.endswith("tensorflow") else (lib.try_gpu(),)
+
+
+class _Silent:
+    """A network that is never asked for a prediction (a bad input is refused before it is
+    run), or is asked for none: its outputs are never read."""
+
+    def begin_state(self, batch_size, **device):
+        return None
+
+    def eval(self):  # PyTorch's predict_seq2seq asks for it first
+        return self
+
+    def __call__(self, X, state):
+        return None, state
+
+
+def _chars(lib):
+    return lib.Vocab(list("time traveller"))
+
+
+def _pairs_vocab(lib):
+    return lib.Vocab([["go", "."], ["go", "."]], min_freq=2,
+                     reserved_tokens=["<pad>", "<bos>", "<eos>"])
+
+
+BAD_INPUT = {  # what a reader of chapters 8-9 gets wrong, and the line that says so
+    "download": (lambda lib: lib.download("no_such_file"), "not a name in DATA_HUB"),
+    "tokenize": (lambda lib: lib.tokenize(["a b"], "syllable"), "'word' or 'char'"),
+    "batch_size 0": (lambda lib: lib.load_data_time_machine(0, 35),
+                     r"load_data_time_machine: batch_size must be a whole number >= 1, got 0"),
+    "batch_size < 0": (lambda lib: lib.load_data_time_machine(-2, 35), "batch_size must be"),
+    "num_steps 0": (lambda lib: lib.load_data_time_machine(32, 0),
+                    r"load_data_time_machine: num_steps must be a whole number >= 1, got 0"),
+    "num_steps < 0": (lambda lib: lib.load_data_time_machine(32, -1), "num_steps must be"),
+    "num_steps > corpus": (lambda lib: lib.load_data_time_machine(2, 20000),
+                           r"batch_size \* num_steps \(2 \* 20000\) must be at most the "
+                           r"corpus's 10000 tokens less num_steps \+ 1"),
+    "batch_size > corpus": (lambda lib: lib.load_data_time_machine(600, 35, True, 20000),
+                            r"use a smaller batch_size or num_steps \(or more max_tokens\)"),
+    "prefix unknown": (lambda lib: lib.predict_ch8("Time traveller!", 10, _Silent(), _chars(lib),
+                                                   *_device(lib)),
+                       r"predict_ch8: the prefix 'Time traveller!' has characters the "
+                       r"vocabulary has not \('T!'\)"),
+    "prefix empty": (lambda lib: lib.predict_ch8("", 10, _Silent(), _chars(lib),
+                                                 *_device(lib)),
+                     "prefix must be a string of one character or more, got ''"),
+    "num_preds < 0": (lambda lib: lib.predict_ch8("time", -1, _Silent(), _chars(lib),
+                                                  *_device(lib)),
+                      "predict_ch8: num_preds must be a whole number >= 0, got -1"),
+    "num_epochs 0": (lambda lib: lib.train_ch8(_Silent(), [], _chars(lib), 1, 0,
+                                               *(_device(lib) or (None,))),
+                     "train_ch8: num_epochs must be a whole number >= 1, got 0"),
+    "lr not a number": (lambda lib: lib.train_ch8(_Silent(), [], _chars(lib), "0.5", 10,
+                                                  *(_device(lib) or (None,))),
+                        r"train_ch8: lr must be a finite number > 0, got '0.5'"),
+    "truncate_pad 0": (lambda lib: lib.truncate_pad([1, 2], 0, 0),
+                       "truncate_pad: num_steps must be a whole number >= 1, got 0"),
+    "truncate_pad < 0": (lambda lib: lib.truncate_pad([1, 2], -3, 0), "num_steps must be"),
+    "num_examples 0": (lambda lib: lib.load_data_nmt(64, 10, num_examples=0),
+                       "load_data_nmt: num_examples must be a whole number >= 1, got 0"),
+    "num_examples < 0": (lambda lib: lib.tokenize_nmt("go .\tva !", num_examples=-1),
+                         "tokenize_nmt: num_examples must be"),
+    "bleu k 0": (lambda lib: lib.bleu("a b", "a b", 0), "bleu: k must be a whole number >= 1"),
+    "unknown sentence": (lambda lib: lib.predict_seq2seq(
+        _Silent(), "Va !", _pairs_vocab(lib), _pairs_vocab(lib), 10, *_device(lib)),
+        r"predict_seq2seq: none of the words of 'Va !' is in the source vocabulary \(.*'go "
+        r"\.'\)"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input_gets_one_line(each_v017, case, monkeypatch):
     from d2lrnn.base.errors import UserError
 
+    monkeypatch.setenv("D2LRNN_DATA", str(book_path().parent))
+    call, expected = BAD_INPUT[case]
     with pytest.raises(UserError, match=expected):
-        call(v017)
+        call(each_v017)
+
+
+def test_what_0_17_accepts_at_the_edges_stays_accepted_and_right(each_v017):
+    """No prediction asked: the prefix itself; an empty prediction scores 0 (0.17's bleu
+    divides by zero there for k >= 2); num_examples None: every pair."""
+    lib = each_v017
+    assert lib.predict_ch8("time", 0, _Silent(), _chars(lib), *_device(lib)) == "time"
+    assert lib.bleu("", "go .", 2) == 0.0
+    assert len(lib.tokenize_nmt("go .\tva !\nhi .\tsalut !", num_examples=None)[0]) == 2
 
 
 def test_evaluate_loss_is_the_mean_over_every_example_of_load_array(v017):
