@@ -13,6 +13,7 @@ from _parity import (
 )
 
 from d2lrnn.base.backend import DECLARED
+from d2lrnn.base.errors import BadArgument
 from d2lrnn.cells import CELLS, KEYWORDS, VARIANTS, cell_named, lm_loss_and_grads
 from d2lrnn.maths import bptt
 from d2lrnn.numpy.ops import ops as numpy_ops
@@ -39,6 +40,36 @@ def lm_inputs(cell, seed=0):
 def test_reference_backward_matches_central_differences(cell):
     params, X, Y = lm_inputs(cell)
     assert_matches_central_differences(VARIANTS[cell], params, X, Y, VARIANTS[cell].key)
+
+
+def test_the_relu_rnn_backward_matches_central_differences():
+    """The RNN cell with ReLU (MXNet's rnn.RNN default): its forward is the section's with
+    φ = ReLU, its hand-written backward matches central differences in float64."""
+    from d2lrnn.cells.rnn import RNNCell
+
+    relu = RNNCell("relu")
+    params, X, Y = lm_inputs("rnn", seed=1)
+    H_0 = np.zeros((n, h))
+    inputs = numpy_ops.one_hot(X.T, V, "float64")
+    outputs, _ = relu.run(numpy_ops, params, inputs, (H_0,))
+    H = H_0
+    for X_t in inputs:
+        H = np.maximum(X_t @ params["W_xh"] + H @ params["W_hh"] + params["b_h"], 0)
+    np.testing.assert_allclose(outputs[-1], H, rtol=0, atol=1e-15)
+    cut = np.mean(np.stack(outputs) == 0)
+    assert 0.2 < cut < 0.9, f"ReLU must cut off some units, not all ({cut:.0%} cut off)"
+    assert_matches_central_differences(relu, params, X, Y, relu.key)
+
+
+def test_the_relu_rnn_is_a_function_of_its_own():
+    """Its key is not the tanh RNN's (no framework's tanh layer or kernel is taken for it);
+    an activation the cell has not is one line."""
+    from d2lrnn.cells.rnn import RNNCell
+
+    assert (RNNCell().key, RNNCell("relu").key) == ("rnn", "rnn-relu")
+    assert "rnn-relu" not in VARIANTS  # the 1.0 models compute the book's tanh only
+    with pytest.raises(BadArgument, match="activation must be one of tanh, relu, got 'gelu'"):
+        RNNCell("gelu")
 
 
 def test_the_generic_backward_agrees_with_the_rnn_one():

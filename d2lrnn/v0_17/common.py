@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from ..base import downloads
+from ..base import checks, downloads
 from ..base.errors import BadArgument
 from ..base import plot as figures
 from ..base.plot import plt, set_axes, set_figsize, use_svg_display  # noqa: F401 (SHARED)
@@ -127,12 +127,23 @@ def seq_data_iter_sequential(corpus, batch_size, num_steps, *, ops):
 
 
 class SeqDataLoader:
-    """The corpus's minibatches, drawn afresh at each iteration."""
+    """The corpus's minibatches, drawn afresh at each iteration: at least one in every epoch
+    (whatever the random offset), else a :class:`BadArgument` (0.17's gives none, and
+    training divides by zero)."""
 
     def __init__(self, batch_size, num_steps, use_random_iter, max_tokens, *, ops):
+        where = "load_data_time_machine"
+        batch_size = checks.whole(batch_size, "batch_size", where)
+        num_steps = checks.whole(num_steps, "num_steps", where)
         self.data_iter_fn = seq_data_iter_random if use_random_iter else \
             seq_data_iter_sequential
         self.corpus, self.vocab = load_corpus_time_machine(max_tokens)
+        # the fewest tokens after the largest offset (num_steps) that make one minibatch
+        if len(self.corpus) - 1 - num_steps < batch_size * num_steps:
+            raise BadArgument(
+                f"{where}: batch_size * num_steps ({batch_size} * {num_steps}) must be at most "
+                f"the corpus's {len(self.corpus)} tokens less num_steps + 1, for one minibatch "
+                f"an epoch: use a smaller batch_size or num_steps (or more max_tokens)")
         self.batch_size, self.num_steps = batch_size, num_steps
         self.ops = ops
 
@@ -288,6 +299,15 @@ def predict_ch8(prefix, num_preds, net, vocab, device, *, ops, state_keywords=No
     """``prefix`` followed by ``num_preds`` characters, each the most likely after those
     before it (the prefix warms the state up). ``state_keywords``: what the framework's
     ``begin_state`` takes besides the batch size (``{"device": device}`` unless given)."""
+    num_preds = checks.whole(num_preds, "num_preds", "predict_ch8", least=0)
+    if not isinstance(prefix, str) or not prefix:
+        raise BadArgument(f"predict_ch8: prefix must be a string of one character or more, "
+                          f"got {prefix!r}")
+    unknown = "".join(dict.fromkeys(c for c in prefix if c not in vocab.token_to_idx))
+    if unknown:
+        raise BadArgument(f"predict_ch8: the prefix {prefix!r} has characters the "
+                          f"vocabulary has not ({unknown!r}): the corpus is lower-case letters "
+                          f"and spaces; write the prefix in those")
     state = net.begin_state(batch_size=1, **(state_keywords or {"device": device}))
     outputs = [vocab[prefix[0]]]
 
@@ -319,12 +339,20 @@ def run_epoch_ch8(train_iter, use_random_iter, *, begin_state, detach, step):
     return math.exp(metric[0] / metric[1]), metric[1] / timer.stop()
 
 
+def checked_training(lr, num_epochs):
+    """``train_ch8``'s ``lr`` (a number > 0, as a float) and ``num_epochs`` (a whole number >=
+    1: 0.17's has no perplexity to print after none), or a :class:`BadArgument`."""
+    return (checks.real(lr, "lr", "train_ch8", above=0),
+            checks.whole(num_epochs, "num_epochs", "train_ch8"))
+
+
 def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False, *,
               loss, make_updater, train_epoch, predict):
     """Train ``net`` for ``num_epochs`` (the perplexity drawn every ten), then print the
     perplexity, the speed and two predictions. The framework's module passes its ``loss``,
     its updater maker, its ``train_epoch_ch8`` (called as PyTorch's and MXNet's: ``(net,
     train_iter, loss, updater, device, use_random_iter)``) and its ``predict_ch8``."""
+    lr, num_epochs = checked_training(lr, num_epochs)
     animator = Animator(xlabel="epoch", ylabel="perplexity", legend=["train"],
                         xlim=[10, num_epochs])
     updater = make_updater(net, lr)

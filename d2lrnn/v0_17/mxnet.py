@@ -100,6 +100,7 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
     """Train ``net`` with SGD at ``lr`` for ``num_epochs`` (a Gluon network initialized
     afresh from N(0, 0.01²), as the book's); print the perplexity, the speed and two
     predictions (the perplexity is also returned)."""
+    common.checked_training(lr, num_epochs)  # before the network is initialized afresh
     if isinstance(net, gluon.Block):
         net.initialize(ctx=device, force_reinit=True, init=init.Normal(0.01))
     loss = gluon.loss.SoftmaxCrossEntropyLoss()

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..base import checks
 from ..base.downloads import cache_dir, extract, local_copy
-from ..base.errors import BadType
+from ..base.errors import BadArgument, BadType
 from ..book.translation import (
     bleu,  # noqa: F401 (offered by each framework's module: SHARED)
     read_book_pairs,
@@ -73,7 +73,13 @@ def preprocess_nmt(text):
 def tokenize_nmt(text, num_examples=None):
     """(source sentences, target sentences) as lists of words, of the lines ``0 ..
     num_examples`` (all where None); blank lines are skipped."""
-    return split_pairs(text, num_examples)
+    return split_pairs(text, _checked_examples(num_examples, "tokenize_nmt"))
+
+
+def _checked_examples(num_examples, where):
+    """None (every pair), or a whole number >= 1 (0.17 reads 0 as every pair, and a negative
+    number as none)."""
+    return None if num_examples is None else checks.whole(num_examples, "num_examples", where)
 
 
 def truncate_pad(line, num_steps, padding_token):
@@ -105,6 +111,10 @@ def load_data_nmt_over(load_array, ops, module):
         (lines ``0 .. num_examples``; the framework's iterator of ``load_array``) and the
         source and target vocabularies (the words seen at least twice, after ``<unk>``,
         ``<pad>``, ``<bos>``, ``<eos>``)."""
+        where = "load_data_nmt"
+        checks.whole(batch_size, "batch_size", where)
+        checks.whole(num_steps, "num_steps", where)
+        _checked_examples(num_examples, where)
         source, target = tokenize_nmt(preprocess_nmt(read_data_nmt()), num_examples)
         src_vocab = Vocab(source, min_freq=2, reserved_tokens=list(RESERVED_TOKENS))
         tgt_vocab = Vocab(target, min_freq=2, reserved_tokens=list(RESERVED_TOKENS))
@@ -199,7 +209,14 @@ def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, device,
         array = ops.asarray(ids, ID_TYPES[ops.name])
         return array if device is None else ops.to_device(array, device)
 
-    src_tokens = src_vocab[src_sentence.lower().split(" ")] + [src_vocab["<eos>"]]
+    words = src_sentence.lower().split(" ")
+    src_tokens = src_vocab[words] + [src_vocab["<eos>"]]
+    if all(token == src_vocab.unk for token in src_tokens[:-1]):
+        known = 1 + len(RESERVED_TOKENS)  # the first word after <unk> and the reserved
+        raise BadArgument(f"predict_seq2seq: none of the words of {src_sentence!r} is in the "
+                          f"source vocabulary (the training pairs' words seen twice or more, "
+                          f"e.g. {' '.join(src_vocab.idx_to_token[known:known + 5])!r}): write the "
+                          f"sentence in those, lower-case, a space before . , ! ?")
     enc_valid_len = tensor([len(src_tokens)])
     enc_X = tensor([truncate_pad(src_tokens, num_steps, src_vocab["<pad>"])])
     enc_outputs = net.encoder(enc_X, enc_valid_len)

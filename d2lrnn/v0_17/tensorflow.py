@@ -105,9 +105,10 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, strategy, use_random_iter=
     """Train ``net`` with SGD at ``lr`` for ``num_epochs`` in ``strategy``'s scope (a
     ``tf.distribute`` strategy, as the book's); print the perplexity, the speed and two
     predictions (the perplexity is also returned)."""
+    lr, num_epochs = common.checked_training(lr, num_epochs)  # a float: Keras 3 refuses an int
     with strategy.scope():
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        updater = keras.optimizers.SGD(float(lr))  # Keras 3 refuses the book's integer 1
+        updater = keras.optimizers.SGD(lr)
 
     def train_epoch(net, train_iter, loss, updater, device, use_random_iter):
         return train_epoch_ch8(net, train_iter, loss, updater, use_random_iter)
