@@ -192,10 +192,6 @@ BAD_INPUT = {  # what a reader of chapters 8-9 gets wrong, and the line that say
                            r"corpus's 10000 tokens less num_steps \+ 1"),
     "batch_size > corpus": (lambda lib: lib.load_data_time_machine(600, 35, True, 20000),
                             r"use a smaller batch_size or num_steps \(or more max_tokens\)"),
-    "prefix unknown": (lambda lib: lib.predict_ch8("Time traveller!", 10, _Silent(), _chars(lib),
-                                                   *_device(lib)),
-                       r"predict_ch8: the prefix 'Time traveller!' has characters the "
-                       r"vocabulary has not \('T!'\)"),
     "prefix empty": (lambda lib: lib.predict_ch8("", 10, _Silent(), _chars(lib),
                                                  *_device(lib)),
                      "prefix must be a string of one character or more, got ''"),
@@ -234,10 +230,15 @@ def test_bad_input_gets_one_line(each_v017, case, monkeypatch):
 
 
 def test_what_0_17_accepts_at_the_edges_stays_accepted_and_right(each_v017):
-    """No prediction asked: the prefix itself; an empty prediction scores 0 (0.17's bleu
+    """No prediction asked: the prefix itself (characters outside the vocabulary read as
+    ``<unk>``, with a warning, as 1.0's ``predict`` reads them); an empty prediction scores 0 (0.17's bleu
     divides by zero there for k >= 2); num_examples None: every pair."""
     lib = each_v017
     assert lib.predict_ch8("time", 0, _Silent(), _chars(lib), *_device(lib)) == "time"
+    with pytest.warns(UserWarning, match=r"predict_ch8: \['!', 'T'\] are not in the vocabulary; "
+                      r"read as '<unk>' \(its letters are lower case: try the prefix 'time!'\)"):
+        assert lib.predict_ch8("Time!", 0, _Silent(), _chars(lib), *_device(lib)) == \
+            "<unk>ime<unk>"  # as the book's vocab[...] reads them, and 1.0's predict
     assert lib.bleu("", "go .", 2) == 0.0
     assert len(lib.tokenize_nmt("go .\tva !\nhi .\tsalut !", num_examples=None)[0]) == 2
 

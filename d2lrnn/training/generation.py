@@ -101,18 +101,24 @@ def predict(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=
                           top_p=top_p, seed=seed, fast=fast))
 
 
+def warn_unknown_characters(prefix, vocab, who, stacklevel):
+    """Characters of ``prefix`` missing from ``vocab`` are read as ``'<unk>'``, as the book's
+    ``vocab[...]`` reads them, with a warning that names them (both editions' predictions)."""
+    unknown = sorted({c for c in prefix if c not in vocab.token_to_idx})
+    if unknown:
+        cased = any(c.lower() in vocab.token_to_idx for c in unknown if c != c.lower())
+        warnings.warn(f"{who}: {unknown} are not in the vocabulary; read as '<unk>'" + (
+            f" (its letters are lower case: try the prefix {prefix.lower()!r})" if cased
+            else ""), stacklevel=stacklevel)
+
+
 def stream(lm, prefix, num_preds, vocab, *, temperature=0.0, top_k=None, top_p=None,
            seed=None, fast=True):
     """:func:`predict`'s text as it is made: the prefix, then the new characters a chunk at
     a time (``GREEDY_CHUNK`` of them, or one where each is sampled)."""
     sampling = check_sampling(num_preds, temperature, top_k, top_p, seed)
     check_prefix(lm, prefix, vocab)
-    unknown = sorted({c for c in prefix if c not in vocab.token_to_idx})
-    if unknown:
-        cased = any(c.lower() in vocab.token_to_idx for c in unknown if c != c.lower())
-        warnings.warn(f"predict: {unknown} are not in the vocabulary; read as '<unk>'" + (
-            f" (its letters are lower case: try the prefix {prefix.lower()!r})" if cased
-            else ""), stacklevel=4)
+    warn_unknown_characters(prefix, vocab, "predict", stacklevel=5)
     ops, rng = lm.ops, np.random.default_rng(seed)
     step, params, state, path = generation_step(lm, fast)
     if params is not None:  # the package's model: its weights checked once (a few KB)

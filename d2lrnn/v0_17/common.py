@@ -18,6 +18,7 @@ from ..base import plot as figures
 from ..base.plot import plt, set_axes, set_figsize, use_svg_display  # noqa: F401 (SHARED)
 from ..base.vocab import Vocab as _SortedVocab
 from ..book.data import FILENAME, SHA1, preprocess, read_corpus
+from ..training.generation import warn_unknown_characters
 
 # What every framework's module offers as it is here (the functions and classes that take
 # ``ops`` are bound to the framework's by :mod:`.bind`; ``train_ch8`` here is only its loop).
@@ -303,11 +304,7 @@ def predict_ch8(prefix, num_preds, net, vocab, device, *, ops, state_keywords=No
     if not isinstance(prefix, str) or not prefix:
         raise BadArgument(f"predict_ch8: prefix must be a string of one character or more, "
                           f"got {prefix!r}")
-    unknown = "".join(dict.fromkeys(c for c in prefix if c not in vocab.token_to_idx))
-    if unknown:
-        raise BadArgument(f"predict_ch8: the prefix {prefix!r} has characters the "
-                          f"vocabulary has not ({unknown!r}): the corpus is lower-case letters "
-                          f"and spaces; write the prefix in those")
+    warn_unknown_characters(prefix, vocab, "predict_ch8", stacklevel=4)
     state = net.begin_state(batch_size=1, **(state_keywords or {"device": device}))
     outputs = [vocab[prefix[0]]]
 
