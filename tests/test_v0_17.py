@@ -231,8 +231,8 @@ def test_bad_input_gets_one_line(each_v017, case, monkeypatch):
 
 def test_what_0_17_accepts_at_the_edges_stays_accepted_and_right(each_v017):
     """No prediction asked: the prefix itself (characters outside the vocabulary read as
-    ``<unk>``, with a warning, as 1.0's ``predict`` reads them); an empty prediction scores 0 (0.17's bleu
-    divides by zero there for k >= 2); num_examples None: every pair."""
+    ``<unk>``, with a warning, as 1.0's ``predict`` reads them); an empty prediction scores 0
+    (0.17's bleu divides by zero there for k >= 2); num_examples None: every pair."""
     lib = each_v017
     assert lib.predict_ch8("time", 0, _Silent(), _chars(lib), *_device(lib)) == "time"
     with pytest.warns(UserWarning, match=r"predict_ch8: \['!', 'T'\] are not in the vocabulary; "
