@@ -156,7 +156,6 @@ def test_1_0_cells_unchanged_by_the_second_edition(runner):
     (["--edition", "0.17", "--framework", "jax"], "has no jax cells"),
     (["--edition", "0.17", "--framework", "torch", "--sections", "text-sequence"],
      "no section text-sequence in the 0.17 edition"),
-    (["--edition", "0.17", "--framework", "torch", "--stand-ins"], "drop it"),
     (["--framework", "torch", "--max-epochs", "-3"], "give a positive number of epochs"),
     (["--edition", "0.17", "--framework", "torch", "--sections", "rnn"],
      "pass a checkout of d2l-ai/d2l-zh"),
@@ -180,3 +179,27 @@ def test_report_names_each_failure_by_its_markdown_line(runner):
     assert "| rnn | 1 | 2 | 1 | 3 |" in page
     assert "| rnn | 2 | 9 | AttributeError: module has no attribute 'x/y' |" in page
     assert "lowered to at most 20" in page and "more" not in page
+
+
+def test_stand_ins_give_the_kernels_the_stand_in_pairs_beside_the_readers_files(
+        runner, tmp_path, monkeypatch):
+    """``--stand-ins``: a data folder of the run's own links the cache's files (the corpus)
+    but not the book's archive, and holds our pairs unpacked, which the library's readers
+    then take offline in place of the book's."""
+    import pooch
+
+    from d2lrnn.book.translation import read_book_pairs
+    from d2lrnn.chapters.translation import stand_in_pairs
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "timemachine.txt").write_text("the time machine, ours\n")
+    (cache / "fra-eng.zip").write_bytes(b"not the stand-in")
+    monkeypatch.setenv("D2LRNN_DATA", str(cache))
+    folder = runner.stand_in_data(tmp_path / "out" / "stand-in-data")
+    assert (folder / "timemachine.txt").read_text() == "the time machine, ours\n"
+    assert not (folder / "fra-eng.zip").exists()
+    monkeypatch.setenv("D2LRNN_DATA", str(folder))
+    monkeypatch.setattr(pooch, "retrieve", lambda *a, **k: pytest.fail("reached the network"))
+    (tmp_path / "data").mkdir()
+    assert read_book_pairs(tmp_path / "data") == stand_in_pairs()

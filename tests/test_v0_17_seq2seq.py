@@ -196,6 +196,20 @@ def test_the_archive_is_the_one_the_0_17_data_hub_names(each_v017, pairs_folder,
         parallel_pairs(50)
 
 
+def test_9_5s_own_reading_takes_the_pairs_unpacked_in_the_cache_offline(each_v017,
+                                                                        pairs_folder):
+    """9.5 reads ``fra.txt`` itself from the folder ``download_extract('fra-eng')`` returns:
+    offline, with no archive but the pairs unpacked in ``$D2LRNN_DATA`` (as read_data_nmt
+    takes them), that folder is the cache's, and the book's archive is not asked for."""
+    import os
+
+    pairs_folder("Go.\tVa !\nHi.\tSalut.\n")
+    folder = each_v017.download_extract("fra-eng")
+    with open(os.path.join(folder, "fra.txt"), encoding="utf-8") as f:
+        assert f.read() == "Go.\tVa !\nHi.\tSalut.\n"
+    assert each_v017.read_data_nmt() == "Go.\tVa !\nHi.\tSalut.\n"
+
+
 @pytest.mark.parametrize("line, expected", [
     ("Go now.", r"line 2 of the pairs \('go now .'\) holds no tab; expected one pair a line"),
     ("Go now.\t", "line 2 of the pairs .*: its French \\(target\\) side is empty"),

@@ -28,7 +28,8 @@ Two editions, two sources:
 The corpus: the book's ``d2l.download`` looks in ``../data`` beside each notebook; without a
 network, point ``D2LRNN_DATA`` at a folder holding ``timemachine.txt`` and, for machine
 translation, ``fra-eng/fra.txt`` (pairs of your own in the book's format, taken as they are;
-1.0's 10.5 downloads the archive itself and runs only with the book's ``fra-eng.zip`` there).
+1.0's 10.5 downloads the archive itself and runs only with the book's ``fra-eng.zip`` there);
+``--stand-ins`` makes such a folder of the run's own with the project's stand-in pairs.
 The run folder (``--out``) holds the executed notebooks, which are the book's code: keep them
 out of this repository; ``report-<framework>.json`` and ``.md`` there hold no book text.
 """
@@ -177,27 +178,43 @@ def prepared(edition, code, max_epochs):
     return edition.lower_epochs(code, max_epochs) if max_epochs else code
 
 
-def selector(edition, framework, stand_ins=False):
-    """The hidden first cell: ``tab.selected(...)`` as the book's notebooks resolve it; with
-    ``stand_ins``, the classes of ``stand_ins.py`` put on the backend where it lacks them."""
-    install = (f"import sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-               f"import stand_ins\nfrom d2lrnn import {framework} as _backend\n"
-               f"stand_ins.install(_backend)\n") if stand_ins else ""
+def selector(edition, framework):
+    """The hidden first cell: ``tab.selected(...)`` as the book's notebooks resolve it."""
     if not edition.selects_tabs:
-        return install
+        return ""
     return (f"class _Tab:\n    def selected(self, *names):\n        names = [n for a in names "
             f"for n in (a if isinstance(a, (list, tuple)) else [a])]\n        return "
-            f"{edition.tabs[framework]!r} in names\ntab = _Tab()\n{install}")
+            f"{edition.tabs[framework]!r} in names\ntab = _Tab()\n")
 
 
-def run_section(edition, book, framework, section, work, max_epochs, timeout, stand_ins=False):
+def stand_in_data(folder):
+    """A data folder for the kernels (their ``D2LRNN_DATA``): the files of the package's
+    cache linked, and the stand-in English-French pairs (ours, in the book's format) unpacked
+    as ``fra-eng/fra.txt`` where the book's would be. The library's readers take that folder
+    without the network (0.17's ``download_extract`` and ``read_data_nmt``, 1.0's
+    ``MTFraEng``); 1.0's 10.5 asks for the archive by its hash and still cannot run."""
+    from d2lrnn.base.downloads import cache_dir
+    from d2lrnn.chapters.translation import stand_in_pairs
+
+    folder.mkdir(parents=True, exist_ok=True)
+    source = cache_dir()
+    for entry in (source.iterdir() if source.is_dir() else ()):
+        link = folder / entry.name
+        if not entry.name.startswith("fra-eng") and not link.exists():
+            link.symlink_to(entry.resolve())
+    (folder / "fra-eng").mkdir(exist_ok=True)
+    (folder / "fra-eng" / "fra.txt").write_text(stand_in_pairs(), encoding="utf-8")
+    return folder
+
+
+def run_section(edition, book, framework, section, work, max_epochs, timeout):
     import nbformat
     from nbclient import NotebookClient
 
     markdown = (book / edition.sections[section]).read_text(encoding="utf-8")
     cells = edition.cells(markdown, edition.tabs[framework])
     nb = nbformat.v4.new_notebook()
-    hidden = selector(edition, framework, stand_ins)
+    hidden = selector(edition, framework)
     nb.cells = ([nbformat.v4.new_code_cell(hidden)] if hidden else []) + [
         nbformat.v4.new_code_cell(prepared(edition, c.code, max_epochs)) for c in cells]
     folder = work / framework / section
@@ -234,7 +251,9 @@ def summary(report):
              f"Book: {report['source']} at {report['book_commit'] or 'an unknown commit'}; "
              f"Python {report['python']}"
              + (f"; epochs lowered to at most {report['max_epochs']}"
-                if report["max_epochs"] else "") + ".", "",
+                if report["max_epochs"] else "")
+             + ("; the stand-in English-French pairs in place of the book's"
+                if report.get("stand_ins") else "") + ".", "",
              "| section | cells run | of | figures | seconds |", "|---|---|---|---|---|"]
     for s in report["sections"]:
         lines.append(f"| {s['section']} | {sum(c['ok'] for c in s['cells'])} | "
@@ -273,8 +292,9 @@ def main(argv=None):
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     parser.add_argument("--out", type=Path, default=Path("book-cells"))
     parser.add_argument("--stand-ins", action="store_true",
-                        help="give the backend the classes of stand_ins.py it lacks (10.7's "
-                             "MTFraEng, on a corpus made up there; 1.0 only)")
+                        help="run on the stand-in English-French pairs (ours, made up in the "
+                             "book's format) where the book's fra-eng.zip cannot be had "
+                             "offline: translations and BLEU then mean nothing")
     args = parser.parse_args(argv)
     edition = EDITIONS[args.edition]
     if args.framework not in edition.tabs:
@@ -288,8 +308,6 @@ def main(argv=None):
     if args.max_epochs < 0:
         parser.error(f"--max-epochs {args.max_epochs}: give a positive number of epochs, or 0 "
                      f"for the book's own")
-    if args.stand_ins and args.edition != "1.0":
-        parser.error("--stand-ins stands in for 1.0 classes; drop it for this edition")
     missing = [edition.sections[s] for s in sections if not (args.book / edition.sections[s])
                .is_file()]
     if missing:
@@ -298,9 +316,11 @@ def main(argv=None):
               "book_commit": book_commit(args.book), "framework": args.framework,
               "max_epochs": args.max_epochs, "stand_ins": args.stand_ins,
               "python": sys.version.split()[0], "sections": []}
+    if args.stand_ins:  # the kernels inherit this process's environment
+        os.environ["D2LRNN_DATA"] = str(stand_in_data(args.out / "stand-in-data"))
     for section in sections:
         result = run_section(edition, args.book, args.framework, section, args.out,
-                             args.max_epochs, args.timeout, args.stand_ins)
+                             args.max_epochs, args.timeout)
         report["sections"].append(result)
         ok = sum(c["ok"] for c in result["cells"])
         print(f"{args.framework} {section}: {ok} of {len(result['cells'])} cells ran "
