@@ -187,6 +187,12 @@ BAD_INPUT = {  # what a reader of chapters 8-9 gets wrong, and the line that say
     "num_steps 0": (lambda lib: lib.load_data_time_machine(32, 0),
                     r"load_data_time_machine: num_steps must be a whole number >= 1, got 0"),
     "num_steps < 0": (lambda lib: lib.load_data_time_machine(32, -1), "num_steps must be"),
+    "8.3's random iterator, batch_size 0": (
+        lambda lib: next(lib.seq_data_iter_random(list(range(35)), 0, 5)),
+        r"seq_data_iter_random: batch_size must be a whole number >= 1, got 0"),
+    "8.3's sequential iterator, num_steps 0": (
+        lambda lib: next(lib.seq_data_iter_sequential(list(range(35)), 2, 0)),
+        r"seq_data_iter_sequential: num_steps must be a whole number >= 1, got 0"),
     "num_steps > corpus": (lambda lib: lib.load_data_time_machine(2, 20000),
                            r"batch_size \* num_steps \(2 \* 20000\) must be at most the "
                            r"corpus's 10000 tokens less num_steps \+ 1"),

@@ -99,9 +99,17 @@ def load_corpus_time_machine(max_tokens=-1):
     return corpus, vocab
 
 
+def minibatch_sizes(batch_size, num_steps, where):
+    """``batch_size`` and ``num_steps`` as whole numbers >= 1, else one line naming ``where``
+    (0.17 divides by zero, or asks ``random`` for an empty range, deep in its iterators)."""
+    return (checks.whole(batch_size, "batch_size", where),
+            checks.whole(num_steps, "num_steps", where))
+
+
 def seq_data_iter_random(corpus, batch_size, num_steps, *, ops):
     """Minibatches of subsequences in random order: a random offset below ``num_steps``,
     then disjoint subsequences of ``num_steps`` tokens, shuffled; ``Y`` is ``X`` one on."""
+    batch_size, num_steps = minibatch_sizes(batch_size, num_steps, "seq_data_iter_random")
     corpus = corpus[random.randint(0, num_steps - 1):]
     num_subseqs = (len(corpus) - 1) // num_steps
     initial_indices = list(range(0, num_subseqs * num_steps, num_steps))
@@ -117,6 +125,7 @@ def seq_data_iter_random(corpus, batch_size, num_steps, *, ops):
 def seq_data_iter_sequential(corpus, batch_size, num_steps, *, ops):
     """Minibatches whose rows continue those of the batch before: a random offset up to
     ``num_steps``, the rest cut into ``batch_size`` rows, walked ``num_steps`` at a time."""
+    batch_size, num_steps = minibatch_sizes(batch_size, num_steps, "seq_data_iter_sequential")
     offset = random.randint(0, num_steps)
     num_tokens = ((len(corpus) - offset - 1) // batch_size) * batch_size
     Xs = np.asarray(corpus[offset: offset + num_tokens]).reshape(batch_size, -1)
@@ -134,8 +143,7 @@ class SeqDataLoader:
 
     def __init__(self, batch_size, num_steps, use_random_iter, max_tokens, *, ops):
         where = "load_data_time_machine"
-        batch_size = checks.whole(batch_size, "batch_size", where)
-        num_steps = checks.whole(num_steps, "num_steps", where)
+        batch_size, num_steps = minibatch_sizes(batch_size, num_steps, where)
         self.data_iter_fn = seq_data_iter_random if use_random_iter else \
             seq_data_iter_sequential
         self.corpus, self.vocab = load_corpus_time_machine(max_tokens)
