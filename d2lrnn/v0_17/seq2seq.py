@@ -23,7 +23,7 @@ from ..book.translation import (
     space_marks,
     split_pairs,
 )
-from .common import DATA_HUB, Accumulator, Animator, Timer, Vocab, download
+from .common import DATA_HUB, Accumulator, Animator, Timer, Vocab, download, minibatch_sizes
 
 DATA_FOLDER = os.path.join("..", "data")  # 0.17's cache, beside the notebook's folder
 RESERVED_TOKENS = ("<pad>", "<bos>", "<eos>")  # both vocabularies', in 0.17's order
@@ -46,12 +46,13 @@ def download_extract(name, folder=None):
     there. Without the archive in ``../data`` or the package's cache, a folder already
     unpacked in that cache (``$D2LRNN_DATA/fra-eng/``) is taken, as :func:`read_data_nmt`
     takes one: so 9.5's own reading of ``fra.txt`` runs offline too."""
-    url, sha1_hash = DATA_HUB[name] if name in DATA_HUB else (None, None)
-    if url is not None and local_copy(url, DATA_FOLDER, sha1_hash) is None:
-        unpacked = cache_dir() / os.path.splitext(url.rsplit("/", 1)[-1])[0]
-        if unpacked.is_dir():
+    url, sha1_hash = DATA_HUB.get(name, (None, None))  # download refuses a name not there
+    archive = local_copy(url, DATA_FOLDER, sha1_hash) if url else None  # hashed once
+    if archive is None:
+        unpacked = cache_dir() / os.path.splitext(url.rsplit("/", 1)[-1])[0] if url else None
+        if unpacked is not None and unpacked.is_dir():
             return str(unpacked / folder) if folder else str(unpacked)
-    archive = download(name)
+        archive = download(name)
     extract(archive)
     base_dir = os.path.dirname(archive)
     return os.path.join(base_dir, folder) if folder else os.path.splitext(archive)[0]
@@ -111,10 +112,8 @@ def load_data_nmt_over(load_array, ops, module):
         (lines ``0 .. num_examples``; the framework's iterator of ``load_array``) and the
         source and target vocabularies (the words seen at least twice, after ``<unk>``,
         ``<pad>``, ``<bos>``, ``<eos>``)."""
-        where = "load_data_nmt"
-        checks.whole(batch_size, "batch_size", where)
-        checks.whole(num_steps, "num_steps", where)
-        _checked_examples(num_examples, where)
+        minibatch_sizes(batch_size, num_steps, "load_data_nmt")  # before the pairs are read
+        _checked_examples(num_examples, "load_data_nmt")
         source, target = tokenize_nmt(preprocess_nmt(read_data_nmt()), num_examples)
         src_vocab = Vocab(source, min_freq=2, reserved_tokens=list(RESERVED_TOKENS))
         tgt_vocab = Vocab(target, min_freq=2, reserved_tokens=list(RESERVED_TOKENS))
