@@ -2,6 +2,7 @@
 book's notebooks do, in both editions, and changes only the import line (and, when asked,
 the epochs). The documents here are small markdown files of our own in the books' formats;
 running the book itself takes a checkout of it (the script's header says how)."""
+import os
 import runpy
 import textwrap
 from pathlib import Path
@@ -196,7 +197,15 @@ def test_stand_ins_give_the_kernels_the_stand_in_pairs_beside_the_readers_files(
     (cache / "timemachine.txt").write_text("the time machine, ours\n")
     (cache / "fra-eng.zip").write_bytes(b"not the stand-in")
     monkeypatch.setenv("D2LRNN_DATA", str(cache))
-    folder = runner.stand_in_data(tmp_path / "out" / "stand-in-data")
+    (tmp_path / "out" / "stand-in-data" / "fra-eng").mkdir(parents=True)
+    leftover = tmp_path / "out" / "stand-in-data" / "fra-eng" / "fra.txt"
+    os.mkfifo(leftover)  # a pipe an earlier run left: writing into it would wait for a reader
+    reader = os.open(leftover, os.O_RDONLY | os.O_NONBLOCK)  # so that a regression fails here
+    try:
+        folder = runner.stand_in_data(tmp_path / "out" / "stand-in-data")
+    finally:
+        os.close(reader)
+    assert leftover.is_file() and not leftover.is_fifo()
     assert (folder / "timemachine.txt").read_text() == "the time machine, ours\n"
     assert not (folder / "fra-eng.zip").exists()
     monkeypatch.setenv("D2LRNN_DATA", str(folder))

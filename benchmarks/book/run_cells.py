@@ -194,6 +194,7 @@ def stand_in_data(folder):
     without the network (0.17's ``download_extract`` and ``read_data_nmt``, 1.0's
     ``MTFraEng``); 1.0's 10.5 asks for the archive by its hash and still cannot run."""
     from d2lrnn.base.downloads import cache_dir
+    from d2lrnn.base.files import atomic_write
     from d2lrnn.chapters.translation import stand_in_pairs
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -202,8 +203,8 @@ def stand_in_data(folder):
         link = folder / entry.name
         if not entry.name.startswith("fra-eng") and not link.exists():
             link.symlink_to(entry.resolve())
-    (folder / "fra-eng").mkdir(exist_ok=True)
-    (folder / "fra-eng" / "fra.txt").write_text(stand_in_pairs(), encoding="utf-8")
+    # renamed into place: whatever an earlier run left there (a pipe too) is replaced
+    atomic_write(folder / "fra-eng" / "fra.txt", stand_in_pairs().encode("utf-8"))
     return folder
 
 
